@@ -1,0 +1,31 @@
+// The launch step: start prog with the client socket as its fd 0 and fd 1.
+// One interface, several implementations (native posix_spawn, child_process),
+// so the engine never knows which one runs.
+
+export interface LaunchSpec {
+  /** argv[0] is looked up in $PATH of the server as execvp(3) does when it has no '/'. */
+  argv: string[];
+  /** The complete environment of the child, as "NAME=value" strings. */
+  env: string[];
+  /** The connected socket; it becomes the child's fd 0 and fd 1. fd 2 is the server's stderr. */
+  fd: number;
+}
+
+/** How a child ended, as waitpid(2) reports it. */
+export interface ExitStatus {
+  pid: number;
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  /** Signal number, or null when it exited. */
+  signal: number | null;
+}
+
+export interface Launcher {
+  readonly name: string;
+  /**
+   * Start a child. started(err, pid) is called once; on success the caller may close
+   * its own copy of the socket. exited() is called once when the child is reaped.
+   */
+  launch(spec: LaunchSpec, started: (err: NodeJS.ErrnoException | null, pid: number) => void,
+         exited: (status: ExitStatus) => void): void;
+}
