@@ -1,0 +1,3 @@
+#include "addon.h"
+
+void InitLaunch(Napi::Env, Napi::Object) {}

@@ -1,0 +1,3 @@
+#include "addon.h"
+
+void InitSys(Napi::Env, Napi::Object) {}
