@@ -1,3 +1,77 @@
+// System calls Node lacks, for the supervisor: flock(2) on supervise/lock
+// (daemontools and runit both lock with flock, so we must too), mkfifo(3)
+// for supervise/control and supervise/ok, and pipe2(2) for the pipe between
+// a service and its log service, which the supervisor keeps open itself.
 #include "addon.h"
 
-void InitSys(Napi::Env, Napi::Object) {}
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+// Errors become JS exceptions carrying .code and .errno like Node's own.
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  const char* code = err == EWOULDBLOCK ? "EAGAIN" : err == ENOENT ? "ENOENT"
+                   : err == EEXIST ? "EEXIST" : err == EACCES ? "EACCES"
+                   : err == EBADF ? "EBADF" : err == EMFILE ? "EMFILE" : "EIO";
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// flockExNb(fd) -> true when locked, false when another holder has it.
+Napi::Value FlockExNb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber())
+    return ThrowErrno(env, "flock", EINVAL);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int r;
+  do r = flock(fd, LOCK_EX | LOCK_NB); while (r == -1 && errno == EINTR);
+  if (r == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  return ThrowErrno(env, "flock", errno);
+}
+
+// mkfifo(path, mode); an existing FIFO is not an error (the originals reuse it).
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    return ThrowErrno(env, "mkfifo", EINVAL);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  mode_t mode = static_cast<mode_t>(info[1].As<Napi::Number>().Uint32Value());
+  if (mkfifo(path.c_str(), mode) == -1) {
+    int err = errno;
+    struct stat st;
+    if (err == EEXIST && stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode))
+      return env.Undefined();
+    return ThrowErrno(env, "mkfifo", err);
+  }
+  return env.Undefined();
+}
+
+// pipe() -> [readFd, writeFd], both close-on-exec so that only the children
+// we hand them to (through spawn's stdio) get a copy.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) == -1) return ThrowErrno(env, "pipe", errno);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, fds[0]));
+  a.Set(1u, Napi::Number::New(env, fds[1]));
+  return a;
+}
+
+}  // namespace
+
+void InitSys(Napi::Env env, Napi::Object exports) {
+  exports.Set("flockExNb", Napi::Function::New(env, FlockExNb, "flockExNb"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+}
