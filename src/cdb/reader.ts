@@ -1,8 +1,9 @@
 // Read-only access to a cdb file through positional reads on its descriptor:
 // a lookup costs a few small pread(2)s and never loads the file, so a rules
-// CDB of any size answers in constant memory. Every pointer read from the file
-// is checked against its size; a damaged file raises CdbError, never a crash
-// or an endless probe loop.
+// CDB of any size answers in constant memory. Every read is checked against
+// the file size when it happens, as djb's cdb_read does (so we reject exactly
+// the files his readers reject); a damaged file raises CdbError, never a crash
+// or an endless probe loop (probes are bounded by the slot count).
 import * as fs from 'node:fs';
 import { cdbHash } from './hash';
 
@@ -14,25 +15,32 @@ export class CdbError extends Error {
 }
 
 const HEADER = 2048;
+const SLOTBLOCK = 128; // slots read per pread: 16, most probe runs fit
 
 export class Cdb {
   private readonly fd: number;
   private readonly size: number;
   private readonly path: string;
-  // One scratch buffer for headers and slots: lookups are synchronous.
-  private readonly word = Buffer.allocUnsafe(8);
+  // The 256 table pointers, read once per open: most lookups then cost one
+  // pread of a block of slots and, on a hash hit, one of the record.
+  private readonly header: Buffer;
+  private readonly slots = Buffer.allocUnsafe(SLOTBLOCK);
+  private readonly head = Buffer.allocUnsafe(8);
 
   private constructor(fd: number, size: number, path: string) {
     this.fd = fd;
     this.size = size;
     this.path = path;
+    // A file shorter than the header is not rejected here: djb's reader only
+    // fails when a lookup actually reads past the end, and so do we.
+    this.header = Buffer.allocUnsafe(Math.min(HEADER, size));
+    this.readAt(this.header, this.header.length, 0);
   }
 
   static open(path: string): Cdb {
     const fd = fs.openSync(path, 'r');
     try {
-      const st = fs.fstatSync(fd);
-      return new Cdb(fd, st.size, path);
+      return new Cdb(fd, fs.fstatSync(fd).size, path);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -55,17 +63,17 @@ export class Cdb {
     return all;
   }
 
-  private fail(what: string): never {
-    throw new CdbError(`${this.path}: ${what}`);
+  private fail(): never {
+    throw new CdbError(`${this.path}: truncated or corrupt cdb file`);
   }
 
-  // Exactly n bytes at pos, or CdbError: a short read means the file is truncated.
+  // Exactly n bytes at pos, or CdbError: reading past the end means damage.
   private readAt(buf: Buffer, n: number, pos: number): void {
-    if (pos + n > this.size) this.fail('truncated file');
+    if (pos + n > this.size) this.fail();
     let got = 0;
     while (got < n) {
       const r = fs.readSync(this.fd, buf, got, n - got, pos + got);
-      if (r === 0) this.fail('truncated file');
+      if (r === 0) this.fail();
       got += r;
     }
   }
@@ -74,27 +82,33 @@ export class Cdb {
   // in file order until it returns false. Probes are bounded by the slot count.
   private scan(key: Buffer, each: (value: Buffer) => boolean): void {
     const h = cdbHash(key);
-    const w = this.word;
-    if (this.size < HEADER) this.fail('truncated file');
-    this.readAt(w, 8, (h & 255) << 3);
-    const tpos = w.readUInt32LE(0);
-    const slots = w.readUInt32LE(4);
-    if (slots === 0) return;
-    if (tpos < HEADER || tpos + slots * 8 > this.size) this.fail('hash table out of range');
-    let slot = (h >>> 8) % slots;
-    const keyHead = Buffer.allocUnsafe(8);
-    for (let probe = 0; probe < slots; probe++) {
-      this.readAt(w, 8, tpos + slot * 8);
-      const sh = w.readUInt32LE(0);
-      const rpos = w.readUInt32LE(4);
+    const at = (h & 255) << 3;
+    if (at + 8 > this.header.length) this.fail();
+    const tpos = this.header.readUInt32LE(at);
+    const nslots = this.header.readUInt32LE(at + 4);
+    if (nslots === 0) return;
+    const tend = tpos + nslots * 8;
+    let slot = (h >>> 8) % nslots;
+    const blk = this.slots;
+    let bstart = -1; // file offset of blk[0]; blk holds [bstart, bend)
+    let bend = -1;
+    for (let probe = 0; probe < nslots; probe++) {
+      const spos = tpos + slot * 8;
+      if (spos < bstart || spos + 8 > bend) {
+        const n = Math.min(SLOTBLOCK, tend - spos, this.size - spos);
+        if (n < 8) this.fail();
+        this.readAt(blk, n, spos);
+        bstart = spos;
+        bend = spos + n;
+      }
+      const o = spos - bstart;
+      const rpos = blk.readUInt32LE(o + 4);
       if (rpos === 0) return;
-      if (sh === h) {
-        if (rpos < HEADER || rpos + 8 > this.size) this.fail('record pointer out of range');
-        this.readAt(keyHead, 8, rpos);
-        const klen = keyHead.readUInt32LE(0);
-        const dlen = keyHead.readUInt32LE(4);
-        if (rpos + 8 + klen + dlen > this.size) this.fail('record length out of range');
+      if (blk.readUInt32LE(o) === h) {
+        this.readAt(this.head, 8, rpos);
+        const klen = this.head.readUInt32LE(0);
         if (klen === key.length) {
+          const dlen = this.head.readUInt32LE(4);
           const k = Buffer.allocUnsafe(klen);
           this.readAt(k, klen, rpos + 8);
           if (k.equals(key)) {
@@ -104,7 +118,7 @@ export class Cdb {
           }
         }
       }
-      if (++slot === slots) slot = 0;
+      if (++slot === nslots) slot = 0;
     }
   }
 }

@@ -4,11 +4,13 @@
 // Records stream to disk through one buffer; memory holds only a hash and a
 // position per record (growable typed arrays), never the records themselves.
 import * as fs from 'node:fs';
-import { cdbHash } from './hash';
+import * as os from 'node:os';
+import { cdbHashRange } from './hash';
 
 const HEADER = 2048;
 const LIMIT = 0x100000000; // every offset in the file is a uint32
-const BUFSIZE = 1 << 16;
+const BUFSIZE = 1 << 20; // few large writes; memory stays bounded
+const BIG_ENDIAN = os.endianness() === 'BE';
 
 export class CdbWriter {
   private fd: number;
@@ -37,36 +39,50 @@ export class CdbWriter {
   add(key: Buffer | string, value: Buffer | string): void {
     const k = typeof key === 'string' ? Buffer.from(key) : key;
     const v = typeof value === 'string' ? Buffer.from(value) : value;
-    this.addRecord(k, 0, k.length, v, 0, v.length, cdbHash(k));
+    this.addRecord(k, 0, k.length, v, 0, v.length);
   }
 
   /**
-   * add() without copies: key is key[ks..ke), value is val[vs..ve), h its cdbHash.
+   * add() without copies: key is key[ks..ke), value is val[vs..ve).
    * For compilers that parse a large input buffer in place.
    */
-  addRecord(key: Buffer, ks: number, ke: number, val: Buffer, vs: number, ve: number, h: number): void {
+  addRecord(key: Buffer, ks: number, ke: number, val: Buffer, vs: number, ve: number): void {
     const klen = ke - ks;
     const vlen = ve - vs;
     const size = 8 + klen + vlen;
-    // Room for this record plus the 8 bytes of its hash slot pair (2 slots of 8).
+    // This record plus its two 8-byte slots must keep every offset a uint32.
     if (this.pos + size + 16 * (this.n + 1) >= LIMIT) {
       throw new Error(`${this.path}: cdb would exceed 4 GiB`);
     }
-    if (this.n === this.hashes.length) this.grow();
-    this.hashes[this.n] = h;
-    this.positions[this.n] = this.pos;
-    this.n++;
-    this.pos += size;
     if (this.fill + size > this.buf.length) {
       this.flush();
       if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
     }
     const b = this.buf;
-    b.writeUInt32LE(klen, this.fill);
-    b.writeUInt32LE(vlen, this.fill + 4);
-    key.copy(b, this.fill + 8, ks, ke);
-    val.copy(b, this.fill + 8 + klen, vs, ve);
+    let o = this.fill;
+    b[o] = klen; b[o + 1] = klen >>> 8; b[o + 2] = klen >>> 16; b[o + 3] = klen >>> 24;
+    b[o + 4] = vlen; b[o + 5] = vlen >>> 8; b[o + 6] = vlen >>> 16; b[o + 7] = vlen >>> 24;
+    o += 8;
+    // Hash while copying the key; short copies are cheaper by hand than by copy().
+    let h = 5381;
+    if (klen < 64) {
+      for (let i = ks; i < ke; i++) { const c = key[i]; b[o++] = c; h = (((h << 5) + h) ^ c) >>> 0; }
+    } else {
+      key.copy(b, o, ks, ke);
+      h = cdbHashRange(key, ks, ke);
+      o += klen;
+    }
+    if (vlen < 64) {
+      for (let i = vs; i < ve; i++) b[o++] = val[i];
+    } else {
+      val.copy(b, o, vs, ve);
+    }
     this.fill += size;
+    if (this.n === this.hashes.length) this.grow();
+    this.hashes[this.n] = h;
+    this.positions[this.n] = this.pos;
+    this.n++;
+    this.pos += size;
   }
 
   finish(): void {
@@ -87,29 +103,29 @@ export class CdbWriter {
     for (let i = 0; i < n; i++) order[next[hashes[i] & 255]++] = i;
 
     const header = Buffer.alloc(HEADER);
-    const slotH = new Uint32Array(2 * max);
-    const slotP = new Uint32Array(2 * max);
+    // Slots as interleaved (hash, position) uint32 pairs, written straight
+    // from the typed array: cdb is little-endian, so swap on big-endian hosts.
+    const table = new Uint32Array(4 * max);
+    const bytes = Buffer.from(table.buffer);
+    this.flush();
     for (let t = 0; t < 256; t++) {
       const len = 2 * count[t];
       header.writeUInt32LE(this.pos, t * 8);
       header.writeUInt32LE(len, t * 8 + 4);
       if (len === 0) continue;
-      slotH.fill(0, 0, len);
-      slotP.fill(0, 0, len);
+      table.fill(0, 0, 2 * len);
       for (let j = start[t]; j < start[t + 1]; j++) {
         const i = order[j];
         const h = hashes[i];
         let where = (h >>> 8) % len;
-        while (slotP[where] !== 0) if (++where === len) where = 0;
-        slotH[where] = h;
-        slotP[where] = positions[i];
+        while (table[2 * where + 1] !== 0) if (++where === len) where = 0;
+        table[2 * where] = h;
+        table[2 * where + 1] = positions[i];
       }
-      for (let s = 0; s < len; s++) {
-        if (this.fill + 8 > this.buf.length) this.flush();
-        this.buf.writeUInt32LE(slotH[s], this.fill);
-        this.buf.writeUInt32LE(slotP[s], this.fill + 4);
-        this.fill += 8;
-      }
+      const out = bytes.subarray(0, 8 * len);
+      if (BIG_ENDIAN) out.swap32();
+      writeAll(this.fd, out, this.written);
+      this.written += out.length;
       this.pos += 8 * len;
     }
     this.flush();
