@@ -1,0 +1,72 @@
+// tcpsvd -i dir: the instructions directory, read live on every connection
+// (stat, then read the one file that matched), so an edit takes effect at
+// the next connection, as with ipsvd.
+import * as fs from 'node:fs';
+import { prefixLens, type PrefixLens } from './candidates';
+import { errstr } from './errstr';
+import { execText, fileText } from './parse';
+import type { Entry, Store, View } from './store';
+
+const S_IRUSR = 0o400;
+const S_IWUSR = 0o200;
+const S_IXUSR = 0o100;
+// File systems stamp times from a coarse clock; a listing taken within this
+// long of the directory's last change may miss a file made in the same tick.
+const RACY_MS = 2000;
+
+export class DirStore implements Store {
+  private listing?: { ino: number; mtimeMs: number; at: number; lens: PrefixLens };
+
+  /**
+   * expireSec: tcpsvd -t; a file the owner may write that was not read for
+   * that long is removed and treated as absent. warn gets ipsvd's warning text.
+   */
+  constructor(readonly dir: string, private readonly expireSec: number,
+              private readonly warn: (msg: string) => void) {}
+
+  view(): View {
+    const st = fs.statSync(this.dir);
+    const lens = this.lensFor(st);
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      lens,
+      lookup: (name) => this.lookup(name, now),
+      label: (name) => `${this.dir}/${name}`,
+    };
+  }
+
+  // Only CIDR names need the listing (to know which prefix lengths to probe);
+  // it is reread when the directory changes, or may have changed unseen.
+  private lensFor(st: fs.Stats): PrefixLens {
+    const l = this.listing;
+    if (l && l.ino === st.ino && l.mtimeMs === st.mtimeMs && l.mtimeMs + RACY_MS < l.at) return l.lens;
+    const at = Date.now();
+    const lens = prefixLens(fs.readdirSync(this.dir));
+    this.listing = { ino: st.ino, mtimeMs: st.mtimeMs, at, lens };
+    return lens;
+  }
+
+  private lookup(name: string, now: number): Entry | undefined {
+    // Forward names come from file contents: never let one leave the directory.
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return undefined;
+    const path = `${this.dir}/${name}`;
+    const st = fs.statSync(path, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    const mode = st.mode;
+    if (this.expireSec > 0 && (mode & S_IWUSR) !== 0) {
+      const atime = Math.floor(st.atimeMs / 1000);
+      if (now >= atime && now - atime >= this.expireSec) {
+        try {
+          fs.unlinkSync(path);
+        } catch (e) {
+          this.warn(`unable to unlink: ${path}: ${errstr(e)}`);
+        }
+        return undefined;
+      }
+    }
+    if ((mode & (S_IRUSR | S_IXUSR)) === 0) return { type: 'D' };
+    const contents = fs.readFileSync(path);
+    if (mode & S_IXUSR) return { type: 'X', text: execText(contents) };
+    return { type: 'I', text: fileText(contents) };
+  }
+}

@@ -1,0 +1,91 @@
+// Follow the instruction lines of one entry in order, as ipsvd does: +VAR and
+// Cn act at once; an =hostname line that matches the client ends the entry
+// (lines after it are not read) and may hand over to a forward entry; when an
+// entry has =hostname lines and none matched, the client is denied.
+import * as net from 'node:net';
+import * as ipaddr from 'ipaddr.js';
+import type { HostResolver } from '../decide/decision';
+import { parseInstruction } from './parse';
+
+/** What the lines did to the connection so far (a forward entry adds to it). */
+export interface State {
+  /** Last word per variable: a value to set, or null to unset. */
+  env: Map<string, string | null>;
+  perHost?: { limit: number; msg?: string };
+}
+
+export type Outcome =
+  | { kind: 'instruct'; upto: number }                   // run prog (lines[0..upto] were read)
+  | { kind: 'deny' }                                     // checks present, none matched
+  | { kind: 'forward'; forward: string; upto: number };  // a check matched and names a forward entry
+
+/**
+ * ip null turns =hostname lines off, as for a forward entry (and for ipsvd-cdb,
+ * which reads entries without a client). Synchronous unless a check needs DNS.
+ */
+export function evaluate(lines: string[], label: string, ip: string | null, state: State,
+                         resolve: HostResolver, warn: (msg: string) => void): Outcome | Promise<Outcome> {
+  let checked = false;
+  const run = (from: number): Outcome | Promise<Outcome> => {
+    for (let i = from; i < lines.length; i++) {
+      const ins = parseInstruction(lines[i]);
+      switch (ins.kind) {
+        case 'skip':
+          break;
+        case 'set':
+          state.env.delete(ins.name); // keep the order of the last word
+          state.env.set(ins.name, ins.value);
+          break;
+        case 'unset':
+          state.env.delete(ins.name);
+          state.env.set(ins.name, null);
+          break;
+        case 'limit':
+          state.perHost = { limit: ins.limit, msg: ins.msg ?? state.perHost?.msg };
+          break;
+        case 'bad':
+          warn(`bad instruction: ${label}: ${lines[i]}`);
+          break;
+        case 'check': {
+          if (ip === null) break;
+          checked = true;
+          const done = (): Outcome => ins.forward === undefined ? { kind: 'instruct', upto: i }
+            : { kind: 'forward', forward: ins.forward, upto: i };
+          // "0" matches any client; an address literal needs no DNS.
+          if (ins.host === '0') return done();
+          if (net.isIP(ins.host)) {
+            if (sameIp(ins.host, ip)) return done();
+            break;
+          }
+          return Promise.resolve()
+            .then(() => resolve(ins.host))
+            .then((addrs) => {
+              if (addrs.length === 0) warn(`unable to look up ip address: ${ins.host}`);
+              return addrs.some((a) => sameIp(a, ip));
+            }, (e) => {
+              warn(`unable to look up ip address: ${ins.host}: ${e instanceof Error ? e.message : String(e)}`);
+              return false;
+            })
+            .then((hit) => hit ? done() : run(i + 1));
+        }
+      }
+    }
+    return checked ? { kind: 'deny' } : { kind: 'instruct', upto: lines.length - 1 };
+  };
+  return run(0);
+}
+
+function norm(a: string): string | undefined {
+  try {
+    const p = ipaddr.process(a); // an IPv4-mapped answer counts as IPv4
+    return p.kind() === 'ipv6' ? (p as ipaddr.IPv6).toRFC5952String() : p.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function sameIp(a: string, b: string): boolean {
+  if (a === b) return true;
+  const na = norm(a);
+  return na !== undefined && na === norm(b);
+}

@@ -1,0 +1,83 @@
+// One instruction line of ipsvd-instruct(5), parsed without side effects.
+// The evaluation (environment, DNS checks) lives in evaluate.ts; keeping the
+// parser pure lets the table-driven tests pin every quirk of the original.
+
+export type Instruction =
+  | { kind: 'skip' }                                   // empty line or comment
+  | { kind: 'set'; name: string; value: string }      // +VAR=VALUE
+  | { kind: 'unset'; name: string }                    // +VAR
+  | { kind: 'limit'; limit: number; msg?: string }     // Cn[:msg]
+  | { kind: 'check'; host: string; forward?: string }  // =hostname[:forward]
+  | { kind: 'bad' };                                   // warned about, then ignored
+
+export function parseInstruction(line: string): Instruction {
+  switch (line.charAt(0)) {
+    case '':
+    case '#':
+      return { kind: 'skip' };
+    case '+': {
+      const eq = line.indexOf('=');
+      // ipsvd silently drops "+" and "+=...": there is no name to act on.
+      if ((eq < 0 ? line.length : eq) <= 1) return { kind: 'skip' };
+      if (eq < 0) return { kind: 'unset', name: line.slice(1) };
+      return { kind: 'set', name: line.slice(1, eq), value: line.slice(eq + 1) };
+    }
+    case 'C': {
+      // As ipsvd's scan_ulong: the digits that are there (none means 0, which
+      // turns the per-host limit off); ":msg" only right after them.
+      let end = 1;
+      while (end < line.length && line.charCodeAt(end) >= 48 && line.charCodeAt(end) <= 57) end++;
+      const limit = end > 1 ? Math.min(Number(line.slice(1, end)), Number.MAX_SAFE_INTEGER) : 0;
+      if (line.charAt(end) === ':') return { kind: 'limit', limit, msg: unescapeMsg(line.slice(end + 1)) };
+      return { kind: 'limit', limit };
+    }
+    case '=': {
+      const colon = line.indexOf(':', 1);
+      if (colon < 0) return { kind: 'check', host: line.slice(1) };
+      const forward = line.slice(colon + 1);
+      // "=host:" names no forward file: a successful check just runs prog.
+      return forward === '' ? { kind: 'check', host: line.slice(1, colon) }
+        : { kind: 'check', host: line.slice(1, colon), forward };
+    }
+    default:
+      return { kind: 'bad' };
+  }
+}
+
+/** The `Cn:msg` escapes: \\ \n \r; any other backslash pair stays as written, a lone final one is dropped. */
+export function unescapeMsg(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charAt(i);
+    if (c !== '\\') { out += c; continue; }
+    const n = s.charAt(++i);
+    if (n === '\\') out += '\\';
+    else if (n === 'n') out += '\n';
+    else if (n === 'r') out += '\r';
+    else if (n !== '') out += '\\' + n;
+  }
+  return out;
+}
+
+/**
+ * The lines of an instruction entry. Both stores hand over the text with lines
+ * separated by NUL, as ipsvd does after reading a file (one final newline
+ * removed, every other newline turned into NUL) and as ipsvd-cdb stores it.
+ */
+export function splitLines(text: Buffer): string[] {
+  return text.toString('utf8').split('\0');
+}
+
+/** A file's contents as an entry text: one trailing newline dropped, newlines become NULs. */
+export function fileText(contents: Buffer): Buffer {
+  const end = contents.length > 0 && contents[contents.length - 1] === 0x0a ? contents.length - 1 : contents.length;
+  const t = Buffer.from(contents.subarray(0, end));
+  for (let i = 0; i < t.length; i++) if (t[i] === 0x0a) t[i] = 0;
+  return t;
+}
+
+/** An executable file's contents as a shell command: one trailing newline dropped. */
+export function execText(contents: Buffer): Buffer {
+  const end = contents.length > 0 && contents[contents.length - 1] === 0x0a ? contents.length - 1 : contents.length;
+  return contents.subarray(0, end);
+}

@@ -1,0 +1,101 @@
+// ipsvd's rule source for tcpsvd -i / -x: look the client up under each
+// candidate name, act on the first entry found (deny, run a shell command, or
+// follow instructions), or allow with nothing set when no name matches.
+import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource } from '../decide/decision';
+import { candidates } from './candidates';
+import { evaluate, type Outcome, type State } from './evaluate';
+import { splitLines } from './parse';
+import type { Entry, Store, View } from './store';
+
+/**
+ * A Decision plus the instruction text ipsvd shows at -vv: lines joined by
+ * NUL, a forward entry's after a ',' (tcpsvd prints NUL as ',').
+ */
+export interface InstructDecision extends Decision {
+  inst: string;
+}
+
+export class InstructSource implements RuleSource {
+  constructor(private readonly store: Store, private readonly warn: (msg: string) => void) {}
+
+  decide(peer: Peer, resolve: HostResolver): Decision | Promise<Decision> {
+    const view = this.store.view();
+    let pending = false;
+    try {
+      for (const name of candidates(peer.ip, peer.host, view.lens)) {
+        const e = view.lookup(name);
+        if (!e) continue;
+        const d = this.act(view, name, e, peer.ip, resolve);
+        if (d instanceof Promise) {
+          pending = true;
+          return d.finally(() => view.close?.());
+        }
+        return d;
+      }
+      return ALLOW_DEFAULT;
+    } finally {
+      if (!pending) view.close?.();
+    }
+  }
+
+  private act(view: View, name: string, e: Entry, ip: string, resolve: HostResolver): Decision | Promise<Decision> {
+    if (e.type === 'D') return deny(name, '');
+    if (e.type === 'X') return shell(name, e.text, { env: new Map() });
+    const lines = splitLines(e.text);
+    const state: State = { env: new Map() };
+    const out = evaluate(lines, view.label(name), ip, state, resolve, this.warn);
+    const finish = (o: Outcome): Decision => {
+      if (o.kind === 'deny') return deny(name, lines.join('\0'));
+      const inst = lines.slice(0, o.upto + 1).join('\0');
+      if (o.kind === 'instruct') return allow(name, state, inst);
+      return this.forward(view, name, o.forward, state, inst, resolve);
+    };
+    return out instanceof Promise ? out.then(finish) : finish(out);
+  }
+
+  // The entry named by "=host:forward": checks in it are ignored; when it is
+  // missing the client is denied.
+  private forward(view: View, name: string, fwd: string, state: State, inst: string, resolve: HostResolver): Decision {
+    const matched = `${name},${fwd}`;
+    const e = view.lookup(fwd);
+    if (!e) {
+      this.warn(`${view.label(name)},${fwd}: not found`);
+      return deny(matched, inst);
+    }
+    if (e.type === 'D') return deny(matched, inst);
+    if (e.type === 'X') return shell(matched, e.text, state);
+    const lines = splitLines(e.text);
+    // With checks off, evaluate() never waits for DNS.
+    evaluate(lines, view.label(fwd), null, state, resolve, this.warn);
+    return allow(matched, state, `${inst},${lines.join('\0')}`);
+  }
+}
+
+function deny(matched: string, inst: string): InstructDecision {
+  return { action: 'deny', set: [], unset: [], matched, inst };
+}
+
+function allow(matched: string, state: State, inst: string): InstructDecision {
+  const d: InstructDecision = { action: 'allow', ...env(state.env), matched, inst };
+  if (state.perHost) d.perHost = state.perHost;
+  return d;
+}
+
+// The command is a C string for ipsvd: it ends at the first NUL.
+function shell(matched: string, text: Buffer, state: State): InstructDecision {
+  const nul = text.indexOf(0);
+  const cmd = (nul < 0 ? text : text.subarray(0, nul)).toString('utf8');
+  const d: InstructDecision = { action: 'allow', ...env(state.env), shell: cmd, matched, inst: cmd };
+  if (state.perHost) d.perHost = state.perHost;
+  return d;
+}
+
+function env(vars: State['env']): { set: Array<[string, string]>; unset: string[] } {
+  const set: Array<[string, string]> = [];
+  const unset: string[] = [];
+  for (const [k, v] of vars) {
+    if (v === null) unset.push(k);
+    else set.push([k, v]);
+  }
+  return { set, unset };
+}
