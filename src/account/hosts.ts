@@ -1,0 +1,23 @@
+// Per-host concurrency (tcpsvd -C, ipsvd's C instruction): live connections
+// counted by client IP, the count including the connection being decided.
+export class HostCounts {
+  private readonly n = new Map<string, number>();
+
+  add(ip: string): number {
+    const v = (this.n.get(ip) ?? 0) + 1;
+    this.n.set(ip, v);
+    return v;
+  }
+
+  remove(ip: string): void {
+    const v = this.n.get(ip);
+    if (v === undefined) return;
+    if (v <= 1) this.n.delete(ip);
+    else this.n.set(ip, v - 1);
+  }
+
+  /** Number of hosts with live connections (the map never outgrows the clients). */
+  get size(): number {
+    return this.n.size;
+  }
+}

@@ -1,0 +1,153 @@
+// tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
+import { Command } from 'commander';
+import type { RuleSource } from '../decide/decision';
+import { openRuleSource } from '../decide/index';
+import { createIdentifier } from '../engine/identify';
+import { unescapeMsg } from '../instruct/parse';
+import { serve } from '../engine/serve';
+import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
+import { selectLauncher } from '../launch/index';
+import { errText, writeLine } from '../log/log';
+import { svdLog } from '../log/svd';
+import { parsePort } from '../listen/services';
+
+const USAGE = 'usage: tcpsvd [-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog';
+
+class Usage extends Error {}
+
+function usage(): never {
+  writeLine(USAGE);
+  process.exit(111);
+}
+
+function fatal(code: number, msg: string): never {
+  writeLine('tcpsvd: fatal: ' + msg);
+  process.exit(code);
+}
+
+function count(s: string): number {
+  if (!/^\d+$/.test(s)) throw new Usage();
+  return Number(s);
+}
+
+export interface SvdOptions {
+  verbose: number;
+  ucspi: boolean;
+  lookup: boolean;
+  paranoid: boolean;
+  max: number;
+  backlog: number;
+  perHost?: { limit: number; msg?: string };
+  user?: string;
+  localName?: string;
+  rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string };
+  timeout: number;
+  host: string;
+  port: string;
+  prog: string[];
+}
+
+/** Pure: argv → options, or Usage thrown. */
+export function parseArgs(argv: string[]): SvdOptions {
+  const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
+    verbose: 0, ucspi: true, lookup: false, paranoid: false, max: 30, backlog: 20, timeout: 0,
+  };
+  const rules = (kind: 'peers-dir' | 'peers-cdb') => (path: string) => {
+    if (o.rules) throw new Usage(); // -i and -x exclude each other
+    o.rules = { kind, path };
+  };
+  const cmd = new Command()
+    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .option('-c <n>', '', (s) => { o.max = count(s); if (o.max < 1) throw new Usage(); })
+    .option('-C <n[:msg]>', '', (s) => {
+      const m = /^(\d+)(?::(.*))?$/s.exec(s);
+      if (!m || Number(m[1]) < 1) throw new Usage();
+      o.perHost = { limit: Number(m[1]), msg: m[2] === undefined ? undefined : unescapeMsg(m[2]) };
+    })
+    .option('-i <dir>', '', rules('peers-dir'))
+    .option('-x <cdb>', '', rules('peers-cdb'))
+    .option('-u <user>', '', (s) => { o.user = s; })
+    .option('-l <name>', '', (s) => { o.localName = s; })
+    .option('-E', '', () => { o.ucspi = false; })
+    .option('-b <n>', '', (s) => { o.backlog = count(s); })
+    .option('-h', '', () => { o.lookup = true; })
+    .option('-p', '', () => { o.lookup = true; o.paranoid = true; })
+    .option('-t <sec>', '', (s) => { o.timeout = count(s); })
+    .option('-v', '', () => { o.verbose++; })
+    .argument('<host>').argument('<port>').argument('<prog...>')
+    .passThroughOptions().allowExcessArguments();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch {
+    throw new Usage();
+  }
+  const [host, port, ...prog] = cmd.args;
+  if (prog.length === 0) throw new Usage();
+  if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
+  return { ...o, host, port, prog };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let o: SvdOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof Usage) usage();
+    throw e;
+  }
+  let ids: Ids | undefined;
+  if (o.user !== undefined) {
+    try {
+      ids = lookupUserSpec(o.user);
+    } catch (e) {
+      fatal(111, `unable to get user/group: ${o.user}: ${errText(e as NodeJS.ErrnoException)}`);
+    }
+    if (!ids) fatal(100, `unknown user/group: ${o.user}`);
+  }
+  const port = parsePort(o.port);
+  if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
+
+  let source: RuleSource | null = null;
+  let openError: NodeJS.ErrnoException | undefined;
+  if (o.rules) {
+    try {
+      source = openRuleSource({ kind: o.rules.kind, path: o.rules.path, expireSec: o.timeout || undefined });
+    } catch (e) {
+      openError = e as NodeJS.ErrnoException; // every connection is dropped until it is readable
+    }
+  }
+  const log = svdLog(o.verbose, o.rules ? (o.rules.kind === 'peers-cdb' ? o.rules.path + '/' : '') : undefined);
+  const needDns = o.lookup || o.rules !== undefined;
+  await serve({
+    host: o.host, port, backlog: o.backlog,
+    afterBind(b) {
+      if (ids) {
+        try {
+          dropTo(ids);
+        } catch (e) {
+          fatal(111, `unable to set groups: ${errText(e as NodeJS.ErrnoException)}`);
+        }
+      }
+      log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
+    },
+    fatal(what, e) {
+      if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errText(e)}`);
+      fatal(111, `unable to bind socket: ${errText(e)}`);
+    },
+    onTerm: () => log.sigterm(),
+  }, {
+    max: o.max,
+    perHost: o.perHost && { limit: o.perHost.limit, msg: o.perHost.msg === undefined ? undefined : Buffer.from(o.perHost.msg) },
+    prog: o.prog,
+    ucspiEnv: o.ucspi,
+    localName: o.localName,
+    remoteHost: o.lookup,
+    paranoid: o.paranoid,
+    noDelay: false,
+    rules: o.rules && { source, path: o.rules.path, openError, allowMissing: false },
+    identify: needDns ? createIdentifier((what, ip, e) => log.warn(`${what}: ${ip}`, e as NodeJS.ErrnoException)) : null,
+    launcher: selectLauncher(),
+    log,
+    env: process.env,
+  });
+}

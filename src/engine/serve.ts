@@ -1,0 +1,33 @@
+// What both commands do after parsing: bind, drop privileges, then hand the
+// listening socket to the engine. Fatal errors exit 111 with the caller's wording.
+import { bind, type Bound } from '../listen/listen';
+import { Engine, type EngineConfig } from './engine';
+
+export interface ServeSpec {
+  host: string;
+  port: number;
+  backlog: number;
+  /** Runs between bind and the first accept (privilege drop, -1, start lines). */
+  afterBind(b: Bound): void;
+  fatal(what: string, e: NodeJS.ErrnoException): never;
+  onTerm(): void;
+}
+
+export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine> {
+  // SIGTERM: stop at once; running children keep their connections.
+  process.on('SIGTERM', () => {
+    spec.onTerm();
+    process.exit(0);
+  });
+  process.on('SIGPIPE', () => {});
+  let b: Bound;
+  try {
+    b = await bind(spec.host, spec.port, spec.backlog);
+  } catch (e) {
+    spec.fatal((e as NodeJS.ErrnoException).syscall === 'getaddrinfo' ? 'lookup' : 'bind', e as NodeJS.ErrnoException);
+  }
+  spec.afterBind(b);
+  const engine = new Engine(cfg);
+  engine.serve(b.server);
+  return engine;
+}

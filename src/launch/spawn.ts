@@ -1,0 +1,46 @@
+// Launcher on child_process.spawn: portable fallback when the native addon is
+// absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
+// other descriptor close-on-exec, so the child inherits nothing else.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { ExitStatus, Launcher, LaunchSpec } from './launch';
+
+const signals = constants.signals as Record<string, number>;
+
+function envObject(env: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const kv of env) {
+    const i = kv.indexOf('=');
+    if (i > 0) o[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return o;
+}
+
+export function createSpawnLauncher(): Launcher {
+  return {
+    name: 'spawn',
+    launch(spec: LaunchSpec, started, exited) {
+      let child;
+      try {
+        child = spawn(spec.argv[0], spec.argv.slice(1), {
+          stdio: [spec.fd, spec.fd, 'inherit'],
+          env: envObject(spec.env),
+        });
+      } catch (e) {
+        started(e as NodeJS.ErrnoException, 0);
+        return;
+      }
+      const pid = child.pid;
+      if (pid === undefined) {
+        // exec failed (ENOENT, EACCES): libuv reports it through 'error', no process is left.
+        child.once('error', (err) => started(err as NodeJS.ErrnoException, 0));
+        return;
+      }
+      child.once('exit', (code, sig) => {
+        const st: ExitStatus = { pid, code, signal: sig ? signals[sig] ?? 0 : null };
+        exited(st);
+      });
+      started(null, pid);
+    },
+  };
+}

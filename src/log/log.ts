@@ -1,0 +1,68 @@
+// What the engine reports, independent of the wording: tcpsvd and tcpserver
+// each implement it with their own lines (see svd.ts, server.ts).
+import { writeSync } from 'node:fs';
+import type { ExitStatus } from '../launch/launch';
+
+/** The facts of one connection, as they appear in the "start"/"ok" line. */
+export interface ConnFacts {
+  localHost?: string;
+  localIp: string;
+  localPort: number;
+  remoteHost?: string;
+  remoteIp: string;
+  remotePort: number;
+  remoteInfo?: string;
+}
+
+export type Verdict = 'start' | 'exec' | 'deny';
+
+export interface EngineLog {
+  listening(ip: string, port: number | string, uid?: number, gid?: number): void;
+  status(active: number, max: number): void;
+  /** pid from, optional per-host concurrency, then the verdict line. */
+  connection(pid: number, c: ConnFacts, verdict: Verdict, concurrency: [number, number] | null,
+             matched: string | undefined): void;
+  end(st: ExitStatus): void;
+  /** prog could not be started: that connection is dropped. */
+  cannotRun(prog: string, err: NodeJS.ErrnoException): void;
+  /** The rule source could not be read: that connection is dropped (fail closed). */
+  cannotReadRules(path: string, err: NodeJS.ErrnoException | string): void;
+  warn(what: string, err?: NodeJS.ErrnoException | string): void;
+  sigterm(): void;
+}
+
+/** djb's error_str wording for the errno names a server meets. */
+const ERRTEXT: Record<string, string> = {
+  ENOENT: 'file does not exist',
+  EACCES: 'access denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  ENOEXEC: 'exec format error',
+  ENOMEM: 'out of memory',
+  EMFILE: 'out of file descriptors',
+  ENFILE: 'file table overflow',
+  EAGAIN: 'temporary failure',
+  ETIMEDOUT: 'timed out',
+  ECONNREFUSED: 'connection refused',
+  EADDRINUSE: 'address already used',
+  EADDRNOTAVAIL: 'address not available',
+  ELOOP: 'symbolic link loop',
+  ENAMETOOLONG: 'file name too long',
+  ETXTBSY: 'text busy',
+  EIO: 'input/output error',
+};
+
+export function errText(err: NodeJS.ErrnoException | string): string {
+  if (typeof err === 'string') return err;
+  return (err.code && ERRTEXT[err.code]) || err.message;
+}
+
+/** Write one line at once: lines of concurrent connections never interleave. */
+export function writeLine(s: string): void {
+  try {
+    writeSync(2, s + '\n');
+  } catch {
+    // stderr gone or full: logging must never stop the server.
+  }
+}

@@ -1,0 +1,48 @@
+// tcpserver's log lines (ucspi-tcp wording), on stderr. Verbosity: 0 (-q)
+// silent, 1 (-Q, default) errors only, 2 (-v) every connection.
+import type { ExitStatus } from '../launch/launch';
+import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
+import { serverSafe } from './safe';
+
+const DROP = 'tcpserver: warning: dropping connection, ';
+
+/** IPv6 addresses keep their colons (ucspi-tcp6); everything else goes through safecats. */
+function ipField(ip: string): string {
+  return ip.includes(':') ? ip : serverSafe(ip);
+}
+
+export function serverLog(verbosity: number): EngineLog {
+  return {
+    listening() {
+      // tcpserver announces itself only through its first status line.
+    },
+    status(active, max) {
+      if (verbosity >= 2) writeLine(`tcpserver: status: ${active}/${max}`);
+    },
+    connection(pid, c: ConnFacts, verdict: Verdict) {
+      if (verbosity < 2) return;
+      writeLine(`tcpserver: pid ${pid} from ${ipField(c.remoteIp)}\n` +
+        `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${pid} ` +
+        `${serverSafe(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
+        `${serverSafe(c.remoteHost)}:${ipField(c.remoteIp)}:${serverSafe(c.remoteInfo)}:${c.remotePort}`);
+    },
+    end(st: ExitStatus) {
+      // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.
+      if (verbosity < 2) return;
+      const w = st.code !== null ? (st.code & 0xff) << 8 : (st.signal ?? 0) & 0x7f;
+      writeLine(`tcpserver: end ${st.pid} status ${w}`);
+    },
+    cannotRun(prog, err) {
+      if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errText(err)}`);
+    },
+    cannotReadRules(path, err) {
+      if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errText(err)}`);
+    },
+    warn(what, err) {
+      if (verbosity >= 1) writeLine(`tcpserver: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+    },
+    sigterm() {
+      // tcpserver exits silently on SIGTERM.
+    },
+  };
+}

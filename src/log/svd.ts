@@ -1,0 +1,45 @@
+// tcpsvd's log lines (ipsvd wording), on stderr: info lines at -v, the matched
+// instruction at -vv, warnings and drops always.
+import type { ExitStatus } from '../launch/launch';
+import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
+import { svdSafe } from './safe';
+
+const INFO = 'tcpsvd: info: ';
+
+export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
+  return {
+    listening(ip, port, uid, gid) {
+      if (!verbose) return;
+      const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
+      writeLine(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
+    },
+    status(active, max) {
+      if (verbose) writeLine(`${INFO}status ${active}/${max}`);
+    },
+    connection(pid, c: ConnFacts, verdict: Verdict, conc, matched) {
+      if (!verbose) return;
+      let s = `${INFO}pid ${pid} from ${svdSafe(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${pid} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${pid} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
+        `${svdSafe(c.remoteIp)}:${c.remotePort}`;
+      if (rulesLabel !== undefined) s += ' ' + rulesLabel + svdSafe(matched);
+      writeLine(s);
+    },
+    end(st: ExitStatus) {
+      // ipsvd prints the exit code; a child killed by a signal shows as exit 0.
+      if (verbose) writeLine(`${INFO}end ${st.pid} exit ${st.code ?? 0}`);
+    },
+    cannotRun(prog, err) {
+      writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
+    },
+    cannotReadRules(path, err) {
+      writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
+    },
+    warn(what, err) {
+      writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+    },
+    sigterm() {
+      if (verbose) writeLine(`${INFO}sigterm received, exit.`);
+    },
+  };
+}
