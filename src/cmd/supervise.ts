@@ -1,0 +1,26 @@
+// supervise dir: supervise one service directory (and its log/ service,
+// as runit's runsv does). Exits 0 once the service is down after "x" or TERM.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errstr } from '../supervise/errstr';
+import { Unit } from '../supervise/unit';
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+export function main(argv: string[]): void {
+  const dir = argv[0];
+  if (!dir) {
+    say('supervise: usage: supervise dir');
+    process.exit(100);
+  }
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+  } catch (e) {
+    say(`supervise: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
+    process.exit(111);
+  }
+  const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0));
+  if (!unit.open()) process.exit(111);
+  // runsv's rule: TERM is an "x" on the control FIFO.
+  process.on('SIGTERM', () => unit.stop());
+}

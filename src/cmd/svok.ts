@@ -1,0 +1,28 @@
+// svok dir: exit 0 when a supervisor runs in dir, 100 when none does.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errstr } from '../supervise/errstr';
+
+export function main(argv: string[]): void {
+  const dir = argv[0];
+  if (!dir) {
+    process.stderr.write('svok: usage: svok dir\n');
+    process.exit(100);
+  }
+  try {
+    process.chdir(dir);
+  } catch (e) {
+    process.stderr.write(`svok: fatal: unable to chdir to ${dir}: ${errstr(e)}\n`);
+    process.exit(111);
+  }
+  try {
+    // Succeeds only while a supervisor holds supervise/ok open for reading.
+    fs.closeSync(fs.openSync(path.join('supervise', 'ok'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENXIO' || code === 'ENOENT') process.exit(100);
+    process.stderr.write(`svok: fatal: unable to open ${dir}/supervise/ok: ${errstr(e)}\n`);
+    process.exit(111);
+  }
+  process.exit(0);
+}

@@ -1,0 +1,21 @@
+// svscan [dir]: supervise every service directory in dir, in this one process.
+import { errstr } from '../supervise/errstr';
+import { Scanner } from '../supervise/scan';
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+export function main(argv: string[]): void {
+  const dir = argv[0] ?? '.';
+  try {
+    process.chdir(dir);
+  } catch (e) {
+    say(`svscan: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
+    process.exit(111);
+  }
+  const scanner = new Scanner(say, () => process.exit(0));
+  process.on('SIGALRM', () => scanner.scan());
+  process.on('SIGHUP', () => scanner.scan());
+  process.on('SIGTERM', () => scanner.shutdown());
+  process.on('SIGINT', () => scanner.shutdown());
+  scanner.scan();
+}
