@@ -1,0 +1,31 @@
+// tai64nlocal: turn the TAI64N labels at the start of lines into local time.
+import { LocalConverter } from '../tai64/local';
+import { writeAll } from '../multilog/writeall';
+import { errstr } from '../multilog/errstr';
+
+const FATAL = 'tai64nlocal: fatal: ';
+
+function die(what: string, e: unknown): never {
+  // Like the original, which dies of SIGPIPE: a closed reader is no news.
+  if ((e as NodeJS.ErrnoException)?.code !== 'EPIPE') process.stderr.write(FATAL + what + errstr(e) + '\n');
+  process.exit(111);
+}
+
+function emit(buf: Buffer): void {
+  if (buf.length === 0) return;
+  try {
+    writeAll(1, buf);
+  } catch (e) {
+    die('unable to write output: ', e);
+  }
+}
+
+export function main(_argv: string[]): void {
+  const conv = new LocalConverter();
+  process.stdin.on('data', (chunk: Buffer) => emit(conv.push(chunk)));
+  process.stdin.on('end', () => {
+    emit(conv.end());
+    process.exit(0);
+  });
+  process.stdin.on('error', (e) => die('unable to read input: ', e));
+}
