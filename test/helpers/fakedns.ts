@@ -1,0 +1,146 @@
+// A fake DNS server on 127.0.0.1 (UDP, port 0) for tests: no test may ask the
+// system resolver. Point our servers at it with DNSCACHEIP=<addr>, or pass
+// addr to createDns({ server }).
+//
+//   const dns = await startFakeDns({
+//     '127.0.0.2': { ptr: 'client.example.org' },        // PTR for an address
+//     'client.example.org': { a: ['127.0.0.2'] },         // A / AAAA for a name
+//     '127.0.0.3': { mode: 'servfail' },                  // hostile answers
+//   });
+//   ... DNSCACHEIP: dns.addr ...   dns.queries → [{ name, type }]
+//   await dns.close();
+//
+// Keys are host names or addresses (an address answers its in-addr.arpa or
+// ip6.arpa PTR question). Unknown names get NXDOMAIN. The zone object is read
+// at every query, so a test may change it while the server runs.
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import * as ipaddr from 'ipaddr.js';
+
+export interface ZoneEntry {
+  /** PTR answers, in order (several = "many answers"). */
+  ptr?: string | string[];
+  /** One PTR answer whose labels are sent byte for byte: may hold '.', '/', NUL... */
+  ptrLabels?: string[];
+  a?: string[];
+  aaaa?: string[];
+  /**
+   * timeout: never answer; servfail / nxdomain: that rcode; garbage: bytes
+   * that are no DNS message; wrongtype: answer with a record of another type.
+   */
+  mode?: 'timeout' | 'servfail' | 'nxdomain' | 'garbage' | 'wrongtype';
+}
+export type Zone = Record<string, ZoneEntry>;
+
+export interface FakeDns {
+  /** "127.0.0.1:PORT", for DNSCACHEIP. */
+  addr: string;
+  port: number;
+  /** Every question asked, in order. */
+  queries: Array<{ name: string; type: string }>;
+  close(): Promise<void>;
+}
+
+export async function startFakeDns(zone: Zone): Promise<FakeDns> {
+  const sock = dgram.createSocket('udp4');
+  const queries: FakeDns['queries'] = [];
+  sock.on('message', (msg, rinfo) => {
+    let q: dnsPacket.Packet;
+    try {
+      q = dnsPacket.decode(msg);
+    } catch {
+      return;
+    }
+    const question = q.questions?.[0];
+    if (!question) return;
+    queries.push({ name: question.name, type: question.type });
+    const reply = answer(zone, q, question, msg);
+    if (reply) sock.send(reply, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((ok, fail) => {
+    sock.once('error', fail);
+    sock.bind(0, '127.0.0.1', () => ok());
+  });
+  const port = sock.address().port;
+  return {
+    addr: `127.0.0.1:${port}`,
+    port,
+    queries,
+    close: () => new Promise<void>((ok) => sock.close(() => ok())),
+  };
+}
+
+// "4.3.2.1.in-addr.arpa" → "1.2.3.4"; nibbles of ip6.arpa → RFC 5952 text.
+export function arpaToIp(name: string): string | undefined {
+  const n = name.toLowerCase();
+  if (n.endsWith('.in-addr.arpa')) {
+    const ip = n.slice(0, -'.in-addr.arpa'.length).split('.').reverse().join('.');
+    return net.isIPv4(ip) ? ip : undefined;
+  }
+  if (n.endsWith('.ip6.arpa')) {
+    const nib = n.slice(0, -'.ip6.arpa'.length).split('.').reverse();
+    if (nib.length !== 32) return undefined;
+    const groups: string[] = [];
+    for (let i = 0; i < 32; i += 4) groups.push(nib.slice(i, i + 4).join(''));
+    const ip = groups.join(':');
+    return ipaddr.IPv6.isValid(ip) ? ipaddr.IPv6.parse(ip).toRFC5952String() : undefined;
+  }
+  return undefined;
+}
+
+function answer(zone: Zone, q: dnsPacket.Packet, question: dnsPacket.Question, raw: Buffer): Buffer | undefined {
+  const key = question.type === 'PTR' ? (arpaToIp(question.name) ?? question.name) : question.name;
+  const e: ZoneEntry | undefined = zone[key] ?? zone[key.toLowerCase()];
+  const reply = (rcode: string, answers: dnsPacket.Answer[]) => dnsPacket.encode({
+    type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+    rcode, questions: [question], answers,
+  } as dnsPacket.Packet);
+  if (!e || e.mode === 'nxdomain') return reply('NXDOMAIN', []);
+  switch (e.mode) {
+    case 'timeout': return undefined;
+    case 'servfail': return reply('SERVFAIL', []);
+    case 'garbage': return Buffer.from('\x00\x01garbage, not a DNS message at all');
+    case 'wrongtype':
+      return reply('NOERROR', [{ type: 'TXT', name: question.name, ttl: 60, data: 'not what you asked for' }]);
+  }
+  const base = { name: question.name, ttl: 60, class: 'IN' as const };
+  switch (question.type) {
+    case 'PTR':
+      if (e.ptrLabels) return rawPtr(q.id ?? 0, raw, e.ptrLabels);
+      return reply('NOERROR', list(e.ptr).map((data) => ({ ...base, type: 'PTR' as const, data })));
+    case 'A':
+      return reply('NOERROR', (e.a ?? []).map((data) => ({ ...base, type: 'A' as const, data })));
+    case 'AAAA':
+      return reply('NOERROR', (e.aaaa ?? []).map((data) => ({ ...base, type: 'AAAA' as const, data })));
+    default:
+      return reply('NOERROR', []);
+  }
+}
+
+function list(x: string | string[] | undefined): string[] {
+  return x === undefined ? [] : Array.isArray(x) ? x : [x];
+}
+
+// dns-packet cannot put a '.' inside a label: write this one answer by hand.
+function rawPtr(id: number, query: Buffer, labels: string[]): Buffer {
+  let end = 12;
+  while (query[end] !== 0) end += query[end] + 1;
+  const question = query.subarray(12, end + 5);
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(id, 0);
+  head.writeUInt16BE(0x8180, 2);
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(1, 6);
+  const rdata = Buffer.concat([...labels.map((l) => {
+    const b = Buffer.from(l, 'latin1');
+    return Buffer.concat([Buffer.from([b.length]), b]);
+  }), Buffer.from([0])]);
+  const rr = Buffer.alloc(12);
+  rr.writeUInt16BE(0xc00c, 0); // the question's name
+  rr.writeUInt16BE(12, 2);     // PTR
+  rr.writeUInt16BE(1, 4);      // IN
+  rr.writeUInt32BE(60, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  return Buffer.concat([head, question, rr, rdata]);
+}
