@@ -64,9 +64,9 @@ export class CdbWriter {
     b[o + 4] = vlen; b[o + 5] = vlen >>> 8; b[o + 6] = vlen >>> 16; b[o + 7] = vlen >>> 24;
     o += 8;
     // Hash while copying the key; short copies are cheaper by hand than by copy().
-    let h = 5381;
+    let h = 5381; // int32 arithmetic (imul); the Uint32Array store makes it unsigned
     if (klen < 64) {
-      for (let i = ks; i < ke; i++) { const c = key[i]; b[o++] = c; h = (((h << 5) + h) ^ c) >>> 0; }
+      for (let i = ks; i < ke; i++) { const c = key[i]; b[o++] = c; h = Math.imul(h, 33) ^ c; }
     } else {
       key.copy(b, o, ks, ke);
       h = cdbHashRange(key, ks, ke);
@@ -98,9 +98,15 @@ export class CdbWriter {
       start[t + 1] = start[t] + count[t];
       if (count[t] > max) max = count[t];
     }
-    const order = new Uint32Array(n);
+    // Sorted copies of (hash, position), so placement below reads sequentially.
+    const sortedH = new Uint32Array(n);
+    const sortedP = new Uint32Array(n);
     const next = start.slice(0, 256);
-    for (let i = 0; i < n; i++) order[next[hashes[i] & 255]++] = i;
+    for (let i = 0; i < n; i++) {
+      const j = next[hashes[i] & 255]++;
+      sortedH[j] = hashes[i];
+      sortedP[j] = positions[i];
+    }
 
     const header = Buffer.alloc(HEADER);
     // Slots as interleaved (hash, position) uint32 pairs, written straight
@@ -115,12 +121,11 @@ export class CdbWriter {
       if (len === 0) continue;
       table.fill(0, 0, 2 * len);
       for (let j = start[t]; j < start[t + 1]; j++) {
-        const i = order[j];
-        const h = hashes[i];
+        const h = sortedH[j];
         let where = (h >>> 8) % len;
         while (table[2 * where + 1] !== 0) if (++where === len) where = 0;
         table[2 * where] = h;
-        table[2 * where + 1] = positions[i];
+        table[2 * where + 1] = sortedP[j];
       }
       const out = bytes.subarray(0, 8 * len);
       if (BIG_ENDIAN) out.swap32();
