@@ -111,9 +111,11 @@ export class Service {
     let old: Status | null = null;
     try {
       old = decodeStatus(fs.readFileSync(this.file('status')));
-      this.restarts = Number(fs.readFileSync(this.file('restarts'), 'latin1')) || 0;
     } catch { /* nothing to take back */ }
     if (!old || !old.pid || old.state === State.Down || !sameProcess(old.pid, old.when.sec)) return false;
+    try {
+      this.restarts = Number(fs.readFileSync(this.file('restarts'), 'latin1')) || 0;
+    } catch { /* count from zero */ }
     Object.assign(this, { pid: old.pid, state: old.state, want: old.want, paused: old.paused, term: old.term, since: old.when });
     this.runStartedMs = performance.now();
     this.poll = setInterval(() => {

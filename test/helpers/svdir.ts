@@ -1,0 +1,132 @@
+// Helpers for the supervision tests: temporary service directories, bounded
+// waits, and a teardown that kills everything a test started, even on failure
+// (supervisors it spawned, then any process whose cwd is inside its temp dir:
+// every run, finish and log/run starts in its service directory).
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const BIN = path.resolve(__dirname, '..', '..', 'bin');
+
+interface T { teardown(fn: () => unknown): void }
+
+/** A fresh directory removed (with its processes killed) at the end of the test. */
+export function tmp(t: T): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'supE-')));
+  t.teardown(() => {
+    killUnder(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** SIGKILL to every process whose current directory is dir or below it. */
+export function killUnder(dir: string): void {
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let cwd: string;
+    try { cwd = fs.readlinkSync(`/proc/${p}/cwd`); } catch { continue; }
+    if (cwd === dir || cwd.startsWith(dir + '/')) {
+      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+}
+
+export interface ServiceSpec { run?: string; finish?: string; down?: boolean; log?: string }
+
+/** Writes dir/name with an executable run (and finish, down, log/run). */
+export function service(dir: string, name: string, spec: ServiceSpec): string {
+  const d = path.join(dir, name);
+  fs.mkdirSync(d, { recursive: true });
+  if (spec.run !== undefined) fs.writeFileSync(path.join(d, 'run'), spec.run, { mode: 0o755 });
+  if (spec.finish !== undefined) fs.writeFileSync(path.join(d, 'finish'), spec.finish, { mode: 0o755 });
+  if (spec.down) fs.writeFileSync(path.join(d, 'down'), '');
+  if (spec.log !== undefined) service(d, 'log', { run: spec.log });
+  return d;
+}
+
+/** A supervisor process (ours or a reference one) killed at teardown. */
+export function daemon(t: T, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}):
+    { proc: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+  const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('latin1');
+  proc.stderr!.on('data', (d: string) => { err += d; });
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  t.teardown(async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  });
+  return { proc, stderr: () => err, exited };
+}
+
+export interface Result { code: number | null; stdout: string; stderr: string }
+
+/** Runs a command to completion (10 s at most). */
+export function run(cmd: string, args: string[], cwd: string): Promise<Result> {
+  return new Promise((res) => {
+    execFile(cmd, args, { cwd, timeout: 10_000, encoding: 'latin1' }, (e, stdout, stderr) => {
+      const code = e ? (typeof (e as any).code === 'number' ? (e as any).code : null) : 0;
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+export const ours = (name: string) => path.join(BIN, name);
+
+/** Polls pred every 20 ms; rejects after ms with what it waited for. */
+export async function waitFor<V>(what: string, pred: () => V | undefined | null | false, ms = 5000): Promise<V> {
+  const end = Date.now() + ms;
+  for (;;) {
+    let v: V | undefined | null | false;
+    try { v = pred(); } catch { v = undefined; }
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** pid in dir/supervise/status (0 when down or unreadable). */
+export function pidOf(dir: string): number {
+  try {
+    const b = fs.readFileSync(path.join(dir, 'supervise', 'status'));
+    return b.length >= 18 ? b.readUInt32LE(12) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether a supervisor reads dir/supervise/ok (what svok tests). */
+export function supervised(dir: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(path.join(dir, 'supervise', 'ok'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes control letters straight into dir/supervise/control. */
+export function control(dir: string, letters: string): void {
+  const fd = fs.openSync(path.join(dir, 'supervise', 'control'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  try { fs.writeSync(fd, letters); } finally { fs.closeSync(fd); }
+}
+
+/** Output with pids and ages replaced, so two supervisors' reports compare. */
+export function normalize(s: string): string {
+  return s.replace(/\(pid \d+\)/g, '(pid N)').replace(/\d+ seconds/g, 'S seconds').replace(/\) \d+s/g, ') Ss')
+    .replace(/: \d+s/g, ': Ss');
+}
+
+export function alive(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^\d+ \(.*\) [ZX]/.test(st);
+  } catch {
+    return false;
+  }
+}
