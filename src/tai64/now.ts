@@ -5,9 +5,13 @@ import { encodeLabel } from './label';
 
 // Date.now() has only milliseconds; the monotonic clock gives the
 // microseconds. `offset` ties the two together and is re-anchored whenever
-// the wall clock is stepped, so labels never stray from Date.now().
+// they disagree by a millisecond (the wall clock was stepped or slewed).
 let offset = 0;
+let last = 0;
+const STEP_BACK_US = 1e6; // a wall clock stepped back this far is believed
 
+// Microseconds since the epoch; never goes back by less than STEP_BACK_US,
+// so labels written in a row stay in order.
 export function nowMicros(): number {
   const wall = Date.now();
   let t = performance.timeOrigin + performance.now() + offset;
@@ -15,16 +19,17 @@ export function nowMicros(): number {
     offset += wall + 0.5 - t;
     t = wall + 0.5;
   }
-  return Math.floor(t * 1000);
+  const us = Math.floor(t * 1000);
+  if (us < last && last - us < STEP_BACK_US) return last;
+  return (last = us);
 }
 
 let cachedSec = NaN;
 let cachedHex = '';
 
-// '@' + 24 hex digits. The seconds part is cached: it changes once a second
-// and multilog asks for a label on every line.
-export function timestampLabel(): string {
-  const us = nowMicros();
+// '@' + 24 hex digits for the microsecond `us` (default: now). The seconds
+// part is cached: it changes once a second and multilog labels every line.
+export function timestampLabel(us: number = nowMicros()): string {
   const sec = Math.floor(us / 1e6);
   const nanos = (us - sec * 1e6) * 1000 + 500;
   if (sec !== cachedSec) {

@@ -1,0 +1,100 @@
+// multilog script: read lines on stdin, act on them as the script says.
+// See man/multilog.8. Input is read in big chunks but cut into the 1024-
+// byte reads the original makes, with its flush between them, so that logs
+// are rotated at the very same bytes; the actual writes are batched.
+import * as fs from 'node:fs';
+import { parseScript } from '../multilog/script';
+import { LogDir } from '../multilog/logdir';
+import { LineProcessor } from '../multilog/lines';
+import { die, pause } from '../multilog/retry';
+import { writeAll } from '../multilog/writeall';
+
+const READ_SIZE = 1024; // the original's input buffer
+
+export function main(argv: string[]): void {
+  process.umask(0o022);
+  const script = parseScript(argv);
+  const start = process.cwd();
+
+  // Status files first, then log directories, in script order.
+  const statusFds = new Map<number, number>();
+  script.actions.forEach((a, k) => {
+    if (a.kind !== 'status') return;
+    try {
+      fs.closeSync(fs.openSync(a.file, 'a', 0o600));
+    } catch (e) {
+      die(`unable to create ${a.file}: `, e);
+    }
+    try {
+      statusFds.set(k, fs.openSync(a.file, fs.constants.O_WRONLY));
+    } catch (e) {
+      die(`unable to write ${a.file}: `, e);
+    }
+  });
+  const dirs = script.dirs.map((spec) => {
+    const d = new LogDir(spec, start);
+    d.restart();
+    return d;
+  });
+  const lines = new LineProcessor(script, dirs);
+
+  // Everything processed so far goes to the kernel: logs, status files,
+  // alerts. Done before every wait for input.
+  const settle = () => {
+    for (const d of dirs) d.sync();
+    for (const [k, buf] of lines.status) {
+      const fd = statusFds.get(k) as number;
+      const file = (script.actions[k] as { file: string }).file;
+      for (;;) {
+        try {
+          writeAll(fd, buf, 0);
+          break;
+        } catch (e) {
+          pause(`unable to write ${file}, pausing: `, e);
+        }
+      }
+    }
+    lines.status.clear();
+    for (const a of lines.takeAlerts()) {
+      try {
+        writeAll(2, a);
+      } catch {
+        // nowhere to complain about stderr
+      }
+    }
+  };
+
+  const quit = () => {
+    settle();
+    for (const d of dirs) d.quit();
+    process.exit(0);
+  };
+
+  let exitasap = false;
+  process.on('SIGTERM', () => {
+    exitasap = true;
+    if (lines.atLineBoundary()) quit();
+  });
+  // ALRM: rotate every non-empty current now. We only get here between
+  // chunks, when everything read has been written.
+  process.on('SIGALRM', () => {
+    for (const d of dirs) if (d.size > 0) d.fullcurrent();
+  });
+
+  const input = process.stdin;
+  input.on('data', (chunk: Buffer) => {
+    for (let off = 0; off < chunk.length; off += READ_SIZE) {
+      lines.feed(chunk.subarray(off, off + READ_SIZE));
+      for (const d of dirs) d.out.flush();
+    }
+    settle();
+    if (exitasap && lines.atLineBoundary()) quit();
+  });
+  // A read error ends the input, as it does for the original.
+  const eof = () => {
+    lines.end();
+    quit();
+  };
+  input.on('end', eof);
+  input.on('error', eof);
+}

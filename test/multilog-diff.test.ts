@@ -1,0 +1,214 @@
+// multilog against /usr/bin/multilog: same input, same script, then the
+// two directories must hold the same files (old-file timestamps aside),
+// the same bytes in each, the same modes; status files and alerts alike.
+// Input comes from a regular file, so both read it in the same pieces.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const OURS = path.join(__dirname, '..', 'bin', 'multilog');
+const REF = '/usr/bin/multilog';
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+}
+
+// Lines of mixed length: mostly short, some past 512 (the buffer) and
+// past 1000 (what patterns see); words that the patterns below look for.
+function makeInput(nlines: number, seed: number, partialLast = false): Buffer {
+  const r = rng(seed);
+  const words = ['fatal:', 'STAT', 'named[135]:', 'hello', '*', 'x', 'a b', '[x]', ''];
+  let s = '';
+  for (let i = 0; i < nlines; i++) {
+    const long = r() < 0.04;
+    let n = long ? Math.floor(r() * 3000) : Math.floor(r() * 100);
+    let l = r() < 0.5 ? words[Math.floor(r() * words.length)] + ' ' : '';
+    while (n-- > 0) l += String.fromCharCode(97 + Math.floor(r() * 26));
+    if (r() < 0.05) l = '';
+    s += l + (i === nlines - 1 && partialLast ? '' : '\n');
+  }
+  return Buffer.from(s);
+}
+
+interface Run {
+  status: number | null;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, input: Buffer): Run {
+  const file = path.join(cwd, '..', `input-${process.pid}-${Math.random()}`);
+  fs.writeFileSync(file, input);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const r = spawnSync(cmd, args, { cwd, stdio: [fd, 'pipe', 'pipe'], timeout: 60000 });
+    if (r.error) throw r.error;
+    return { status: r.status, stderr: r.stderr.toString() };
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(file);
+  }
+}
+
+const LABEL = /@[0-9a-f]{24}/g;
+
+// Directory contents with the timestamps taken out; old files keep their
+// order (the names sort by time).
+function snapshot(dir: string, labels: boolean): string[] {
+  return fs.readdirSync(dir).sort().map((name) => {
+    const p = path.join(dir, name);
+    const st = fs.statSync(p);
+    let body = st.isDirectory() ? '<dir>' : fs.readFileSync(p, 'latin1');
+    if (labels) body = body.replace(LABEL, '@T');
+    return `${name.replace(LABEL, '@T')} ${(st.mode & 0o7777).toString(8)} ${st.size} ${JSON.stringify(body)}`;
+  });
+}
+
+function sandbox(t: any): { ref: string; ours: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multilog-diff-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const ref = path.join(root, 'ref');
+  const ours = path.join(root, 'ours');
+  fs.mkdirSync(ref);
+  fs.mkdirSync(ours);
+  return { ref, ours };
+}
+
+// Runs both, each in its own directory, and compares everything.
+function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: boolean; between?: (dir: string) => void } = {}) {
+  const box = sandbox(t);
+  const results: Record<string, Run[]> = { ref: [], ours: [] };
+  for (const [who, cmd] of [['ref', REF], ['ours', OURS]] as const)
+    inputs.forEach((input, i) => {
+      if (i > 0 && opts.between) opts.between(box[who]);
+      results[who].push(run(cmd, args, box[who], input));
+    });
+  const norm = (rs: Run[]) => rs.map((r) => ({ status: r.status, stderr: r.stderr.replace(LABEL, '@T') }));
+  t.same(norm(results.ours), norm(results.ref), 'exit codes and stderr');
+  t.same(snapshot(box.ours, !!opts.labels), snapshot(box.ref, !!opts.labels), 'files');
+  return box;
+}
+
+t.test('rotation at s4096 n5: same cut points, same files', async (t) => {
+  compare(t, ['s4096', 'n5', './main'], [makeInput(4000, 1)]);
+});
+
+t.test('default size and count', async (t) => {
+  compare(t, ['./main'], [makeInput(25000, 2)]);
+});
+
+t.test('timestamps, two logs with different sizes, partial last line', async (t) => {
+  compare(t, ['t', 's5000', 'n3', './a', 's9000', 'n4', './b'], [makeInput(3000, 3, true)], { labels: true });
+});
+
+t.test('line lengths around the 1000-byte window, with and without t', async (t) => {
+  const lens = [0, 1, 511, 512, 513, 973, 974, 975, 999, 1000, 1001, 1024, 1025, 2047, 2048, 5000];
+  const input = Buffer.from(lens.map((n) => 'x'.repeat(n)).join('\n') + '\n' + 'y'.repeat(1000));
+  compare(t, ['s4096', './main'], [input, input, input]);
+  compare(t, ['t', 's4096', './main'], [input, input, input], { labels: true });
+});
+
+const PATTERNS = [
+  '*', '', 'hello', 'hello*', '*hello', '*hello*', 'fatal: *', '* fatal: *', 'named[*]: *',
+  '**', '*a*b', 'x*', '*x', '[*]*', '* *', 'STAT*', 'a b', '*:', '*.*',
+];
+
+t.test('selection: +pattern and -pattern with tricky patterns', async (t) => {
+  const args: string[] = ['s16777215'];
+  PATTERNS.forEach((p, i) => args.push('-*', '+' + p, `./sel${i}`));
+  PATTERNS.forEach((p, i) => args.push('+*', '-' + p, `./desel${i}`));
+  args.push('-*', '+*a*', '-*b*', '+*c', './mixed');
+  compare(t, args, [makeInput(3000, 4, true)]);
+});
+
+t.test('selection sees the timestamp', async (t) => {
+  compare(t, ['t', '-*', '+* fatal: *', './fatal', '+*', '-@*', './none'], [makeInput(2000, 5)], { labels: true });
+});
+
+t.test('status files and alerts', async (t) => {
+  const input = makeInput(1500, 6);
+  compare(t, ['-*', '+STAT*', '=status', '+*', '=last', '-*', '+fatal:*', 'e', '=never_unless_fatal'], [input]);
+  compare(t, ['t', 'e', '-*', '+*x*', 'e', '=st'], [input], { labels: true });
+});
+
+t.test('status file of a long line and of nothing', async (t) => {
+  compare(t, ['=long', '-*', '=empty'], [Buffer.from('z'.repeat(3000) + '\n')]);
+});
+
+t.test('clean restarts append; an outage leaves a .u file', async (t) => {
+  const inputs = [makeInput(300, 7), makeInput(300, 8), makeInput(300, 9), makeInput(300, 10)];
+  compare(t, ['s4096', 'n20', './main'], inputs, {
+    // Before the third run, pretend the second one crashed.
+    between: (dir) => {
+      const cur = path.join(dir, 'main', 'current');
+      if (fs.readdirSync(path.join(dir, 'main')).filter((n) => n.endsWith('.u')).length === 0 && fs.statSync(cur).size > 0 && fs.readdirSync(path.join(dir, 'main')).length > 5)
+        fs.chmodSync(cur, 0o644);
+    },
+  });
+});
+
+t.test('an outage in the middle of a processor run', async (t) => {
+  compare(t, ['s4096', '!cat', './main'], [makeInput(100, 11), makeInput(100, 12), makeInput(100, 13)], {
+    between: (dir) => {
+      const d = path.join(dir, 'main');
+      // A crash after previous was processed (processed has mode +x) ...
+      fs.writeFileSync(path.join(d, 'previous'), 'old previous\n');
+      fs.writeFileSync(path.join(d, 'processed'), 'processed output\n');
+      fs.chmodSync(path.join(d, 'processed'), 0o744);
+      fs.writeFileSync(path.join(d, 'newstate'), 'stale\n');
+      fs.chmodSync(path.join(d, 'current'), 0o644);
+    },
+  });
+  compare(t, ['s4096', '!cat', './main'], [makeInput(100, 14), makeInput(100, 15)], {
+    between: (dir) => {
+      const d = path.join(dir, 'main');
+      // ... and one before it was (processed without +x is thrown away).
+      fs.writeFileSync(path.join(d, 'previous'), 'unprocessed previous\n');
+      fs.writeFileSync(path.join(d, 'processed'), 'half done\n');
+      fs.chmodSync(path.join(d, 'current'), 0o644);
+    },
+  });
+});
+
+t.test('processor: output replaces the old file, fd 4/5 carry state', async (t) => {
+  const proc = '!tr a-z A-Z; echo "run $(($(cat <&4 | wc -l) + 1))" >&5; cat <&4 >&5';
+  compare(t, ['s4096', 'n4', proc, './main'], [makeInput(2000, 16)]);
+});
+
+t.test('script parsing: clamps, defaults, ignored actions', async (t) => {
+  const input = makeInput(3000, 17);
+  compare(t, ['s1', 'n0', './small', 's', 'n', './dflt', 'xyz', '', 'T', 's99999999999999999999999', './big'], [input]);
+  compare(t, ['s4096x', 'n3junk', 'e', 't', './main'], [input]); // t not first: no timestamps
+});
+
+t.test('fatal errors before reading', async (t) => {
+  const box = compare(t, ['./main', './not/there'], [Buffer.from('a\n')]);
+  t.equal(run(OURS, ['./x'], box.ours, Buffer.alloc(0)).status, 0, 'empty input is fine');
+  fs.writeFileSync(path.join(box.ours, 'afile'), '');
+  fs.writeFileSync(path.join(box.ref, 'afile'), '');
+  compare(t, ['./afile/x'], [Buffer.from('a\n')]);
+  compare(t, ['=/nonexistent/status'], [Buffer.from('a\n')]);
+  compare(t, ['./d', './d'], [Buffer.from('a\n')]); // one dir twice: the second lock fails
+});
+
+t.test('the lock excludes the reference multilog and ours both ways', async (t) => {
+  const box = sandbox(t);
+  for (const [holder, other] of [[REF, OURS], [OURS, REF]]) {
+    const dir = fs.mkdtempSync(path.join(box.ours, 'l'));
+    const h = require('node:child_process').spawn(holder, ['./main'], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      // Wait (bounded) until the holder has created its state file.
+      for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'main', 'state')); i++) await new Promise((r) => setTimeout(r, 25));
+      const r = run(other, ['./main'], dir, Buffer.from('x\n'));
+      t.equal(r.status, 111, `${other} refused while ${holder} holds the lock`);
+      t.equal(r.stderr, 'multilog: fatal: unable to lock directory ./main: temporary failure\n');
+    } finally {
+      h.stdin.end();
+      await new Promise((r) => { h.on('exit', r); setTimeout(() => { h.kill('SIGKILL'); r(null); }, 10000); });
+    }
+  }
+});
