@@ -7,10 +7,13 @@ let cached: any | null | undefined;
 export function loadNative(): any | null {
   if (cached !== undefined) return cached;
   if (process.env.UCSPI_NO_NATIVE) return (cached = null);
-  try {
-    cached = require(path.join(__dirname, '..', '..', 'build', 'Release', 'ucspi.node'));
-  } catch {
-    cached = null;
+  // From dist/src/ when built, from src/ when the TypeScript runs directly (tap).
+  for (const up of [['..', '..'], ['..']]) {
+    try {
+      return (cached = require(path.join(__dirname, ...up, 'build', 'Release', 'ucspi.node')));
+    } catch {
+      // try the next place
+    }
   }
-  return cached;
+  return (cached = null);
 }
