@@ -1,3 +1,428 @@
+// The native launch path: posix_spawn off the event loop, reaping through pidfds.
+//
+// Why this shape: libuv's spawn forks the whole server and waits on the main
+// thread until exec; posix_spawn (clone with CLONE_VM|CLONE_VFORK) copies no
+// page tables, and running it on our own threads keeps the loop accepting
+// while a child is being exec'd. Children are reaped one by one through their
+// pidfd (never waitpid(-1)), so libuv's own children are left alone.
+// Results reach JavaScript in batches: one uv_async wake-up, one call.
 #include "addon.h"
 
-void InitLaunch(Napi::Env, Napi::Object) {}
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Through syscall(2): glibc before 2.36 lacks the wrapper.
+int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
+
+// One spawn request, copied out of V8 on the main thread: argv and env are
+// NUL-terminated strings laid end to end.
+struct Request {
+  int32_t id;
+  int fd;
+  int argc, envc;
+  std::string argv, env;
+};
+
+struct Child {
+  int32_t id;
+  pid_t pid;
+  int pidfd;
+};
+
+// What JavaScript receives, flattened to an Int32Array, 4 ints per event:
+// [STARTED, id, pid or -errno, 0] or [EXITED, id, code or -1, signal or 0].
+enum { STARTED = 0, EXITED = 1 };
+struct Event {
+  int32_t kind, id, a, b;
+};
+
+struct State {
+  napi_env env = nullptr;
+  uv_async_t async;
+  napi_ref callback = nullptr;
+  napi_ref resource = nullptr;
+  napi_async_context context = nullptr;
+  int epfd = -1;
+  // Main thread only: requests not yet ended (started with an error, or exited).
+  long outstanding = 0;
+
+  std::mutex qlock;
+  std::condition_variable qcond;
+  std::deque<Request*> queue;
+
+  std::mutex elock;
+  std::vector<Event> events;
+  bool closing = false;
+};
+
+State* state = nullptr;
+
+void post(const Event& e) {
+  std::lock_guard<std::mutex> g(state->elock);
+  if (state->closing) return;
+  bool wake = state->events.empty();
+  state->events.push_back(e);
+  // A non-empty queue means a wake-up is already pending.
+  if (wake) uv_async_send(&state->async);
+}
+
+// What the vfork child needs, all prepared by the parent: between vfork and
+// exec the child shares our memory and may only make raw system calls.
+struct Plan {
+  char* const* argv;
+  char* const* envp;
+  std::vector<std::string> paths;  // argv[0], or each $PATH candidate in order
+  int fd;
+  volatile int err;  // written by the child when every exec failed
+};
+
+// Raw system calls only: no errno-dependent libc state, no locks, no malloc.
+[[noreturn]] __attribute__((noinline)) void child(Plan* p) {
+  // Every disposition back to default, glibc's internal signals included
+  // (posix_spawn leaves those ignored, and SIG_IGN survives exec). All
+  // signals are still blocked here: spawner threads run with a full mask.
+  unsigned long dfl[4] = {0, 0, 0, 0};  // kernel struct sigaction, SIG_DFL
+  for (long sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, dfl, nullptr, 8);
+  // The socket on 0 and 1; fd 2 stays, minus the close-on-exec Node gave it.
+  for (int to = 0; to < 2; to++) {
+    if (p->fd == to) syscall(SYS_fcntl, to, F_SETFD, 0);
+    else if (syscall(SYS_dup3, p->fd, to, 0) < 0) goto fail;
+  }
+  syscall(SYS_fcntl, 2, F_SETFD, 0);
+  // Node's fds are close-on-exec, but the server may have inherited others
+  // from its parent: the service gets 0, 1 and 2, nothing else.
+  syscall(SYS_close_range, 3, ~0U, 0);
+  {
+    unsigned long none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, 8);
+  }
+  {
+    // execvp's rules: skip directories where it is missing, remember EACCES.
+    bool eacces = false;
+    for (const std::string& path : p->paths) {
+      syscall(SYS_execve, path.c_str(), p->argv, p->envp);
+      int e = errno;
+      if (e == EACCES) eacces = true;
+      else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ELOOP && e != ENAMETOOLONG && e != ENODEV &&
+               e != ETIMEDOUT) {
+        p->err = e;
+        syscall(SYS_exit, 127);
+      }
+    }
+    p->err = eacces ? EACCES : ENOENT;
+    syscall(SYS_exit, 127);
+  }
+fail:
+  p->err = errno;
+  syscall(SYS_exit, 127);
+  __builtin_unreachable();
+}
+
+// Where execvp would look for name: itself when it holds a '/', else each
+// $PATH entry (an empty entry meaning the current directory).
+void candidates(const char* name, std::vector<std::string>& out) {
+  if (strchr(name, '/')) {
+    out.emplace_back(name);
+    return;
+  }
+  const char* path = getenv("PATH");
+  if (!path) path = "/bin:/usr/bin";
+  for (const char* d = path;; d++) {
+    const char* e = strchr(d, ':');
+    size_t n = e ? size_t(e - d) : strlen(d);
+    std::string c(d, n);
+    if (n) c += '/';
+    c += name;
+    out.push_back(std::move(c));
+    if (!e) break;
+    d = e;
+  }
+}
+
+// vfork, not posix_spawn: the same no-copy clone, but the child can reset
+// every signal and no stack is mapped per call.
+int spawnPlan(Plan* p, pid_t* pid) {
+  p->err = 0;
+  pid_t c = vfork();
+  if (c == 0) child(p);
+  if (c < 0) return errno;
+  if (p->err) {  // the child never exec'd: reap it here, it is no service
+    int st;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+    return p->err;
+  }
+  *pid = c;
+  return 0;
+}
+
+void spawnOne(Request* r) {
+  std::vector<char*> argv, envp;
+  argv.reserve(r->argc + 1);
+  envp.reserve(r->envc + 1);
+  for (char *p = &r->argv[0], *end = p + r->argv.size(); p < end; p += strlen(p) + 1) argv.push_back(p);
+  for (char *p = &r->env[0], *end = p + r->env.size(); p < end; p += strlen(p) + 1) envp.push_back(p);
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+
+  // An embedded NUL would silently split an argument or variable: refuse it.
+  int err = 0;
+  if (argv.size() != size_t(r->argc) + 1 || envp.size() != size_t(r->envc) + 1 || r->argc < 1) err = EINVAL;
+
+  pid_t pid = -1;
+  // libuv made the socket non-blocking; services expect blocking stdio, as
+  // every inetd gives it. The flag belongs to the open file, shared with the
+  // child, so it is cleared here and put back only if no child got it.
+  int flags = fcntl(r->fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags & ~O_NONBLOCK);
+  if (!err) {
+    Plan plan;
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.fd = r->fd;
+    candidates(argv[0], plan.paths);
+    err = spawnPlan(&plan, &pid);
+  }
+  int32_t id = r->id;
+  if (err && flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags);
+  delete r;
+  if (err) {
+    post({STARTED, id, -err, 0});
+    return;
+  }
+  int pidfd = pidfd_open(pid);
+  if (pidfd < 0) {
+    // Only EMFILE/ENFILE can get here: without a pidfd the child could never
+    // be reaped by the reaper, so this spawner waits for it instead.
+    post({STARTED, id, pid, 0});
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    post({EXITED, id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0});
+    return;
+  }
+  Child* c = new Child{id, pid, pidfd};
+  // STARTED is posted before the pidfd is watched, so it always precedes EXITED.
+  post({STARTED, id, pid, 0});
+  struct epoll_event ev;
+  ev.events = EPOLLIN;
+  ev.data.ptr = c;
+  epoll_ctl(state->epfd, EPOLL_CTL_ADD, pidfd, &ev);
+}
+
+void* spawner(void*) {
+  for (;;) {
+    Request* r;
+    {
+      std::unique_lock<std::mutex> g(state->qlock);
+      state->qcond.wait(g, [] { return !state->queue.empty(); });
+      r = state->queue.front();
+      state->queue.pop_front();
+    }
+    spawnOne(r);
+  }
+  return nullptr;
+}
+
+void* reaper(void*) {
+  struct epoll_event evs[128];
+  std::vector<Event> done;
+  for (;;) {
+    int n = epoll_wait(state->epfd, evs, 128, -1);
+    if (n < 0) continue;  // EINTR
+    done.clear();
+    for (int i = 0; i < n; i++) {
+      Child* c = static_cast<Child*>(evs[i].data.ptr);
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      int rc;
+      while ((rc = waitid(P_PIDFD, c->pidfd, &si, WEXITED)) < 0 && errno == EINTR) {}
+      // Explicitly: a child being spawned right now holds a copy of this pidfd
+      // until its exec, and epoll forgets a file only when every copy is closed.
+      epoll_ctl(state->epfd, EPOLL_CTL_DEL, c->pidfd, nullptr);
+      close(c->pidfd);
+      bool exited = si.si_code == CLD_EXITED;
+      if (rc < 0)  // reaped behind our back (SIGCHLD ignored): status unknown
+        done.push_back({EXITED, c->id, -1, 0});
+      else
+        done.push_back({EXITED, c->id, exited ? si.si_status : -1, exited ? 0 : si.si_status});
+      delete c;
+    }
+    if (done.empty()) continue;
+    std::lock_guard<std::mutex> g(state->elock);
+    if (state->closing) continue;
+    bool wake = state->events.empty();
+    state->events.insert(state->events.end(), done.begin(), done.end());
+    if (wake) uv_async_send(&state->async);
+  }
+  return nullptr;
+}
+
+// Main thread: hand every pending event to JavaScript in one call.
+void drain(uv_async_t*) {
+  std::vector<Event> batch;
+  {
+    std::lock_guard<std::mutex> g(state->elock);
+    batch.swap(state->events);
+  }
+  if (batch.empty()) return;
+  for (const Event& e : batch)
+    if (e.kind == EXITED || e.a < 0) state->outstanding--;
+  if (state->outstanding == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&state->async));
+
+  napi_env env = state->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  void* data;
+  napi_value ab, arr, cb, res, result;
+  size_t bytes = batch.size() * sizeof(Event);
+  napi_create_arraybuffer(env, bytes, &data, &ab);
+  memcpy(data, batch.data(), bytes);
+  napi_create_typedarray(env, napi_int32_array, batch.size() * 4, ab, 0, &arr);
+  napi_get_reference_value(env, state->callback, &cb);
+  napi_get_reference_value(env, state->resource, &res);
+  // make_callback, not call_function: it runs nextTick and microtask queues after.
+  if (napi_make_callback(env, state->context, res, cb, 1, &arr, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void cleanup(void*) {
+  {
+    std::lock_guard<std::mutex> g(state->elock);
+    state->closing = true;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&state->async), nullptr);
+}
+
+bool startThread(void* (*fn)(void*)) {
+  // Our threads take no signals: they belong to Node's main thread.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t ta;
+  pthread_attr_init(&ta);
+  pthread_attr_setstacksize(&ta, 256 * 1024);
+  pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  int rc = pthread_create(&t, &ta, fn, nullptr);
+  pthread_attr_destroy(&ta);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return rc == 0;
+}
+
+// launchSetup(callback): start the spawner and reaper threads once. Returns
+// false when this kernel cannot reap through pidfds (the caller falls back).
+Napi::Value Setup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state) {
+    Napi::Error::New(env, "launchSetup: already set up").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "launchSetup(callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int probe = pidfd_open(getpid());
+  if (probe < 0) return Napi::Boolean::New(env, false);
+  close(probe);
+
+  state = new State();
+  state->env = env;
+  state->epfd = epoll_create1(EPOLL_CLOEXEC);
+  uv_loop_t* loop;
+  napi_get_uv_event_loop(env, &loop);
+  uv_async_init(loop, &state->async, drain);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state->async));
+  napi_create_reference(env, info[0], 1, &state->callback);
+  Napi::Object resource = Napi::Object::New(env);
+  napi_create_reference(env, resource, 1, &state->resource);
+  napi_async_init(env, resource, Napi::String::New(env, "ucspi-launch"), &state->context);
+  napi_add_env_cleanup_hook(env, cleanup, nullptr);
+
+  // Several spawners: each posix_spawn blocks its thread until the child has
+  // exec'd, so one thread would serialise the exec's of concurrent clients.
+  int threads = 2;
+  if (const char* s = getenv("UCSPI_SPAWN_THREADS")) {
+    int n = atoi(s);
+    if (n >= 1 && n <= 64) threads = n;
+  }
+  bool ok = startThread(reaper);
+  for (int i = 0; i < threads && ok; i++) ok = startThread(spawner);
+  if (!ok) {
+    Napi::Error::New(env, "launchSetup: cannot start threads").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+bool copyString(napi_env env, napi_value v, std::string& out) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out.resize(len + 1);
+  napi_get_value_string_utf8(env, v, &out[0], len + 1, &len);
+  return true;  // out keeps the terminating NUL: the last string ends in it
+}
+
+// launchSpawn(argv, argc, env, envc, fd, id): argv and env are NUL-joined and
+// NUL-terminated. The result arrives later through the setup callback.
+napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t n = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
+  if (!state || n < 6) {
+    napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
+    return nullptr;
+  }
+  Request* r = new Request();
+  int32_t argc, envc, fd, id;
+  if (!copyString(env, a[0], r->argv) || !copyString(env, a[2], r->env) ||
+      napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
+      napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
+    delete r;
+    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id)");
+    return nullptr;
+  }
+  // copyString kept a terminating NUL; the joined strings already end in one.
+  r->argv.pop_back();
+  r->env.pop_back();
+  r->argc = argc;
+  r->envc = envc;
+  r->fd = fd;
+  r->id = id;
+  if (state->outstanding++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&state->async));
+  {
+    std::lock_guard<std::mutex> g(state->qlock);
+    state->queue.push_back(r);
+  }
+  state->qcond.notify_one();
+  return nullptr;
+}
+
+}  // namespace
+
+void InitLaunch(Napi::Env env, Napi::Object exports) {
+  exports.Set("launchSetup", Napi::Function::New(env, Setup, "launchSetup"));
+  napi_value fn;
+  napi_create_function(env, "launchSpawn", NAPI_AUTO_LENGTH, Spawn, nullptr, &fn);
+  exports.Set("launchSpawn", fn);
+}

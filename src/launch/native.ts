@@ -1,0 +1,81 @@
+// The native launcher: posix_spawn on the addon's own threads, reaped through
+// pidfds (native/launch.cc). JavaScript keeps only the two callbacks per child.
+import { getSystemErrorName } from 'node:util';
+import { loadNative } from '../native';
+import type { ExitStatus, Launcher, LaunchSpec } from './launch';
+
+type Started = (err: NodeJS.ErrnoException | null, pid: number) => void;
+type Exited = (status: ExitStatus) => void;
+
+// Event layout of native/launch.cc: 4 int32 per event.
+const STARTED = 0;
+
+interface Pending {
+  argv0: string;
+  started: Started;
+  exited: Exited;
+  pid: number;
+}
+
+let shared: Launcher | null | undefined;
+
+/** The native launcher, or null when the addon is missing or cannot reap through pidfds. */
+export function createNativeLauncher(): Launcher | null {
+  if (shared !== undefined) return shared;
+  const addon = loadNative();
+  if (!addon || typeof addon.launchSetup !== 'function' || typeof addon.launchSpawn !== 'function') {
+    return (shared = null);
+  }
+  const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number) => void =
+    addon.launchSpawn;
+  const pending = new Map<number, Pending>();
+  let nextId = 0;
+
+  function onEvents(ev: Int32Array): void {
+    for (let i = 0; i < ev.length; i += 4) {
+      const id = ev[i + 1];
+      const p = pending.get(id);
+      if (!p) continue;
+      if (ev[i] === STARTED) {
+        const r = ev[i + 2];
+        if (r < 0) {
+          pending.delete(id);
+          p.started(spawnError(r, p.argv0), 0);
+        } else {
+          p.pid = r;
+          p.started(null, r);
+        }
+      } else {
+        pending.delete(id);
+        const code = ev[i + 2];
+        const signal = ev[i + 3];
+        p.exited({ pid: p.pid, code: code >= 0 ? code : null, signal: signal > 0 ? signal : null });
+      }
+    }
+  }
+
+  // The addon is set up once per process; a second loader shares this launcher.
+  if (addon.launchSetup(onEvents) !== true) return (shared = null);
+
+  return (shared = {
+    name: 'native',
+    launch(spec: LaunchSpec, started: Started, exited: Exited): void {
+      const id = nextId;
+      nextId = (nextId + 1) | 0;
+      pending.set(id, { argv0: spec.argv[0], started, exited, pid: 0 });
+      const env = spec.env.length ? spec.env.join('\0') + '\0' : '';
+      spawn(spec.argv.join('\0') + '\0', spec.argv.length, env, spec.env.length, spec.fd, id);
+    },
+  });
+}
+
+// The shape child_process gives its spawn errors, so callers treat both alike.
+function spawnError(negErrno: number, argv0: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(negErrno);
+  const err: NodeJS.ErrnoException = new Error(`spawn ${argv0} ${code}`);
+  err.errno = negErrno;
+  err.code = code;
+  err.syscall = `spawn ${argv0}`;
+  err.path = argv0;
+  return err;
+}

@@ -1,0 +1,231 @@
+// Every launcher through the same contract (src/launch/launch.ts): the socket
+// as fd 0/1, stderr as fd 2 and nothing else, the exact environment, default
+// signal dispositions, errno-style errors, exit reporting, and reaping that
+// leaves child_process's own children alone.
+import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import type { ExitStatus, Launcher } from '../src/launch/launch';
+import { createNativeLauncher } from '../src/launch/native';
+
+const addonPath = path.join(__dirname, '..', 'build', 'Release', 'ucspi.node');
+
+// The child_process launcher belongs to the engine; test it here too once it exists.
+function spawnLauncher(): Launcher | null {
+  try {
+    const mod = require('../src/launch/spawn');
+    const make = Object.values(mod).find((v) => typeof v === 'function') as (() => Launcher) | undefined;
+    return make ? make() : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Run {
+  err: NodeJS.ErrnoException | null;
+  pid: number;
+  status?: ExitStatus;
+  /** What the child wrote to the socket. */
+  output: string;
+}
+
+// Start argv on one accepted loopback connection; the client sends input, reads to EOF.
+function run(l: Launcher, argv: string[], env: string[], input = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timeout running ${argv.join(' ')}`)), 15000);
+    const result: Run = { err: null, pid: 0, output: '' };
+    let exited = false;
+    let eof = false;
+    const finish = () => {
+      if ((exited || result.err) && eof) {
+        clearTimeout(timer);
+        server.close();
+        resolve(result);
+      }
+    };
+    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+      const fd = (sock as any)._handle.fd as number;
+      l.launch({ argv, env, fd }, (err, pid) => {
+        result.err = err;
+        result.pid = pid;
+        sock.destroy();
+        finish();
+      }, (status) => {
+        result.status = status;
+        exited = true;
+        finish();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+      c.setEncoding('utf8');
+      c.on('data', (d) => (result.output += d));
+      c.on('error', () => {});
+      c.on('close', () => {
+        eof = true;
+        finish();
+      });
+      c.end(input);
+    });
+  });
+}
+
+const sh = (script: string) => ['/bin/sh', '-c', script];
+
+// tap's processinfo hooks child_process and adds its own variables to every
+// child it starts; they are the test runner's, not the launcher's.
+function untapped(environ: string): string[] {
+  return environ.split('\0').slice(0, -1)
+    .filter((kv) => !kv.startsWith('_TAPJS_PROCESSINFO_') && !/^NODE_OPTIONS=.*@tapjs\/processinfo/.test(kv));
+}
+
+function launcherTests(t: Test, l: Launcher) {
+  t.test('fd 0 and 1 are the socket, fd 2 is our stderr, nothing else is open', async (t) => {
+    {
+      const r = await run(l, sh('read line; echo "got $line"; ls /proc/$$/fd; readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; grep flags /proc/$$/fdinfo/0'), [], 'ping\n');
+      t.equal(r.err, null);
+      const lines = r.output.trim().split('\n');
+      t.equal(lines[0], 'got ping', 'reads the client on fd 0, writes to it on fd 1');
+      t.same(lines.slice(1, 4), ['0', '1', '2'], 'exactly fds 0, 1, 2');
+      t.match(lines[4], /^socket:\[\d+\]$/);
+      t.equal(lines[5], lines[4], 'fd 1 is the same socket as fd 0');
+      t.equal(lines[6], fs.readlinkSync('/proc/self/fd/2'), "fd 2 is the server's stderr");
+      const flags = parseInt(/flags:\s*(\d+)/.exec(lines[7] ?? '')?.[1] ?? 'x', 8);
+      t.equal(flags & 0o4000, 0, 'the socket is blocking, as inetd-style services expect');
+      t.equal(lines.length, 8);
+      t.same(r.status, { pid: r.pid, code: 0, signal: null });
+    }
+  });
+
+  t.test('the environment is exactly the one given', async (t) => {
+    const env = ['A=1', 'B=two words', 'EMPTY=', 'TCPREMOTEIP=127.0.0.1', 'Z=ü'];
+    const r = await run(l, ['/bin/cat', '/proc/self/environ'], env);
+    t.same(untapped(r.output), env);
+    const none = await run(l, ['/bin/cat', '/proc/self/environ'], []);
+    t.same(untapped(none.output), [], 'an empty environment stays empty');
+  });
+
+  t.test('argv is passed as given, argv[0] searched in PATH', async (t) => {
+    const r = await run(l, ['sh', '-c', 'printf "%s|" "$0" "$@"', 'zero', 'a b', '', 'c'], []);
+    t.equal(r.output, 'zero|a b||c|');
+  });
+
+  t.test('signals start at their defaults, none blocked', async (t) => {
+    const own = fs.readFileSync('/proc/self/status', 'utf8');
+    const ignMask = BigInt('0x' + /SigIgn:\s*([0-9a-f]+)/.exec(own)![1]);
+    t.ok(ignMask & (1n << 12n), 'precondition: this server ignores SIGPIPE');
+    const r = await run(l, ['/bin/cat', '/proc/self/status'], []);
+    t.match(r.output, /\nSigBlk:\s*0+\n/);
+    t.match(r.output, /\nSigIgn:\s*0+\n/);
+    t.match(r.output, /\nSigCgt:\s*0+\n/);
+  });
+
+  t.test('a missing program is ENOENT, searched or not', async (t) => {
+    for (const argv0 of ['no-such-program-ucspi', '/nonexistent/prog']) {
+      const r = await run(l, [argv0], []);
+      t.ok(r.err, argv0);
+      t.equal(r.err?.code, 'ENOENT');
+      t.equal(r.status, undefined, 'no exit for a child that never started');
+    }
+  });
+
+  t.test('a program without execute permission is EACCES', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'launch-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const prog = path.join(dir, 'noexec');
+    fs.writeFileSync(prog, '#!/bin/sh\necho no\n', { mode: 0o644 });
+    if (process.getuid?.() === 0) {
+      // root may exec anything with one x bit: a directory is refused even for root.
+      const r = await run(l, [dir], []);
+      t.equal(r.err?.code, 'EACCES');
+    }
+    const r = await run(l, [prog], []);
+    t.equal(r.err?.code, 'EACCES');
+  });
+
+  t.test('exit codes and signals are reported', async (t) => {
+    const ok = await run(l, sh('exit 7'), []);
+    t.same(ok.status, { pid: ok.pid, code: 7, signal: null });
+    const killed = await run(l, sh('kill -TERM $$'), []);
+    t.same(killed.status, { pid: killed.pid, code: null, signal: 15 });
+    const pipe = await run(l, sh('kill -PIPE $$'), []);
+    t.same(pipe.status, { pid: pipe.pid, code: null, signal: 13 });
+  });
+
+  t.test('1000 quick children all reaped; child_process children unaffected', async (t) => {
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    c.on('error', () => {});
+    const sock = await new Promise<net.Socket>((r) => server.once('connection', r));
+    const fd = (sock as any)._handle.fd as number;
+    const N = 1000;
+    const codes: number[] = [];
+    let errors = 0;
+    // Meanwhile child_process runs its own children: their status must reach it.
+    const cp = new Promise<number | null>((resolve) => {
+      let left = 20;
+      let bad: number | null = null;
+      const one = () => execFile('/bin/sh', ['-c', 'exit 3'], (e: any) => {
+        if (e?.code !== 3) bad = e?.code ?? 0;
+        if (--left === 0) resolve(bad);
+        else one();
+      });
+      one();
+    });
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${codes.length} of ${N} exited`)), 60000);
+      for (let i = 0; i < N; i++) {
+        l.launch({ argv: ['/bin/true'], env: [], fd }, (err) => { if (err) errors++; }, (s) => {
+          codes.push(s.code ?? -1);
+          if (codes.length === N) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      }
+    });
+    await all;
+    t.equal(await cp, null, 'every child_process child reported exit code 3');
+    sock.destroy();
+    c.destroy();
+    server.close();
+    t.equal(errors, 0);
+    t.equal(codes.filter((x) => x === 0).length, N, 'every child reported exit 0');
+    t.same(zombies(), [], 'no zombie left');
+  });
+}
+
+// Children of this process that exited and were never reaped.
+function zombies(): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] === 'Z' && Number(f[1]) === process.pid) out.push(Number(name));
+  }
+  return out;
+}
+
+t.test('native launcher', { skip: fs.existsSync(addonPath) ? false : 'addon not built (node-gyp)' }, async (t) => {
+  const l = createNativeLauncher();
+  t.ok(l, 'the built addon yields a launcher');
+  if (!l) return;
+  t.equal(l.name, 'native');
+  t.equal(createNativeLauncher(), l, 'one launcher per process');
+  launcherTests(t, l);
+});
+
+const spawned = spawnLauncher();
+t.test('child_process launcher', { skip: spawned ? false : 'src/launch/spawn.ts not there yet' }, async (t) => {
+  launcherTests(t, spawned!);
+});
