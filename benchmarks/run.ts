@@ -1,0 +1,297 @@
+// npm run bench: our tcpserver and tcpsvd against the Debian binaries, side by
+// side in one run, on loopback only and without DNS (-H -R -l0, and
+// $DNSCACHEIP pointing at loopback in case anything asked). Prints one table
+// of ratios; see benchmarks/README.md for what each row means.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
+import { goalMet, renderTable, type Cell, type Row } from './table';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '..', '..');
+const out = path.join(root, 'benchmarks', 'out');
+const tools = path.join(root, 'benchmarks', 'tools');
+const env = { ...process.env, DNSCACHEIP: '127.0.0.1' };
+
+const SECS = Number(process.env.BENCH_SECS ?? 4);
+const TARGET_CONNS = Number(process.env.BENCH_CONNS ?? 100000);
+const BULK = 2 * 1024 * 1024 * 1024;
+
+interface Server {
+  name: string;
+  cmd: string;
+  args(port: number, prog: string[], rules?: string): string[];
+  ours: boolean;
+}
+
+// The same limits for all: 200 children, backlog 512, no DNS.
+const SERVERS: Server[] = [
+  { name: 'tcpserver', cmd: '/usr/bin/tcpserver', ours: false, args: tcpserverArgs },
+  { name: 'tcpsvd', cmd: '/usr/bin/tcpsvd', ours: false, args: tcpsvdArgs },
+  { name: 'ours tcpserver', cmd: path.join(root, 'bin', 'tcpserver'), ours: true, args: tcpserverArgs },
+  { name: 'ours tcpsvd', cmd: path.join(root, 'bin', 'tcpsvd'), ours: true, args: tcpsvdArgs },
+];
+
+function tcpserverArgs(port: number, prog: string[], rules?: string): string[] {
+  return [...(rules ? ['-x', rules] : []), '-c', '200', '-b', '512', '-HRl0', '127.0.0.1', String(port), ...prog];
+}
+function tcpsvdArgs(port: number, prog: string[], rules?: string): string[] {
+  return ['-c', '200', '-b', '512', '-l0', ...(rules ? ['-x', rules] : []), '127.0.0.1', String(port), ...prog];
+}
+
+const live = new Set<ChildProcess>();
+function killAll(): void {
+  for (const p of live) p.kill('SIGKILL');
+  live.clear();
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(111);
+  });
+}
+
+function build(): void {
+  fs.mkdirSync(out, { recursive: true });
+  const gcc = (args: string[]) => execFileSync('gcc', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  gcc(['-O2', '-o', path.join(out, 'connbench'), path.join(tools, 'connbench.c'), '-lpthread']);
+  gcc(['-O2', '-o', path.join(out, 'bulkread'), path.join(tools, 'bulkread.c')]);
+  gcc(['-O2', '-static', '-o', path.join(out, 'hello'), path.join(tools, 'hello.c')]);
+  gcc(['-O2', '-static', '-o', path.join(out, 'bulk'), path.join(tools, 'bulk.c')]);
+}
+
+// Rules allowing 127.0.0.1 with one variable and denying the rest, compiled by the reference compilers.
+function compileRules(): { tcprules: string; ipsvd: string } {
+  const tcprules = path.join(out, 'rules.cdb');
+  execFileSync('/usr/bin/tcprules', [tcprules, tcprules + '.tmp'], { input: '127.0.0.1:allow,BENCH="1"\n:deny\n' });
+  const dir = path.join(out, 'peers');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, '127.0.0.1'), '+BENCH=1\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, '0'), '', { mode: 0o000 });
+  fs.chmodSync(path.join(dir, '0'), 0o000);
+  const ipsvd = path.join(out, 'peers.cdb');
+  execFileSync('/usr/bin/ipsvd-cdb', [ipsvd, ipsvd + '.tmp', dir]);
+  return { tcprules, ipsvd };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function tryConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+}
+
+interface Started {
+  proc: ChildProcess;
+  port: number;
+  /** ms from spawn() to the first accepted connection. */
+  startMs: number;
+}
+
+async function start(s: Server, prog: string[], rules?: string): Promise<Started> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(s.cmd, s.args(port, prog, rules), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(proc);
+  let stderr = '';
+  proc.stderr!.on('data', (d) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  const deadline = t0 + 10000;
+  while (performance.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    if (await tryConnect(port)) return { proc, port, startMs: performance.now() - t0 };
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  stop(proc);
+  throw new Error(`${s.name} did not start listening: ${stderr.trim()}`);
+}
+
+function stop(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      live.delete(proc);
+      return resolve();
+    }
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      live.delete(proc);
+      resolve();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Load {
+  conns: number;
+  errors: number;
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+async function load(port: number, c: number, secs: number): Promise<Load> {
+  const { stdout } = await run(path.join(out, 'connbench'), ['127.0.0.1', String(port), String(c), String(secs)]);
+  const f = (k: string) => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
+  return { conns: f('conns'), errors: f('errors'), rate: f('rate'), p50: f('p50'), p99: f('p99') };
+}
+
+async function bulk(port: number): Promise<number> {
+  const { stdout } = await run(path.join(out, 'bulkread'), ['127.0.0.1', String(port)]);
+  const bytes = Number(/bytes=(\d+)/.exec(stdout)?.[1]);
+  if (bytes !== BULK) throw new Error(`bulk: got ${bytes} bytes, expected ${BULK}`);
+  return Number(/rate=([0-9.]+)/.exec(stdout)?.[1]);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Figures = Record<string, number>;
+
+async function measure(s: Server, hello: string[], rules: { tcprules: string; ipsvd: string }): Promise<Figures> {
+  const f: Figures = {};
+  process.stderr.write(`bench: ${s.name}\n`);
+  // Start-up: the median of three cold starts.
+  const starts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const st = await start(s, hello);
+    starts.push(st.startMs);
+    await stop(st.proc);
+  }
+  f.start = median(starts);
+
+  const st = await start(s, hello);
+  await sleep(500);
+  f.idleRss = rssMB(st.proc.pid!);
+  let served = 0;
+  for (const c of [8, 32]) {
+    const l = await load(st.port, c, SECS);
+    served += l.conns;
+    f[`rate${c}`] = l.rate;
+    f[`p50_${c}`] = l.p50;
+    f[`p99_${c}`] = l.p99;
+    f[`errors${c}`] = l.errors;
+    if (c === 8) {
+      await sleep(300);
+      f.warmRss = rssMB(st.proc.pid!);
+    }
+  }
+  if (s.ours) {
+    // Up to TARGET_CONNS in all, then the growth since the warm-up run.
+    while (served < TARGET_CONNS) {
+      const secs = Math.min(30, Math.max(1, Math.ceil((TARGET_CONNS - served) / Math.max(f.rate32, 100))));
+      served += (await load(st.port, 32, secs)).conns;
+    }
+    await sleep(1000);
+    f.conns = served;
+    f.loadRss = rssMB(st.proc.pid!);
+  }
+  await stop(st.proc);
+
+  const b = await start(s, [path.join(out, 'bulk')]);
+  f.bulk = await bulk(b.port);
+  await stop(b.proc);
+
+  const r = await start(s, hello, s.args === tcpserverArgs ? rules.tcprules : rules.ipsvd);
+  for (const c of [8, 32]) {
+    const l = await load(r.port, c, SECS);
+    f[`xrate${c}`] = l.rate;
+    f[`xp99_${c}`] = l.p99;
+    f[`xerrors${c}`] = l.errors;
+  }
+  await stop(r.proc);
+  return f;
+}
+
+// benchmarks/rules.ts (the rules engineer's) may not be there: it is optional.
+async function rulesRows(): Promise<Row[]> {
+  let mod: { rulesBench?: () => Promise<Array<{ what: string; ours: number; ref: number | null; unit: string }>> };
+  try {
+    mod = require('./rules');
+  } catch {
+    return [];
+  }
+  if (typeof mod.rulesBench !== 'function') return [];
+  const rows = await mod.rulesBench();
+  return rows.map((r) => ({
+    what: r.what,
+    unit: r.unit,
+    cells: [r.ref, null, r.ours, null],
+    better: r.unit === '/s' || r.unit.endsWith('/s') ? 'higher' : 'lower',
+  }));
+}
+
+export async function main(): Promise<void> {
+  build();
+  const rules = compileRules();
+  const hello = [path.join(out, 'hello')];
+  const fig: Figures[] = [];
+  for (const s of SERVERS) fig.push(await measure(s, hello, rules));
+
+  const col = (k: string): Cell[] => fig.map((f) => f[k] ?? null);
+  const rows: Row[] = [
+    { what: 'conn/s, c=8', unit: '/s', cells: col('rate8'), better: 'higher', goal: 1.0 },
+    { what: 'p50, c=8', unit: 'ms', cells: col('p50_8'), better: 'lower' },
+    { what: 'p99, c=8', unit: 'ms', cells: col('p99_8'), better: 'lower', goal: 1.0 },
+    { what: 'conn/s, c=32', unit: '/s', cells: col('rate32'), better: 'higher', goal: 1.0 },
+    { what: 'p50, c=32', unit: 'ms', cells: col('p50_32'), better: 'lower' },
+    { what: 'p99, c=32', unit: 'ms', cells: col('p99_32'), better: 'lower', goal: 1.0 },
+    { what: 'conn/s, c=8, -x rules', unit: '/s', cells: col('xrate8'), better: 'higher', goal: 1.0 },
+    { what: 'p99, c=8, -x rules', unit: 'ms', cells: col('xp99_8'), better: 'lower', goal: 1.0 },
+    { what: 'conn/s, c=32, -x rules', unit: '/s', cells: col('xrate32'), better: 'higher', goal: 1.0 },
+    { what: 'p99, c=32, -x rules', unit: 'ms', cells: col('xp99_32'), better: 'lower', goal: 1.0 },
+    { what: 'failed connections (all runs)', unit: '', better: 'lower',
+      cells: fig.map((f) => f.errors8 + f.errors32 + f.xerrors8 + f.xerrors32) },
+    { what: 'idle RSS', unit: 'MB', cells: col('idleRss'), better: 'lower', limit: 48 },
+    { what: 'RSS after warm-up (c=8 run)', unit: 'MB', cells: col('warmRss'), better: 'lower' },
+    { what: `RSS after ${Math.round(TARGET_CONNS / 1000)}k connections`, unit: 'MB', cells: col('loadRss'), better: 'lower' },
+    { what: 'RSS growth since warm-up', unit: '%', better: 'lower', limit: 5,
+      cells: fig.map((f) => (f.loadRss ? ((f.loadRss - f.warmRss) / f.warmRss) * 100 : null)) },
+    { what: '2 GiB bulk', unit: 'MB/s', cells: col('bulk'), better: 'higher', goal: 0.95 },
+    { what: 'start to listening (median of 3)', unit: 'ms', cells: col('start'), better: 'lower', limit: 150 },
+  ];
+  const extra = await rulesRows();
+  const launcher = fs.existsSync(path.join(root, 'build', 'Release', 'ucspi.node')) && process.env.UCSPI_LAUNCHER !== 'spawn'
+    ? 'native' : 'spawn';
+  const text = renderTable(SERVERS.map((s) => s.name), [...rows, ...extra], {
+    title: `${new Date().toISOString()}, ${SECS} s per load run, launcher ${launcher}, node ${process.version}`,
+  });
+  process.stdout.write(text);
+  fs.writeFileSync(path.join(out, 'latest.md'), text);
+  const missed = rows.filter((r) => goalMet(r) === false).map((r) => r.what);
+  if (missed.length) process.stdout.write(`\ngoals missed: ${missed.join('; ')}\n`);
+}
+
+if (require.main === module) {
+  main().then(() => killAll(), (e) => {
+    killAll();
+    process.stderr.write(`bench: fatal: ${e instanceof Error ? e.message : e}\n`);
+    process.exit(111);
+  });
+}
