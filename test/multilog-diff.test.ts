@@ -59,12 +59,14 @@ const LABEL = /@[0-9a-f]{24}/g;
 // Directory contents with the timestamps taken out; old files keep their
 // order (the names sort by time).
 function snapshot(dir: string, labels: boolean): string[] {
-  return fs.readdirSync(dir).sort().map((name) => {
+  return fs.readdirSync(dir).sort().flatMap((name): string[] => {
     const p = path.join(dir, name);
     const st = fs.statSync(p);
-    let body = st.isDirectory() ? '<dir>' : fs.readFileSync(p, 'latin1');
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) return [`${name}/ ${mode}`, ...snapshot(p, labels).map((e) => `${name}/${e}`)];
+    let body = fs.readFileSync(p, 'latin1');
     if (labels) body = body.replace(LABEL, '@T');
-    return `${name.replace(LABEL, '@T')} ${(st.mode & 0o7777).toString(8)} ${st.size} ${JSON.stringify(body)}`;
+    return [`${name.replace(LABEL, '@T')} ${mode} ${st.size} ${JSON.stringify(body)}`];
   });
 }
 
@@ -95,6 +97,14 @@ function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: bool
 
 t.test('rotation at s4096 n5: same cut points, same files', async (t) => {
   compare(t, ['s4096', 'n5', './main'], [makeInput(4000, 1)]);
+});
+
+t.test('rotation of uniform short lines: cut points follow the 512-byte buffer', async (t) => {
+  for (const width of [7, 31, 100]) {
+    let s = '';
+    for (let i = 0; i < 3000; i++) s += String(i).padStart(width, '.') + '\n';
+    compare(t, ['s4096', './main'], [Buffer.from(s)]);
+  }
 });
 
 t.test('default size and count', async (t) => {
