@@ -1,6 +1,7 @@
 // One entry point from the command line's rule option to a RuleSource:
 // tcpserver -x (tcprules cdb), tcpsvd -x (ipsvd-cdb output), tcpsvd -i (directory).
 import type { RuleSource } from './decision';
+import { RulesCdbSource } from '../rules/source';
 import { CdbStore } from '../instruct/cdbstore';
 import { DirStore } from '../instruct/dir';
 import { InstructSource } from '../instruct/source';
@@ -17,11 +18,8 @@ export type SourceSpec = {
 export function openRuleSource(spec: SourceSpec): RuleSource {
   const warn = spec.warn ?? ((msg: string) => { process.stderr.write(`tcpsvd: warning: ${msg}\n`); });
   switch (spec.kind) {
-    case 'rules-cdb': {
-      // Loaded here rather than imported so this file does not depend on tcprules' build order.
-      const { RulesCdbSource } = require('../rules/source') as { RulesCdbSource: new (path: string) => RuleSource };
+    case 'rules-cdb':
       return new RulesCdbSource(spec.path);
-    }
     case 'peers-cdb':
       return new InstructSource(new CdbStore(spec.path), warn);
     case 'peers-dir':
