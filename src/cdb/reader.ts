@@ -15,17 +15,20 @@ export class CdbError extends Error {
 }
 
 const HEADER = 2048;
+const KEYCHUNK = 32;
 const SLOTBLOCK = 128; // slots read per pread: 16, most probe runs fit
 
 export class Cdb {
   private readonly fd: number;
-  private readonly size: number;
+  /** The file's size when opened. */
+  readonly size: number;
   private readonly path: string;
   // The 256 table pointers, read once per open: most lookups then cost one
   // pread of a block of slots and, on a hash hit, one of the record.
   private readonly header: Buffer;
   private readonly slots = Buffer.allocUnsafe(SLOTBLOCK);
   private readonly head = Buffer.allocUnsafe(8);
+  private readonly keybuf = Buffer.allocUnsafe(KEYCHUNK);
 
   private constructor(fd: number, size: number, path: string) {
     this.fd = fd;
@@ -79,47 +82,57 @@ export class Cdb {
   }
 
   // Walk the probe sequence of key, calling each(value) per matching record
-  // in file order until it returns false. Probes are bounded by the slot count.
+  // in file order until it returns false. This is djb's cdb_findnext step by
+  // step, offsets in uint32 arithmetic as in C, so a damaged file gives the
+  // same answers as his tools; probes are bounded by the slot count.
   private scan(key: Buffer, each: (value: Buffer) => boolean): void {
     const h = cdbHash(key);
     const at = (h & 255) << 3;
     if (at + 8 > this.header.length) this.fail();
-    const tpos = this.header.readUInt32LE(at);
-    const nslots = this.header.readUInt32LE(at + 4);
-    if (nslots === 0) return;
-    const tend = tpos + nslots * 8;
-    let slot = (h >>> 8) % nslots;
+    const hpos = this.header.readUInt32LE(at);
+    const hslots = this.header.readUInt32LE(at + 4);
+    if (hslots === 0) return;
+    const wrap = (hpos + ((hslots << 3) >>> 0)) >>> 0;
+    let kpos = (hpos + ((((h >>> 8) % hslots) << 3) >>> 0)) >>> 0;
     const blk = this.slots;
-    let bstart = -1; // file offset of blk[0]; blk holds [bstart, bend)
+    let bstart = -1; // blk caches the file bytes [bstart, bend)
     let bend = -1;
-    for (let probe = 0; probe < nslots; probe++) {
-      const spos = tpos + slot * 8;
-      if (spos < bstart || spos + 8 > bend) {
-        const n = Math.min(SLOTBLOCK, tend - spos, this.size - spos);
+    for (let loop = 0; loop < hslots; loop++) {
+      if (kpos < bstart || kpos + 8 > bend) {
+        const n = Math.min(SLOTBLOCK, this.size - kpos);
         if (n < 8) this.fail();
-        this.readAt(blk, n, spos);
-        bstart = spos;
-        bend = spos + n;
+        this.readAt(blk, n, kpos);
+        bstart = kpos;
+        bend = kpos + n;
       }
-      const o = spos - bstart;
-      const rpos = blk.readUInt32LE(o + 4);
-      if (rpos === 0) return;
-      if (blk.readUInt32LE(o) === h) {
-        this.readAt(this.head, 8, rpos);
-        const klen = this.head.readUInt32LE(0);
-        if (klen === key.length) {
-          const dlen = this.head.readUInt32LE(4);
-          const k = Buffer.allocUnsafe(klen);
-          this.readAt(k, klen, rpos + 8);
-          if (k.equals(key)) {
-            const v = Buffer.allocUnsafe(dlen);
-            this.readAt(v, dlen, rpos + 8 + klen);
-            if (!each(v)) return;
-          }
-        }
-      }
-      if (++slot === nslots) slot = 0;
+      const o = kpos - bstart;
+      const pos = blk.readUInt32LE(o + 4);
+      if (pos === 0) return;
+      kpos = (kpos + 8) >>> 0;
+      if (kpos === wrap) kpos = hpos;
+      if (blk.readUInt32LE(o) !== h) continue;
+      this.readAt(this.head, 8, pos);
+      if (this.head.readUInt32LE(0) !== key.length) continue;
+      if (!this.keyAt(key, (pos + 8) >>> 0)) continue;
+      const dlen = this.head.readUInt32LE(4);
+      const dpos = (pos + 8 + key.length) >>> 0;
+      if (dpos + dlen > this.size) this.fail(); // before allocating dlen bytes
+      const v = Buffer.allocUnsafe(dlen);
+      this.readAt(v, dlen, dpos);
+      if (!each(v)) return;
     }
+  }
+
+  // Compare key with the file at pos, 32 bytes at a time like djb's match():
+  // a difference found early wins over damage further on.
+  private keyAt(key: Buffer, pos: number): boolean {
+    const chunk = this.keybuf;
+    for (let done = 0; done < key.length; done += KEYCHUNK) {
+      const n = Math.min(KEYCHUNK, key.length - done);
+      this.readAt(chunk, n, pos + done);
+      if (chunk.compare(key, done, done + n, 0, n) !== 0) return false;
+    }
+    return true;
   }
 }
 
