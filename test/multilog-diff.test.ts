@@ -185,7 +185,7 @@ t.test('an outage in the middle of a processor run', async (t) => {
 });
 
 t.test('processor: output replaces the old file, fd 4/5 carry state', async (t) => {
-  const proc = '!tr a-z A-Z; echo "run $(($(cat <&4 | wc -l) + 1))" >&5; cat <&4 >&5';
+  const proc = '!ls >&2; tr a-z A-Z; echo "run $(($(cat <&4 | wc -l) + 1))" >&5; cat <&4 >&5';
   compare(t, ['s4096', 'n4', proc, './main'], [makeInput(2000, 16)]);
 });
 

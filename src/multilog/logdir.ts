@@ -239,6 +239,7 @@ export class LogDir {
     }
     const r = spawnSync('/bin/sh', ['-c', proc], {
       argv0: 'sh',
+      cwd: this.abs, // the original runs it inside the log directory
       stdio: [fds[0], fds[1], 'inherit', 'ignore', fds[2], fds[3]],
     });
     for (const fd of fds) fs.closeSync(fd);
