@@ -226,6 +226,28 @@ t.test('changes count from the next connection', async (t) => {
   t.throws(() => x.decide({ ip: '127.0.0.1' }, resolver), 'cdb gone: the caller fails closed');
 });
 
+t.test('a cached copy is dropped when the file or directory changes', async (t) => {
+  // Old timestamps make the caches trusted (outside the coarse-clock window),
+  // so this exercises the cached path, not a reread on every decision.
+  const dir = makeTree('cached', { '0': '+V=1\n' });
+  const ours = path.join(ROOT, 'bin', 'ipsvd-cdb');
+  compile(ours, dir, `${dir}.cdb`);
+  const old = new Date(Date.now() - 3600_000);
+  fs.utimesSync(dir, old, old);
+  fs.utimesSync(`${dir}.cdb`, old, old);
+  const src = openRuleSource({ kind: 'peers-dir', path: dir });
+  const x = openRuleSource({ kind: 'peers-cdb', path: `${dir}.cdb` });
+  const get = (s: RuleSource, ip: string) => pick(s.decide({ ip }, resolver) as Decision);
+  for (let i = 0; i < 2; i++) {
+    t.same(get(src, '127.0.0.1'), allow([['V', '1']], '0'));
+    t.same(get(x, '127.0.0.1'), allow([['V', '1']], '0'));
+  }
+  fs.writeFileSync(path.join(dir, '127.0.0.0_24'), '+V=2\n');
+  compile(ours, dir, `${dir}.cdb`);
+  t.same(get(src, '127.0.0.1'), allow([['V', '2']], '127.0.0.0_24'), 'dir: new CIDR file seen');
+  t.same(get(x, '127.0.0.1'), allow([['V', '2']], '127.0.0.0_24'), 'cdb: recompiled file seen');
+});
+
 t.test('-t: files not read for that long expire, unless read-only', async (t) => {
   const dir = makeTree('expire', { '0': '+Z=1\n', '127.0.0.1': '+OLD=1\n', '127.0.0.2': { text: '+KEEP=1\n', mode: 0o444 }, '127.0.0.3': '+NEW=1\n' });
   const old = new Date(Date.now() - 3600_000);

@@ -20,22 +20,11 @@ export class InstructSource implements RuleSource {
 
   decide(peer: Peer, resolve: HostResolver): Decision | Promise<Decision> {
     const view = this.store.view();
-    let pending = false;
-    try {
-      for (const name of candidates(peer.ip, peer.host, view.lens)) {
-        const e = view.lookup(name);
-        if (!e) continue;
-        const d = this.act(view, name, e, peer.ip, resolve);
-        if (d instanceof Promise) {
-          pending = true;
-          return d.finally(() => view.close?.());
-        }
-        return d;
-      }
-      return ALLOW_DEFAULT;
-    } finally {
-      if (!pending) view.close?.();
+    for (const name of candidates(peer.ip, peer.host, view.lens)) {
+      const e = view.lookup(name);
+      if (e) return this.act(view, name, e, peer.ip, resolve);
     }
+    return ALLOW_DEFAULT;
   }
 
   private act(view: View, name: string, e: Entry, ip: string, resolve: HostResolver): Decision | Promise<Decision> {

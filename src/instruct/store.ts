@@ -16,8 +16,6 @@ export interface View {
   lookup(name: string): Entry | undefined;
   /** How ipsvd names an entry in warnings: the path for a directory, the key for a cdb. */
   label(name: string): string;
-  /** Release what the view holds (the cdb descriptor). */
-  close?(): void;
 }
 
 export interface Store {
