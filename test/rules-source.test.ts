@@ -1,0 +1,119 @@
+// The lookup order and RulesCdbSource: for one client, every kind of key is
+// present and removed one by one, so each step must win exactly when all
+// earlier ones are gone. Then decoding, recompiling and failing closed.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compileRules } from '../src/rules/compile';
+import { RulesCdbSource } from '../src/rules/source';
+import { decodeRule } from '../src/rules/value';
+import { CdbError } from '../src/cdb/reader';
+import type { Peer } from '../src/decide/decision';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rulessource-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function compile(lines: string[], name: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file + '.in', lines.join('\n') + '\n');
+  const fd = fs.openSync(file + '.in', 'r');
+  try {
+    compileRules(fd, file, file + '.tmp');
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
+
+// [rule address, the name decide() reports], in the order they must be tried.
+const V4: Array<[string, string]> = [
+  ['joe@10.1.2.3', 'joe@10.1.2.3'],
+  ['joe@=a.b.example.org', 'joe@=a.b.example.org'],
+  ['10.1.2.3', '10.1.2.3'],
+  ['=a.b.example.org', '=a.b.example.org'],
+  ['10.1.2.', '10.1.2.'],
+  ['10.1.', '10.1.'],
+  ['10.', '10.'],
+  ['10.1.2.3/32', '10.1.2.3/32'],
+  ['10.1.2.0/23', '10.1.2.0/23'],
+  ['10.1.0.0/16', '10.1.0.0/16'],
+  ['10.0.0.0/8', '10.0.0.0/8'],
+  ['0.0.0.0/1', '0.0.0.0/1'],
+  ['=.b.example.org', '=.b.example.org'],
+  ['=.example.org', '=.example.org'],
+  ['=.org', '=.org'],
+  ['=', '='],
+  ['', ''],
+];
+const V6: Array<[string, string]> = [
+  ['joe@2001:db8::7', 'joe@2001:0DB8:0000:0000:0000:0000:0000:0007'],
+  ['joe@=h.example', 'joe@=h.example'],
+  ['2001:db8::7', '2001:0DB8:0000:0000:0000:0000:0000:0007'],
+  ['=h.example', '=h.example'],
+  ['2001:db8::7/128', '2001:db8::7/128'],
+  ['2001:db8::/64', '2001:db8::/64'],
+  ['2001:db8::/32', '2001:db8::/32'],
+  ['2000::/3', '2000::/3'],
+  ['=.example', '=.example'],
+  ['=', '='],
+  ['', ''],
+];
+
+function orderTest(name: string, table: Array<[string, string]>, peer: Peer): void {
+  t.test(`lookup order, ${name}`, async (t) => {
+    for (let k = 0; k < table.length; k++) {
+      // Later keys first in the file, so file order cannot fake the lookup order.
+      const lines = table.slice(k).reverse().map(([addr], i) => `${addr}:allow,STEP="${table.length - 1 - i}"`);
+      const d = new RulesCdbSource(compile(lines, `${name}${k}.cdb`)).decide(peer);
+      t.same(d, { action: 'allow', set: [['STEP', String(k)]], unset: [], matched: table[k][1] }, `without the first ${k}`);
+    }
+  });
+}
+orderTest('IPv4', V4, { ip: '10.1.2.3', host: 'a.b.example.org', info: 'joe' });
+orderTest('IPv6', V6, { ip: '2001:db8::7', host: 'h.example', info: 'joe' });
+
+t.test('host and info keys only when known', async (t) => {
+  const src = new RulesCdbSource(compile(['joe@10.1.2.3:deny', '=:deny', '=.org:deny', ':allow,X="last"'], 'known.cdb'));
+  t.same(src.decide({ ip: '10.1.2.3' }), { action: 'allow', set: [['X', 'last']], unset: [], matched: '' });
+  t.equal((src.decide({ ip: '10.1.2.3', info: 'joe' }) as { action: string }).action, 'deny');
+  t.equal((src.decide({ ip: '10.9.9.9', host: 'x.org' }) as { matched: string }).matched, '=.org');
+  t.equal((src.decide({ ip: '10.9.9.9', host: 'localhost' }) as { matched: string }).matched, '=');
+});
+
+t.test('no rule matches: allow, nothing set', async (t) => {
+  const src = new RulesCdbSource(compile(['10.1.2.3:deny'], 'nomatch.cdb'));
+  t.same(src.decide({ ip: '10.1.2.4' }), { action: 'allow', set: [], unset: [] });
+});
+
+t.test('value decoding', async (t) => {
+  const cases: Array<[string, string, Array<[string, string]>]> = [
+    ['', 'allow', []],
+    ['D\0', 'deny', []],
+    ['+A=1\0+B=x=y\0', 'allow', [['A', '1'], ['B', 'x=y']]],
+    ['+A=1\0D\0+B=2\0', 'deny', [['A', '1'], ['B', '2']]],
+    ['+NOEQ\0+=v\0?junk\0\0+TAIL=nonul', 'allow', [['', 'v']]],
+  ];
+  for (const [v, action, set] of cases) {
+    t.same(decodeRule(Buffer.from(v, 'latin1'), 'k'), { action, set, unset: [], matched: 'k' }, JSON.stringify(v));
+  }
+});
+
+t.test('a recompiled cdb applies from the next decision', async (t) => {
+  const file = compile(['10.1.2.3:allow'], 'live.cdb');
+  const src = new RulesCdbSource(file);
+  const peer = { ip: '10.1.2.3' };
+  t.equal((src.decide(peer) as { action: string }).action, 'allow');
+  compile(['10.1.2.3:deny'], 'live.cdb');
+  t.equal((src.decide(peer) as { action: string }).action, 'deny');
+});
+
+t.test('unreadable or damaged: decide throws (the server fails closed)', async (t) => {
+  const missing = new RulesCdbSource(path.join(dir, 'absent.cdb'));
+  t.throws(() => missing.decide({ ip: '10.1.2.3' }), { code: 'ENOENT' });
+  const file = path.join(dir, 'damaged.cdb');
+  fs.writeFileSync(file, Buffer.alloc(100, 0xff));
+  t.throws(() => new RulesCdbSource(file).decide({ ip: '10.1.2.3' }), CdbError);
+  fs.writeFileSync(file, '');
+  t.throws(() => new RulesCdbSource(file).decide({ ip: '10.1.2.3' }), CdbError);
+});
