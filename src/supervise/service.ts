@@ -262,6 +262,18 @@ export class Service {
     if (this.state === State.Down) this.hooks.exited(this);
   }
 
+  /**
+   * A log service whose service is gone: no restart, no signal. It ends on
+   * the end of file of its pipe, after logging everything still in it.
+   */
+  retire(): void {
+    this.exiting = true;
+    this.want = 'd';
+    this.cancelStart();
+    this.announce();
+    if (this.state === State.Down) this.hooks.exited(this);
+  }
+
   /** Signal a log service that was asked to exit but did not end on end of file. */
   terminate(): void {
     this.signal('SIGTERM');
@@ -271,7 +283,8 @@ export class Service {
   /** The directory was removed: stop quietly. */
   vanish(): void {
     this.vanished = true;
-    this.exit();
+    if (this.isLog) this.retire();
+    else this.exit();
   }
 
   private cancelStart(): void {

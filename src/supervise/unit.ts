@@ -69,7 +69,7 @@ export class Unit {
     const log = this.log;
     this.drain = setTimeout(() => log.terminate(), LOG_DRAIN_MS);
     if (this.vanished) log.vanish();
-    else log.exit();
+    else log.retire();
   }
 
   private check(): void {

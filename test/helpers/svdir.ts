@@ -130,3 +130,30 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Resolves with p, or rejects after ms naming what it waited for. */
+export function within<V>(what: string, p: Promise<V>, ms = 5000): Promise<V> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<V>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms); }),
+  ]);
+}
+
+/** The command line of pid, words joined by spaces ('' when gone). */
+export function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Byte 16 of dir/supervise/status: the paused flag. */
+export function pausedOf(dir: string): boolean {
+  try {
+    return fs.readFileSync(path.join(dir, 'supervise', 'status'))[16] === 1;
+  } catch {
+    return false;
+  }
+}
