@@ -123,7 +123,7 @@ t.test('ipsvd semantics, IPv4 and host names', async (t) => {
     ['192.0.2.1', 'www.example.org', allow([['DOM', '1']], 'example.org')],
     ['192.0.2.1', 'example.com', allow([['ZERO', '1']], '0')],
     ['8.8.8.8', undefined, allow([['ZERO', '1']], '0')],
-    ['127.0.0.4', undefined, allow([['PRE', '1'], ['FW', '1']], '127.0.0.4,fw', { perHost: { limit: 2, msg: undefined } })],
+    ['127.0.0.4', undefined, allow([['PRE', '1'], ['FW', '1']], '127.0.0.4,fw', { perHost: { limit: 2 } })],
     ['127.0.0.5', undefined, deny('127.0.0.5')],
     ['127.0.0.6', undefined, allow([['X', '1']], '127.0.0.6')],
     ['127.0.0.7', undefined, deny('127.0.0.7,missing')],

@@ -40,9 +40,12 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
           state.env.delete(ins.name);
           state.env.set(ins.name, null);
           break;
-        case 'limit':
-          state.perHost = { limit: ins.limit, msg: ins.msg ?? state.perHost?.msg };
+        case 'limit': {
+          // A limit without a message keeps the one given before (or tcpsvd -C's).
+          const msg = ins.msg ?? state.perHost?.msg;
+          state.perHost = msg === undefined ? { limit: ins.limit } : { limit: ins.limit, msg };
           break;
+        }
         case 'bad':
           warn(`bad instruction: ${label}: ${lines[i]}`);
           break;
