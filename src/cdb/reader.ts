@@ -16,7 +16,8 @@ export class CdbError extends Error {
 
 const HEADER = 2048;
 const KEYCHUNK = 32;
-const SLOTBLOCK = 128; // slots read per pread: 16, most probe runs fit
+const SLOTBLOCK = 128;
+const SCANCHUNK = 1 << 20; // slots read per pread: 16, most probe runs fit
 
 export class Cdb {
   private readonly fd: number;
@@ -79,6 +80,42 @@ export class Cdb {
       if (r === 0) this.fail();
       got += r;
     }
+  }
+
+  /**
+   * Every record's key, in file order, as each(buf, start, end) over a reused
+   * buffer: a sequential pass in large reads (what cdb -d walks), for callers
+   * that must learn something of all keys. Damage raises CdbError.
+   */
+  forEachKey(each: (buf: Buffer, start: number, end: number) => void): void {
+    if (this.header.length < 8) this.fail();
+    const eod = this.header.readUInt32LE(0); // the first hash table ends the records
+    let chunk: Buffer = Buffer.allocUnsafe(SCANCHUNK);
+    let base = HEADER; // file offset of chunk[0]
+    let have = 0;
+    let pos = HEADER;
+    while (pos < eod) {
+      if (pos + 8 > base + have) {
+        [chunk, base, have] = this.refill(chunk, pos, 8, eod);
+      }
+      const klen = chunk.readUInt32LE(pos - base);
+      const dlen = chunk.readUInt32LE(pos - base + 4);
+      if (pos + 8 + klen > base + have) {
+        [chunk, base, have] = this.refill(chunk, pos, 8 + klen, eod);
+      }
+      each(chunk, pos - base + 8, pos - base + 8 + klen);
+      pos += 8 + klen + dlen;
+    }
+    if (pos !== eod) this.fail();
+  }
+
+  // Read from pos on, at least need bytes, at most up to eod.
+  private refill(chunk: Buffer, pos: number, need: number, eod: number): [Buffer, number, number] {
+    if (pos + need > eod) this.fail();
+    if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
+    const n = Math.min(chunk.length, eod - pos);
+    this.readAt(chunk, n, pos);
+    return [chunk, pos, n];
   }
 
   // Walk the probe sequence of key, calling each(value) per matching record

@@ -16,6 +16,9 @@ export class CdbWriter {
   private fd: number;
   private readonly path: string;
   private buf = Buffer.allocUnsafe(BUFSIZE);
+  private bufView = viewOf(this.buf);
+  private lastVal: Buffer | null = null;
+  private lastView: DataView | null = null;
   private fill = 0;
   private pos = HEADER; // file offset of the next record
   private n = 0;
@@ -56,7 +59,10 @@ export class CdbWriter {
     }
     if (this.fill + size > this.buf.length) {
       this.flush();
-      if (size > this.buf.length) this.buf = Buffer.allocUnsafe(size);
+      if (size > this.buf.length) {
+        this.buf = Buffer.allocUnsafe(size);
+        this.bufView = viewOf(this.buf);
+      }
     }
     const b = this.buf;
     let o = this.fill;
@@ -73,7 +79,12 @@ export class CdbWriter {
       o += klen;
     }
     if (vlen < 64) {
-      for (let i = vs; i < ve; i++) b[o++] = val[i];
+      // Four bytes at a time through DataViews: values are the bulk of a rules cdb.
+      const src = val === this.lastVal ? this.lastView! : this.viewOf(val);
+      const dst = this.bufView;
+      let i = vs;
+      for (; i + 4 <= ve; i += 4, o += 4) dst.setUint32(o, src.getUint32(i));
+      for (; i < ve; i++) b[o++] = val[i];
     } else {
       val.copy(b, o, vs, ve);
     }
@@ -148,6 +159,11 @@ export class CdbWriter {
     try { fs.unlinkSync(this.path); } catch { /* nothing to remove */ }
   }
 
+  private viewOf(val: Buffer): DataView {
+    this.lastVal = val;
+    return (this.lastView = viewOf(val));
+  }
+
   private grow(): void {
     const h = new Uint32Array(this.hashes.length * 2);
     h.set(this.hashes);
@@ -165,6 +181,10 @@ export class CdbWriter {
     this.written += this.fill;
     this.fill = 0;
   }
+}
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
 }
 
 function writeAll(fd: number, b: Buffer, pos: number): void {

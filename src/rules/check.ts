@@ -3,7 +3,7 @@
 // $TCPREMOTEINFO, and what it does, in the original's words.
 import { Cdb, CdbError } from '../cdb/reader';
 import { errstr } from '../supervise/errstr';
-import { lookupRule } from './lookup';
+import { cdbFind, lookupRule } from './lookup';
 
 export interface CheckResult {
   code: 0 | 111;
@@ -17,8 +17,8 @@ export function checkRules(file: string, env: NodeJS.ProcessEnv): CheckResult {
     try {
       // The original maps the file, and mmap(2) refuses an empty one.
       if (cdb.size === 0) return failure(file, 'invalid argument');
-      const m = lookupRule(cdb, { ip: env.TCPREMOTEIP ?? '0.0.0.0', host: env.TCPREMOTEHOST, info: env.TCPREMOTEINFO });
-      const out = m ? describe(Buffer.from(m.name), m.value) : [Buffer.from('default:\nallow connection\n')];
+      const m = lookupRule(cdbFind(cdb), { ip: env.TCPREMOTEIP ?? '0.0.0.0', host: env.TCPREMOTEHOST, info: env.TCPREMOTEINFO });
+      const out = m ? describe(Buffer.from(m.name, 'latin1'), m.value) : [Buffer.from('default:\nallow connection\n')];
       return { code: 0, stdout: Buffer.concat(out), stderr: '' };
     } finally {
       cdb.close();

@@ -6,61 +6,88 @@
 //   6 CIDR, longest prefix first: "_" bit keys /32../1 for IPv4, "^" /128../1 for IPv6
 //   7 =.suffixes of host, longest first   8 "=" when host is known   9 ""
 // For IPv6 the ip in steps 1 and 3 is written in ucspi-tcp6's expanded form.
+// Keys are byte strings (one char per byte, latin1), so callers can cache by them.
 import type { Peer } from '../decide/decision';
 import type { Cdb } from '../cdb/reader';
 import { bitKeyText, ipv4BitKey, ipv6BitKey, ipv6Expanded, parseIPv4, parseIPv6 } from './keys';
 
+/** A key (byte string) to its first value, or undefined. */
+export type Find = (key: string) => Buffer | undefined;
+
 export interface RuleMatch {
-  /** The key found, as stored. */
-  key: Buffer;
-  /** How tcprulescheck names it: the key itself, or "a.b.c.d/n" for a CIDR key. */
+  /** How tcprulescheck names the rule (byte string): the key, or "a.b.c.d/n" for a CIDR key. */
   name: string;
   value: Buffer;
 }
 
-export function lookupRule(cdb: Cdb, peer: Peer): RuleMatch | null {
-  const { host, info } = peer;
+/**
+ * The CIDR prefix lengths present in a file (flag per length, index = n), so
+ * the lookup can skip the absent ones: without it every length is tried.
+ */
+export interface CidrLengths { v4: Uint8Array; v6: Uint8Array }
+
+export function cidrLengths(cdb: Cdb): CidrLengths {
+  const v4 = new Uint8Array(33);
+  const v6 = new Uint8Array(129);
+  cdb.forEachKey((b, s, e) => {
+    const n = e - s - 1;
+    if (b[s] === 0x5f && n >= 1 && n <= 32) v4[n] = 1;
+    else if (b[s] === 0x5e && n >= 1 && n <= 128) v6[n] = 1;
+  });
+  return { v4, v6 };
+}
+
+export function cdbFind(cdb: Cdb): Find {
+  return (key) => cdb.get(Buffer.from(key, 'latin1'));
+}
+
+const bytes = (s: string) => Buffer.from(s).toString('latin1');
+
+export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths): RuleMatch | null {
+  const host = peer.host === undefined ? undefined : bytes(peer.host);
+  const info = peer.info === undefined ? undefined : bytes(peer.info);
   const v6 = peer.ip.includes(':');
   let ip: string | null = peer.ip;
-  let bits: Buffer | null = null; // the full bit key; shorter prefixes are its prefixes
+  let bits: string | null = null; // the full bit key; shorter prefixes are its prefixes
   if (v6) {
     const b = parseIPv6(peer.ip);
     ip = b && ipv6Expanded(b);
-    bits = b && ipv6BitKey(b, 128);
+    bits = b && ipv6BitKey(b, 128).toString('latin1');
   } else {
+    ip = bytes(peer.ip);
     const b = parseIPv4(peer.ip);
-    bits = b && ipv4BitKey(b, 32);
+    bits = b && ipv4BitKey(b, 32).toString('latin1');
   }
-  const plain = (k: string): RuleMatch | null => {
-    const key = Buffer.from(k);
-    const value = cdb.get(key);
-    return value === undefined ? null : { key, name: k, value };
+  const at = (name: string): RuleMatch | null => {
+    const value = find(name);
+    return value === undefined ? null : { name, value };
   };
   let m: RuleMatch | null;
   if (info !== undefined) {
-    if (ip !== null && (m = plain(`${info}@${ip}`))) return m;
-    if (host !== undefined && (m = plain(`${info}@=${host}`))) return m;
+    if (ip !== null && (m = at(`${info}@${ip}`))) return m;
+    if (host !== undefined && (m = at(`${info}@=${host}`))) return m;
   }
-  if (ip !== null && (m = plain(ip))) return m;
-  if (host !== undefined && (m = plain(`=${host}`))) return m;
-  if (!v6) {
-    const v4 = peer.ip;
-    for (let n = v4.length; n > 0; n--) {
-      if (v4.charCodeAt(n - 1) === 0x2e && (m = plain(v4.slice(0, n)))) return m;
+  if (ip !== null && (m = at(ip))) return m;
+  if (host !== undefined && (m = at(`=${host}`))) return m;
+  if (!v6 && ip !== null) {
+    for (let n = ip.length; n > 0; n--) {
+      if (ip.charCodeAt(n - 1) === 0x2e && (m = at(ip.slice(0, n)))) return m;
     }
   }
-  if (bits) {
+  if (bits !== null) {
+    const present = cidr && (v6 ? cidr.v6 : cidr.v4);
     for (let n = bits.length; n > 1; n--) {
-      const key = bits.subarray(0, n);
-      const value = cdb.get(key);
-      if (value !== undefined) return { key, name: bitKeyText(key)!, value };
+      if (present && !present[n - 1]) continue;
+      const key = bits.slice(0, n);
+      const value = find(key);
+      if (value !== undefined) return { name: bitKeyText(Buffer.from(key, 'latin1'))!, value };
     }
   }
   if (host !== undefined) {
     for (let i = 0; i < host.length; i++) {
-      if (host.charCodeAt(i) === 0x2e && (m = plain(`=${host.slice(i)}`))) return m;
+      if (host.charCodeAt(i) === 0x2e && (m = at(`=${host.slice(i)}`))) return m;
     }
-    if ((m = plain('='))) return m;
+    if ((m = at('='))) return m;
   }
-  return plain('');
+  return at('');
 }
