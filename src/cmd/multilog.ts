@@ -12,6 +12,21 @@ import { writeAll } from '../multilog/writeall';
 const READ_SIZE = 1024; // the original's input buffer
 
 export function main(argv: string[]): void {
+  // Signals are caught from the start, like the original blocks them from
+  // the start: one that arrives while we set up is acted on when we are
+  // ready to read.
+  let exitasap = false;
+  let forcerotate = false;
+  let onSignal = () => {};
+  process.on('SIGTERM', () => {
+    exitasap = true;
+    onSignal();
+  });
+  process.on('SIGALRM', () => {
+    forcerotate = true;
+    onSignal();
+  });
+
   process.umask(0o022);
   const script = parseScript(argv);
   const start = process.cwd();
@@ -70,16 +85,15 @@ export function main(argv: string[]): void {
     process.exit(0);
   };
 
-  let exitasap = false;
-  process.on('SIGTERM', () => {
-    exitasap = true;
-    if (lines.atLineBoundary()) quit();
-  });
-  // ALRM: rotate every non-empty current now. We only get here between
-  // chunks, when everything read has been written.
-  process.on('SIGALRM', () => {
-    for (const d of dirs) if (d.size > 0) d.fullcurrent();
-  });
+  // We only get here between chunks, when everything read has been written.
+  onSignal = () => {
+    if (forcerotate) {
+      forcerotate = false;
+      for (const d of dirs) if (d.size > 0) d.fullcurrent();
+    }
+    if (exitasap && lines.atLineBoundary()) quit();
+  };
+  onSignal();
 
   const input = process.stdin;
   input.on('data', (chunk: Buffer) => {
