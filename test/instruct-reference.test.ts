@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { openRuleSource } from '../src/decide/index';
 import type { Decision } from '../src/decide/decision';
 import { startServer, talk, parseEnv } from './helpers/net';
+import { matchLog } from '../src/instruct/log';
 
 const ROOT = path.resolve(__dirname, '..');
 const need = ['/usr/bin/tcpsvd', '/usr/bin/ipsvd-cdb', '/usr/bin/env'];
@@ -33,6 +34,7 @@ function treeDir(): string {
     '127.0.0.13': '=127.0.0.99\n+NO=1\n',
     '127.0.0.14': '+A=1\n+A\n+B\n+B=2\n+C=x=y\n+=z\n+\nbad\n',
     '127.0.1': '+NET=1\n',
+    '127.0.0.15': `+U=grüß\n+LONG=${'x'.repeat(150)}\n`,
   };
   for (const [f, v] of Object.entries(more)) fs.writeFileSync(path.join(dir, f), v);
   fs.writeFileSync(path.join(dir, 'execfw'), 'echo fw; echo "E=$E"\n', { mode: 0o755 });
@@ -40,7 +42,7 @@ function treeDir(): string {
 }
 
 const clients = ['127.0.0.1', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.9',
-  '127.0.0.10', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.1.1'];
+  '127.0.0.10', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.1.1'];
 
 // What prog's client should read, given our decision.
 function expected(d: Decision): { out?: string; env?: Record<string, string> } {
@@ -64,7 +66,7 @@ for (const kind of ['peers-dir', 'peers-cdb'] as const) {
     }
     const opt = kind === 'peers-dir' ? '-i' : '-x';
     // -l: no DNS for the local name; DNSCACHEIP keeps any lookup on loopback.
-    const srv = await startServer('/usr/bin/tcpsvd', ['-l', 'localhost', opt, p, '127.0.0.1', '0', '/usr/bin/env'],
+    const srv = await startServer('/usr/bin/tcpsvd', ['-vv', '-l', 'localhost', opt, p, '127.0.0.1', '0', '/usr/bin/env'],
       BASE);
     t.teardown(() => srv.stop());
     const src = openRuleSource({ kind, path: p, warn: () => {} });
@@ -80,6 +82,17 @@ for (const kind of ['peers-dir', 'peers-cdb'] as const) {
         for (const k of Object.keys(env)) if (/^(PROTO$|TCP|_TAPJS_|NODE_OPTIONS$)/.test(k)) delete env[k];
         t.same(env, want.env, `${ip}: environment (${d.matched ?? 'no match'})`);
       }
+    }
+    // tcpsvd -vv names the entry and shows the instructions (on stdout, as ipsvd logs).
+    const logged = new Map<string, string>();
+    for (const line of srv.stdout().split('\n')) {
+      const m = /^tcpsvd: info: (?:start|deny|exec) \d+ \S+ :[^:]*:([\d.]+):\d+ (.*)$/.exec(line);
+      if (m) logged.set(m[1], m[2]);
+    }
+    for (const ip of clients) {
+      const d = (await src.decide({ ip }, async () => [])) as Decision;
+      t.equal(matchLog(kind, p, d, true), logged.get(ip), `${ip}: -vv log`);
+      t.equal(matchLog(kind, p, d, false), logged.get(ip)?.replace(/: .*$/, ''), `${ip}: -v log`);
     }
     // The one documented difference: CIDR names are ours; the original falls through to 0.
     const d = (await src.decide({ ip: '127.0.0.200' }, async () => [])) as Decision;
