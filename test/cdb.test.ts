@@ -94,6 +94,31 @@ t.test('get and getAll return records in insertion order', async (t) => {
   t.throws(() => Cdb.open(path.join(dir, 'absent.cdb')), { code: 'ENOENT' });
 });
 
+t.test('forEachKey walks every key in file order', async (t) => {
+  const recs = records(5000, 13);
+  const file = path.join(dir, 'keys.cdb');
+  write(file, recs);
+  const c = Cdb.open(file);
+  const seen: string[] = [];
+  c.forEachKey((b, s, e) => seen.push(b.toString('hex', s, e)));
+  c.close();
+  t.same(seen, recs.map((r) => r[0].toString('hex')));
+  // Damage inside the records region is reported, not skipped.
+  const b = fs.readFileSync(file);
+  b.writeUInt32LE(0xfffffff0, 2048 + 4); // first record's data length
+  fs.writeFileSync(file, b);
+  const d = Cdb.open(file);
+  t.throws(() => d.forEachKey(() => {}), CdbError);
+  d.close();
+  const empty = path.join(dir, 'empty.cdb');
+  write(empty, []);
+  const e = Cdb.open(empty);
+  let n = 0;
+  e.forEachKey(() => n++);
+  e.close();
+  t.equal(n, 0, 'no records');
+});
+
 t.test('abort removes the file', async (t) => {
   const file = path.join(dir, 'aborted.cdb');
   const w = CdbWriter.create(file);
