@@ -4,8 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { encodeLabel } from './label';
 
 // Date.now() has only milliseconds; the monotonic clock gives the
-// microseconds. `offset` ties the two together and is re-anchored whenever
-// they disagree by a millisecond (the wall clock was stepped or slewed).
+// microseconds. `offset` ties the two together; whenever they disagree (the
+// wall clock was stepped or slewed) it moves just enough to agree again, so
+// the microseconds stay as meaningful as they can be.
 let offset = 0;
 let last = 0;
 const STEP_BACK_US = 1e6; // a wall clock stepped back this far is believed
@@ -15,9 +16,12 @@ const STEP_BACK_US = 1e6; // a wall clock stepped back this far is believed
 export function nowMicros(): number {
   const wall = Date.now();
   let t = performance.timeOrigin + performance.now() + offset;
-  if (t < wall || t >= wall + 1) {
-    offset += wall + 0.5 - t;
-    t = wall + 0.5;
+  if (t < wall) {
+    offset += wall - t;
+    t = wall;
+  } else if (t >= wall + 1) {
+    offset -= t - (wall + 0.999);
+    t = wall + 0.999;
   }
   const us = Math.floor(t * 1000);
   if (us < last && last - us < STEP_BACK_US) return last;
