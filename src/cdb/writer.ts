@@ -30,9 +30,15 @@ export class CdbWriter {
     this.path = path;
   }
 
-  static create(path: string): CdbWriter {
+  /** expected: how many records are likely, to size the index once (optional). */
+  static create(path: string, expected = 0): CdbWriter {
     const fd = fs.openSync(path, fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_WRONLY, 0o644);
     const w = new CdbWriter(fd, path);
+    if (expected > 1024) {
+      const n = Math.min(expected, 1 << 26);
+      w.hashes = new Uint32Array(n);
+      w.positions = new Uint32Array(n);
+    }
     // The header is written last, in place; reserve its room now.
     w.buf.fill(0, 0, HEADER);
     w.fill = HEADER;

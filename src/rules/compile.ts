@@ -34,7 +34,7 @@ const CHUNK = 1 << 20;
 export function compileRules(input: number, cdbPath: string, tmpPath: string): void {
   let w: CdbWriter;
   try {
-    w = CdbWriter.create(tmpPath);
+    w = CdbWriter.create(tmpPath, expectedRecords(input));
   } catch (e) {
     throw sysError(`unable to create ${tmpPath}: `, e);
   }
@@ -65,6 +65,17 @@ export function compileRules(input: number, cdbPath: string, tmpPath: string): v
   } catch (e) {
     w.abort();
     throw e;
+  }
+}
+
+// From a regular file's size (a rule line is rarely under 16 bytes), so the
+// writer's index is allocated once; 0 (grow as needed) for a pipe.
+function expectedRecords(fd: number): number {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isFile() ? Math.floor(st.size / 16) : 0;
+  } catch {
+    return 0; // the read will report what is wrong with fd
   }
 }
 
