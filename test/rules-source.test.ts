@@ -117,3 +117,34 @@ t.test('unreadable or damaged: decide throws (the server fails closed)', async (
   fs.writeFileSync(file, '');
   t.throws(() => new RulesCdbSource(file).decide({ ip: '10.1.2.3' }), CdbError);
 });
+
+t.test('damaged files: a decision or CdbError, nothing else', async (t) => {
+  const lines = Array.from({ length: 300 }, (_, i) => `10.${i % 7}.${i % 5}.${i}:allow,N="${i}"`);
+  lines.push('10.0.0.0/8:deny', '2001:db8::/32:deny', '=.example.org:deny', ':allow');
+  const good = fs.readFileSync(compile(lines, 'fuzzgood.cdb'));
+  const bad = path.join(dir, 'fuzzbad.cdb');
+  let s = 4711;
+  const r = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  let decided = 0;
+  let refused = 0;
+  for (let i = 0; i < 300; i++) {
+    const b = Buffer.from(good);
+    for (let j = 1 + r(3); j > 0; j--) {
+      const at = r(4) === 0 ? r(2048) : r(b.length - 4);
+      b.writeUInt32LE([0xffffffff, 0x7ffffff8, r(b.length * 2), r(64)][r(4)], at & ~3);
+    }
+    fs.writeFileSync(bad, i % 50 === 0 ? b.subarray(0, r(b.length)) : b);
+    const src = new RulesCdbSource(bad);
+    for (const peer of [{ ip: '10.1.2.3' }, { ip: '10.3.4.300', host: 'a.example.org' }, { ip: '2001:db8::1', info: 'x' }, { ip: '9.9.9.9' }]) {
+      try {
+        src.decide(peer);
+        decided++;
+      } catch (e) {
+        if (e instanceof CdbError) refused++;
+        else throw e;
+      }
+    }
+    src.close();
+  }
+  t.ok(decided > 0 && refused > 0, `${decided} decided, ${refused} refused as damaged`);
+});

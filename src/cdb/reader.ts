@@ -111,7 +111,7 @@ export class Cdb {
 
   // Read from pos on, at least need bytes, at most up to eod.
   private refill(chunk: Buffer, pos: number, need: number, eod: number): [Buffer, number, number] {
-    if (pos + need > eod) this.fail();
+    if (pos + need > eod || pos + need > this.size) this.fail(); // before allocating need bytes
     if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
     const n = Math.min(chunk.length, eod - pos);
     this.readAt(chunk, n, pos);
