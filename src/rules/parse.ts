@@ -59,8 +59,10 @@ export class LineCompiler {
   /** Compile line[start..end) into records; null when done (or nothing to do). */
   line(buf: Buffer, start: number, end: number): LineError | null {
     if (start === end || buf[start] === HASH) return null;
-    const colon = buf.indexOf(COLON, start); // native memchr; may look past end
-    if (colon < 0 || colon >= end) return null; // the original ignores lines without a colon
+    // Bounded by the line: an unbounded memchr would rescan the rest of the
+    // chunk for every line without a colon.
+    const colon = indexIn(buf, COLON, start, end);
+    if (colon < 0) return null; // the original ignores lines without a colon
     if (this.instructions(buf, colon + 1, end)) return this.address(buf, start, colon);
     // Not classic. An IPv6 address holds colons itself: try the later ones.
     let err: LineError = 'parse';
