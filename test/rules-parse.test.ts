@@ -154,4 +154,6 @@ t.test('line endings and the last line', async (t) => {
   t.same(ours('1.2.3.4:allow'), [['1.2.3.4', '']], 'no final newline');
   t.same(ours('\n\n#x\n1.2.3.4:deny\n\n'), [['1.2.3.4', 'D\0']], 'blank lines and comments');
   t.same(ours('a:allow\nb:allow,X="\0"\n'), [['a', ''], ['b', '+X=\0\0']], 'NUL bytes pass through');
+  const long = 'v'.repeat(3 << 20); // longer than a read chunk: the buffer grows
+  t.same(ours(`x:allow\n1.2.3.4:allow,X="${long}"\ny:deny`), [['x', ''], ['1.2.3.4', `+X=${long}\0`], ['y', 'D\0']], 'a 3 MiB line');
 });

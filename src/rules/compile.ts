@@ -140,7 +140,6 @@ function readSome(fd: number, buf: Buffer, at: number): number {
         continue;
       }
       if (code === 'EINTR') continue;
-      if (code === 'EOF') return 0;
       throw sysError('unable to read input: ', e);
     }
   }
