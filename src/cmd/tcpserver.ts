@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
 import { openRuleSource } from '../decide/index';
+import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
@@ -12,7 +13,11 @@ import { parsePort } from '../listen/services';
 
 const USAGE = 'tcpserver: usage: tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program';
 
-class Usage extends Error {}
+class Usage extends Error {
+  constructor(readonly complaint?: string) {
+    super('usage');
+  }
+}
 
 function fatal(msg: string): never {
   writeLine('tcpserver: fatal: ' + msg);
@@ -93,8 +98,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .passThroughOptions().allowExcessArguments();
   try {
     cmd.parse(argv, { from: 'user' });
-  } catch {
-    throw new Usage();
+  } catch (e) {
+    if (e instanceof Usage) throw e;
+    throw new Usage(getoptComplaint('tcpserver', e));
   }
   const [host, port, ...prog] = cmd.args;
   if (prog.length === 0) throw new Usage();
@@ -107,6 +113,7 @@ export async function main(argv: string[]): Promise<void> {
     o = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof Usage)) throw e;
+    if (e.complaint) writeLine(e.complaint);
     writeLine(USAGE);
     process.exit(100);
   }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { RuleSource } from '../decide/decision';
 import { openRuleSource } from '../decide/index';
+import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier } from '../engine/identify';
 import { unescapeMsg } from '../instruct/parse';
 import { serve } from '../engine/serve';
@@ -13,10 +14,15 @@ import { parsePort } from '../listen/services';
 
 const USAGE = 'usage: tcpsvd [-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog';
 
-class Usage extends Error {}
+class Usage extends Error {
+  constructor(readonly complaint?: string) {
+    super('usage');
+  }
+}
 
-function usage(): never {
-  writeLine(USAGE);
+function usage(complaint?: string): never {
+  if (complaint) writeLine(complaint);
+  writeLine(USAGE + '\n'); // ipsvd ends its usage with an empty line
   process.exit(111);
 }
 
@@ -78,8 +84,9 @@ export function parseArgs(argv: string[]): SvdOptions {
     .passThroughOptions().allowExcessArguments();
   try {
     cmd.parse(argv, { from: 'user' });
-  } catch {
-    throw new Usage();
+  } catch (e) {
+    if (e instanceof Usage) throw e;
+    throw new Usage(getoptComplaint('tcpsvd', e));
   }
   const [host, port, ...prog] = cmd.args;
   if (prog.length === 0) throw new Usage();
@@ -92,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     o = parseArgs(argv);
   } catch (e) {
-    if (e instanceof Usage) usage();
+    if (e instanceof Usage) usage(e.complaint);
     throw e;
   }
   let ids: Ids | undefined;

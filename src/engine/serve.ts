@@ -2,6 +2,12 @@
 // listening socket to the engine. Fatal errors exit 111 with the caller's wording.
 import { bind, type Bound } from '../listen/listen';
 import { Engine, type EngineConfig } from './engine';
+import { setFlagsFromString } from 'node:v8';
+
+// Every connection allocates a little garbage; left alone V8 grows the young
+// generation to 32 MB under load, which is most of a server's RSS growth.
+// Not growing it keeps RSS flat and costs no measurable throughput.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 export interface ServeSpec {
   host: string;

@@ -58,10 +58,10 @@ export function errText(err: NodeJS.ErrnoException | string): string {
   return (err.code && ERRTEXT[err.code]) || err.message;
 }
 
-/** Write one line at once: lines of concurrent connections never interleave. */
-export function writeLine(s: string): void {
+/** Write one line at once (stderr unless told): lines of concurrent connections never interleave. */
+export function writeLine(s: string, fd = 2): void {
   try {
-    writeSync(2, s + '\n');
+    writeSync(fd, s + '\n');
   } catch {
     // stderr gone or full: logging must never stop the server.
   }

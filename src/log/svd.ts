@@ -1,20 +1,21 @@
-// tcpsvd's log lines (ipsvd wording), on stderr: info lines at -v, the matched
-// instruction at -vv, warnings and drops always.
+// tcpsvd's log lines (ipsvd wording): info lines at -v on standard output, as
+// ipsvd prints them; warnings and drops always, on standard error.
 import type { ExitStatus } from '../launch/launch';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
 import { svdSafe } from './safe';
 
 const INFO = 'tcpsvd: info: ';
+const info = (s: string) => writeLine(s, 1);
 
 export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
   return {
     listening(ip, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
-      writeLine(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
+      info(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
     },
     status(active, max) {
-      if (verbose) writeLine(`${INFO}status ${active}/${max}`);
+      if (verbose) info(`${INFO}status ${active}/${max}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, matched) {
       if (!verbose) return;
@@ -23,11 +24,11 @@ export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
       s += `${INFO}${verdict} ${pid} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
         `${svdSafe(c.remoteIp)}:${c.remotePort}`;
       if (rulesLabel !== undefined) s += ' ' + rulesLabel + svdSafe(matched);
-      writeLine(s);
+      info(s);
     },
     end(st: ExitStatus) {
       // ipsvd prints the exit code; a child killed by a signal shows as exit 0.
-      if (verbose) writeLine(`${INFO}end ${st.pid} exit ${st.code ?? 0}`);
+      if (verbose) info(`${INFO}end ${st.pid} exit ${st.code ?? 0}`);
     },
     cannotRun(prog, err) {
       writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
@@ -39,7 +40,7 @@ export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
       writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
     },
     sigterm() {
-      if (verbose) writeLine(`${INFO}sigterm received, exit.`);
+      if (verbose) info(`${INFO}sigterm received, exit.`);
     },
   };
 }

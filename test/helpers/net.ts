@@ -1,0 +1,141 @@
+// Run a server (ours or the reference) on port 0 and talk to it over loopback.
+// Every wait is bounded; the listening port is read from /proc, which works
+// for servers that cannot print it (tcpsvd).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin');
+
+export interface Running {
+  proc: ChildProcess;
+  port: number;
+  stderr(): string;
+  stdout(): string;
+  /** Resolves when stderr or stdout contains re (bounded). */
+  waitLog(re: RegExp, ms?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The port of a TCP socket in LISTEN state held by pid, or undefined. */
+export function listeningPort(pid: number): number | undefined {
+  let inodes: Set<string>;
+  try {
+    inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((f) => {
+      try {
+        return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`))?.[1] ?? '';
+      } catch {
+        return '';
+      }
+    }));
+  } catch {
+    return undefined;
+  }
+  for (const t of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${t}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) return parseInt(f[1].split(':')[1], 16);
+    }
+  }
+  return undefined;
+}
+
+export async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 8000): Promise<Running> {
+  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '', out = '';
+  proc.stderr!.on('data', (d) => { err += d; });
+  proc.stdout!.on('data', (d) => { out += d; });
+  let exited = false;
+  proc.on('exit', () => { exited = true; });
+  const until = Date.now() + ms;
+  let port: number | undefined;
+  while (!exited && Date.now() < until) {
+    port = listeningPort(proc.pid!);
+    if (port) break;
+    await sleep(20);
+  }
+  if (!port) {
+    proc.kill('SIGKILL');
+    throw new Error(`${cmd} ${args.join(' ')} did not listen: ${err}`);
+  }
+  return {
+    proc, port,
+    stderr: () => err,
+    stdout: () => out,
+    async waitLog(re, wait = 5000) {
+      const end = Date.now() + wait;
+      while (Date.now() < end) {
+        if (re.test(err + out)) return err + out;
+        await sleep(10);
+      }
+      throw new Error(`log never matched ${re}: ${err}`);
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface TalkOptions {
+  local?: string;
+  send?: string | Buffer;
+  /** Shut down our writing side after sending (half-close). */
+  end?: boolean;
+  ms?: number;
+  host?: string;
+}
+
+/** Connect, optionally send, read until the server closes; bounded. */
+export function talk(port: number, o: TalkOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: o.host ?? '127.0.0.1', localAddress: o.local });
+    const chunks: Buffer[] = [];
+    const t = setTimeout(() => { s.destroy(); reject(new Error('talk timed out')); }, o.ms ?? 8000);
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    s.on('close', () => { clearTimeout(t); resolve(Buffer.concat(chunks).toString()); });
+    s.on('connect', () => {
+      if (o.send !== undefined) s.write(o.send);
+      if (o.end) s.end();
+    });
+  });
+}
+
+/** NAME=value lines → object (the output of env). */
+export function parseEnv(text: string): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) o[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return o;
+}
+
+/** Launchers to run the engine suites with: spawn always, native when the addon is built. */
+export function launchers(): Array<{ name: string; skip: string | false }> {
+  let native: string | false = 'native launcher unavailable (addon not built or src/launch/native absent)';
+  try {
+    const m = require(path.join(ROOT, 'dist', 'src', 'launch', 'native.js'));
+    if (m.createNativeLauncher()) native = false;
+  } catch {
+    // keep the skip reason
+  }
+  return [{ name: 'spawn', skip: false }, { name: 'native', skip: native }];
+}

@@ -1,0 +1,177 @@
+// tcpsvd against the reference /usr/bin/tcpsvd: same flags, same client
+// addresses, same environment and log lines; then the engine's limits.
+import t from 'tap';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { BIN, launchers, parseEnv, startServer, talk } from './helpers/net';
+
+const OURS = path.join(BIN, 'tcpsvd');
+const REF = '/usr/bin/tcpsvd';
+const tmp = mkdtempSync(path.join(tmpdir(), 'tcpsvd-test-'));
+
+// The server's own environment carries stale connection variables: both must drop them.
+const baseEnv = {
+  PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
+};
+
+/** The environment prog sees, minus what differs by design (ports, launcher choice). */
+async function envSeen(cmd: string, args: string[], local: string, launcher?: string) {
+  const env = launcher ? { ...baseEnv, UCSPI_LAUNCHER: launcher } : baseEnv;
+  const srv = await startServer(cmd, [...args, '127.0.0.1', '0', '/usr/bin/env'], env);
+  try {
+    const e = parseEnv(await talk(srv.port, { local }));
+    for (const k of Object.keys(e)) if (k === 'UCSPI_LAUNCHER' || k.startsWith('_TAPJS')) delete e[k];
+    // ipsvd copies the port argument ("0"); ours reports the bound port (documented).
+    if (e.TCPLOCALPORT === '0' || e.TCPLOCALPORT === String(srv.port)) e.TCPLOCALPORT = 'listening port';
+    if (e.TCPREMOTEPORT !== undefined) e.TCPREMOTEPORT = /^\d+$/.test(e.TCPREMOTEPORT) ? 'n' : e.TCPREMOTEPORT;
+    return e;
+  } finally {
+    await srv.stop();
+  }
+}
+
+function peersDir(): string {
+  const d = mkdtempSync(path.join(tmp, 'peers-'));
+  writeFileSync(path.join(d, '127.0.0.2'), '');
+  chmodSync(path.join(d, '127.0.0.2'), 0o000); // deny
+  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello world\n+FOO\n');
+  writeFileSync(path.join(d, '127.0.4'), '+NET=yes\n');
+  return d;
+}
+
+for (const l of launchers()) {
+  t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
+    const L = l.name;
+    for (const flags of [[], ['-E'], ['-l', 'local.name'], ['-vv']]) {
+      t.test(`environment with ${flags.join(' ') || 'no flags'} equals the reference`, async (t) => {
+        const ref = await envSeen(REF, flags, '127.0.0.9');
+        const ours = await envSeen(OURS, flags, '127.0.0.9', L);
+        t.same(ours, ref);
+        t.equal(ours.FOO, 'bar');
+      });
+    }
+
+    t.test('peers dir: deny, variables, prefix match, as the reference', async (t) => {
+      const d = peersDir();
+      for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
+        const ref = await envSeen(REF, ['-i', d], local);
+        const ours = await envSeen(OURS, ['-i', d], local, L);
+        t.same(ours, ref, `client ${local}`);
+      }
+      const denied = await envSeen(OURS, ['-i', d], '127.0.0.2', L);
+      t.same(denied, {}, 'denied client gets nothing');
+      const set = await envSeen(OURS, ['-i', d], '127.0.0.3', L);
+      t.equal(set.GREETING, 'hello world');
+      t.notOk('FOO' in set, '+FOO removes FOO');
+    });
+
+    t.test('log lines match the reference (pids and ports masked)', async (t) => {
+      // Listening on port 0: ipsvd echoes "0", ours the bound port (documented).
+      const mask = (s: string, port: number) => s
+        .replace(/listening on 127\.0\.0\.1:0,/, `listening on 127.0.0.1:${port},`)
+        .replace(new RegExp(`:${port}\\b`, 'g'), ':PORT')
+        .replace(/\b(pid|start|deny|end|concurrency) \d+/g, '$1 N')
+        .replace(/:(\d+)$/gm, ':RPORT');
+      const run = async (cmd: string) => {
+        const env = cmd === OURS ? { ...baseEnv, UCSPI_LAUNCHER: L } : baseEnv;
+        const srv = await startServer(cmd, ['-v', '-C', '1:busy\\n', '-l', 'me', '127.0.0.1', '0', 'sh', '-c', 'read x; echo $x'], env);
+        const net = await import('node:net');
+        const first = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.4' });
+        const firstDone = new Promise<void>((r) => first.on('close', () => r()));
+        first.on('error', () => {});
+        first.resume();
+        await srv.waitLog(/start \d+/);
+        const second = await talk(srv.port, { local: '127.0.0.4' });
+        await srv.waitLog(/end \d+ exit 100\n.*status 1\/30/);
+        first.end('a\n');
+        await firstDone;
+        await srv.waitLog(/end \d+ exit 0\n.*status 0\/30/);
+        await srv.stop();
+        return { log: mask(srv.stdout(), srv.port), second };
+      };
+      const ref = await run(REF);
+      const ours = await run(OURS);
+      t.equal(ours.second, 'busy\n', '-C message written before closing');
+      t.equal(ours.second, ref.second);
+      t.equal(ours.log, ref.log);
+    });
+
+    t.test('-c 2 with 6 clients: all served, never more than 2 children', async (t) => {
+      const srv = await startServer(OURS, ['-v', '-c', '2', '127.0.0.1', '0', 'sh', '-c', 'sleep 0.2; echo done'],
+        { ...baseEnv, UCSPI_LAUNCHER: L });
+      const replies = await Promise.all(Array.from({ length: 6 }, () => talk(srv.port)));
+      await srv.waitLog(/(end \d+ exit 0\n[^\n]*status \d\/2\n[^]*){6}/);
+      await srv.stop();
+      t.same(replies, Array(6).fill('done\n'));
+      const counts = [...srv.stdout().matchAll(/status (\d+)\/2/g)].map((m) => Number(m[1]));
+      t.equal(Math.max(...counts), 2);
+      t.equal(counts.length, 12, 'one status line at each start and each end');
+      t.equal(counts[counts.length - 1], 0);
+    });
+
+    t.test('failed launch: logged as the reference, the server goes on', async (t) => {
+      const srv = await startServer(OURS, ['127.0.0.1', '0', './does-not-exist'], { ...baseEnv, UCSPI_LAUNCHER: L });
+      t.equal(await talk(srv.port), '');
+      await srv.waitLog(/drop/);
+      t.match(srv.stderr(), /^tcpsvd: drop: unable to run: \.\/does-not-exist: file does not exist$/m);
+      t.equal(await talk(srv.port), '', 'still serving');
+      await srv.stop();
+    });
+
+    t.test('half-close: prog reads to EOF, then replies', async (t) => {
+      const srv = await startServer(OURS, ['127.0.0.1', '0', 'sh', '-c', 'wc -c'], { ...baseEnv, UCSPI_LAUNCHER: L });
+      const r = await talk(srv.port, { send: 'hello', end: true });
+      await srv.stop();
+      t.equal(r.trim(), '5');
+    });
+
+    t.test('SIGTERM: server exits, a running child keeps its client', async (t) => {
+      const srv = await startServer(OURS, ['-v', '127.0.0.1', '0', 'sh', '-c', 'read x; echo got $x'],
+        { ...baseEnv, UCSPI_LAUNCHER: L });
+      const net = await import('node:net');
+      const s = net.connect({ port: srv.port, host: '127.0.0.1' });
+      let out = '';
+      s.on('data', (d) => { out += d; });
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      await srv.waitLog(/start \d+/);
+      await srv.stop();
+      t.match(srv.stdout(), /sigterm received, exit\.\n$/);
+      s.write('late\n');
+      const timer = setTimeout(() => s.destroy(), 5000);
+      await closed;
+      clearTimeout(timer);
+      t.equal(out, 'got late\n');
+    });
+
+    t.test('-u: uid, gid and groups as the reference sets them', async (t) => {
+      for (const spec of ['nobody', 'nobody:nogroup', ':65534:65534:0', 'nobody:nogroup:root']) {
+        const idOf = async (cmd: string) => {
+          const env = cmd === OURS ? { ...baseEnv, UCSPI_LAUNCHER: L } : baseEnv;
+          const srv = await startServer(cmd, ['-u', spec, '127.0.0.1', '0', 'sh', '-c', 'id -u; id -g; id -G'], env);
+          try {
+            return await talk(srv.port);
+          } finally {
+            await srv.stop();
+          }
+        };
+        const ours = await idOf(OURS);
+        t.equal(ours, await idOf(REF), spec);
+        t.match(ours, /^65534\n/, `${spec}: uid nobody`);
+      }
+    });
+  });
+}
+
+t.test('usage: exit 111 and ipsvd\'s usage line, like the reference', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  for (const args of [[], ['0'], ['0', '1'], ['-c', '0', '0', '1', 'x'], ['-z', '0', '1', 'x']]) {
+    const ours = spawnSync(OURS, args, { encoding: 'utf8', timeout: 10000 });
+    const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
+    t.equal(ours.status, ref.status, `exit code for ${args.join(' ')}`);
+    t.equal(ours.stderr.replace(/^usage: \S+/m, 'usage: X'), ref.stderr.replace(/^usage: \S+/m, 'usage: X'));
+  }
+  const bad = spawnSync(OURS, ['127.0.0.1', 'no-such-service', 'true'], { encoding: 'utf8', timeout: 10000 });
+  t.equal(bad.status, 100);
+  t.equal(bad.stderr, 'tcpsvd: fatal: unknown port number or name: no-such-service\n');
+});
