@@ -86,6 +86,13 @@ t.test('records as the original writes them', { skip }, async (t) => {
   same(t, tree(big), '300 entries');
 });
 
+t.test('file names that are not UTF-8 are kept byte for byte', { skip }, async (t) => {
+  const dir = tree({ '0': '+A=1\n' });
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0xfe, 0x2e, 0x78])]), '+B=1\n');
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0x2e, 0xff])]), '+C=1\n');
+  same(t, dir, 'latin-1 names', false);
+});
+
 t.test('a dangling symlink is warned about and skipped', { skip }, async (t) => {
   const dir = tree({ '0': '+A=1\n' });
   fs.symlinkSync('nowhere', path.join(dir, '127.0.0.1'));

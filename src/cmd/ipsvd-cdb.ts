@@ -33,7 +33,7 @@ export function main(argv: string[]): void {
     try {
       for (const c of compileCwd(warn)) {
         if ('skipped' in c) {
-          warn(`${c.skipped === 'unstattable' ? 'unable to stat' : 'ignore'}: ${c.name}`);
+          warn(`${c.skipped === 'unstattable' ? 'unable to stat' : 'ignore'}: ${c.name.toString()}`);
           continue;
         }
         try { w.add(c.name, c.value); } catch (e) { fatal(`unable to add entry: ${dir}`, e); }

@@ -52,8 +52,7 @@ export class DirStore implements Store {
     const path = `${this.dir}/${name}`;
     const st = fs.statSync(path, { throwIfNoEntry: false });
     if (!st) return undefined;
-    const mode = st.mode;
-    if (this.expireSec > 0 && (mode & S_IWUSR) !== 0) {
+    if (this.expireSec > 0 && (st.mode & S_IWUSR) !== 0) {
       const atime = Math.floor(st.atimeMs / 1000);
       if (now >= atime && now - atime >= this.expireSec) {
         try {
@@ -64,9 +63,18 @@ export class DirStore implements Store {
         return undefined;
       }
     }
-    if ((mode & (S_IRUSR | S_IXUSR)) === 0) return { type: 'D' };
-    const contents = fs.readFileSync(path);
-    if (mode & S_IXUSR) return { type: 'X', text: execText(contents) };
-    return { type: 'I', text: fileText(contents) };
+    return readEntry(path, st.mode);
   }
+}
+
+/**
+ * What a file says, by its owner permission bits (mode from stat(2)): neither
+ * read nor execute: deny; execute: a shell command; read: instructions.
+ * path may be raw bytes: ipsvd-cdb keeps file names that are not UTF-8.
+ */
+export function readEntry(path: string | Buffer, mode: number): Entry {
+  if ((mode & (S_IRUSR | S_IXUSR)) === 0) return { type: 'D' };
+  const contents = fs.readFileSync(path);
+  if (mode & S_IXUSR) return { type: 'X', text: execText(contents) };
+  return { type: 'I', text: fileText(contents) };
 }
