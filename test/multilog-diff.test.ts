@@ -186,7 +186,13 @@ t.test('an outage in the middle of a processor run', async (t) => {
 
 t.test('processor: output replaces the old file, fd 4/5 carry state', async (t) => {
   const proc = '!ls >&2; tr a-z A-Z; echo "run $(($(cat <&4 | wc -l) + 1))" >&5; cat <&4 >&5';
-  compare(t, ['s4096', 'n4', proc, './main'], [makeInput(2000, 16)]);
+  compare(t, ['s4096', 'n4', proc, './main'], [makeInput(1000, 16)]);
+});
+
+t.test('a failing processor is warned about and run again', async (t) => {
+  // Fails once (leaving a flag beside the log directory), then works.
+  const proc = '!if test -e ../flag; then cat; else touch ../flag; echo oops >&2; exit 3; fi';
+  compare(t, ['s4096', proc, './main'], [Buffer.from(Array.from({ length: 700 }, (_, i) => `${i}\n`).join(''))]);
 });
 
 t.test('script parsing: clamps, defaults, ignored actions', async (t) => {
