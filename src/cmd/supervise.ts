@@ -19,6 +19,8 @@ export function main(argv: string[]): void {
     say(`supervise: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
     process.exit(111);
   }
+  // A closed or broken stderr must not take the supervisor down with it.
+  process.stderr.on('error', () => {});
   const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0));
   if (!unit.open()) process.exit(111);
   // runsv's rule: TERM is an "x" on the control FIFO.

@@ -12,6 +12,8 @@ export function main(argv: string[]): void {
     say(`svscan: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
     process.exit(111);
   }
+  // A closed or broken stderr must not take the supervisor down with it.
+  process.stderr.on('error', () => {});
   const scanner = new Scanner(say, () => process.exit(0));
   process.on('SIGALRM', () => scanner.scan());
   process.on('SIGHUP', () => scanner.scan());

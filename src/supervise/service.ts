@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Command, command } from './commands';
 import { errstr } from './errstr';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
-import { lock, mkfifo, sameProcess } from './sys';
+import { Unlock, lock, mkfifo, sameProcess } from './sys';
 import { Tai, taiNow } from './tai';
 
 const C = fs.constants;
@@ -16,6 +16,8 @@ const C = fs.constants;
 const PACE_MS = 1000;
 const FORK_RETRY_MS = 60_000;
 const ADOPT_POLL_MS = 250;
+/** spawn() failures that mean "no process could be made", not "run is broken". */
+const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
 export interface ServiceIO {
   stdin: 'inherit' | number;
@@ -31,6 +33,7 @@ export interface ServiceHooks {
 
 export class Service {
   private lockFd = -1;
+  private unlock: Unlock | null = null;
   private okFd = -1;
   private ctlW = -1;
   private ctl: net.Socket | null = null;
@@ -72,8 +75,8 @@ export class Service {
     }
     try {
       this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-      if (!lock(this.lockFd, this.dir, (m) => this.hooks.say(`supervise: warning: ${m}`)))
-        throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
+      this.unlock = lock(this.lockFd, this.file('lock'), this.file('ok'), (m) => this.hooks.say(`supervise: warning: ${m}`));
+      if (!this.unlock) throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
     } catch (e) {
       this.hooks.say(`supervise: fatal: unable to acquire ${this.name}/supervise/lock: ${errstr(e)}`);
       this.closeFds();
@@ -137,8 +140,7 @@ export class Service {
       // supervisor's group (a terminal's ^C) does not hit the services.
       cp = spawn(`./${prog}`, args, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
     } catch (e) {
-      this.hooks.say(`supervise: warning: unable to fork for ${this.name}, sleeping 60 seconds: ${errstr(e)}`);
-      this.timer = setTimeout(() => { this.timer = null; this.resume(prog, args); }, FORK_RETRY_MS);
+      this.forkFailed(prog, args, e);
       return;
     }
     this.child = cp;
@@ -150,14 +152,27 @@ export class Service {
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
       cp.once('error', (e) => {
+        if (this.child !== cp) return;
+        if (FORK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) {
+          this.child = null;
+          this.state = State.Down;
+          this.forkFailed(prog, args, e);
+          return;
+        }
         this.hooks.say(`supervise: fatal: unable to start ${this.name}/${prog}: ${errstr(e)}`);
-        if (this.child === cp) this.ended(111, null);
+        this.ended(111, null);
       });
       return;
     }
     cp.on('error', () => { /* kill() failures are handled where we signal */ });
     cp.once('exit', (code, sig) => { if (this.child === cp) this.ended(code, sig); });
     this.announce();
+  }
+
+  /** Out of processes or memory: the original's long pause, then try again. */
+  private forkFailed(prog: string, args: string[], e: unknown): void {
+    this.hooks.say(`supervise: warning: unable to fork for ${this.name}, sleeping 60 seconds: ${errstr(e)}`);
+    this.timer = setTimeout(() => { this.timer = null; this.resume(prog, args); }, FORK_RETRY_MS);
   }
 
   /** After a fork failure: try again what was due, if it still is. */
@@ -303,6 +318,8 @@ export class Service {
   private closeFds(): void {
     for (const fd of [this.okFd, this.ctlW, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
     this.okFd = this.ctlW = this.lockFd = -1;
+    this.unlock?.();
+    this.unlock = null;
   }
 
   get status(): Status {

@@ -2,34 +2,48 @@
 // addon when it is built, otherwise through degraded fallbacks (see lock()).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { loadNative } from '../native';
 
 const C = fs.constants;
 
+/** Gives a lock back. */
+export type Unlock = () => void;
+
 /**
- * flock(LOCK_EX|LOCK_NB) on fd, as daemontools and runit do on supervise/lock.
- * Returns false when another process holds the lock. Without the addon Node
- * cannot flock: we then treat a reader on supervise/ok as the holder (which
- * is what svok tests anyway) and warn once.
+ * flock(LOCK_EX|LOCK_NB) on supervise/lock, as daemontools and runit do, so
+ * that neither original can supervise a directory we hold (nor we theirs).
+ * null when another process holds it. Without the addon, util-linux flock(1)
+ * holds it for us, in a child that lives as long as our end of its stdin
+ * (so it dies with us); without flock(1) either, a reader on supervise/ok is
+ * taken for the holder, which only our own tools and svok respect.
  */
-export function lock(fd: number, dir: string, warn: (m: string) => void): boolean {
+export function lock(fd: number, lockPath: string, okPath: string, warn: (m: string) => void): Unlock | null {
   const n = loadNative();
-  if (n) return n.flockExNb(fd) as boolean;
-  warnNoNative(warn);
+  if (n) return n.flockExNb(fd) ? () => {} : null;
+  const probe = spawnSync('flock', ['-xn', lockPath, 'true'], { stdio: 'ignore' });
+  if (!probe.error) {
+    if (probe.status !== 0) return null;
+    warnOnce(warn, 'native addon missing: flock(1) holds supervise/lock');
+    const holder = spawn('flock', ['-xn', '-o', lockPath, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    holder.on('error', () => { /* probed above */ });
+    holder.stdin!.on('error', () => { /* cat gone: nothing to release */ });
+    return () => holder.stdin!.end();
+  }
+  warnOnce(warn, 'native addon and flock(1) missing: supervise/lock is not locked, supervise/ok tells whether another supervisor runs');
   try {
-    fs.closeSync(fs.openSync(path.join(dir, 'supervise/ok'), C.O_WRONLY | C.O_NONBLOCK));
-    return false;
+    fs.closeSync(fs.openSync(okPath, C.O_WRONLY | C.O_NONBLOCK));
+    return null;
   } catch {
-    return true;
+    return () => {};
   }
 }
 
 let warned = false;
-function warnNoNative(warn: (m: string) => void): void {
+function warnOnce(warn: (m: string) => void, m: string): void {
   if (warned) return;
   warned = true;
-  warn('native addon missing: supervise/lock is not flock()ed, supervise/ok tells whether another supervisor runs');
+  warn(m);
 }
 
 export function mkfifo(p: string): void {
