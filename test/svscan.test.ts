@@ -25,7 +25,7 @@ t.test('svscan picks up, ignores, stops and shuts down', async (t) => {
 
   // A new directory is found by the periodic rescan (every 5 s).
   const c = service(dir, 'c', { run: SLEEPER });
-  await waitFor('c up by rescan', () => pidOf(c), 8000);
+  await waitFor('c up by rescan', () => pidOf(c), 20_000);
 
   // A removed directory has its service stopped and is forgotten...
   const pb = pidOf(b);

@@ -79,7 +79,7 @@ export function run(cmd: string, args: string[], cwd: string): Promise<Result> {
 export const ours = (name: string) => path.join(BIN, name);
 
 /** Polls pred every 20 ms; rejects after ms with what it waited for. */
-export async function waitFor<V>(what: string, pred: () => V | undefined | null | false, ms = 5000): Promise<V> {
+export async function waitFor<V>(what: string, pred: () => V | undefined | null | false, ms = 15_000): Promise<V> {
   const end = Date.now() + ms;
   for (;;) {
     let v: V | undefined | null | false;
@@ -132,7 +132,7 @@ export function alive(pid: number): boolean {
 }
 
 /** Resolves with p, or rejects after ms naming what it waited for. */
-export function within<V>(what: string, p: Promise<V>, ms = 5000): Promise<V> {
+export function within<V>(what: string, p: Promise<V>, ms = 15_000): Promise<V> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
