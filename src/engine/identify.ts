@@ -27,24 +27,18 @@ export interface Identifier {
   onError?: (what: string, ip: string, e: unknown) => void;
 }
 
-function first(x: unknown): string | undefined {
-  if (Array.isArray(x)) return typeof x[0] === 'string' ? x[0] : undefined;
-  return typeof x === 'string' ? x : undefined;
-}
-
 export function createIdentifier(onError?: Identifier['onError']): Identifier {
   // Loaded only by servers that look things up.
-  const dns = require('../identify/dns');
-  const ident = require('../identify/ident');
-  const resolver: any = (dns as any).createDns({});
-  const validName: (n: string) => boolean = (dns as any).validName;
+  const dns = require('../identify/dns') as typeof import('../identify/dns');
+  const { identLookup } = require('../identify/ident') as typeof import('../identify/ident');
+  const resolver = dns.createDns({});
   const identPort = process.env.UCSPI_IDENT_PORT ? Number(process.env.UCSPI_IDENT_PORT) : undefined;
 
   async function name(ip: string): Promise<string | undefined> {
     try {
-      const n = first(await resolver.ptr(ip));
-      if (n === undefined || !validName(n)) return undefined;
-      return n.toLowerCase();
+      const n = await resolver.ptr(ip);
+      // validName lower-cases, and refuses names that could pose as addresses or paths.
+      return n === undefined ? undefined : dns.validName(n);
     } catch (e) {
       onError?.('unable to look up hostname', ip, e);
       return undefined;
@@ -52,7 +46,7 @@ export function createIdentifier(onError?: Identifier['onError']): Identifier {
   }
 
   async function addrs(n: string): Promise<string[]> {
-    return (await resolver.addrs(n)) as string[];
+    return resolver.addrs(n);
   }
 
   async function remote(c: Subject, o: IdentifyOptions): Promise<void> {
@@ -71,9 +65,8 @@ export function createIdentifier(onError?: Identifier['onError']): Identifier {
 
   async function info(c: Subject, ms: number): Promise<void> {
     try {
-      const r = await (ident as any).identLookup(
+      c.remoteInfo = await identLookup(
         { ip: c.localIp, port: c.localPort }, { ip: c.remoteIp, port: c.remotePort }, ms, identPort);
-      if (typeof r === 'string') c.remoteInfo = r;
     } catch {
       // no answer: TCPREMOTEINFO stays unset
     }

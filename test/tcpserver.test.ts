@@ -1,0 +1,184 @@
+// tcpserver against the reference /usr/bin/tcpserver (ucspi-tcp 0.88): same
+// flags and clients, same environment and log lines; DNS and ident against fakes.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { BIN, launchers, parseEnv, startServer, talk } from './helpers/net';
+import { startFakeDns } from './helpers/fakedns';
+import { startFakeIdentd } from './helpers/fakeidentd';
+
+const OURS = path.join(BIN, 'tcpserver');
+const REF = '/usr/bin/tcpserver';
+const tmp = mkdtempSync(path.join(tmpdir(), 'tcpserver-test-'));
+const baseEnv = {
+  PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
+};
+
+function rulesCdb(text: string): string {
+  const d = mkdtempSync(path.join(tmp, 'rules-'));
+  const cdb = path.join(d, 'rules.cdb');
+  const r = spawnSync('/usr/bin/tcprules', [cdb, cdb + '.tmp'], { input: text, timeout: 10000 });
+  if (r.status !== 0) throw new Error('tcprules failed');
+  return cdb;
+}
+
+function clean(e: Record<string, string>, port: number) {
+  for (const k of Object.keys(e)) if (k === 'UCSPI_LAUNCHER' || k.startsWith('_TAPJS')) delete e[k];
+  if (e.TCPLOCALPORT === String(port)) e.TCPLOCALPORT = 'listening port';
+  if (e.TCPREMOTEPORT && /^\d+$/.test(e.TCPREMOTEPORT)) e.TCPREMOTEPORT = 'n';
+  return e;
+}
+
+async function envSeen(cmd: string, args: string[], local: string, extra: NodeJS.ProcessEnv = {}) {
+  const srv = await startServer(cmd, [...args, '127.0.0.1', '0', '/usr/bin/env'], { ...baseEnv, ...extra });
+  try {
+    return clean(parseEnv(await talk(srv.port, { local })), srv.port);
+  } finally {
+    await srv.stop();
+  }
+}
+
+for (const l of launchers()) {
+  t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
+    const L = { UCSPI_LAUNCHER: l.name };
+    for (const flags of [['-HR'], ['-HR', '-l', 'local.name'], ['-vHRD']]) {
+      t.test(`environment with ${flags.join(' ')} equals the reference`, async (t) => {
+        const ref = await envSeen(REF, flags, '127.0.0.9');
+        const ours = await envSeen(OURS, flags, '127.0.0.9', L);
+        t.same(ours, ref);
+        t.equal(ours.TCPREMOTEIP, '127.0.0.9');
+      });
+    }
+
+    t.test('rules cdb: deny, variables, longest prefix, as the reference', async (t) => {
+      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
+      for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
+        t.same(await envSeen(OURS, ['-HR', '-x', cdb], local, L), await envSeen(REF, ['-HR', '-x', cdb], local), local);
+      }
+      t.same(await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.2', L), {}, 'denied');
+      t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.3', L)).GREETING, 'hello world');
+    });
+
+    t.test('missing rules: dropped, or allowed with -X, as the reference', async (t) => {
+      const missing = path.join(tmp, 'no-such.cdb');
+      for (const flags of [['-HR', '-x', missing], ['-HRX', '-x', missing]]) {
+        t.same(await envSeen(OURS, flags, '127.0.0.1', L), await envSeen(REF, flags, '127.0.0.1'), flags.join(' '));
+      }
+      t.same(await envSeen(OURS, ['-HR', '-x', missing], '127.0.0.1', L), {});
+    });
+
+    t.test('log lines match the reference (pids and ports masked)', async (t) => {
+      const cdb = rulesCdb('127.0.0.2:deny\n');
+      const run = async (cmd: string) => {
+        const srv = await startServer(cmd, ['-vHR', '-l', 'me', '-x', cdb, '127.0.0.1', '0', 'sh', '-c', 'exit 3'],
+          { ...baseEnv, ...(cmd === OURS ? L : {}) });
+        await talk(srv.port, { local: '127.0.0.3' });
+        await srv.waitLog(/end \d+ status 768\n.*status: 0\/40\n/);
+        await talk(srv.port, { local: '127.0.0.2' });
+        await srv.waitLog(/end \d+ status 25600\n.*status: 0\/40\n/);
+        await srv.stop();
+        return srv.stderr().replace(new RegExp(`:${srv.port} `, 'g'), ':PORT ')
+          .replace(/\b(pid|ok|deny|end) \d+/g, '$1 N').replace(/::\d+$/gm, '::RPORT');
+      };
+      t.equal(await run(OURS), await run(REF));
+    });
+
+    t.test('-1 prints the port; -B banner comes first', async (t) => {
+      const srv = await startServer(OURS, ['-1', '-HR', '-B', 'hello\r\n', '127.0.0.1', '0', 'echo', 'prog'], { ...baseEnv, ...L });
+      t.equal(await talk(srv.port), 'hello\r\nprog\n');
+      await srv.stop();
+      t.equal(srv.stdout(), `${srv.port}\n`);
+    });
+
+    t.test('-D sets TCP_NODELAY on the socket prog gets, -d does not', async (t) => {
+      const py = spawnSync('python3', ['-c', 'print(1)'], { timeout: 10000 });
+      if (py.status !== 0) {
+        t.comment('skipped: python3 is needed to read TCP_NODELAY');
+        return;
+      }
+      const probe = 'import socket;s=socket.socket(fileno=0);print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)';
+      for (const [flag, want] of [['-D', 'True\n'], ['-d', 'False\n']]) {
+        const srv = await startServer(OURS, ['-HR', flag, '127.0.0.1', '0', 'python3', '-c', probe], { ...process.env, ...L });
+        t.equal(await talk(srv.port), want, flag);
+        await srv.stop();
+      }
+    });
+
+    t.test('-r: TCPREMOTEINFO from the fake identd, unset when it does not answer', async (t) => {
+      const idd = await startFakeIdentd((req) => `${req} : USERID : UNIX : alice`);
+      const got = await envSeen(OURS, ['-Hr', '-t', '2'], '127.0.0.1', { ...L, UCSPI_IDENT_PORT: String(idd.port) });
+      await idd.close();
+      t.equal(got.TCPREMOTEINFO, 'alice');
+      t.equal(idd.requests.length, 1);
+      const silent = await startFakeIdentd(() => null);
+      const none = await envSeen(OURS, ['-Hr', '-t', '1'], '127.0.0.1', { ...L, UCSPI_IDENT_PORT: String(silent.port) });
+      await silent.close();
+      t.notOk('TCPREMOTEINFO' in none);
+    });
+
+    t.test('-h and -p against the fake DNS, hostile answers refused', async (t) => {
+      const dns = await startFakeDns({
+        '127.0.0.21': { ptr: 'Good.Example.' },
+        'good.example': { a: ['127.0.0.21'] },
+        '127.0.0.22': { ptr: 'liar.example' },
+        'liar.example': { a: ['10.9.9.9'] },
+        '127.0.0.23': { ptrLabels: ['evil/..', 'example'] },
+        '127.0.0.24': { mode: 'servfail' },
+      });
+      const E = { ...L, DNSCACHEIP: dns.addr };
+      const h = (local: string) => envSeen(OURS, ['-hR'], local, E);
+      const p = (local: string) => envSeen(OURS, ['-pR'], local, E);
+      t.equal((await h('127.0.0.21')).TCPREMOTEHOST, 'good.example');
+      t.equal((await envSeen(OURS, ['-hR', '-l', 'given'], '127.0.0.21', E)).TCPLOCALHOST, 'given', '-l wins');
+      t.equal((await p('127.0.0.21')).TCPREMOTEHOST, 'good.example', 'confirmed');
+      t.equal((await h('127.0.0.22')).TCPREMOTEHOST, 'liar.example');
+      t.notOk('TCPREMOTEHOST' in (await p('127.0.0.22')), 'paranoid drops an unconfirmed name');
+      t.notOk('TCPREMOTEHOST' in (await h('127.0.0.23')), 'invalid name refused');
+      t.notOk('TCPREMOTEHOST' in (await h('127.0.0.24')), 'server failure: no name');
+      t.notOk('TCPREMOTEHOST' in (await envSeen(OURS, ['-HR', '-l', 'x'], '127.0.0.21', E)), '-H asks nothing');
+      await dns.close();
+      t.ok(dns.queries.length > 0);
+    });
+
+    t.test('-u/-g/-U: ids as the reference sets them', async (t) => {
+      for (const [args, env] of [[['-u', '65534', '-g', '65534'], {}], [['-U'], { UID: '65534', GID: '65534' }]] as const) {
+        const idOf = async (cmd: string) => {
+          const srv = await startServer(cmd, ['-HR', ...args, '127.0.0.1', '0', 'sh', '-c', 'id -u; id -g; id -G'],
+            { ...baseEnv, ...env, ...(cmd === OURS ? L : {}) });
+          try {
+            return await talk(srv.port);
+          } finally {
+            await srv.stop();
+          }
+        };
+        const ours = await idOf(OURS);
+        t.equal(ours, await idOf(REF), args.join(' '));
+        t.equal(ours, '65534\n65534\n65534\n');
+      }
+    });
+
+    t.test('failed launch: dropped with the reference\'s line, server goes on', async (t) => {
+      const srv = await startServer(OURS, ['-HR', '127.0.0.1', '0', './does-not-exist'], { ...baseEnv, ...L });
+      t.equal(await talk(srv.port), '');
+      await srv.waitLog(/dropping/);
+      t.match(srv.stderr(), /^tcpserver: warning: dropping connection, unable to run \.\/does-not-exist: file does not exist$/m);
+      t.equal(await talk(srv.port), '');
+      await srv.stop();
+    });
+  });
+}
+
+t.test('arguments: getopt bundles, everything after prog passed through; usage exits 100', async (t) => {
+  const srv = await startServer(OURS, ['-HRq', '-c2', '-b', '5', '127.0.0.1', '0', 'echo', '-v', '-c', '--', 'x'], baseEnv);
+  t.equal(await talk(srv.port), '-v -c -- x\n');
+  await srv.stop();
+  for (const args of [[], ['0'], ['0', '1'], ['-z', '0', '1', 'x'], ['-c']]) {
+    const ours = spawnSync(OURS, args, { encoding: 'utf8', timeout: 10000 });
+    const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
+    t.equal(ours.status, 100);
+    t.equal(ours.status, ref.status);
+    t.equal(ours.stderr, ref.stderr, args.join(' '));
+  }
+});
