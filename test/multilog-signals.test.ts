@@ -144,11 +144,12 @@ for (const [who, cmd] of IMPLS) {
       p.kill('SIGTERM');
       t.same(await exited(p), { code: 0, signal: null }, `round ${round} exits 0`);
     }
+    // The last logger drains the pipe, so the producer can finish.
+    const last = start();
+    await ready(last);
     await exited(producer, 60000);
     const logged = () =>
       [...oldFiles(main), 'current'].map((n) => fs.readFileSync(path.join(main, n), 'latin1')).join('');
-    const last = start();
-    await ready(last);
     await waitFor('every line logged', () => logged().split('\n').length > N, 30000);
     last.kill('SIGTERM');
     t.same(await exited(last), { code: 0, signal: null });
