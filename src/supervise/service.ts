@@ -16,6 +16,8 @@ const C = fs.constants;
 const PACE_MS = 1000;
 const FORK_RETRY_MS = 60_000;
 const ADOPT_POLL_MS = 250;
+/** Control signals whose aim is to end the run (see control()). */
+const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** spawn() failures that mean "no process could be made", not "run is broken". */
 const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
@@ -259,7 +261,9 @@ export class Service {
         this.announce();
         return;
       case 'signal':
-        if (this.pid && this.state === State.Run) this.requested = true;
+        // Only the stopping signals make a deliberate restart; a HUP that
+        // happens to kill is no more deliberate than a crash.
+        if (this.pid && this.state === State.Run && STOPPING.has(c.signal)) this.requested = true;
         if (c.signal === 'SIGTERM' && this.state === State.Run) this.term = true;
         this.signal(c.signal);
         this.announce();
