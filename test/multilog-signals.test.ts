@@ -115,7 +115,9 @@ for (const [who, cmd] of IMPLS) {
     // pipe; ours may have read it with "tial" and then logs it.
     t.ok(got === 'first\npartial\n' || got === 'first\npartial\nnext\n', JSON.stringify(got));
   });
+}
 
+function restartTest(who: string, cmdFor: (round: number) => string) {
   t.test(`${who}: restarted ten times behind one pipe, no line lost or repeated`, async (t) => {
     const root = tmp(t);
     const fifo = path.join(root, 'fifo');
@@ -136,16 +138,16 @@ for (const [who, cmd] of IMPLS) {
       })();`], { stdio: 'inherit' });
     t.teardown(() => producer.kill('SIGKILL'));
     const main = path.join(root, 'main');
-    const start = () => spawn(cmd, ['s4096', 'n100000', './main'], { cwd: root, stdio: [hold, 'ignore', 'inherit'] });
+    const start = (round: number) => spawn(cmdFor(round), ['s4096', 'n100000', './main'], { cwd: root, stdio: [hold, 'ignore', 'inherit'] });
     for (let round = 0; round < 10; round++) {
-      const p = start();
+      const p = start(round);
       await ready(p);
       await sleep(20 * round);
       p.kill('SIGTERM');
       t.same(await exited(p), { code: 0, signal: null }, `round ${round} exits 0`);
     }
     // The last logger drains the pipe, so the producer can finish.
-    const last = start();
+    const last = start(10);
     await ready(last);
     await exited(producer, 60000);
     const logged = () =>
@@ -161,3 +163,8 @@ for (const [who, cmd] of IMPLS) {
     t.equal(oldFiles(main).filter((n) => n.endsWith('.u')).length, 0, 'no outage files');
   });
 }
+
+for (const [who, cmd] of IMPLS) restartTest(who, () => cmd);
+// Taking turns: each must leave the pipe and the directory fit for the other
+// (ours must not leave the shared pipe in non-blocking mode, for one).
+restartTest('ours and the reference in turn', (round) => (round % 2 ? REF : OURS));
