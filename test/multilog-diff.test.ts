@@ -81,13 +81,13 @@ function sandbox(t: any): { ref: string; ours: string } {
 }
 
 // Runs both, each in its own directory, and compares everything.
-function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: boolean; between?: (dir: string) => void } = {}) {
+function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: boolean; between?: (dir: string) => void; oursTurns?: string[] } = {}) {
   const box = sandbox(t);
   const results: Record<string, Run[]> = { ref: [], ours: [] };
   for (const [who, cmd] of [['ref', REF], ['ours', OURS]] as const)
     inputs.forEach((input, i) => {
       if (i > 0 && opts.between) opts.between(box[who]);
-      results[who].push(run(cmd, args, box[who], input));
+      results[who].push(run(who === 'ours' && opts.oursTurns ? opts.oursTurns[i] : cmd, args, box[who], input));
     });
   const norm = (rs: Run[]) => rs.map((r) => ({ status: r.status, stderr: r.stderr.replace(LABEL, '@T') }));
   t.same(norm(results.ours), norm(results.ref), 'exit codes and stderr');
@@ -159,6 +159,12 @@ t.test('clean restarts append; an outage leaves a .u file', async (t) => {
         fs.chmodSync(cur, 0o644);
     },
   });
+});
+
+t.test('ours and the reference take turns on one directory', async (t) => {
+  const inputs = [makeInput(900, 21), makeInput(900, 22), makeInput(900, 23), makeInput(900, 24)];
+  compare(t, ['s4096', 'n30', './main'], inputs, { oursTurns: [OURS, REF, OURS, REF] });
+  compare(t, ['s4096', 'n30', './main'], inputs, { oursTurns: [REF, OURS, REF, OURS] });
 });
 
 t.test('an outage in the middle of a processor run', async (t) => {
