@@ -219,9 +219,10 @@ t.test('fatal errors before reading', async (t) => {
 
 t.test('the lock excludes the reference multilog and ours both ways', async (t) => {
   const box = sandbox(t);
-  for (const [holder, other] of [[REF, OURS], [OURS, REF]]) {
+  // The last case takes the lock through flock(1), without the native addon.
+  for (const [holder, other, env] of [[REF, OURS, {}], [OURS, REF, {}], [OURS, REF, { UCSPI_NO_NATIVE: '1' }]] as const) {
     const dir = fs.mkdtempSync(path.join(box.ours, 'l'));
-    const h = require('node:child_process').spawn(holder, ['./main'], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
+    const h = require('node:child_process').spawn(holder, ['./main'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       // Wait (bounded) until the holder has created its state file.
       for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'main', 'state')); i++) await new Promise((r) => setTimeout(r, 25));
