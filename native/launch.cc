@@ -361,7 +361,7 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
 
   // Several spawners: each posix_spawn blocks its thread until the child has
   // exec'd, so one thread would serialise the exec's of concurrent clients.
-  int threads = 2;
+  int threads = 3;
   if (const char* s = getenv("UCSPI_SPAWN_THREADS")) {
     int n = atoi(s);
     if (n >= 1 && n <= 64) threads = n;

@@ -89,13 +89,21 @@ function launcherTests(t: Test, l: Launcher) {
       t.equal(r.err, null);
       const lines = r.output.trim().split('\n');
       t.equal(lines[0], 'got ping', 'reads the client on fd 0, writes to it on fd 1');
-      t.same(lines.slice(1, 4), ['0', '1', '2'], 'exactly fds 0, 1, 2');
-      t.match(lines[4], /^socket:\[\d+\]$/);
-      t.equal(lines[5], lines[4], 'fd 1 is the same socket as fd 0');
-      t.equal(lines[6], fs.readlinkSync('/proc/self/fd/2'), "fd 2 is the server's stderr");
-      const flags = parseInt(/flags:\s*(\d+)/.exec(lines[7] ?? '')?.[1] ?? 'x', 8);
+      let n = 1;
+      while (/^\d+$/.test(lines[n] ?? '')) n++;
+      const fds = lines.slice(1, n);
+      const rest = lines.slice(n);
+      // child_process cannot close what this process inherited without
+      // close-on-exec from its own parent; only the native launcher can.
+      const stray = l.name === 'spawn' ? strayFds() : [];
+      t.same(fds, ['0', '1', '2'], 'exactly fds 0, 1, 2',
+        stray.length ? { todo: `child_process passes on inherited fds ${stray.join(',')}` } : {});
+      t.match(rest[0], /^socket:\[\d+\]$/);
+      t.equal(rest[1], rest[0], 'fd 1 is the same socket as fd 0');
+      t.equal(rest[2], fs.readlinkSync('/proc/self/fd/2'), "fd 2 is the server's stderr");
+      const flags = parseInt(/flags:\s*(\d+)/.exec(rest[3] ?? '')?.[1] ?? 'x', 8);
       t.equal(flags & 0o4000, 0, 'the socket is blocking, as inetd-style services expect');
-      t.equal(lines.length, 8);
+      t.equal(rest.length, 4);
       t.same(r.status, { pid: r.pid, code: 0, signal: null });
     }
   });
@@ -196,6 +204,19 @@ function launcherTests(t: Test, l: Launcher) {
     t.equal(errors, 0);
     t.equal(codes.filter((x) => x === 0).length, N, 'every child reported exit 0');
     t.same(zombies(), [], 'no zombie left');
+  });
+}
+
+// Descriptors of this process above 2 without close-on-exec: inherited from its parent.
+function strayFds(): number[] {
+  return fs.readdirSync('/proc/self/fdinfo').map(Number).filter((fd) => {
+    if (fd < 3) return false;
+    try {
+      const flags = parseInt(/flags:\s*(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+      return (flags & 0o2000000) === 0;
+    } catch {
+      return false;
+    }
   });
 }
 
