@@ -21,11 +21,11 @@ export interface ServeSpec {
 
 export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine> {
   // SIGTERM: stop at once; running children keep their connections.
+  // (SIGPIPE needs nothing: Node ignores it from the start.)
   process.on('SIGTERM', () => {
     spec.onTerm();
     process.exit(0);
   });
-  process.on('SIGPIPE', () => {});
   let b: Bound;
   try {
     b = await bind(spec.host, spec.port, spec.backlog);
