@@ -83,11 +83,6 @@ export class Engine {
     server.on('error', (e) => this.cfg.log.warn('unable to accept connection', e as NodeJS.ErrnoException));
   }
 
-  /** Children running plus clients waiting for a slot. */
-  get load(): { active: number; waiting: number; hosts: number } {
-    return { active: this.active, waiting: this.waiting.length, hosts: this.hosts.size };
-  }
-
   private incoming(s: net.Socket): void {
     // Over the limit: the client waits, connected and unread, until a child ends.
     if (this.active >= this.cfg.max) this.waiting.push(s);

@@ -1,0 +1,93 @@
+// The engine's pure parts, table-driven: environment, log cleaning, ports,
+// -u specs, getopt complaints, per-host counts.
+import t from 'tap';
+import { applyRules, envTemplate, pushConnEnv } from '../src/engine/environ';
+import { serverSafe, svdSafe } from '../src/log/safe';
+import { findService } from '../src/listen/services';
+import { parseUserSpec } from '../src/engine/users';
+import { getoptComplaint } from '../src/engine/getopt';
+import { HostCounts } from '../src/account/hosts';
+import { unmap } from '../src/engine/engine';
+
+t.test('envTemplate drops stale connection variables only when it sets them', async (t) => {
+  const env = { A: '1', TCPREMOTEHOST: 'x', TCP6REMOTEIP: 'y', TCPCONCURRENCY: '3' };
+  t.same(envTemplate(env, true, false), ['A=1', 'TCPCONCURRENCY=3']);
+  t.same(envTemplate(env, true, true), ['A=1']);
+  t.same(envTemplate(env, false, false), ['A=1', 'TCPREMOTEHOST=x', 'TCP6REMOTEIP=y', 'TCPCONCURRENCY=3']);
+});
+
+t.test('pushConnEnv: IPv4 and IPv6 (ucspi-tcp6 names)', async (t) => {
+  const v4: string[] = [];
+  pushConnEnv(v4, { v6: false, localIp: '127.0.0.1', localPort: 1, remoteIp: '127.0.0.2', remotePort: 2 });
+  t.same(v4, ['PROTO=TCP', 'TCPLOCALIP=127.0.0.1', 'TCPLOCALPORT=1', 'TCPREMOTEIP=127.0.0.2', 'TCPREMOTEPORT=2']);
+  const v6: string[] = [];
+  pushConnEnv(v6, { v6: true, localIp: '::1', localPort: 1, remoteIp: '::1', remotePort: 2, remoteHost: 'h', localHost: 'l', remoteInfo: 'u' });
+  t.same(v6, ['PROTO=TCP6', 'TCPLOCALIP=::1', 'TCPLOCALPORT=1', 'TCPLOCALHOST=l', 'TCPREMOTEIP=::1', 'TCPREMOTEPORT=2',
+    'TCPREMOTEHOST=h', 'TCPREMOTEINFO=u', 'TCP6LOCALIP=::1', 'TCP6LOCALPORT=1', 'TCP6LOCALHOST=l',
+    'TCP6REMOTEIP=::1', 'TCP6REMOTEPORT=2', 'TCP6REMOTEHOST=h']);
+});
+
+t.test('applyRules: rule variables win, unset removes', async (t) => {
+  const cases: Array<[string[], Array<[string, string]>, string[], string[]]> = [
+    [['A=1'], [], [], ['A=1']],
+    [['A=1', 'B=2'], [['A', 'x']], [], ['B=2', 'A=x']],
+    [['A=1', 'B=2'], [], ['B'], ['A=1']],
+    [['A=1'], [['C', 'a=b']], ['A'], ['C=a=b']],
+  ];
+  for (const [env, set, unset, want] of cases) t.same(applyRules(env, { action: 'allow', set, unset }), want);
+});
+
+t.test('log cleaning as outfix and safecats', async (t) => {
+  const cases: Array<[string, string, string]> = [
+    ['a:b%c dé', 'a?b%c?d??', 'a?b?c?d??'],
+    ['', '', ''],
+    ['x'.repeat(101), 'x'.repeat(100) + '...(truncate)', 'x'.repeat(100) + '...'],
+  ];
+  for (const [in_, svd, srv] of cases) {
+    t.equal(svdSafe(in_), svd);
+    t.equal(serverSafe(in_), srv);
+  }
+});
+
+t.test('findService', async (t) => {
+  const text = 'smtp\t\t25/tcp\t\tmail\n# c\nsyslog\t514/udp\nshell 514/tcp cmd # x\n';
+  const cases: Array<[string, number | undefined]> = [['smtp', 25], ['mail', 25], ['cmd', 514], ['syslog', undefined], ['nope', undefined]];
+  for (const [n, want] of cases) t.equal(findService(text, n), want, n);
+});
+
+t.test('parseUserSpec as ipsvd uidgids_get', async (t) => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n';
+  const group = 'root:x:0:\nnogroup:x:65534:\nstaff:x:50:\n';
+  const cases: Array<[string, unknown]> = [
+    ['nobody', { uid: 65534, gids: [65534] }],
+    ['nobody:staff', { uid: 65534, gids: [50] }],
+    ['nobody:staff:root', { uid: 65534, gids: [50, 0] }],
+    [':7:8:9', { uid: 7, gids: [8, 9] }],
+    [':7', undefined],
+    [':7:x', undefined],
+    ['nosuch', undefined],
+    ['nobody:nosuch', undefined],
+  ];
+  for (const [spec, want] of cases) t.same(parseUserSpec(spec, passwd, group), want, spec);
+});
+
+t.test('getopt complaints', async (t) => {
+  t.equal(getoptComplaint('tcpsvd', { code: 'commander.unknownOption', message: "error: unknown option '-z'" }),
+    'tcpsvd: illegal option -- z');
+  t.equal(getoptComplaint('tcpserver', { code: 'commander.optionMissingArgument', message: "error: option '-c <n>' argument missing" }),
+    'tcpserver: option requires an argument -- c');
+  t.equal(getoptComplaint('x', { code: 'commander.missingArgument', message: "error: missing required argument 'prog'" }), undefined);
+});
+
+t.test('HostCounts and unmap', async (t) => {
+  const h = new HostCounts();
+  t.equal(h.add('a'), 1);
+  t.equal(h.add('a'), 2);
+  h.remove('a');
+  h.remove('a');
+  h.remove('a');
+  t.equal(h.size, 0, 'no entry left behind');
+  t.equal(unmap('::ffff:127.0.0.1'), '127.0.0.1');
+  t.equal(unmap('::ffff:7f00:1'), '::ffff:7f00:1');
+  t.equal(unmap('::1'), '::1');
+});
