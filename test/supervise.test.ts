@@ -191,6 +191,28 @@ t.test('a restarted supervisor takes its service back instead of starting a dupl
   t.notOk(alive(p2));
 });
 
+t.test('a taken-back log service is fed again through its old pipe', async (t) => {
+  const dir = tmp(t);
+  const svc = service(dir, 'svc', { run: '#!/bin/sh\necho $$\nexec sleep 100\n', log: '#!/bin/sh\nexec cat >> ../../log.out\n' });
+  const log = path.join(svc, 'log');
+  const first = daemon(t, ours('supervise'), ['svc'], dir);
+  const p1 = await waitFor('up', () => pidOf(svc));
+  const l1 = await waitFor('log up', () => pidOf(log));
+  const text = () => fs.readFileSync(path.join(dir, 'log.out'), 'latin1');
+  await waitFor('first line', () => text() === `${p1}\n`);
+  first.proc.kill('SIGKILL');
+  await within('first supervisor killed', first.exited);
+  const second = daemon(t, ours('supervise'), ['svc'], dir);
+  await waitFor('supervised again', () => supervised(svc) && supervised(log));
+  t.equal(pidOf(log), l1, 'logger taken back, not restarted');
+  control(svc, 't');
+  const p2 = await waitFor('new run', () => { const p = pidOf(svc); return p && p !== p1 && p; });
+  await waitFor('its line logged by the old logger', () => text() === `${p1}\n${p2}\n`);
+  control(svc, 'x');
+  t.equal(await within('exit', second.exited, 20_000), 0);
+  t.notOk(alive(l1), 'logger gone too');
+});
+
 /**
  * 100 restarts of the service and 10 of its logger, every line accounted
  * for: the service writes 20 numbered lines then sleeps; a restart is asked

@@ -51,6 +51,8 @@ export class Service {
   exiting = false;
   /** Restarts after the run ended by itself or on a signal command (OpenRC's respawn count). */
   restarts = 0;
+  /** Taken back from a previous supervisor rather than started by us. */
+  adopted = false;
   private since: Tai = taiNow();
   private runStartedMs = -Infinity;
   /** The current run's death was asked for (t, k, ...): restart it without pacing. */
@@ -58,6 +60,7 @@ export class Service {
   /** The directory is gone: no more warnings about files we cannot write. */
   private vanished = false;
 
+  // io is shared with the owner, which may change its fds before a start.
   constructor(readonly name: string, readonly dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, readonly isLog = false) {}
 
@@ -121,6 +124,7 @@ export class Service {
     try {
       this.restarts = Number(fs.readFileSync(this.file('restarts'), 'latin1')) || 0;
     } catch { /* count from zero */ }
+    this.adopted = true;
     Object.assign(this, { pid: old.pid, state: old.state, want: old.want, paused: old.paused, term: old.term, since: old.when });
     this.runStartedMs = performance.now();
     this.poll = setInterval(() => {

@@ -90,3 +90,25 @@ export function sameProcess(pid: number, startSec: number): boolean {
   // USER_HZ is 100 on every Linux ABI; allow slack for clock adjustments.
   return Math.abs(btime + ticks / 100 - startSec) < 3;
 }
+
+/**
+ * A new pair of ends on the pipe that is fd of process pid (Linux opens a
+ * pipe through /proc like a FIFO): how a supervisor that took back a running
+ * log service feeds it again. A non-blocking reader held meanwhile makes
+ * sure that no open can block. Both ends are blocking, close-on-exec.
+ */
+export function reopenPipe(pid: number, fd: number): [number, number] | null {
+  const p = `/proc/${pid}/fd/${fd}`;
+  let guard = -1;
+  try {
+    if (!fs.readlinkSync(p).startsWith('pipe:')) return null;
+    guard = fs.openSync(p, C.O_RDONLY | C.O_NONBLOCK);
+    const w = fs.openSync(p, C.O_WRONLY);
+    const r = fs.openSync(p, C.O_RDONLY);
+    return [r, w];
+  } catch {
+    return null;
+  } finally {
+    if (guard >= 0) fs.closeSync(guard);
+  }
+}

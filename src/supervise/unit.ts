@@ -3,9 +3,9 @@
 // what the other wrote (it waits in the pipe), as with svscan and runsv.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Service, ServiceHooks } from './service';
+import { Service, ServiceHooks, ServiceIO } from './service';
 import { State } from './status';
-import { pipe } from './sys';
+import { pipe, reopenPipe } from './sys';
 
 /** How long a log service may take to drain the pipe after its service is gone. */
 const LOG_DRAIN_MS = 5000;
@@ -14,6 +14,8 @@ export class Unit {
   readonly main: Service;
   readonly log: Service | null = null;
   private pipeFds: number[] = [];
+  private mainIO: ServiceIO = { stdin: 'inherit', stdout: 'inherit' };
+  private logIO: ServiceIO = { stdin: 'inherit', stdout: 'inherit' };
   private drain: NodeJS.Timeout | null = null;
   private done = false;
   private vanished = false;
@@ -28,16 +30,29 @@ export class Unit {
     try {
       logged = fs.statSync(path.join(dir, 'log')).isDirectory();
     } catch { /* not a logged service */ }
-    let stdout: 'inherit' | number = 'inherit';
     if (logged) {
       const [r, w] = pipe(dir);
       this.pipeFds = r === w ? [r] : [r, w];
-      stdout = w;
-      this.log = new Service(`${name}/log`, path.join(dir, 'log'), { stdin: r, stdout: 'inherit' },
-        { say, exited: () => this.check() }, true);
+      this.mainIO.stdout = w;
+      this.logIO.stdin = r;
+      this.log = new Service(`${name}/log`, path.join(dir, 'log'), this.logIO, { say, exited: () => this.check() }, true);
     }
     const hooks: ServiceHooks = { say, exited: () => this.mainDown() };
-    this.main = new Service(name, dir, { stdin: 'inherit', stdout }, hooks);
+    this.main = new Service(name, dir, this.mainIO, hooks);
+  }
+
+  /**
+   * A log service taken back still reads the pipe of the supervisor that
+   * died: use that pipe, not ours, or its service's next output would go
+   * where nobody reads.
+   */
+  private rejoin(): void {
+    if (!this.log?.adopted) return;
+    const fds = reopenPipe(this.log.pid, 0);
+    if (!fds) return;
+    this.closePipe();
+    this.pipeFds = fds;
+    [this.logIO.stdin, this.mainIO.stdout] = fds;
   }
 
   /** Take both directories, the log first so that it is ready to read. */
@@ -46,6 +61,7 @@ export class Unit {
       this.closePipe();
       return false;
     }
+    this.rejoin();
     if (!this.main.open()) {
       this.log?.close();
       this.closePipe();
