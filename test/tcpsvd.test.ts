@@ -119,6 +119,20 @@ for (const l of launchers()) {
       await srv.stop();
     });
 
+    t.test('unreadable instructions: that connection dropped, as the reference words it', async (t) => {
+      for (const flag of ['-x', '-i']) {
+        const lines = async (cmd: string) => {
+          const srv = await startServer(cmd, ['-v', flag, path.join(tmp, 'missing'), '127.0.0.1', '0', 'echo', 'x'],
+            { ...baseEnv, UCSPI_LAUNCHER: L });
+          t.equal(await talk(srv.port), '', `${flag}: closed without running prog`);
+          await srv.waitLog(/status 0\/30/);
+          await srv.stop();
+          return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
+        };
+        t.equal(await lines(OURS), await lines(REF), flag);
+      }
+    });
+
     t.test('half-close: prog reads to EOF, then replies', async (t) => {
       const srv = await startServer(OURS, ['127.0.0.1', '0', 'sh', '-c', 'wc -c'], { ...baseEnv, UCSPI_LAUNCHER: L });
       const r = await talk(srv.port, { send: 'hello', end: true });

@@ -140,6 +140,7 @@ export class Engine {
     const r = this.cfg.rules!;
     // tcpserver -X: a missing rules file allows; any other failure drops (fail closed).
     if (r.allowMissing && typeof e !== 'string' && e.code === 'ENOENT') return this.launch(c, ALLOW_DEFAULT);
+    this.cfg.log.from(this.pseudoPid, c.remoteIp);
     this.cfg.log.cannotReadRules(r.path, e);
     this.finish(c, 111);
   }

@@ -19,6 +19,8 @@ export type Verdict = 'start' | 'exec' | 'deny';
 export interface EngineLog {
   listening(ip: string, port: number | string, uid?: number, gid?: number): void;
   status(active: number, max: number): void;
+  /** Only the "pid P from ip" line: for connections dropped before a verdict. */
+  from(pid: number, ip: string): void;
   /** pid from, optional per-host concurrency, then the verdict line. */
   connection(pid: number, c: ConnFacts, verdict: Verdict, concurrency: [number, number] | null,
              matched: string | undefined): void;

@@ -19,6 +19,9 @@ export function serverLog(verbosity: number): EngineLog {
     status(active, max) {
       if (verbosity >= 2) writeLine(`tcpserver: status: ${active}/${max}`);
     },
+    from(pid, ip) {
+      if (verbosity >= 2) writeLine(`tcpserver: pid ${pid} from ${ipField(ip)}`);
+    },
     connection(pid, c: ConnFacts, verdict: Verdict) {
       if (verbosity < 2) return;
       writeLine(`tcpserver: pid ${pid} from ${ipField(c.remoteIp)}\n` +

@@ -17,6 +17,9 @@ export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
     status(active, max) {
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
+    from(pid, ip) {
+      if (verbose) info(`${INFO}pid ${pid} from ${svdSafe(ip)}`);
+    },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, matched) {
       if (!verbose) return;
       let s = `${INFO}pid ${pid} from ${svdSafe(c.remoteIp)}\n`;
