@@ -1,13 +1,11 @@
-// 10,000 connections (native launcher) through tcpsvd, 32 clients at a time: every one served,
+// 10,000 connections through tcpsvd, 32 clients at a time: every one served,
 // and afterwards the server holds exactly the descriptors it held before.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BIN, launchers, startServer, talk } from './helpers/net';
 
-// child_process.spawn forks the whole server (about 10 ms a connection here), so the
-// fallback launcher gets a shorter storm to keep this file under a minute.
-const TOTAL: Record<string, number> = { native: 10000, spawn: 2000 };
+const TOTAL = 10000;
 const PARALLEL = 32;
 
 function fds(pid: number): number {
@@ -23,7 +21,7 @@ for (const l of launchers()) {
     t.teardown(() => srv.stop());
     await talk(srv.port); // warm up: lazy handles (signal pipes, stderr) exist before counting
     const before = fds(srv.proc.pid!);
-    const total = TOTAL[l.name];
+    const total = TOTAL;
     let served = 0, next = 0;
     const worker = async () => {
       while (next < total) {
