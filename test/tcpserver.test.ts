@@ -159,6 +159,20 @@ for (const l of launchers()) {
       }
     });
 
+    t.test('IPv6 client: PROTO=TCP6 and the TCP6* names of ucspi-tcp6; mapped IPv4 is plain IPv4', async (t) => {
+      const v6 = await startServer(OURS, ['-HR', '-l', 'me', '::1', '0', '/usr/bin/env'], { ...baseEnv, ...L });
+      const e = clean(parseEnv(await talk(v6.port, { host: '::1' })), v6.port);
+      await v6.stop();
+      t.match(e, { PROTO: 'TCP6', TCPLOCALIP: '::1', TCPREMOTEIP: '::1', TCP6LOCALIP: '::1', TCP6REMOTEIP: '::1',
+        TCPLOCALHOST: 'me', TCP6LOCALHOST: 'me', TCP6REMOTEPORT: /^\d+$/ });
+      // Host 0 listens on :: (dual stack): an IPv4 client arrives as ::ffff:127.0.0.8 and must look IPv4.
+      const any = await startServer(OURS, ['-HR', '-l', 'me', '0', '0', '/usr/bin/env'], { ...baseEnv, ...L });
+      const m = clean(parseEnv(await talk(any.port, { local: '127.0.0.8' })), any.port);
+      await any.stop();
+      t.match(m, { PROTO: 'TCP', TCPREMOTEIP: '127.0.0.8', TCPLOCALIP: '127.0.0.1' });
+      t.notOk('TCP6REMOTEIP' in m);
+    });
+
     t.test('failed launch: dropped with the reference\'s line, server goes on', async (t) => {
       const srv = await startServer(OURS, ['-HR', '127.0.0.1', '0', './does-not-exist'], { ...baseEnv, ...L });
       t.equal(await talk(srv.port), '');
