@@ -66,6 +66,35 @@ for (const l of launchers()) {
       t.notOk('FOO' in set, '+FOO removes FOO');
     });
 
+    t.test('-vv with -i and -x: the matched entry and its instructions, as the reference logs them', async (t) => {
+      const d = peersDir();
+      const { spawnSync } = await import('node:child_process');
+      const cdb = path.join(tmp, `peers-${L}.cdb`);
+      const mk = spawnSync('/usr/bin/ipsvd-cdb', [cdb, cdb + '.tmp', d], { timeout: 10000 });
+      t.equal(mk.status, 0, 'reference ipsvd-cdb compiled the peers');
+      for (const src of [['-i', d], ['-x', cdb]]) {
+        const run = async (cmd: string) => {
+          const env = cmd === OURS ? { ...baseEnv, UCSPI_LAUNCHER: L } : baseEnv;
+          const srv = await startServer(cmd, ['-vv', ...src, '127.0.0.1', '0', 'true'], env);
+          try {
+            for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
+              await talk(srv.port, { local });
+              await srv.waitLog(new RegExp(`(deny|end) \\d+.*\\n(.*\\n)*$`));
+            }
+            await srv.waitLog(/(\n.*){20}/, 3000).catch(() => undefined);
+          } finally {
+            await srv.stop();
+          }
+          return srv.stdout()
+            .split('\n').filter((l) => / (start|deny) /.test(l))
+            .map((l) => l.replace(/ \d+ /, ' N ').replace(/:\d+ /, ':RPORT '));
+        };
+        const ours = await run(OURS);
+        t.same(ours, await run(REF), src[0]);
+        t.equal(ours.length, 4, `${src[0]}: one verdict line per client`);
+      }
+    });
+
     t.test('log lines match the reference (pids and ports masked)', async (t) => {
       // Listening on port 0: ipsvd echoes "0", ours the bound port (documented).
       const mask = (s: string, port: number) => s

@@ -123,7 +123,7 @@ export async function main(argv: string[]): Promise<void> {
       openError = e as NodeJS.ErrnoException; // every connection is dropped until it is readable
     }
   }
-  const log = svdLog(o.verbose, o.rules ? (o.rules.kind === 'peers-cdb' ? o.rules.path + '/' : '') : undefined);
+  const log = svdLog(o.verbose, o.rules);
   const needDns = o.lookup || o.rules !== undefined;
   await serve({
     host: o.host, port, backlog: o.backlog,

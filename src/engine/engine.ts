@@ -170,7 +170,7 @@ export class Engine {
       }
     }
     if (verdict === 'deny') {
-      cfg.log.connection(this.pseudoPid, c, verdict, conc, d.matched);
+      cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
       this.finish(c, 100);
       return;
     }
@@ -181,7 +181,7 @@ export class Engine {
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
     cfg.launcher.launch({ argv, env, fd: c.fd }, (err, pid) => {
       if (err) {
-        cfg.log.connection(this.pseudoPid, c, verdict, conc, d.matched);
+        cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);
         this.finish(c, 111);
         return;
@@ -189,7 +189,7 @@ export class Engine {
       c.pid = pid;
       // Close our copy without shutdown: the client sees EOF when prog closes it.
       c.socket.destroy();
-      cfg.log.connection(pid, c, verdict, conc, d.matched);
+      cfg.log.connection(pid, c, verdict, conc, d);
     }, (st) => this.ended(c, st));
   }
 

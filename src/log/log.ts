@@ -1,3 +1,4 @@
+import type { Decision } from '../decide/decision';
 // What the engine reports, independent of the wording: tcpsvd and tcpserver
 // each implement it with their own lines (see svd.ts, server.ts).
 import { writeSync } from 'node:fs';
@@ -23,7 +24,7 @@ export interface EngineLog {
   from(pid: number, ip: string): void;
   /** pid from, optional per-host concurrency, then the verdict line. */
   connection(pid: number, c: ConnFacts, verdict: Verdict, concurrency: [number, number] | null,
-             matched: string | undefined): void;
+             decision: Decision): void;
   end(st: ExitStatus): void;
   /** prog could not be started: that connection is dropped. */
   cannotRun(prog: string, err: NodeJS.ErrnoException): void;

@@ -3,11 +3,14 @@
 import type { ExitStatus } from '../launch/launch';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
 import { svdSafe } from './safe';
+import { matchLog } from '../instruct/log';
 
 const INFO = 'tcpsvd: info: ';
 const info = (s: string) => writeLine(s, 1);
 
-export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
+// rules: the -i/-x source, whose matched entry ends the start/deny/exec line
+// (ipsvd prints the path, and at -vv the instructions too).
+export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string }): EngineLog {
   return {
     listening(ip, port, uid, gid) {
       if (!verbose) return;
@@ -20,13 +23,13 @@ export function svdLog(verbose: number, rulesLabel?: string): EngineLog {
     from(pid, ip) {
       if (verbose) info(`${INFO}pid ${pid} from ${svdSafe(ip)}`);
     },
-    connection(pid, c: ConnFacts, verdict: Verdict, conc, matched) {
+    connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
       let s = `${INFO}pid ${pid} from ${svdSafe(c.remoteIp)}\n`;
       if (conc) s += `${INFO}concurrency ${pid} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
       s += `${INFO}${verdict} ${pid} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
         `${svdSafe(c.remoteIp)}:${c.remotePort}`;
-      if (rulesLabel !== undefined) s += ' ' + rulesLabel + svdSafe(matched);
+      if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },
     end(st: ExitStatus) {
