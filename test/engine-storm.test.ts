@@ -1,5 +1,5 @@
 // 10,000 connections through tcpsvd, 32 clients at a time: every one served,
-// and afterwards the server holds exactly the descriptors it held before.
+// and afterwards the server holds no more descriptors than it held before.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -20,7 +20,14 @@ for (const l of launchers()) {
     // dropped SYN costs the client a 1 s retransmission (real tcpsvd behaves the same).
     t.teardown(() => srv.stop());
     await talk(srv.port); // warm up: lazy handles (signal pipes, stderr) exist before counting
-    const before = fds(srv.proc.pid!);
+    // The warm-up child is reaped (its pidfd closed) a moment after our EOF: count once settled.
+    let before = fds(srv.proc.pid!);
+    for (let i = 0, same = 0; i < 100 && same < 5; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const n = fds(srv.proc.pid!);
+      same = n === before ? same + 1 : 0;
+      before = n;
+    }
     const total = TOTAL;
     let served = 0, next = 0;
     const worker = async () => {
@@ -32,12 +39,12 @@ for (const l of launchers()) {
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     // Children are reaped shortly after their clients see EOF: wait (bounded) for the count to settle.
     let after = fds(srv.proc.pid!);
-    for (let i = 0; i < 100 && after !== before; i++) {
+    for (let i = 0; i < 100 && after > before; i++) {
       await new Promise((r) => setTimeout(r, 50));
       after = fds(srv.proc.pid!);
     }
     await srv.stop();
     t.equal(served, total, 'every client got its answer');
-    t.equal(after, before, 'no descriptor leaked');
+    t.ok(after <= before, `no descriptor leaked (${before} before, ${after} after)`);
   });
 }
