@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.max,
-    perHost: o.perHost && { limit: o.perHost.limit, msg: o.perHost.msg === undefined ? undefined : Buffer.from(o.perHost.msg) },
+    perHost: o.perHost,
     prog: o.prog,
     ucspiEnv: o.ucspi,
     localName: o.localName,

@@ -16,7 +16,7 @@ export interface EngineConfig {
   /** -c: children at once; further clients wait, never refused. */
   max: number;
   /** tcpsvd -C n[:msg] (msg already unescaped); rules' C overrides n and msg. */
-  perHost?: { limit: number; msg?: Buffer };
+  perHost?: { limit: number; msg?: string };
   prog: string[];
   /** false for tcpsvd -E: the connection's variables are not set up. */
   ucspiEnv: boolean;
@@ -153,7 +153,7 @@ export class Engine {
       let limit = cfg.perHost.limit, msg = cfg.perHost.msg;
       if (d.perHost) {
         limit = d.perHost.limit;
-        if (d.perHost.msg !== undefined) msg = Buffer.from(d.perHost.msg);
+        if (d.perHost.msg !== undefined) msg = d.perHost.msg;
       }
       if (limit > 0) {
         conc = [c.phcc, limit];
