@@ -23,7 +23,7 @@ export function main(argv: string[]): void {
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   const server = net.createServer({ pauseOnConnect: true }, (sock) => {
     const fd = (sock as any)._handle.fd as number;
-    launcher.launch({ argv: prog, env, fd }, (err) => {
+    launcher.launch({ argv: prog, env, fd, owned: false }, (err) => {
       if (err) process.stderr.write(`harness: ${err.message}\n`);
       sock.destroy();
     }, () => {});

@@ -3,6 +3,7 @@
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLaunch(env, exports);
   InitSys(env, exports);
+  InitAccept(env, exports);
   return exports;
 }
 

@@ -6,3 +6,5 @@
 void InitLaunch(Napi::Env env, Napi::Object exports);
 // native/sys.cc: system calls Node lacks (flock for supervise/lock, ...).
 void InitSys(Napi::Env env, Napi::Object exports);
+// native/accept.cc: the listening socket, accepted on the main loop; -c stops polling.
+void InitAccept(Napi::Env env, Napi::Object exports);

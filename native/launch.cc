@@ -36,6 +36,7 @@ int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 struct Request {
   int32_t id;
   int fd;
+  bool owned;  // close fd once the spawn is done, whatever its outcome
   int argc, envc;
   std::string argv, env;
 };
@@ -190,7 +191,8 @@ void spawnOne(Request* r) {
   // libuv made the socket non-blocking; services expect blocking stdio, as
   // every inetd gives it. The flag belongs to the open file, shared with the
   // child, so it is cleared here and put back only if no child got it.
-  int flags = fcntl(r->fd, F_GETFL);
+  // (A socket we own came from accept4 without SOCK_NONBLOCK: nothing to do.)
+  int flags = r->owned ? 0 : fcntl(r->fd, F_GETFL);
   if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags & ~O_NONBLOCK);
   if (!err) {
     Plan plan;
@@ -201,7 +203,8 @@ void spawnOne(Request* r) {
     err = spawnPlan(&plan, &pid);
   }
   int32_t id = r->id;
-  if (err && flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags);
+  if (r->owned) close(r->fd);
+  else if (err && flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags);
   delete r;
   if (err) {
     post({STARTED, id, -err, 0});
@@ -383,13 +386,14 @@ bool copyString(napi_env env, napi_value v, std::string& out) {
   return true;  // out keeps the terminating NUL: the last string ends in it
 }
 
-// launchSpawn(argv, argc, env, envc, fd, id): argv and env are NUL-joined and
-// NUL-terminated. The result arrives later through the setup callback.
+// launchSpawn(argv, argc, env, envc, fd, id, owned): argv and env are
+// NUL-joined and NUL-terminated; owned: fd is closed here after the spawn.
+// The result arrives later through the setup callback.
 napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t n = 6;
-  napi_value a[6];
+  size_t n = 7;
+  napi_value a[7];
   napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
-  if (!state || n < 6) {
+  if (!state || n < 7) {
     napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
     return nullptr;
   }
@@ -399,15 +403,18 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
       napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
     delete r;
-    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id)");
+    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id, owned)");
     return nullptr;
   }
+  bool owned = false;
+  napi_get_value_bool(env, a[6], &owned);
   // copyString kept a terminating NUL; the joined strings already end in one.
   r->argv.pop_back();
   r->env.pop_back();
   r->argc = argc;
   r->envc = envc;
   r->fd = fd;
+  r->owned = owned;
   r->id = id;
   if (state->outstanding++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&state->async));
   {

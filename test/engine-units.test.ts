@@ -7,7 +7,7 @@ import { findService } from '../src/listen/services';
 import { parseUserSpec } from '../src/engine/users';
 import { getoptComplaint } from '../src/engine/getopt';
 import { HostCounts } from '../src/account/hosts';
-import { unmap } from '../src/engine/engine';
+import { unmap } from '../src/listen/netserver';
 
 t.test('envTemplate drops stale connection variables only when it sets them', async (t) => {
   const env = { A: '1', TCPREMOTEHOST: 'x', TCP6REMOTEIP: 'y', TCPCONCURRENCY: '3' };

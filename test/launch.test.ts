@@ -48,7 +48,7 @@ function run(l: Launcher, argv: string[], env: string[], input = ''): Promise<Ru
     };
     const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const fd = (sock as any)._handle.fd as number;
-      l.launch({ argv, env, fd }, (err, pid) => {
+      l.launch({ argv, env, fd, owned: false }, (err, pid) => {
         result.err = err;
         result.pid = pid;
         sock.destroy();
@@ -187,7 +187,7 @@ function launcherTests(t: Test, l: Launcher) {
     const all = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${codes.length} of ${N} exited`)), 60000);
       for (let i = 0; i < N; i++) {
-        l.launch({ argv: ['/bin/true'], env: [], fd }, (err) => { if (err) errors++; }, (s) => {
+        l.launch({ argv: ['/bin/true'], env: [], fd, owned: false }, (err) => { if (err) errors++; }, (s) => {
           codes.push(s.code ?? -1);
           if (codes.length === N) {
             clearTimeout(timer);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, launchers, parseEnv, startServer, talk } from './helpers/net';
+import { BIN, launchers, listeners, parseEnv, socketCount, startServer, talk } from './helpers/net';
 
 const OURS = path.join(BIN, 'tcpsvd');
 const REF = '/usr/bin/tcpsvd';
@@ -137,6 +137,39 @@ for (const l of launchers()) {
       t.equal(Math.max(...counts), 2);
       t.equal(counts.length, 12, 'one status line at each start and each end');
       t.equal(counts[counts.length - 1], 0);
+    });
+
+    t.test('-c 1: clients over the limit wait in the kernel backlog, not in the server', async (t) => {
+      const srv = await startServer(OURS, ['-c', '1', '-b', '10', '127.0.0.1', '0', 'sh', '-c', 'read x; echo $x'],
+        { ...baseEnv, UCSPI_LAUNCHER: L });
+      const net = await import('node:net');
+      const clients = Array.from({ length: 4 }, (_, i) => {
+        const s = net.connect({ port: srv.port, host: '127.0.0.1' });
+        let out = '';
+        s.on('data', (d) => { out += d; });
+        s.on('error', () => {});
+        const done = new Promise<string>((r) => s.on('close', () => r(out)));
+        return { s, done, line: `c${i}\n` };
+      });
+      const pid = srv.proc.pid!;
+      const until = Date.now() + 5000;
+      let seen = { queued: -1, held: -1 };
+      while (Date.now() < until) {
+        seen = { queued: listeners(pid)[0]?.queued ?? -1, held: socketCount(pid) };
+        if (seen.queued + seen.held >= 3) break; // the first one is served, three wait
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (L === 'spawn') {
+        // The pure-Node path holds them itself (documented): connected, unread.
+        t.ok(seen.held >= 3, `net.Server path: waiting clients held by the server (${JSON.stringify(seen)})`);
+      } else {
+        t.equal(seen.queued, 3, 'three clients left in the accept queue');
+        t.ok(seen.held <= 1, `the server holds at most the client being served (${JSON.stringify(seen)})`);
+      }
+      for (const c of clients) c.s.write(c.line);
+      const replies = await Promise.all(clients.map((c) => c.done));
+      t.same(replies, clients.map((c) => c.line), 'every client served in turn, none refused');
+      await srv.stop();
     });
 
     t.test('failed launch: logged as the reference, the server goes on', async (t) => {

@@ -2,7 +2,7 @@
 // accept → identify → decide → launch → account → log.
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
-import { writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
@@ -11,9 +11,10 @@ import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import type { Identifier } from './identify';
+import type { Accepted, Listener } from '../listen/listen';
 
 export interface EngineConfig {
-  /** -c: children at once; further clients wait, never refused. */
+  /** -c: clients at once; further ones wait in the backlog, never refused. */
   max: number;
   /** tcpsvd -C n[:msg] (msg already unescaped); rules' C overrides n and msg. */
   perHost?: { limit: number; msg?: string };
@@ -46,30 +47,37 @@ class Conn {
   remoteHost: string | undefined;
   remoteInfo: string | undefined;
   phcc = 0;
-  constructor(
-    readonly socket: net.Socket,
-    readonly fd: number,
-    readonly v6: boolean,
-    readonly remoteIp: string,
-    readonly remotePort: number,
-    readonly localIp: string,
-    readonly localPort: number,
-  ) {}
-}
+  readonly fd: number;
+  readonly v6: boolean;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly socket: net.Socket | undefined;
+  constructor(a: Accepted) {
+    this.fd = a.fd;
+    this.v6 = a.v6;
+    this.remoteIp = a.remoteIp;
+    this.remotePort = a.remotePort;
+    this.localIp = a.localIp;
+    this.localPort = a.localPort;
+    this.socket = a.socket;
+  }
 
-/** "::ffff:1.2.3.4" → "1.2.3.4": mapped clients are IPv4 clients. */
-export function unmap(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.indexOf('.') > 0 ? ip.slice(7) : ip;
+  /** Close the server's copy of the socket (the client sees EOF once prog's copies close too). */
+  close(): void {
+    if (this.socket) this.socket.destroy();
+    else closeSync(this.fd);
+  }
 }
 
 export class Engine {
   active = 0;
-  private readonly waiting: net.Socket[] = [];
+  private listener: Listener | undefined;
   private readonly hosts = new HostCounts();
   private readonly template: string[];
   private readonly resolve: HostResolver;
   private readonly pseudoPid = process.pid;
-  private readonly onConnection = (s: net.Socket) => this.incoming(s);
 
   constructor(private readonly cfg: EngineConfig) {
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined);
@@ -77,37 +85,22 @@ export class Engine {
     this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
   }
 
-  serve(server: net.Server): void {
-    server.on('connection', this.onConnection);
-    // accept(2) failures (EMFILE...) must not stop the server: the client stays in the backlog.
-    server.on('error', (e) => this.cfg.log.warn('unable to accept connection', e as NodeJS.ErrnoException));
+  serve(listener: Listener): void {
+    this.listener = listener;
+    // At -c the listener stops taking clients: they wait in the backlog, never refused.
+    listener.start(this.cfg.max, this.cfg.noDelay, (a) => this.accept(new Conn(a)),
+      (e) => this.cfg.log.warn('unable to accept connection', e));
   }
 
-  private incoming(s: net.Socket): void {
-    // Over the limit: the client waits, connected and unread, until a child ends.
-    if (this.active >= this.cfg.max) this.waiting.push(s);
-    else this.accept(s);
-  }
-
-  private accept(s: net.Socket): void {
+  private accept(c: Conn): void {
     const cfg = this.cfg;
-    const fd: number | undefined = (s as any)._handle?.fd;
-    const rip = s.remoteAddress, lip = s.localAddress;
-    if (fd === undefined || fd < 0 || rip === undefined || lip === undefined) {
-      s.destroy(); // the client reset before we got to it
-      return;
-    }
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    const remoteIp = unmap(rip);
-    const c = new Conn(s, fd, remoteIp.includes(':'), remoteIp, s.remotePort ?? 0, unmap(lip), s.localPort ?? 0);
     c.localHost = cfg.localName;
-    if (cfg.perHost) c.phcc = this.hosts.add(remoteIp);
-    s.on('error', noop); // a reset before the launch is that client's business
-    if (cfg.noDelay) s.setNoDelay(true);
+    if (cfg.perHost) c.phcc = this.hosts.add(c.remoteIp);
     if (cfg.banner) {
       try {
-        writeSync(fd, cfg.banner);
+        writeSync(c.fd, cfg.banner);
       } catch {
         // ucspi-tcp drops the connection when the banner cannot be written.
         this.finish(c, 111);
@@ -179,37 +172,35 @@ export class Engine {
     if (cfg.perHost) env.push('TCPCONCURRENCY=' + c.phcc);
     env = applyRules(env, d);
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
-    cfg.launcher.launch({ argv, env, fd: c.fd }, (err, pid) => {
+    // A raw fd is the launcher's to close once the child has it (or failed to start).
+    const owned = c.socket === undefined;
+    cfg.launcher.launch({ argv, env, fd: c.fd, owned }, (err, pid) => {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);
-        this.finish(c, 111);
+        if (!owned) c.close();
+        this.end(c, { pid: this.pseudoPid, code: 111, signal: null });
         return;
       }
       c.pid = pid;
       // Close our copy without shutdown: the client sees EOF when prog closes it.
-      c.socket.destroy();
+      if (!owned) c.close();
       cfg.log.connection(pid, c, verdict, conc, d);
-    }, (st) => this.ended(c, st));
+    }, (st) => this.end(c, st));
   }
 
   /** A connection that got no child: logged as if a child had exited with code. */
   private finish(c: Conn, code: number): void {
-    c.socket.destroy();
-    this.ended(c, { pid: this.pseudoPid, code, signal: null });
+    c.close();
+    this.end(c, { pid: this.pseudoPid, code, signal: null });
   }
 
-  private ended(c: Conn, st: ExitStatus): void {
+  private end(c: Conn, st: ExitStatus): void {
     const cfg = this.cfg;
     if (cfg.perHost) this.hosts.remove(c.remoteIp);
     this.active--;
     cfg.log.end(st);
     cfg.log.status(this.active, cfg.max);
-    while (this.active < cfg.max && this.waiting.length) {
-      const s = this.waiting.shift()!;
-      if (!s.destroyed) this.accept(s);
-    }
+    this.listener!.done();
   }
 }
-
-function noop(): void {}

@@ -1,6 +1,6 @@
 // What both commands do after parsing: bind, drop privileges, then hand the
 // listening socket to the engine. Fatal errors exit 111 with the caller's wording.
-import { bind, type Bound } from '../listen/listen';
+import { listen, type Listener } from '../listen/listen';
 import { Engine, type EngineConfig } from './engine';
 import { setFlagsFromString } from 'node:v8';
 
@@ -14,7 +14,7 @@ export interface ServeSpec {
   port: number;
   backlog: number;
   /** Runs between bind and the first accept (privilege drop, -1, start lines). */
-  afterBind(b: Bound): void;
+  afterBind(l: Listener): void;
   fatal(what: string, e: NodeJS.ErrnoException): never;
   onTerm(): void;
 }
@@ -26,14 +26,14 @@ export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine>
     spec.onTerm();
     process.exit(0);
   });
-  let b: Bound;
+  let l: Listener;
   try {
-    b = await bind(spec.host, spec.port, spec.backlog);
+    l = await listen(spec.host, spec.port, spec.backlog);
   } catch (e) {
     spec.fatal((e as NodeJS.ErrnoException).syscall === 'getaddrinfo' ? 'lookup' : 'bind', e as NodeJS.ErrnoException);
   }
-  spec.afterBind(b);
+  spec.afterBind(l);
   const engine = new Engine(cfg);
-  engine.serve(b.server);
+  engine.serve(l);
   return engine;
 }

@@ -1,5 +1,6 @@
 // Pick the launcher once per server: the native one when the addon is built,
-// child_process otherwise; $UCSPI_LAUNCHER=spawn|native forces one.
+// child_process otherwise; $UCSPI_LAUNCHER=spawn|native forces one (spawn also
+// makes the server accept through net.Server: the whole pure-Node path).
 import type { Launcher } from './launch';
 import { createSpawnLauncher } from './spawn';
 

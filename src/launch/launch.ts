@@ -9,6 +9,8 @@ export interface LaunchSpec {
   env: string[];
   /** The connected socket; it becomes the child's fd 0 and fd 1. fd 2 is the server's stderr. */
   fd: number;
+  /** The launcher closes fd once the child has it, or when no child could be started. */
+  owned: boolean;
 }
 
 /** How a child ended, as waitpid(2) reports it. */

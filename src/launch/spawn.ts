@@ -2,6 +2,7 @@
 // absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
 // other descriptor close-on-exec, so the child inherits nothing else.
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExitStatus, Launcher, LaunchSpec } from './launch';
 
@@ -27,9 +28,12 @@ export function createSpawnLauncher(): Launcher {
           env: envObject(spec.env),
         });
       } catch (e) {
+        if (spec.owned) closeSync(spec.fd);
         started(e as NodeJS.ErrnoException, 0);
         return;
       }
+      // libuv's spawn returns once the child has exec'd (or failed): it holds its copies.
+      if (spec.owned) closeSync(spec.fd);
       const pid = child.pid;
       if (pid === undefined) {
         // exec failed (ENOENT, EACCES): libuv reports it through 'error', no process is left.

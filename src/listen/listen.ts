@@ -1,48 +1,65 @@
-// Bind and listen. The server never reads from a client (pauseOnConnect): the
-// socket is handed to prog untouched. Host "0" (or "") means every address,
-// IPv6 and IPv4 together when the system has IPv6.
-import { lookup } from 'node:dns/promises';
+// Bind and listen, then hand each accepted client to the engine. The server
+// never reads from a client: the socket goes to prog untouched. Host "0" (or
+// "") means every address, IPv6 and IPv4 together when the system has IPv6.
+//
+// Two implementations of one interface: the addon's (native.ts: accept(2) on
+// the main loop; at the -c limit the socket is not polled, so waiting clients
+// stay in the kernel backlog as with the originals) and Node's net.Server
+// (netserver.ts, when the addon is missing or $UCSPI_LAUNCHER=spawn).
 import { isIP } from 'node:net';
-import * as net from 'node:net';
+import { loadNative } from '../native';
 
-export interface Bound {
-  server: net.Server;
-  /** Address actually bound, as tcpsvd prints it ("0.0.0.0" / "::" for any). */
-  ip: string;
-  port: number;
+/** One accepted client. */
+export interface Accepted {
+  /** The connected socket, blocking. */
+  fd: number;
+  v6: boolean;
+  /** Dotted quad (IPv4-mapped clients unmapped), or inet_ntop's IPv6 text. */
+  remoteIp: string;
+  remotePort: number;
+  localIp: string;
+  localPort: number;
+  /** Set by the net.Server path: the fd belongs to this socket. */
+  socket?: import('node:net').Socket;
 }
 
-function listenOn(server: net.Server, host: string, port: number, backlog: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onErr = (e: Error) => reject(e);
-    server.once('error', onErr);
-    server.listen({ host, port, backlog, ipv6Only: false, exclusive: true }, () => {
-      server.off('error', onErr);
-      resolve();
-    });
-  });
+export interface Listener {
+  /** Address actually bound, as tcpsvd prints it ("0.0.0.0" for any). */
+  readonly ip: string;
+  readonly port: number;
+  /**
+   * Start delivering clients, never more than max undone at once. onError
+   * gets accept(2) failures; the client stays in the backlog and is tried again.
+   */
+  start(max: number, noDelay: boolean, onClient: (a: Accepted) => void,
+        onError: (e: NodeJS.ErrnoException) => void): void;
+  /** A delivered client is done with (its child ended, or it was dropped). */
+  done(): void;
+}
+
+/** The native path unless the addon is missing or the pure-Node path is asked for. */
+export function nativeWanted(): boolean {
+  if (process.env.UCSPI_LAUNCHER === 'spawn') return false;
+  const n = loadNative();
+  return !!n && typeof n.listenTcp === 'function';
 }
 
 /** Numeric addresses are used as given; a name is resolved once, at start. */
 async function hostAddress(host: string): Promise<string> {
   if (isIP(host)) return host;
-  const r = await lookup(host);
-  return r.address;
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(host)).address;
 }
 
-export async function bind(host: string, port: number, backlog: number): Promise<Bound> {
-  const server = net.createServer({ pauseOnConnect: true });
-  if (host === '0' || host === '') {
-    try {
-      await listenOn(server, '::', port, backlog);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
-      await listenOn(server, '0.0.0.0', port, backlog);
-    }
-  } else {
-    await listenOn(server, await hostAddress(host), port, backlog);
+export async function listen(host: string, port: number, backlog: number): Promise<Listener> {
+  const open: (ip: string, port: number, backlog: number, shownIp?: string) => Promise<Listener> =
+    nativeWanted() ? require('./native').listenNative : require('./netserver').listenNet;
+  if (host !== '0' && host !== '') return open(await hostAddress(host), port, backlog);
+  try {
+    return await open('::', port, backlog, '0.0.0.0');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
+    return open('0.0.0.0', port, backlog);
   }
-  const a = server.address() as net.AddressInfo;
-  return { server, ip: host === '0' || host === '' ? '0.0.0.0' : a.address, port: a.port };
 }

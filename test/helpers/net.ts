@@ -23,8 +23,8 @@ function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The port of a TCP socket in LISTEN state held by pid, or undefined. */
-export function listeningPort(pid: number): number | undefined {
+/** The LISTEN sockets held by pid: port and accept-queue length (clients connected, not yet accepted). */
+export function listeners(pid: number): Array<{ port: number; queued: number }> {
   let inodes: Set<string>;
   try {
     inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((f) => {
@@ -35,8 +35,9 @@ export function listeningPort(pid: number): number | undefined {
       }
     }));
   } catch {
-    return undefined;
+    return [];
   }
+  const out: Array<{ port: number; queued: number }> = [];
   for (const t of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -46,10 +47,32 @@ export function listeningPort(pid: number): number | undefined {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) return parseInt(f[1].split(':')[1], 16);
+      // For a listening socket, rx_queue is the accept queue's length.
+      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) {
+        out.push({ port: parseInt(f[1].split(':')[1], 16), queued: parseInt(f[4].split(':')[1], 16) });
+      }
     }
   }
-  return undefined;
+  return out;
+}
+
+/** The port of a TCP socket in LISTEN state held by pid, or undefined. */
+export function listeningPort(pid: number): number | undefined {
+  return listeners(pid)[0]?.port;
+}
+
+/** Sockets held open by pid, not counting listeners nor fds 0-2 (stdio may be socketpairs). */
+export function socketCount(pid: number): number {
+  let n = 0;
+  for (const f of readdirSync(`/proc/${pid}/fd`)) {
+    if (Number(f) <= 2) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${f}`).startsWith('socket:')) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n - listeners(pid).length;
 }
 
 export async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 8000): Promise<Running> {

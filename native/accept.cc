@@ -1,0 +1,276 @@
+// The native accept path: the listening socket is polled on the main loop and
+// accepted here, so the server holds no libuv stream or net.Socket per client,
+// and -c is kept as the originals keep it: at the limit the socket is simply
+// not polled, and further clients wait in the kernel's backlog.
+//
+// JavaScript gets each batch of accepted clients in one call, as 12 int32 per
+// client in a buffer allocated once: [fd, families, remote port, local port,
+// remote address (4 words), local address (4 words)], addresses in network
+// byte order, families = remote (4 or 6) | local << 8. IPv4-mapped addresses are reported as IPv4. A failed accept(2)
+// is reported as fd = -errno, and polling pauses for a moment (EMFILE would
+// otherwise spin).
+#include "addon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <string>
+
+namespace {
+
+constexpr int WORDS = 12;      // int32 per accepted client
+constexpr int BATCH = 64;      // clients per call into JavaScript
+constexpr int PAUSE_MS = 100;  // after an accept(2) error other than EAGAIN
+
+struct Acceptor {
+  napi_env env = nullptr;
+  int fd = -1;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  bool polling = false;
+  bool paused = false;  // waiting for the timer after an error
+  bool noDelay = false;
+  long budget = 0;      // clients we may still accept (-c minus live ones)
+  int32_t* words = nullptr;
+  napi_ref buffer = nullptr;
+  napi_ref callback = nullptr;
+  napi_ref resource = nullptr;
+  napi_async_context context = nullptr;
+};
+
+Acceptor* acc = nullptr;
+
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// The address as 4 words in network order; IPv4 (and IPv4-mapped) in word 0.
+int putAddr(const sockaddr_storage& ss, int32_t* w, int32_t* port) {
+  memset(w, 0, 16);
+  if (ss.ss_family == AF_INET) {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    memcpy(w, &a->sin_addr, 4);
+    *port = ntohs(a->sin_port);
+    return 4;
+  }
+  if (ss.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    *port = ntohs(a->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      memcpy(w, reinterpret_cast<const uint8_t*>(&a->sin6_addr) + 12, 4);
+      return 4;
+    }
+    memcpy(w, &a->sin6_addr, 16);
+    return 6;
+  }
+  *port = 0;
+  return 0;
+}
+
+void onReadable(uv_poll_t*, int status, int events);
+
+void startPolling() {
+  if (acc->polling || acc->paused || acc->budget <= 0) return;
+  uv_poll_start(&acc->poll, UV_READABLE, onReadable);
+  acc->polling = true;
+}
+
+void stopPolling() {
+  if (!acc->polling) return;
+  uv_poll_stop(&acc->poll);
+  acc->polling = false;
+}
+
+void deliver(int n) {
+  napi_env env = acc->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, res, arr, count, result;
+  napi_get_reference_value(env, acc->callback, &cb);
+  napi_get_reference_value(env, acc->resource, &res);
+  napi_get_reference_value(env, acc->buffer, &arr);
+  napi_create_int32(env, n, &count);
+  napi_value argv[2] = {arr, count};
+  // make_callback: nextTick and microtask queues run after, as for any I/O.
+  if (napi_make_callback(env, acc->context, res, cb, 2, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void onTimer(uv_timer_t*) {
+  acc->paused = false;
+  startPolling();
+}
+
+void onReadable(uv_poll_t*, int status, int) {
+  int n = 0;
+  int32_t* w = acc->words;
+  bool failed = false;
+  if (status < 0) {  // the poll itself failed: report it as an accept error
+    w[0] = status;
+    n = 1;
+    failed = true;
+  }
+  while (!failed && acc->budget > 0 && n < BATCH) {
+    sockaddr_storage peer, local;
+    socklen_t plen = sizeof peer, llen = sizeof local;
+    // Blocking, close-on-exec: prog gets a plain blocking socket as inetd gives it.
+    int c = accept4(acc->fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+    if (c < 0) {
+      int e = errno;
+      if (e == EINTR || e == ECONNABORTED) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      w[n * WORDS] = -e;
+      n++;
+      failed = true;
+      break;
+    }
+    int32_t* r = w + n * WORDS;
+    if (getsockname(c, reinterpret_cast<sockaddr*>(&local), &llen) < 0) local.ss_family = AF_UNSPEC;
+    if (acc->noDelay) {
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    r[0] = c;
+    r[1] = putAddr(peer, r + 4, &r[2]) | (putAddr(local, r + 8, &r[3]) << 8);
+    acc->budget--;
+    n++;
+  }
+  if (acc->budget <= 0) stopPolling();
+  if (failed) {
+    stopPolling();
+    acc->paused = true;
+    uv_timer_start(&acc->timer, onTimer, PAUSE_MS, 0);
+  }
+  if (n > 0) deliver(n);
+}
+
+// acceptSetup(fd, budget, noDelay, callback(words, count)) -> Int32Array
+// Starts accepting on the listening fd (non-blocking, from listenTcp).
+Napi::Value Setup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (acc) {
+    Napi::Error::New(env, "acceptSetup: already set up").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "acceptSetup(fd, budget, noDelay, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  acc = new Acceptor();
+  acc->env = env;
+  acc->fd = info[0].As<Napi::Number>().Int32Value();
+  acc->budget = info[1].As<Napi::Number>().Int64Value();
+  acc->noDelay = info[2].ToBoolean().Value();
+  uv_loop_t* loop;
+  napi_get_uv_event_loop(env, &loop);
+  int rc = uv_poll_init(loop, &acc->poll, acc->fd);
+  if (rc < 0) {
+    delete acc;
+    acc = nullptr;
+    return ThrowErrno(env, "uv_poll_init", -rc);
+  }
+  uv_timer_init(loop, &acc->timer);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&acc->timer));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, BATCH * WORDS * sizeof(int32_t));
+  acc->words = static_cast<int32_t*>(ab.Data());
+  Napi::Int32Array arr = Napi::Int32Array::New(env, BATCH * WORDS, ab, 0);
+  napi_create_reference(env, arr, 1, &acc->buffer);
+  napi_create_reference(env, info[3], 1, &acc->callback);
+  Napi::Object resource = Napi::Object::New(env);
+  napi_create_reference(env, resource, 1, &acc->resource);
+  napi_async_init(env, resource, Napi::String::New(env, "ucspi-accept"), &acc->context);
+  startPolling();
+  return arr;
+}
+
+// acceptMore(n): n more clients may be accepted (connections that ended).
+napi_value More(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  int32_t n = 1;
+  if (argc >= 1) napi_get_value_int32(env, a[0], &n);
+  if (acc) {
+    acc->budget += n;
+    startPolling();
+  }
+  return nullptr;
+}
+
+// listenTcp(ip, port, backlog) -> [fd, boundPort]: a non-blocking listening
+// socket, SO_REUSEADDR as ucspi-tcp and ipsvd bind; "::" also takes IPv4.
+Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "listenTcp(ip, port, backlog)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string ip = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].As<Napi::Number>().Int32Value();
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  int family;
+  sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+  sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
+    family = a4->sin_family = AF_INET;
+    a4->sin_port = htons(uint16_t(port));
+    len = sizeof *a4;
+  } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
+    family = a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(uint16_t(port));
+    len = sizeof *a6;
+  } else {
+    return ThrowErrno(env, "bind", EINVAL);
+  }
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket", errno);
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, "bind", e);
+  }
+  if (listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, "listen", e);
+  }
+  socklen_t blen = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &blen);
+  int bound = family == AF_INET ? ntohs(a4->sin_port) : ntohs(a6->sin6_port);
+  Napi::Array r = Napi::Array::New(env, 2);
+  r.Set(0u, Napi::Number::New(env, fd));
+  r.Set(1u, Napi::Number::New(env, bound));
+  return r;
+}
+
+}  // namespace
+
+void InitAccept(Napi::Env env, Napi::Object exports) {
+  exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
+  exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
+  napi_value fn;
+  napi_create_function(env, "acceptMore", NAPI_AUTO_LENGTH, More, nullptr, &fn);
+  exports.Set("acceptMore", fn);
+}

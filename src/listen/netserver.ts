@@ -1,0 +1,69 @@
+// Node's net.Server: the pure-Node accept path. Node accepts every client the
+// kernel reports and cannot stop short of closing the socket, so over -c a
+// client is held here (connected, unread, in arrival order) until one ends.
+import * as net from 'node:net';
+import type { Accepted, Listener } from './listen';
+
+function listenOn(server: net.Server, host: string, port: number, backlog: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error) => reject(e);
+    server.once('error', onErr);
+    server.listen({ host, port, backlog, ipv6Only: false, exclusive: true }, () => {
+      server.off('error', onErr);
+      resolve();
+    });
+  });
+}
+
+/** "::ffff:1.2.3.4" → "1.2.3.4": mapped clients are IPv4 clients. */
+export function unmap(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.indexOf('.') > 0 ? ip.slice(7) : ip;
+}
+
+function noop(): void {}
+
+export async function listenNet(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await listenOn(server, ip, port, backlog);
+  const bound = (server.address() as net.AddressInfo).port;
+  let room = 0;
+  const waiting: net.Socket[] = [];
+  let deliver: (s: net.Socket) => void = noop;
+  return {
+    ip: shownIp ?? ip,
+    port: bound,
+    start(max, noDelay, onClient, onError) {
+      room = max;
+      deliver = (s) => {
+        const fd: number | undefined = (s as any)._handle?.fd;
+        const rip = s.remoteAddress, lip = s.localAddress;
+        if (fd === undefined || fd < 0 || rip === undefined || lip === undefined) {
+          s.destroy(); // the client reset before we got to it
+          return;
+        }
+        room--;
+        s.on('error', noop); // a reset before the launch is that client's business
+        if (noDelay) s.setNoDelay(true);
+        const remoteIp = unmap(rip);
+        const a: Accepted = {
+          fd, v6: remoteIp.includes(':'), remoteIp, remotePort: s.remotePort ?? 0,
+          localIp: unmap(lip), localPort: s.localPort ?? 0, socket: s,
+        };
+        onClient(a);
+      };
+      server.on('connection', (s: net.Socket) => {
+        if (room > 0) deliver(s);
+        else waiting.push(s);
+      });
+      // accept(2) failures (EMFILE...) must not stop the server: the client stays in the backlog.
+      server.on('error', (e) => onError(e as NodeJS.ErrnoException));
+    },
+    done() {
+      room++;
+      while (room > 0 && waiting.length) {
+        const s = waiting.shift()!;
+        if (!s.destroyed) deliver(s);
+      }
+    },
+  };
+}
