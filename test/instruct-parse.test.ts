@@ -96,6 +96,11 @@ t.test('candidates', async (t) => {
     ['1.2.3.4', 'localhost', ['1.2.3.4', '1.2.3', '1.2', '1', 'localhost', '0']],
     ['2001:db8::1', undefined, ['2001:db8::1', '0']],
     ['::1', 'six.example', ['::1', 'six.example', 'example', '0']],
+    // PTR answers shaped like address entries never reach them.
+    ['1.2.3.4', '10.0.0.1', ['1.2.3.4', '1.2.3', '1.2', '1', '0']],
+    ['1.2.3.4', 'evil.10', ['1.2.3.4', '1.2.3', '1.2', '1', 'evil.10', '0']],
+    ['1.2.3.4', 'x.10.0.0.0_8', ['1.2.3.4', '1.2.3', '1.2', '1', '0_8', '0']],
+    ['1.2.3.4', 'a\\057b.example', ['1.2.3.4', '1.2.3', '1.2', '1', 'a\\057b.example', 'example', '0']],
   ];
   for (const [ip, host, o] of rows) t.same(candidates(ip, host, NO_PREFIXES), o, `${ip} ${host}`);
   // CIDR names take their place by prefix length, after the classic name of the same length.

@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, launchers, listeners, parseEnv, socketCount, startServer, talk } from './helpers/net';
+import { startFakeDns, type Zone } from './helpers/fakedns';
 
 const OURS = path.join(BIN, 'tcpsvd');
 const REF = '/usr/bin/tcpsvd';
@@ -15,15 +16,14 @@ const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
 };
 
-/** The environment prog sees, minus what differs by design (ports, launcher choice). */
-async function envSeen(cmd: string, args: string[], local: string, launcher?: string) {
-  const env = launcher ? { ...baseEnv, UCSPI_LAUNCHER: launcher } : baseEnv;
+/** The environment prog sees, minus what differs by nature (client port, launcher choice). */
+async function envSeen(cmd: string, args: string[], local: string, launcher?: string, extra: NodeJS.ProcessEnv = {}) {
+  const env = launcher ? { ...baseEnv, ...extra, UCSPI_LAUNCHER: launcher } : { ...baseEnv, ...extra };
   const srv = await startServer(cmd, [...args, '127.0.0.1', '0', '/usr/bin/env'], env);
   try {
     const e = parseEnv(await talk(srv.port, { local }));
     for (const k of Object.keys(e)) if (k === 'UCSPI_LAUNCHER' || k.startsWith('_TAPJS')) delete e[k];
-    // ipsvd copies the port argument ("0"); ours reports the bound port (documented).
-    if (e.TCPLOCALPORT === '0' || e.TCPLOCALPORT === String(srv.port)) e.TCPLOCALPORT = 'listening port';
+    // TCPLOCALPORT is compared as is: both copy the port argument ("0").
     if (e.TCPREMOTEPORT !== undefined) e.TCPREMOTEPORT = /^\d+$/.test(e.TCPREMOTEPORT) ? 'n' : e.TCPREMOTEPORT;
     return e;
   } finally {
@@ -40,10 +40,29 @@ function peersDir(): string {
   return d;
 }
 
+// Names for the DNS tests: honest, hostile (escaped by both as djb's library does), failing.
+const DNS_ZONE: Zone = {
+  '127.0.0.1': { ptr: 'Local.Example.' },
+  '127.0.0.21': { ptr: 'Good.Example.' },
+  'good.example': { a: ['127.0.0.21'] },
+  '127.0.0.22': { ptr: 'liar.example' },
+  'liar.example': { a: ['127.0.0.99'] },
+  '127.0.0.23': { ptrLabels: ['evil/..', 'Example'] },
+  '127.0.0.24': { mode: 'servfail' },
+  '127.0.0.27': { ptrLabels: ['a b', 'c\\d', 'x"y', 'semi;colon', 'UP'] },
+  '127.0.0.28': { ptrLabels: ['ctl\x01\x7f\xff', 'ex'] },
+  '127.0.0.30': { ptr: ['first.example', 'second.example'] },
+};
+const DNS_CASES: Array<[string[], string]> = [
+  [[], '127.0.0.9'], [['-h'], '127.0.0.21'], [['-p'], '127.0.0.21'], [['-h'], '127.0.0.22'],
+  [['-p'], '127.0.0.22'], [['-h'], '127.0.0.23'], [['-h'], '127.0.0.24'], [['-h'], '127.0.0.27'],
+  [['-h'], '127.0.0.28'], [['-h'], '127.0.0.30'], [['-h', '-l', 'given'], '127.0.0.21'],
+];
+
 for (const l of launchers()) {
   t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
     const L = l.name;
-    for (const flags of [[], ['-E'], ['-l', 'local.name'], ['-vv']]) {
+    for (const flags of [[], ['-E'], ['-l', 'local.name'], ['-l', ''], ['-vv']]) {
       t.test(`environment with ${flags.join(' ') || 'no flags'} equals the reference`, async (t) => {
         const ref = await envSeen(REF, flags, '127.0.0.9');
         const ours = await envSeen(OURS, flags, '127.0.0.9', L);
@@ -51,6 +70,48 @@ for (const l of launchers()) {
         t.equal(ours.FOO, 'bar');
       });
     }
+
+    t.test('DNS: the local name unless -l, -h/-p names (hostile ones escaped), as the reference', async (t) => {
+      const dns = await startFakeDns(DNS_ZONE, { port53: true });
+      t.teardown(() => dns.close());
+      const E = { DNSCACHEIP: dns.addr };
+      for (const [flags, local] of DNS_CASES) {
+        const ref = await envSeen(REF, flags, local, undefined, E);
+        t.same(await envSeen(OURS, flags, local, L, E), ref, `${flags.join(' ') || 'no flags'}, client ${local}`);
+      }
+      // A local name server that answers badly is "no name"; one that refuses drops the client.
+      DNS_ZONE['127.0.0.1'] = { mode: 'servfail' };
+      t.same(await envSeen(OURS, [], '127.0.0.9', L, E), await envSeen(REF, [], '127.0.0.9', undefined, E), 'SERVFAIL');
+      DNS_ZONE['127.0.0.1'] = { ptr: 'Local.Example.' };
+    });
+
+    t.test('no answer for the local name: the client is dropped, worded as the reference', async (t) => {
+      // Nothing listens on this address's port 53: "connection refused" (the reference takes 11 s).
+      const E = { DNSCACHEIP: '127.53.0.254' };
+      const lines = async (cmd: string) => {
+        const srv = await startServer(cmd, ['-v', '127.0.0.1', '0', 'echo', 'x'],
+          { ...baseEnv, ...E, ...(cmd === OURS ? { UCSPI_LAUNCHER: L } : {}) });
+        t.equal(await talk(srv.port, { ms: 30000 }), '', `${cmd}: closed without running prog`);
+        await srv.waitLog(/status 0\/30/, 30000);
+        await srv.stop();
+        // ipsvd echoes port "0"; ours shows the bound port (documented).
+        return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
+      };
+      const ours = await lines(OURS);
+      t.match(ours, /^tcpsvd: drop: unable to look up local hostname: connection refused$/m);
+      if (L === 'native') t.equal(ours, await lines(REF)); // once is enough: the reference takes 11 s
+    });
+
+    t.test('a PTR answer naming an address never reaches that address\'s entry', async (t) => {
+      const dns = await startFakeDns({ '127.0.0.29': { ptr: '127.0.0.2' } }, { port53: true });
+      t.teardown(() => dns.close());
+      const d = mkdtempSync(path.join(tmp, 'peers-'));
+      writeFileSync(path.join(d, '127.0.0.2'), '+TRUSTED=yes\n');
+      writeFileSync(path.join(d, '0'), '');
+      chmodSync(path.join(d, '0'), 0o000); // everybody else: deny
+      const e = await envSeen(OURS, ['-h', '-l', 'me', '-i', d], '127.0.0.29', L, { DNSCACHEIP: dns.addr });
+      t.same(e, {}, 'denied by the default entry, not allowed as "127.0.0.2" (ipsvd would allow)');
+    });
 
     t.test('peers dir: deny, variables, prefix match, as the reference', async (t) => {
       const d = peersDir();
@@ -246,6 +307,16 @@ t.test('usage: exit 111 and ipsvd\'s usage line, like the reference', async (t) 
     const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
     t.equal(ours.status, ref.status, `exit code for ${args.join(' ')}`);
     t.equal(ours.stderr.replace(/^usage: \S+/m, 'usage: X'), ref.stderr.replace(/^usage: \S+/m, 'usage: X'));
+  }
+  for (const args of [['-V'], ['-vV', '0', '1', 'x']]) {
+    // -V: a version line in ipsvd's "$Id: ... $" shape (ours names itself), then the usage.
+    const ours = spawnSync(OURS, args, { encoding: 'utf8', timeout: 10000 });
+    const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
+    t.equal(ours.status, ref.status, `exit code for ${args.join(' ')}`);
+    const id = /^\$Id: [^$\n]+ \$\n/;
+    t.match(ours.stderr, id);
+    const mask = (e: string) => e.replace(id, '$Id$\n').replace(/^usage: \S+/m, 'usage: X');
+    t.equal(mask(ours.stderr), mask(ref.stderr), args.join(' '));
   }
   const bad = spawnSync(OURS, ['127.0.0.1', 'no-such-service', 'true'], { encoding: 'utf8', timeout: 10000 });
   t.equal(bad.status, 100);

@@ -166,7 +166,8 @@ export async function main(argv: string[]): Promise<void> {
     banner: o.banner ? Buffer.from(o.banner) : undefined,
     noDelay: o.noDelay,
     rules: o.rules === undefined ? undefined : { source, path: o.rules, openError, allowMissing: o.allowNoRules },
-    identify: o.remoteHost || o.remoteInfo ? createIdentifier() : null,
+    // tcpserver asks DNS for the local name unless -l gave one, whatever -h/-H say.
+    identify: o.remoteHost || o.remoteInfo || o.localName === undefined ? createIdentifier() : null,
     launcher: selectLauncher(),
     log,
     env: process.env,

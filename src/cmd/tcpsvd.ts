@@ -31,6 +31,11 @@ function fatal(code: number, msg: string): never {
   process.exit(code);
 }
 
+function versionLine(): string {
+  const { version } = require('../../../package.json') as { version: string };
+  return `$Id: ucspi-node tcpsvd ${version} $`;
+}
+
 function count(s: string): number {
   if (!/^\d+$/.test(s)) throw new Usage();
   return Number(s);
@@ -80,6 +85,8 @@ export function parseArgs(argv: string[]): SvdOptions {
     .option('-p', '', () => { o.lookup = true; o.paranoid = true; })
     .option('-t <sec>', '', (s) => { o.timeout = count(s); })
     .option('-v', '', () => { o.verbose++; })
+    // ipsvd: -V prints its version, then the usage (exit 111).
+    .option('-V', '', () => { throw new Usage(versionLine()); })
     .argument('<host>').argument('<port>').argument('<prog...>')
     .passThroughOptions().allowExcessArguments();
   try {
@@ -124,7 +131,8 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const log = svdLog(o.verbose, o.rules);
-  const needDns = o.lookup || o.rules !== undefined;
+  // ipsvd asks DNS for the local name of every connection unless -l gave one.
+  const needDns = o.lookup || o.rules !== undefined || o.localName === undefined;
   await serve({
     host: o.host, port, backlog: o.backlog,
     afterBind(b) {
@@ -147,12 +155,17 @@ export async function main(argv: string[]): Promise<void> {
     perHost: o.perHost,
     prog: o.prog,
     ucspiEnv: o.ucspi,
+    localPortText: o.port,
     localName: o.localName,
+    emptyLocalNameUnset: true,
     remoteHost: o.lookup,
     paranoid: o.paranoid,
     noDelay: false,
     rules: o.rules && { source, path: o.rules.path, openError, allowMissing: false },
-    identify: needDns ? createIdentifier((what, ip, e) => log.warn(`${what}: ${ip}`, e as NodeJS.ErrnoException)) : null,
+    identify: needDns ? createIdentifier({
+      onError: (what, ip, e) => log.warn(`${what}: ${ip}`, e),
+      localFailureDrops: true,
+    }) : null,
     launcher: selectLauncher(),
     log,
     env: process.env,

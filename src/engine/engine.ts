@@ -10,7 +10,7 @@ import type { ExitStatus, Launcher } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
-import type { Identifier } from './identify';
+import { type Identifier, needsIdentify } from './identify';
 import type { Accepted, Listener } from '../listen/listen';
 
 export interface EngineConfig {
@@ -21,8 +21,12 @@ export interface EngineConfig {
   prog: string[];
   /** false for tcpsvd -E: the connection's variables are not set up. */
   ucspiEnv: boolean;
+  /** tcpsvd: TCPLOCALPORT is the port argument as given, as ipsvd sets it ("0", "smtp"). */
+  localPortText?: string;
   /** -l: TCPLOCALHOST without asking DNS. */
   localName?: string;
+  /** tcpsvd: -l '' means no TCPLOCALHOST at all. */
+  emptyLocalNameUnset?: boolean;
   /** Look up TCPREMOTEHOST (tcpserver -h, tcpsvd -h/-p); also TCPLOCALHOST without -l. */
   remoteHost: boolean;
   /** -p: keep the PTR name only if it resolves back to the client. */
@@ -96,7 +100,8 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    c.localHost = cfg.localName;
+    // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
+    c.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
     if (cfg.perHost) c.phcc = this.hosts.add(c.remoteIp);
     if (cfg.banner) {
       try {
@@ -108,8 +113,13 @@ export class Engine {
       }
     }
     const id = cfg.identify;
-    if (id && (cfg.remoteHost || cfg.identTimeoutMs !== undefined)) {
-      id.identify(c, cfg).then(() => this.decide(c), () => this.decide(c));
+    if (id && needsIdentify(cfg)) {
+      id.identify(c, cfg).then((failed) => {
+        if (!failed) return this.decide(c);
+        cfg.log.from(this.pseudoPid, c.remoteIp);
+        cfg.log.drop(failed.what, failed.err);
+        this.finish(c, 111);
+      }, () => this.decide(c));
     } else {
       this.decide(c);
     }
@@ -168,7 +178,7 @@ export class Engine {
       return;
     }
     let env = this.template.slice();
-    if (cfg.ucspiEnv) pushConnEnv(env, c);
+    if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
     if (cfg.perHost) env.push('TCPCONCURRENCY=' + c.phcc);
     env = applyRules(env, d);
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;

@@ -36,9 +36,12 @@ export function envTemplate(env: NodeJS.ProcessEnv, ucspi: boolean, concurrency:
   return out;
 }
 
-/** Appends the connection's variables (IPv6 also gets ucspi-tcp6's TCP6* names). */
-export function pushConnEnv(out: string[], c: ConnEnv): void {
-  const lport = String(c.localPort), rport = String(c.remotePort);
+/**
+ * Appends the connection's variables (IPv6 also gets ucspi-tcp6's TCP6* names).
+ * localPortText: tcpsvd's TCPLOCALPORT, the port argument as given (ipsvd copies it).
+ */
+export function pushConnEnv(out: string[], c: ConnEnv, localPortText?: string): void {
+  const lport = localPortText ?? String(c.localPort), rport = String(c.remotePort);
   out.push(c.v6 ? 'PROTO=TCP6' : 'PROTO=TCP', 'TCPLOCALIP=' + c.localIp, 'TCPLOCALPORT=' + lport);
   if (c.localHost !== undefined) out.push('TCPLOCALHOST=' + c.localHost);
   out.push('TCPREMOTEIP=' + c.remoteIp, 'TCPREMOTEPORT=' + rport);

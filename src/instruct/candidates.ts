@@ -43,11 +43,13 @@ export function candidates(ip: string, host: string | undefined, lens: PrefixLen
   else if (fam === 4) ipv4Names(ip, lens.v4, out);
   else dotted(ip, out);
   // Host names: the name, then each parent domain; ipsvd stops at an empty
-  // label rather than look up a name starting with a dot.
+  // label rather than look up a name starting with a dot. A name (or parent)
+  // shaped like an address entry is skipped: a PTR answer of "10.0.0.1" or
+  // "x.10" must not pose as the entries 10.0.0.1 or 10 (ipsvd would match them).
   if (host) {
     let h = host;
     while (h !== '' && h.charAt(0) !== '.') {
-      out.push(h);
+      if (!posesAsAddress(h)) out.push(h);
       const dot = h.indexOf('.');
       if (dot < 0) break;
       h = h.slice(dot + 1);
@@ -55,6 +57,11 @@ export function candidates(ip: string, host: string | undefined, lens: PrefixLen
   }
   out.push('0');
   return out;
+}
+
+/** Digits and dots only, or a CIDR name: the shape of an address entry. */
+export function posesAsAddress(name: string): boolean {
+  return /^[0-9.]+$/.test(name) || cidrName(name) !== undefined;
 }
 
 // The classic names: the address, then drop the last dotted part each time.

@@ -28,6 +28,8 @@ export interface EngineLog {
   end(st: ExitStatus): void;
   /** prog could not be started: that connection is dropped. */
   cannotRun(prog: string, err: NodeJS.ErrnoException): void;
+  /** The connection is dropped before a verdict (ipsvd: no local name). */
+  drop(what: string, err: NodeJS.ErrnoException | string): void;
   /** The rule source could not be read: that connection is dropped (fail closed). */
   cannotReadRules(path: string, err: NodeJS.ErrnoException | string): void;
   warn(what: string, err?: NodeJS.ErrnoException | string): void;

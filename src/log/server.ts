@@ -38,6 +38,9 @@ export function serverLog(verbosity: number): EngineLog {
     cannotRun(prog, err) {
       if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errText(err)}`);
     },
+    drop(what, err) {
+      if (verbosity >= 1) writeLine(`${DROP}${what}: ${errText(err)}`);
+    },
     cannotReadRules(path, err) {
       if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errText(err)}`);
     },

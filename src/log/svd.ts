@@ -39,6 +39,9 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
     cannotRun(prog, err) {
       writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
     },
+    drop(what, err) {
+      writeLine(`tcpsvd: drop: ${what}: ${errText(err)}`);
+    },
     cannotReadRules(path, err) {
       writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
     },

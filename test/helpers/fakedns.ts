@@ -13,6 +13,11 @@
 // Keys are host names or addresses (an address answers its in-addr.arpa or
 // ip6.arpa PTR question). Unknown names get NXDOMAIN. The zone object is read
 // at every query, so a test may change it while the server runs.
+//
+// The reference tools (djb's dns library) take DNSCACHEIP as bare addresses
+// and always ask port 53: { port53: true } binds 127.53.x.y:53 (x, y random;
+// needs root, as CI runs) and addr is then that bare address, which ours
+// accept too.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
@@ -40,12 +45,36 @@ export interface FakeDns {
   /** Every question asked, in order. */
   queries: Array<{ name: string; type: string }>;
   close(): Promise<void>;
+  /** Let the test process exit while it still runs. */
+  unref(): void;
 }
 
-export async function startFakeDns(zone: Zone): Promise<FakeDns> {
-  const sock = dgram.createSocket('udp4');
+export async function startFakeDns(zone: Zone, opts: { port53?: boolean } = {}): Promise<FakeDns> {
   const queries: FakeDns['queries'] = [];
-  sock.on('message', (msg, rinfo) => {
+  let sock: dgram.Socket | undefined;
+  let host = '127.0.0.1';
+  for (let tries = 0; !sock; tries++) {
+    if (opts.port53) host = `127.53.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
+    const s = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((ok, fail) => {
+        s.once('error', fail);
+        s.bind(opts.port53 ? 53 : 0, host, () => {
+          s.off('error', fail);
+          ok();
+        });
+      });
+      sock = s;
+    } catch (e) {
+      s.close();
+      if (!opts.port53 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries > 20) {
+        throw new Error(`fake DNS: cannot bind ${host}:${opts.port53 ? 53 : 0} (${(e as Error).message}); ` +
+          'port 53 needs root, as CI runs');
+      }
+    }
+  }
+  const bound = sock;
+  bound.on('message', (msg, rinfo) => {
     let q: dnsPacket.Packet;
     try {
       q = dnsPacket.decode(msg);
@@ -56,18 +85,15 @@ export async function startFakeDns(zone: Zone): Promise<FakeDns> {
     if (!question) return;
     queries.push({ name: question.name, type: question.type });
     const reply = answer(zone, q, question, msg);
-    if (reply) sock.send(reply, rinfo.port, rinfo.address);
+    if (reply) bound.send(reply, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((ok, fail) => {
-    sock.once('error', fail);
-    sock.bind(0, '127.0.0.1', () => ok());
-  });
-  const port = sock.address().port;
+  const port = bound.address().port;
   return {
-    addr: `127.0.0.1:${port}`,
+    addr: opts.port53 ? host : `127.0.0.1:${port}`,
     port,
     queries,
-    close: () => new Promise<void>((ok) => sock.close(() => ok())),
+    close: () => new Promise<void>((ok) => bound.close(() => ok())),
+    unref: () => { bound.unref(); },
   };
 }
 

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { type FakeDns, startFakeDns } from './fakedns';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin');
@@ -75,7 +76,24 @@ export function socketCount(pid: number): number {
   return n - listeners(pid).length;
 }
 
+let quietDns: Promise<FakeDns> | undefined;
+
+/**
+ * A fake DNS on 127.53.x.y:53 that knows no name: servers get it as
+ * DNSCACHEIP unless a test gives its own, so no server started by a test
+ * (ours or the reference, which look up the local name unless -l) ever asks
+ * the system resolver.
+ */
+export function quietDnsAddr(): Promise<string> {
+  quietDns ??= startFakeDns({}, { port53: true }).then((d) => {
+    d.unref();
+    return d;
+  });
+  return quietDns.then((d) => d.addr);
+}
+
 export async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 8000): Promise<Running> {
+  if (env.DNSCACHEIP === undefined) env = { ...env, DNSCACHEIP: await quietDnsAddr() };
   const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '', out = '';
   proc.stderr!.on('data', (d) => { err += d; });
