@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
-import { openRuleSource } from '../decide/index';
 import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier } from '../engine/identify';
 import { serve } from '../engine/serve';
@@ -124,6 +123,8 @@ export async function main(argv: string[]): Promise<void> {
   let openError: NodeJS.ErrnoException | undefined;
   if (o.rules !== undefined) {
     try {
+      // Loaded only with -x: the rules modules cost start-up time and memory.
+      const { openRuleSource } = require('../decide/index') as typeof import('../decide/index');
       source = openRuleSource({ kind: 'rules-cdb', path: o.rules });
     } catch (e) {
       openError = e as NodeJS.ErrnoException; // decided per connection: drop, or allow with -X

@@ -1,10 +1,8 @@
 // tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
 import { Command } from 'commander';
 import type { RuleSource } from '../decide/decision';
-import { openRuleSource } from '../decide/index';
 import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier } from '../engine/identify';
-import { unescapeMsg } from '../instruct/parse';
 import { serve } from '../engine/serve';
 import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';
@@ -73,6 +71,8 @@ export function parseArgs(argv: string[]): SvdOptions {
     .option('-C <n[:msg]>', '', (s) => {
       const m = /^(\d+)(?::(.*))?$/s.exec(s);
       if (!m || Number(m[1]) < 1) throw new Usage();
+      // (instruct/parse is loaded only here and for -i/-x.)
+      const { unescapeMsg } = require('../instruct/parse') as typeof import('../instruct/parse');
       o.perHost = { limit: Number(m[1]), msg: m[2] === undefined ? undefined : unescapeMsg(m[2]) };
     })
     .option('-i <dir>', '', rules('peers-dir'))
@@ -125,6 +125,8 @@ export async function main(argv: string[]): Promise<void> {
   let openError: NodeJS.ErrnoException | undefined;
   if (o.rules) {
     try {
+      // Loaded only with -i/-x: the rules modules cost start-up time and memory.
+      const { openRuleSource } = require('../decide/index') as typeof import('../decide/index');
       source = openRuleSource({ kind: o.rules.kind, path: o.rules.path, expireSec: o.timeout || undefined });
     } catch (e) {
       openError = e as NodeJS.ErrnoException; // every connection is dropped until it is readable

@@ -2,7 +2,11 @@
 // child_process otherwise; $UCSPI_LAUNCHER=spawn|native forces one (spawn also
 // makes the server accept through net.Server: the whole pure-Node path).
 import type { Launcher } from './launch';
-import { createSpawnLauncher } from './spawn';
+
+function createSpawnLauncher(): Launcher {
+  // child_process only when it is used.
+  return (require('./spawn') as typeof import('./spawn')).createSpawnLauncher();
+}
 
 function nativeLauncher(): Launcher | null {
   try {
