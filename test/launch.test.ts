@@ -94,7 +94,9 @@ function launcherTests(t: Test, l: Launcher) {
       const fds = lines.slice(1, n);
       const rest = lines.slice(n);
       // child_process cannot close what this process inherited without
-      // close-on-exec from its own parent; only the native launcher can.
+      // close-on-exec from its own parent; a server on that path closes
+      // them at start (closeInherited; tested in tcpsvd.test.ts), which
+      // this test process, holding tap's descriptors, cannot do.
       const stray = l.name === 'spawn' ? strayFds() : [];
       t.same(fds, ['0', '1', '2'], 'exactly fds 0, 1, 2',
         stray.length ? { todo: `child_process passes on inherited fds ${stray.join(',')}` } : {});

@@ -256,6 +256,16 @@ for (const l of launchers()) {
       }
     });
 
+    t.test('prog gets fds 0, 1 and 2 only, even when the server inherited more', async (t) => {
+      const { openSync, closeSync } = await import('node:fs');
+      const extra = openSync('/dev/null', 'r');
+      const srv = await startServer(OURS, ['-l', 'me', '127.0.0.1', '0', 'sh', '-c', 'ls /proc/$$/fd'],
+        { ...baseEnv, UCSPI_LAUNCHER: L }, 8000, extra);
+      closeSync(extra);
+      t.equal(await talk(srv.port), '0\n1\n2\n');
+      await srv.stop();
+    });
+
     t.test('half-close: prog reads to EOF, then replies', async (t) => {
       const srv = await startServer(OURS, ['127.0.0.1', '0', 'sh', '-c', 'wc -c'], { ...baseEnv, UCSPI_LAUNCHER: L });
       const r = await talk(srv.port, { send: 'hello', end: true });

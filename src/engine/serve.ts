@@ -33,6 +33,8 @@ export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine>
     spec.fatal((e as NodeJS.ErrnoException).syscall === 'getaddrinfo' ? 'lookup' : 'bind', e as NodeJS.ErrnoException);
   }
   spec.afterBind(l);
+  // The pure-Node path cannot keep inherited descriptors from the children otherwise.
+  if (cfg.launcher.name === 'spawn') (require('../launch/spawn') as typeof import('../launch/spawn')).closeInherited();
   const engine = new Engine(cfg);
   engine.serve(l);
   return engine;

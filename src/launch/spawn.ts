@@ -2,7 +2,7 @@
 // absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
 // other descriptor close-on-exec, so the child inherits nothing else.
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExitStatus, Launcher, LaunchSpec } from './launch';
 
@@ -15,6 +15,36 @@ function envObject(env: string[]): Record<string, string> {
     if (i > 0) o[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return o;
+}
+
+/**
+ * child_process passes on every descriptor the server itself inherited
+ * without close-on-exec (libuv marks only its own). A server on this path
+ * calls this once at start: it closes those (fd 3 and up), which it never
+ * uses, so a service gets fds 0, 1 and 2 only, as with the native launcher.
+ */
+export function closeInherited(): number[] {
+  const closed: number[] = [];
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return closed; // no /proc: nothing known to close
+  }
+  for (const f of fds) {
+    const fd = Number(f);
+    if (!(fd >= 3)) continue;
+    try {
+      const flags = parseInt(/flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+      if ((flags & 0o2000000) === 0) {
+        closeSync(fd);
+        closed.push(fd);
+      }
+    } catch {
+      // gone meanwhile (the directory's own fd)
+    }
+  }
+  return closed;
 }
 
 export function createSpawnLauncher(): Launcher {

@@ -92,9 +92,13 @@ export function quietDnsAddr(): Promise<string> {
   return quietDns.then((d) => d.addr);
 }
 
-export async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 8000): Promise<Running> {
+/** extraFd: given to the server as its fd 3, without close-on-exec (as a careless parent would). */
+export async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 8000,
+                                  extraFd?: number): Promise<Running> {
   if (env.DNSCACHEIP === undefined) env = { ...env, DNSCACHEIP: await quietDnsAddr() };
-  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
+  if (extraFd !== undefined) stdio.push(extraFd);
+  const proc = spawn(cmd, args, { env, stdio });
   let err = '', out = '';
   proc.stderr!.on('data', (d) => { err += d; });
   proc.stdout!.on('data', (d) => { out += d; });
