@@ -37,6 +37,7 @@ struct Request {
   int32_t id;
   int fd;
   bool owned;  // close fd once the spawn is done, whatever its outcome
+  bool lazy;   // a successful start need not wake the main loop
   int argc, envc;
   std::string argv, env;
 };
@@ -70,18 +71,22 @@ struct State {
 
   std::mutex elock;
   std::vector<Event> events;
+  bool signaled = false;  // a wake-up of the main loop is pending for events
   bool closing = false;
 };
 
 State* state = nullptr;
 
-void post(const Event& e) {
+// wake = false: the event may wait for the next wake-up (an EXITED always
+// follows a STARTED, so order is kept and nothing waits forever).
+void post(const Event& e, bool wake = true) {
   std::lock_guard<std::mutex> g(state->elock);
   if (state->closing) return;
-  bool wake = state->events.empty();
   state->events.push_back(e);
-  // A non-empty queue means a wake-up is already pending.
-  if (wake) uv_async_send(&state->async);
+  if (wake && !state->signaled) {
+    state->signaled = true;
+    uv_async_send(&state->async);
+  }
 }
 
 // What the vfork child needs, all prepared by the parent: between vfork and
@@ -203,6 +208,7 @@ void spawnOne(Request* r) {
     err = spawnPlan(&plan, &pid);
   }
   int32_t id = r->id;
+  bool lazy = r->lazy;
   if (r->owned) close(r->fd);
   else if (err && flags >= 0 && (flags & O_NONBLOCK)) fcntl(r->fd, F_SETFL, flags);
   delete r;
@@ -222,7 +228,7 @@ void spawnOne(Request* r) {
   }
   Child* c = new Child{id, pid, pidfd};
   // STARTED is posted before the pidfd is watched, so it always precedes EXITED.
-  post({STARTED, id, pid, 0});
+  post({STARTED, id, pid, 0}, !lazy);
   struct epoll_event ev;
   ev.events = EPOLLIN;
   ev.data.ptr = c;
@@ -270,9 +276,11 @@ void* reaper(void*) {
     if (done.empty()) continue;
     std::lock_guard<std::mutex> g(state->elock);
     if (state->closing) continue;
-    bool wake = state->events.empty();
     state->events.insert(state->events.end(), done.begin(), done.end());
-    if (wake) uv_async_send(&state->async);
+    if (!state->signaled) {
+      state->signaled = true;
+      uv_async_send(&state->async);
+    }
   }
   return nullptr;
 }
@@ -283,6 +291,7 @@ void drain(uv_async_t*) {
   {
     std::lock_guard<std::mutex> g(state->elock);
     batch.swap(state->events);
+    state->signaled = false;
   }
   if (batch.empty()) return;
   for (const Event& e : batch)
@@ -386,14 +395,15 @@ bool copyString(napi_env env, napi_value v, std::string& out) {
   return true;  // out keeps the terminating NUL: the last string ends in it
 }
 
-// launchSpawn(argv, argc, env, envc, fd, id, owned): argv and env are
-// NUL-joined and NUL-terminated; owned: fd is closed here after the spawn.
+// launchSpawn(argv, argc, env, envc, fd, id, owned, lazy): argv and env are
+// NUL-joined and NUL-terminated; owned: fd is closed here after the spawn;
+// lazy: the STARTED event of a success may wait for the next wake-up.
 // The result arrives later through the setup callback.
 napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t n = 7;
-  napi_value a[7];
+  size_t n = 8;
+  napi_value a[8];
   napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
-  if (!state || n < 7) {
+  if (!state || n < 8) {
     napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
     return nullptr;
   }
@@ -403,11 +413,12 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
       napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
     delete r;
-    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id, owned)");
+    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id, owned, lazy)");
     return nullptr;
   }
-  bool owned = false;
+  bool owned = false, lazy = false;
   napi_get_value_bool(env, a[6], &owned);
+  napi_get_value_bool(env, a[7], &lazy);
   // copyString kept a terminating NUL; the joined strings already end in one.
   r->argv.pop_back();
   r->env.pop_back();
@@ -415,6 +426,7 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   r->envc = envc;
   r->fd = fd;
   r->owned = owned;
+  r->lazy = lazy;
   r->id = id;
   if (state->outstanding++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&state->async));
   {

@@ -10,19 +10,10 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import type { ExitStatus, Launcher } from '../src/launch/launch';
 import { createNativeLauncher } from '../src/launch/native';
+import { createSpawnLauncher } from '../src/launch/spawn';
 
 const addonPath = path.join(__dirname, '..', 'build', 'Release', 'ucspi.node');
 
-// The child_process launcher belongs to the engine; test it here too once it exists.
-function spawnLauncher(): Launcher | null {
-  try {
-    const mod = require('../src/launch/spawn');
-    const make = Object.values(mod).find((v) => typeof v === 'function') as (() => Launcher) | undefined;
-    return make ? make() : null;
-  } catch {
-    return null;
-  }
-}
 
 interface Run {
   err: NodeJS.ErrnoException | null;
@@ -30,10 +21,12 @@ interface Run {
   status?: ExitStatus;
   /** What the child wrote to the socket. */
   output: string;
+  /** Set when exited() came before started(). */
+  order?: string;
 }
 
 // Start argv on one accepted loopback connection; the client sends input, reads to EOF.
-function run(l: Launcher, argv: string[], env: string[], input = ''): Promise<Run> {
+function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart = false): Promise<Run> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout running ${argv.join(' ')}`)), 15000);
     const result: Run = { err: null, pid: 0, output: '' };
@@ -48,7 +41,8 @@ function run(l: Launcher, argv: string[], env: string[], input = ''): Promise<Ru
     };
     const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const fd = (sock as any)._handle.fd as number;
-      l.launch({ argv, env, fd, owned: false }, (err, pid) => {
+      l.launch({ argv, env, fd, owned: false, lazyStart }, (err, pid) => {
+        if (exited) result.order = 'exit before start';
         result.err = err;
         result.pid = pid;
         sock.destroy();
@@ -156,6 +150,18 @@ function launcherTests(t: Test, l: Launcher) {
     t.equal(r.err?.code, 'EACCES');
   });
 
+  t.test('lazy start: started() still comes, before exited(), with the pid', async (t) => {
+    for (const script of ['exit 5', 'sleep 0.3; exit 5']) {
+      const r = await run(l, sh(script), [], '', true);
+      t.equal(r.err, null);
+      t.equal(r.order, undefined, `${script}: start before exit`);
+      t.ok(r.pid > 0);
+      t.same(r.status, { pid: r.pid, code: 5, signal: null });
+    }
+    const missing = await run(l, ['no-such-program-ucspi'], [], '', true);
+    t.equal(missing.err?.code, 'ENOENT', 'a failed start is reported all the same');
+  });
+
   t.test('exit codes and signals are reported', async (t) => {
     const ok = await run(l, sh('exit 7'), []);
     t.same(ok.status, { pid: ok.pid, code: 7, signal: null });
@@ -248,7 +254,6 @@ t.test('native launcher', { skip: fs.existsSync(addonPath) ? false : 'addon not 
   launcherTests(t, l);
 });
 
-const spawned = spawnLauncher();
-t.test('child_process launcher', { skip: spawned ? false : 'src/launch/spawn.ts not there yet' }, async (t) => {
-  launcherTests(t, spawned!);
+t.test('child_process launcher', async (t) => {
+  launcherTests(t, createSpawnLauncher());
 });

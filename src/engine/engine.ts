@@ -184,7 +184,7 @@ export class Engine {
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
     // A raw fd is the launcher's to close once the child has it (or failed to start).
     const owned = c.socket === undefined;
-    cfg.launcher.launch({ argv, env, fd: c.fd, owned }, (err, pid) => {
+    cfg.launcher.launch({ argv, env, fd: c.fd, owned, lazyStart: !cfg.log.connections }, (err, pid) => {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);

@@ -11,6 +11,12 @@ export interface LaunchSpec {
   fd: number;
   /** The launcher closes fd once the child has it, or when no child could be started. */
   owned: boolean;
+  /**
+   * started() of a success may come late, with the next batch of events (at
+   * the latest with exited()): the caller logs nothing at start. Saves a
+   * wake-up of the event loop per child.
+   */
+  lazyStart?: boolean;
 }
 
 /** How a child ended, as waitpid(2) reports it. */

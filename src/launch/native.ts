@@ -26,7 +26,8 @@ export function createNativeLauncher(): Launcher | null {
   if (!addon || typeof addon.launchSetup !== 'function' || typeof addon.launchSpawn !== 'function') {
     return (shared = null);
   }
-  const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean) => void =
+  const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
+                lazy: boolean) => void =
     addon.launchSpawn;
   const pending = new Map<number, Pending>();
   let nextId = 0;
@@ -64,7 +65,7 @@ export function createNativeLauncher(): Launcher | null {
       nextId = (nextId + 1) | 0;
       pending.set(id, { argv0: spec.argv[0], started, exited, pid: 0 });
       const env = spec.env.length ? spec.env.join('\0') + '\0' : '';
-      spawn(spec.argv.join('\0') + '\0', spec.argv.length, env, spec.env.length, spec.fd, id, spec.owned);
+      spawn(spec.argv.join('\0') + '\0', spec.argv.length, env, spec.env.length, spec.fd, id, spec.owned, spec.lazyStart === true);
     },
   });
 }

@@ -18,6 +18,8 @@ export interface ConnFacts {
 export type Verdict = 'start' | 'exec' | 'deny';
 
 export interface EngineLog {
+  /** Whether connection() and status() print anything at this verbosity. */
+  readonly connections: boolean;
   listening(ip: string, port: number | string, uid?: number, gid?: number): void;
   status(active: number, max: number): void;
   /** Only the "pid P from ip" line: for connections dropped before a verdict. */

@@ -13,6 +13,7 @@ function ipField(ip: string): string {
 
 export function serverLog(verbosity: number): EngineLog {
   return {
+    connections: verbosity >= 2,
     listening() {
       // tcpserver announces itself only through its first status line.
     },

@@ -12,6 +12,7 @@ const info = (s: string) => writeLine(s, 1);
 // (ipsvd prints the path, and at -vv the instructions too).
 export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string }): EngineLog {
   return {
+    connections: verbose > 0,
     listening(ip, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
