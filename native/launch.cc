@@ -33,7 +33,16 @@ int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
 // One spawn request, copied out of V8 on the main thread: argv and env are
 // NUL-terminated strings laid end to end.
+// An environment shared by many children (the server's own, minus the
+// connection variables): copied out of V8 once, kept for the process's life.
+struct Template {
+  std::string text;
+  std::vector<char*> vars;
+};
+std::vector<Template*> templates;  // main thread adds; spawners only read entries
+
 struct Request {
+  const Template* base;  // or null: env holds the whole environment
   int32_t id;
   int fd;
   bool owned;  // close fd once the spawn is done, whatever its outcome
@@ -181,8 +190,10 @@ int spawnPlan(Plan* p, pid_t* pid) {
 
 void spawnOne(Request* r) {
   std::vector<char*> argv, envp;
+  size_t nbase = r->base ? r->base->vars.size() : 0;
   argv.reserve(r->argc + 1);
-  envp.reserve(r->envc + 1);
+  envp.reserve(nbase + r->envc + 1);
+  if (r->base) envp.assign(r->base->vars.begin(), r->base->vars.end());
   for (char *p = &r->argv[0], *end = p + r->argv.size(); p < end; p += strlen(p) + 1) argv.push_back(p);
   for (char *p = &r->env[0], *end = p + r->env.size(); p < end; p += strlen(p) + 1) envp.push_back(p);
   argv.push_back(nullptr);
@@ -190,7 +201,7 @@ void spawnOne(Request* r) {
 
   // An embedded NUL would silently split an argument or variable: refuse it.
   int err = 0;
-  if (argv.size() != size_t(r->argc) + 1 || envp.size() != size_t(r->envc) + 1 || r->argc < 1) err = EINVAL;
+  if (argv.size() != size_t(r->argc) + 1 || envp.size() != nbase + size_t(r->envc) + 1 || r->argc < 1) err = EINVAL;
 
   pid_t pid = -1;
   // libuv made the socket non-blocking; services expect blocking stdio, as
@@ -395,15 +406,42 @@ bool copyString(napi_env env, napi_value v, std::string& out) {
   return true;  // out keeps the terminating NUL: the last string ends in it
 }
 
-// launchSpawn(argv, argc, env, envc, fd, id, owned, lazy): argv and env are
-// NUL-joined and NUL-terminated; owned: fd is closed here after the spawn;
-// lazy: the STARTED event of a success may wait for the next wake-up.
+// launchTemplate(env, envc) -> handle: keep an environment (NUL-joined and
+// NUL-terminated) for launchSpawn to start from; -1 if it holds a stray NUL.
+napi_value MakeTemplate(napi_env env, napi_callback_info info) {
+  size_t n = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
+  Template* t = new Template();
+  int32_t envc = -1;
+  napi_value result;
+  if (n < 2 || !copyString(env, a[0], t->text) || napi_get_value_int32(env, a[1], &envc) != napi_ok) {
+    delete t;
+    napi_throw_type_error(env, nullptr, "launchTemplate(env, envc)");
+    return nullptr;
+  }
+  t->text.pop_back();  // copyString's NUL; the joined text ends in its own
+  for (char *p = &t->text[0], *end = p + t->text.size(); p < end; p += strlen(p) + 1) t->vars.push_back(p);
+  if (t->vars.size() != size_t(envc)) {
+    delete t;
+    napi_create_int32(env, -1, &result);
+    return result;
+  }
+  templates.push_back(t);
+  napi_create_int32(env, int32_t(templates.size() - 1), &result);
+  return result;
+}
+
+// launchSpawn(argv, argc, env, envc, fd, id, owned, lazy, base): argv and env
+// are NUL-joined and NUL-terminated; owned: fd is closed here after the
+// spawn; lazy: the STARTED event of a success may wait for the next wake-up;
+// base: a launchTemplate handle the environment starts with, or -1.
 // The result arrives later through the setup callback.
 napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t n = 8;
-  napi_value a[8];
+  size_t n = 9;
+  napi_value a[9];
   napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
-  if (!state || n < 8) {
+  if (!state || n < 9) {
     napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
     return nullptr;
   }
@@ -413,12 +451,20 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
       napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
     delete r;
-    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id, owned, lazy)");
+    napi_throw_type_error(env, nullptr, "launchSpawn(argv, argc, env, envc, fd, id, owned, lazy, base)");
     return nullptr;
   }
   bool owned = false, lazy = false;
+  int32_t base = -1;
   napi_get_value_bool(env, a[6], &owned);
   napi_get_value_bool(env, a[7], &lazy);
+  napi_get_value_int32(env, a[8], &base);
+  if (base >= int32_t(templates.size())) {
+    delete r;
+    napi_throw_range_error(env, nullptr, "launchSpawn: no such template");
+    return nullptr;
+  }
+  r->base = base >= 0 ? templates[base] : nullptr;
   // copyString kept a terminating NUL; the joined strings already end in one.
   r->argv.pop_back();
   r->env.pop_back();
@@ -444,4 +490,6 @@ void InitLaunch(Napi::Env env, Napi::Object exports) {
   napi_value fn;
   napi_create_function(env, "launchSpawn", NAPI_AUTO_LENGTH, Spawn, nullptr, &fn);
   exports.Set("launchSpawn", fn);
+  napi_create_function(env, "launchTemplate", NAPI_AUTO_LENGTH, MakeTemplate, nullptr, &fn);
+  exports.Set("launchTemplate", fn);
 }

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import type { ExitStatus, Launcher } from '../src/launch/launch';
+import type { EnvBase, ExitStatus, Launcher } from '../src/launch/launch';
 import { createNativeLauncher } from '../src/launch/native';
 import { createSpawnLauncher } from '../src/launch/spawn';
 
@@ -26,7 +26,7 @@ interface Run {
 }
 
 // Start argv on one accepted loopback connection; the client sends input, reads to EOF.
-function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart = false): Promise<Run> {
+function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart = false, base?: EnvBase): Promise<Run> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout running ${argv.join(' ')}`)), 15000);
     const result: Run = { err: null, pid: 0, output: '' };
@@ -41,7 +41,7 @@ function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart =
     };
     const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const fd = (sock as any)._handle.fd as number;
-      l.launch({ argv, env, fd, owned: false, lazyStart }, (err, pid) => {
+      l.launch({ argv, env, base, fd, owned: false, lazyStart }, (err, pid) => {
         if (exited) result.order = 'exit before start';
         result.err = err;
         result.pid = pid;
@@ -110,6 +110,15 @@ function launcherTests(t: Test, l: Launcher) {
     t.same(untapped(r.output), env);
     const none = await run(l, ['/bin/cat', '/proc/self/environ'], []);
     t.same(untapped(none.output), [], 'an empty environment stays empty');
+    // A base made once, then each child's own variables after it.
+    const base = l.envBase(['A=1', 'B=two words', 'Z=ü']);
+    for (const own of [['C=3'], [], ['D=4', 'E=']]) {
+      const r = await run(l, ['/bin/cat', '/proc/self/environ'], own, '', false, base);
+      t.same(untapped(r.output), ['A=1', 'B=two words', 'Z=ü', ...own], `base, then ${JSON.stringify(own)}`);
+    }
+    const odd = l.envBase(['A=1', 'NUL=a\0b']);
+    const split = await run(l, ['/bin/cat', '/proc/self/environ'], ['C=3'], '', false, odd);
+    t.ok(split.err !== null || !untapped(split.output).includes('NUL=a'), 'a stray NUL in a base never splits a variable');
   });
 
   t.test('argv is passed as given, argv[0] searched in PATH', async (t) => {

@@ -53,12 +53,15 @@ for (const l of launchers()) {
     }
 
     t.test('rules cdb: deny, variables, longest prefix, as the reference', async (t) => {
-      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
+      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set",FOO="rule"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
       for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
         t.same(await envSeen(OURS, ['-HR', '-x', cdb], local, L), await envSeen(REF, ['-HR', '-x', cdb], local), local);
       }
       t.same(await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.2', L), {}, 'denied');
-      t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.3', L)).GREETING, 'hello world');
+      const three = await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.3', L);
+      t.equal(three.GREETING, 'hello world');
+      t.equal(three.FOO, 'rule', "a rule overrides the server's own variable");
+      t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.5', L)).FOO, 'bar', 'others keep it');
     });
 
     t.test('missing rules: dropped, or allowed with -X, as the reference', async (t) => {

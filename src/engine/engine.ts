@@ -6,7 +6,7 @@ import { closeSync, writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
-import type { ExitStatus, Launcher } from '../launch/launch';
+import type { EnvBase, ExitStatus, Launcher } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
@@ -80,11 +80,15 @@ export class Engine {
   private listener: Listener | undefined;
   private readonly hosts = new HostCounts();
   private readonly template: string[];
+  private readonly templateNames: Set<string>;
+  private readonly base: EnvBase;
   private readonly resolve: HostResolver;
   private readonly pseudoPid = process.pid;
 
   constructor(private readonly cfg: EngineConfig) {
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined);
+    this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
+    this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
     this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
   }
@@ -177,14 +181,24 @@ export class Engine {
       this.finish(c, 100);
       return;
     }
-    let env = this.template.slice();
+    // The server's variables go once into the launcher (base); per connection
+    // only its own variables, unless a rule sets or unsets a server variable.
+    let env: string[] = [];
     if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
     if (cfg.perHost) env.push('TCPCONCURRENCY=' + c.phcc);
-    env = applyRules(env, d);
+    let base: EnvBase | undefined = this.base;
+    if (d.set.length !== 0 || d.unset.length !== 0) {
+      if (this.touchesTemplate(d)) {
+        env = applyRules(this.template.concat(env), d);
+        base = undefined;
+      } else {
+        env = applyRules(env, d);
+      }
+    }
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
     // A raw fd is the launcher's to close once the child has it (or failed to start).
     const owned = c.socket === undefined;
-    cfg.launcher.launch({ argv, env, fd: c.fd, owned, lazyStart: !cfg.log.connections }, (err, pid) => {
+    cfg.launcher.launch({ argv, env, base, fd: c.fd, owned, lazyStart: !cfg.log.connections }, (err, pid) => {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);
@@ -197,6 +211,13 @@ export class Engine {
       if (!owned) c.close();
       cfg.log.connection(pid, c, verdict, conc, d);
     }, (st) => this.end(c, st));
+  }
+
+  /** Whether a rule sets or unsets a variable of the server's own environment. */
+  private touchesTemplate(d: Decision): boolean {
+    for (const [k] of d.set) if (this.templateNames.has(k)) return true;
+    for (const k of d.unset) if (this.templateNames.has(k)) return true;
+    return false;
   }
 
   /** A connection that got no child: logged as if a child had exited with code. */

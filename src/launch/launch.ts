@@ -5,8 +5,10 @@
 export interface LaunchSpec {
   /** argv[0] is looked up in $PATH of the server as execvp(3) does when it has no '/'. */
   argv: string[];
-  /** The complete environment of the child, as "NAME=value" strings. */
+  /** The child's environment as "NAME=value" strings: base's variables first, then these (no name in both). */
   env: string[];
+  /** Variables shared by many children, made once by the launcher's envBase(). */
+  base?: EnvBase;
   /** The connected socket; it becomes the child's fd 0 and fd 1. fd 2 is the server's stderr. */
   fd: number;
   /** The launcher closes fd once the child has it, or when no child could be started. */
@@ -28,8 +30,14 @@ export interface ExitStatus {
   signal: number | null;
 }
 
+/** An environment prefix prepared once (the native launcher keeps its copy outside V8). */
+export interface EnvBase {
+  readonly vars: readonly string[];
+}
+
 export interface Launcher {
   readonly name: string;
+  envBase(vars: string[]): EnvBase;
   /**
    * Start a child. started(err, pid) is called once; on success the caller may close
    * its own copy of the socket. exited() is called once when the child is reaped.

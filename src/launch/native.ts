@@ -2,7 +2,12 @@
 // pidfds (native/launch.cc). JavaScript keeps only the two callbacks per child.
 import { getSystemErrorName } from 'node:util';
 import { loadNative } from '../native';
-import type { ExitStatus, Launcher, LaunchSpec } from './launch';
+import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
+
+interface NativeBase extends EnvBase {
+  /** launchTemplate's handle, or -1 when the addon refused it (a stray NUL). */
+  handle: number;
+}
 
 type Started = (err: NodeJS.ErrnoException | null, pid: number) => void;
 type Exited = (status: ExitStatus) => void;
@@ -27,8 +32,12 @@ export function createNativeLauncher(): Launcher | null {
     return (shared = null);
   }
   const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
-                lazy: boolean) => void =
+                lazy: boolean, base: number) => void =
     addon.launchSpawn;
+  const template: (env: string, envc: number) => number = addon.launchTemplate;
+  // The argv of most children is the server's prog: joined once.
+  let lastArgv: string[] | undefined;
+  let lastJoined = '';
   const pending = new Map<number, Pending>();
   let nextId = 0;
 
@@ -60,12 +69,25 @@ export function createNativeLauncher(): Launcher | null {
 
   return (shared = {
     name: 'native',
+    envBase(vars: string[]): NativeBase {
+      return { vars, handle: vars.length ? template(vars.join('\0') + '\0', vars.length) : -1 };
+    },
     launch(spec: LaunchSpec, started: Started, exited: Exited): void {
       const id = nextId;
       nextId = (nextId + 1) | 0;
       pending.set(id, { argv0: spec.argv[0], started, exited, pid: 0 });
-      const env = spec.env.length ? spec.env.join('\0') + '\0' : '';
-      spawn(spec.argv.join('\0') + '\0', spec.argv.length, env, spec.env.length, spec.fd, id, spec.owned, spec.lazyStart === true);
+      let vars = spec.env;
+      let handle = -1;
+      if (spec.base) {
+        handle = (spec.base as NativeBase).handle ?? -1;
+        if (handle < 0 && spec.base.vars.length) vars = [...spec.base.vars, ...vars];
+      }
+      if (spec.argv !== lastArgv) {
+        lastArgv = spec.argv;
+        lastJoined = spec.argv.join('\0') + '\0';
+      }
+      const env = vars.length ? vars.join('\0') + '\0' : '';
+      spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
     },
   });
 }

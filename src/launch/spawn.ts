@@ -8,11 +8,13 @@ import type { ExitStatus, Launcher, LaunchSpec } from './launch';
 
 const signals = constants.signals as Record<string, number>;
 
-function envObject(env: string[]): Record<string, string> {
+function envObject(lists: ReadonlyArray<readonly string[]>): Record<string, string> {
   const o: Record<string, string> = {};
-  for (const kv of env) {
-    const i = kv.indexOf('=');
-    if (i > 0) o[kv.slice(0, i)] = kv.slice(i + 1);
+  for (const env of lists) {
+    for (const kv of env) {
+      const i = kv.indexOf('=');
+      if (i > 0) o[kv.slice(0, i)] = kv.slice(i + 1);
+    }
   }
   return o;
 }
@@ -50,12 +52,13 @@ export function closeInherited(): number[] {
 export function createSpawnLauncher(): Launcher {
   return {
     name: 'spawn',
+    envBase: (vars) => ({ vars }),
     launch(spec: LaunchSpec, started, exited) {
       let child;
       try {
         child = spawn(spec.argv[0], spec.argv.slice(1), {
           stdio: [spec.fd, spec.fd, 'inherit'],
-          env: envObject(spec.env),
+          env: envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]),
         });
       } catch (e) {
         if (spec.owned) closeSync(spec.fd);
