@@ -81,6 +81,18 @@ t.test('host and info keys only when known', async (t) => {
   t.equal((src.decide({ ip: '10.9.9.9', host: 'localhost' }) as { matched: string }).matched, '=');
 });
 
+t.test('remembered decisions: per address, name and ident, never mixed up', async (t) => {
+  const src = new RulesCdbSource(compile(['=undefined:deny', 'x@10.1.2.3:deny,WHO="x"', ':allow'], 'remember.cdb'));
+  const action = (p: Peer) => (src.decide(p) as { action: string }).action;
+  for (let round = 0; round < 2; round++) {
+    t.equal(action({ ip: '10.1.2.3' }), 'allow', `round ${round}: address alone`);
+    t.equal(action({ ip: '10.1.2.3', host: 'undefined' }), 'deny', `round ${round}: a host literally named "undefined"`);
+    t.equal(action({ ip: '10.1.2.3', info: 'x' }), 'deny', `round ${round}: ident x`);
+    t.equal(action({ ip: '10.1.2.3', info: 'y' }), 'allow', `round ${round}: ident y`);
+    t.equal(action({ ip: '10.1.2.4', info: 'x' }), 'allow', `round ${round}: another address`);
+  }
+});
+
 t.test('no rule matches: allow, nothing set', async (t) => {
   const src = new RulesCdbSource(compile(['10.1.2.3:deny'], 'nomatch.cdb'));
   t.same(src.decide({ ip: '10.1.2.4' }), { action: 'allow', set: [], unset: [] });

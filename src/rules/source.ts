@@ -9,7 +9,8 @@
 // file: one sequential pass at open learns which CIDR prefix lengths exist
 // (most files have none: 32 or 128 lookups saved), and answers are
 // remembered in a bounded map, since clients share most keys (short CIDR
-// prefixes, host suffixes, "=", "").
+// prefixes, host suffixes, "=", ""); so are whole decisions per client
+// (address, name, ident), since most connections come from known clients.
 import * as fs from 'node:fs';
 import type { Decision, Peer, RuleSource } from '../decide/decision';
 import { Cdb, CdbError } from '../cdb/reader';
@@ -22,12 +23,25 @@ export class RulesCdbSource implements RuleSource {
   private cdb: Cdb | null = null;
   private id = '';
   private cache = new Map<string, Buffer | null>();
+  private decisions = new Map<string, Decision>();
   private cidr: CidrLengths | undefined;
 
   constructor(readonly path: string) {}
 
   decide(peer: Peer): Decision {
     const cdb = this.current();
+    const who = peer.host === undefined && peer.info === undefined ? peer.ip
+      : `${peer.ip}\0${peer.host === undefined ? '-' : '+' + peer.host}\0${peer.info === undefined ? '-' : '+' + peer.info}`;
+    let d = this.decisions.get(who);
+    if (d === undefined) {
+      d = this.lookup(cdb, peer);
+      if (this.decisions.size >= CACHE_MAX) this.decisions.clear();
+      this.decisions.set(who, d);
+    }
+    return d;
+  }
+
+  private lookup(cdb: Cdb, peer: Peer): Decision {
     const m = lookupRule((key) => {
       let v = this.cache.get(key);
       if (v === undefined) {
@@ -66,5 +80,6 @@ export class RulesCdbSource implements RuleSource {
     if (this.cdb) this.cdb.close();
     this.cdb = null;
     this.cache.clear();
+    this.decisions.clear();
   }
 }
