@@ -91,3 +91,9 @@ t.test('HostCounts and unmap', async (t) => {
   t.equal(unmap('::ffff:7f00:1'), '::ffff:7f00:1');
   t.equal(unmap('::1'), '::1');
 });
+
+t.test('decimal: digits without the number-string cache', async (t) => {
+  const { decimal } = await import('../src/decimal');
+  for (const n of [0, 7, 10, 99, 100, 1234, 65535, 4194304, 2147483647, 4294967295]) t.equal(decimal(n), String(n), String(n));
+  for (const n of [-1, 1.5, NaN, 2 ** 40]) t.equal(decimal(n), String(n), `${n}: as String() gives it`);
+});

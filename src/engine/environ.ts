@@ -3,6 +3,7 @@
 // connection appends its own values, so a stale TCPREMOTEHOST of the server
 // never leaks to prog when the connection has none.
 import type { Decision } from '../decide/decision';
+import { decimal } from '../decimal';
 
 const CONN_VARS = [
   'PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPLOCALHOST',
@@ -41,7 +42,7 @@ export function envTemplate(env: NodeJS.ProcessEnv, ucspi: boolean, concurrency:
  * localPortText: tcpsvd's TCPLOCALPORT, the port argument as given (ipsvd copies it).
  */
 export function pushConnEnv(out: string[], c: ConnEnv, localPortText?: string): void {
-  const lport = localPortText ?? String(c.localPort), rport = String(c.remotePort);
+  const lport = localPortText ?? decimal(c.localPort), rport = decimal(c.remotePort);
   out.push(c.v6 ? 'PROTO=TCP6' : 'PROTO=TCP', 'TCPLOCALIP=' + c.localIp, 'TCPLOCALPORT=' + lport);
   if (c.localHost !== undefined) out.push('TCPLOCALHOST=' + c.localHost);
   out.push('TCPREMOTEIP=' + c.remoteIp, 'TCPREMOTEPORT=' + rport);

@@ -15,13 +15,6 @@ type Exited = (status: ExitStatus) => void;
 // Event layout of native/launch.cc: 4 int32 per event.
 const STARTED = 0;
 
-interface Pending {
-  argv0: string;
-  started: Started;
-  exited: Exited;
-  pid: number;
-}
-
 let shared: Launcher | null | undefined;
 
 /** The native launcher, or null when the addon is missing or cannot reap through pidfds. */
@@ -38,28 +31,41 @@ export function createNativeLauncher(): Launcher | null {
   // The argv of most children is the server's prog: joined once.
   let lastArgv: string[] | undefined;
   let lastJoined = '';
-  const pending = new Map<number, Pending>();
-  let nextId = 0;
+  // Children under way, by id: slots reused through a free list, so that a
+  // busy server churns no Map tables (each one promoted, then garbage in old space).
+  const onStart: Array<Started | undefined> = [];
+  const onExit: Array<Exited | undefined> = [];
+  const argv0: string[] = [];
+  const pids: number[] = [];
+  const free: number[] = [];
+
+  function release(id: number): void {
+    onStart[id] = undefined;
+    onExit[id] = undefined;
+    free.push(id);
+  }
 
   function onEvents(ev: Int32Array): void {
     for (let i = 0; i < ev.length; i += 4) {
       const id = ev[i + 1];
-      const p = pending.get(id);
-      if (!p) continue;
+      const started = onStart[id], exited = onExit[id];
+      if (started === undefined || exited === undefined) continue;
       if (ev[i] === STARTED) {
         const r = ev[i + 2];
         if (r < 0) {
-          pending.delete(id);
-          p.started(spawnError(r, p.argv0), 0);
+          const name = argv0[id];
+          release(id);
+          started(spawnError(r, name), 0);
         } else {
-          p.pid = r;
-          p.started(null, r);
+          pids[id] = r;
+          started(null, r);
         }
       } else {
-        pending.delete(id);
+        const pid = pids[id];
+        release(id);
         const code = ev[i + 2];
         const signal = ev[i + 3];
-        p.exited({ pid: p.pid, code: code >= 0 ? code : null, signal: signal > 0 ? signal : null });
+        exited({ pid, code: code >= 0 ? code : null, signal: signal > 0 ? signal : null });
       }
     }
   }
@@ -73,9 +79,11 @@ export function createNativeLauncher(): Launcher | null {
       return { vars, handle: vars.length ? template(vars.join('\0') + '\0', vars.length) : -1 };
     },
     launch(spec: LaunchSpec, started: Started, exited: Exited): void {
-      const id = nextId;
-      nextId = (nextId + 1) | 0;
-      pending.set(id, { argv0: spec.argv[0], started, exited, pid: 0 });
+      const id = free.length ? free.pop()! : onStart.length;
+      onStart[id] = started;
+      onExit[id] = exited;
+      argv0[id] = spec.argv[0];
+      pids[id] = 0;
       let vars = spec.env;
       let handle = -1;
       if (spec.base) {

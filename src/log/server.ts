@@ -1,6 +1,7 @@
 // tcpserver's log lines (ucspi-tcp wording), on stderr. Verbosity: 0 (-q)
 // silent, 1 (-Q, default) errors only, 2 (-v) every connection.
 import type { ExitStatus } from '../launch/launch';
+import { decimal } from '../decimal';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
 import { serverSafe } from './safe';
 
@@ -21,20 +22,20 @@ export function serverLog(verbosity: number): EngineLog {
       if (verbosity >= 2) writeLine(`tcpserver: status: ${active}/${max}`);
     },
     from(pid, ip) {
-      if (verbosity >= 2) writeLine(`tcpserver: pid ${pid} from ${ipField(ip)}`);
+      if (verbosity >= 2) writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(ip)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict) {
       if (verbosity < 2) return;
-      writeLine(`tcpserver: pid ${pid} from ${ipField(c.remoteIp)}\n` +
-        `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${pid} ` +
+      writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
+        `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${decimal(pid)} ` +
         `${serverSafe(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
-        `${serverSafe(c.remoteHost)}:${ipField(c.remoteIp)}:${serverSafe(c.remoteInfo)}:${c.remotePort}`);
+        `${serverSafe(c.remoteHost)}:${ipField(c.remoteIp)}:${serverSafe(c.remoteInfo)}:${decimal(c.remotePort)}`);
     },
     end(st: ExitStatus) {
       // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.
       if (verbosity < 2) return;
       const w = st.code !== null ? (st.code & 0xff) << 8 : (st.signal ?? 0) & 0x7f;
-      writeLine(`tcpserver: end ${st.pid} status ${w}`);
+      writeLine(`tcpserver: end ${decimal(st.pid)} status ${w}`);
     },
     cannotRun(prog, err) {
       if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errText(err)}`);

@@ -1,6 +1,7 @@
 // tcpsvd's log lines (ipsvd wording): info lines at -v on standard output, as
 // ipsvd prints them; warnings and drops always, on standard error.
 import type { ExitStatus } from '../launch/launch';
+import { decimal } from '../decimal';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
 import { svdSafe } from './safe';
 import { matchLog } from '../instruct/log';
@@ -22,20 +23,20 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
     from(pid, ip) {
-      if (verbose) info(`${INFO}pid ${pid} from ${svdSafe(ip)}`);
+      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${svdSafe(ip)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${pid} from ${svdSafe(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${pid} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${pid} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
-        `${svdSafe(c.remoteIp)}:${c.remotePort}`;
+      let s = `${INFO}pid ${decimal(pid)} from ${svdSafe(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${decimal(pid)} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
+        `${svdSafe(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },
     end(st: ExitStatus) {
       // ipsvd prints the exit code; a child killed by a signal shows as exit 0.
-      if (verbose) info(`${INFO}end ${st.pid} exit ${st.code ?? 0}`);
+      if (verbose) info(`${INFO}end ${decimal(st.pid)} exit ${st.code ?? 0}`);
     },
     cannotRun(prog, err) {
       writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
