@@ -16,10 +16,12 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -100,22 +102,58 @@ void post(const Event& e, bool wake = true) {
 
 // What the vfork child needs, all prepared by the parent: between vfork and
 // exec the child shares our memory and may only make raw system calls.
+// The signals whose disposition is not SIG_DFL: the child sets just these
+// back (SIG_IGN survives exec, and no handler may run in a child that still
+// shares our memory), instead of 62 system calls (~20 us) in every child.
+// Dispositions are set at start-up, so the set is asked for again at most
+// every 100 ms; exec resets a handler installed since, in any case.
+struct SigSet {
+  int n;
+  int sig[64];
+};
+
+std::mutex siglock;
+SigSet sigcache;
+int64_t sigcacheAt = INT64_MIN;
+
+void dispositions(SigSet* out) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  int64_t now = int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  std::lock_guard<std::mutex> g(siglock);
+  if (sigcacheAt == INT64_MIN || now - sigcacheAt >= 100) {
+    SigSet set;
+    set.n = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      // The raw call: glibc's sigaction() refuses its own internal signals.
+      unsigned long ksa[4] = {0, 0, 0, 0};  // handler, flags, restorer, mask
+      if (syscall(SYS_rt_sigaction, sig, nullptr, ksa, 8) == 0 && ksa[0] == 0) continue;  // SIG_DFL
+      set.sig[set.n++] = sig;
+    }
+    sigcache = set;
+    sigcacheAt = now;
+  }
+  *out = sigcache;
+}
+
 struct Plan {
   char* const* argv;
   char* const* envp;
   std::vector<std::string> paths;  // argv[0], or each $PATH candidate in order
   int fd;
+  SigSet sigs;       // to set back to SIG_DFL in the child
   volatile int err;  // written by the child when every exec failed
 };
 
 // Raw system calls only: no errno-dependent libc state, no locks, no malloc.
 [[noreturn]] __attribute__((noinline)) void child(Plan* p) {
-  // Every disposition back to default, glibc's internal signals included
-  // (posix_spawn leaves those ignored, and SIG_IGN survives exec). All
-  // signals are still blocked here: spawner threads run with a full mask.
+  // Every disposition that is not the default back to it, glibc's internal
+  // signals included (posix_spawn leaves those ignored, and SIG_IGN survives
+  // exec). All signals are still blocked here: spawner threads run with a
+  // full mask.
   unsigned long dfl[4] = {0, 0, 0, 0};  // kernel struct sigaction, SIG_DFL
-  for (long sig = 1; sig <= 64; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, dfl, nullptr, 8);
+  for (int i = 0; i < p->sigs.n; i++) syscall(SYS_rt_sigaction, long(p->sigs.sig[i]), dfl, nullptr, 8);
   // The socket on 0 and 1; fd 2 stays, minus the close-on-exec Node gave it.
   for (int to = 0; to < 2; to++) {
     if (p->fd == to) syscall(SYS_fcntl, to, F_SETFD, 0);
@@ -215,6 +253,7 @@ void spawnOne(Request* r) {
     plan.argv = argv.data();
     plan.envp = envp.data();
     plan.fd = r->fd;
+    dispositions(&plan.sigs);
     candidates(argv[0], plan.paths);
     err = spawnPlan(&plan, &pid);
   }
