@@ -38,6 +38,10 @@ struct Acceptor {
   bool polling = false;
   bool paused = false;  // waiting for the timer after an error
   bool noDelay = false;
+  // Bound to one address: every client's local address is that one, so no
+  // getsockname(2) per client (only a wildcard bind needs it).
+  bool fixedLocal = false;
+  sockaddr_storage local;
   long budget = 0;      // clients we may still accept (-c minus live ones)
   int32_t* words = nullptr;
   napi_ref buffer = nullptr;
@@ -141,7 +145,8 @@ void onReadable(uv_poll_t*, int status, int) {
       break;
     }
     int32_t* r = w + n * WORDS;
-    if (getsockname(c, reinterpret_cast<sockaddr*>(&local), &llen) < 0) local.ss_family = AF_UNSPEC;
+    if (acc->fixedLocal) local = acc->local;
+    else if (getsockname(c, reinterpret_cast<sockaddr*>(&local), &llen) < 0) local.ss_family = AF_UNSPEC;
     if (acc->noDelay) {
       int one = 1;
       setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -177,6 +182,13 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   acc->fd = info[0].As<Napi::Number>().Int32Value();
   acc->budget = info[1].As<Napi::Number>().Int64Value();
   acc->noDelay = info[2].ToBoolean().Value();
+  socklen_t blen = sizeof acc->local;
+  if (getsockname(acc->fd, reinterpret_cast<sockaddr*>(&acc->local), &blen) == 0) {
+    const sockaddr_in* a4 = reinterpret_cast<const sockaddr_in*>(&acc->local);
+    const sockaddr_in6* a6 = reinterpret_cast<const sockaddr_in6*>(&acc->local);
+    acc->fixedLocal = (acc->local.ss_family == AF_INET && a4->sin_addr.s_addr != htonl(INADDR_ANY)) ||
+                      (acc->local.ss_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr));
+  }
   uv_loop_t* loop;
   napi_get_uv_event_loop(env, &loop);
   int rc = uv_poll_init(loop, &acc->poll, acc->fd);
