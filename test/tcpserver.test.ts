@@ -14,6 +14,8 @@ const REF = '/usr/bin/tcpserver';
 const tmp = mkdtempSync(path.join(tmpdir(), 'tcpserver-test-'));
 const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
+  // bin/.start keeps it from Node and must hand it back to prog unchanged.
+  NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
 };
 
 function rulesCdb(text: string): string {

@@ -14,6 +14,8 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tcpsvd-test-'));
 // The server's own environment carries stale connection variables: both must drop them.
 const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
+  // bin/.start keeps it from Node and must hand it back to prog unchanged.
+  NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
 };
 
 /** The environment prog sees, minus what differs by nature (client port, launcher choice). */
@@ -68,6 +70,11 @@ for (const l of launchers()) {
         const ours = await envSeen(OURS, flags, '127.0.0.9', L);
         t.same(ours, ref);
         t.equal(ours.FOO, 'bar');
+        if (flags.length === 0) {
+          const none = { NODE_EXTRA_CA_CERTS: undefined };
+          t.same(await envSeen(OURS, flags, '127.0.0.9', L, none), await envSeen(REF, flags, '127.0.0.9', undefined, none),
+            'without NODE_EXTRA_CA_CERTS too');
+        }
       });
     }
 
