@@ -92,6 +92,27 @@ for (const l of launchers()) {
       DNS_ZONE['127.0.0.1'] = { ptr: 'Local.Example.' };
     });
 
+    t.test('a silent name server delays only the client it is asked about', async (t) => {
+      const dns = await startFakeDns({ '127.0.0.25': { mode: 'timeout' } }, { port53: true });
+      t.teardown(() => dns.close());
+      const srv = await startServer(OURS, ['-h', '-l', 'me', '127.0.0.1', '0', 'echo', 'served'],
+        { ...baseEnv, DNSCACHEIP: dns.addr, UCSPI_LAUNCHER: L });
+      const net = await import('node:net');
+      const stuck = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.25' });
+      stuck.on('error', () => {});
+      let stuckGot = '';
+      stuck.on('data', (d) => { stuckGot += d; });
+      await new Promise<void>((r) => stuck.on('connect', () => r()));
+      for (let i = 0; i < 20 && !dns.queries.some((q) => q.name.startsWith('25.0.0.127')); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      t.equal(await talk(srv.port, { local: '127.0.0.26', ms: 5000 }), 'served\n', 'another client is served meanwhile');
+      t.equal(stuckGot, '', 'while the first one still waits for its name');
+      t.notOk(stuck.destroyed, 'and is still connected');
+      stuck.destroy();
+      await srv.stop();
+    });
+
     t.test('no answer for the local name: the client is dropped, worded as the reference', async (t) => {
       // Nothing listens on this address's port 53: "connection refused" (the reference takes 11 s).
       const E = { DNSCACHEIP: '127.53.0.254' };
