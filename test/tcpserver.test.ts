@@ -145,6 +145,15 @@ for (const l of launchers()) {
         const ref = await envSeen(REF, flags, local, E);
         t.same(await envSeen(OURS, flags, local, { ...L, ...E }), ref, `${flags.join(' ')}, client ${local}`);
       }
+      // Rules on names: =host and =.domain keys, with -h and with -p.
+      const cdb = rulesCdb('=good.example:allow,BYNAME="host"\n=.example:allow,BYNAME="domain"\n' +
+        '127.0.0.23:allow,BYIP="1"\n:deny\n');
+      for (const [flags, local] of [[['-R'], '127.0.0.21'], [['-R'], '127.0.0.22'], [['-pR'], '127.0.0.22'],
+        [['-HR'], '127.0.0.21'], [['-R'], '127.0.0.23'], [['-R'], '127.0.0.9']] as Array<[string[], string]>) {
+        const args = [...flags, '-x', cdb];
+        t.same(await envSeen(OURS, args, local, { ...L, ...E }), await envSeen(REF, args, local, E),
+          `rules by name: ${flags.join(' ')}, client ${local}`);
+      }
       t.equal((await envSeen(OURS, ['-R'], '127.0.0.21', { ...L, ...E })).TCPREMOTEHOST, 'good.example');
       t.notOk('TCPREMOTEHOST' in (await envSeen(OURS, ['-pR'], '127.0.0.22', { ...L, ...E })), 'paranoid drops an unconfirmed name');
       t.ok(dns.queries.length > 0);

@@ -86,6 +86,18 @@ for (const l of launchers()) {
         const ref = await envSeen(REF, flags, local, undefined, E);
         t.same(await envSeen(OURS, flags, local, L, E), ref, `${flags.join(' ') || 'no flags'}, client ${local}`);
       }
+      // Peers entries named by host and domain, with -h and -p.
+      const d = mkdtempSync(path.join(tmp, 'peers-'));
+      writeFileSync(path.join(d, 'good.example'), '+BYNAME=host\n');
+      writeFileSync(path.join(d, 'example'), '+BYNAME=domain\n');
+      writeFileSync(path.join(d, '0'), '');
+      chmodSync(path.join(d, '0'), 0o000);
+      for (const [flags, local] of [[['-h'], '127.0.0.21'], [['-h'], '127.0.0.22'], [['-p'], '127.0.0.22'],
+        [[], '127.0.0.21'], [['-h'], '127.0.0.9']] as Array<[string[], string]>) {
+        const args = [...flags, '-i', d];
+        t.same(await envSeen(OURS, args, local, L, E), await envSeen(REF, args, local, undefined, E),
+          `peers by name: ${flags.join(' ') || 'no flags'}, client ${local}`);
+      }
       // A local name server that answers badly is "no name"; one that refuses drops the client.
       DNS_ZONE['127.0.0.1'] = { mode: 'servfail' };
       t.same(await envSeen(OURS, [], '127.0.0.9', L, E), await envSeen(REF, [], '127.0.0.9', undefined, E), 'SERVFAIL');
