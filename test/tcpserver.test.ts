@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, launchers, parseEnv, startServer, talk } from './helpers/net';
-import { startFakeDns } from './helpers/fakedns';
+import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
 
 const OURS = path.join(BIN, 'tcpserver');
@@ -124,16 +124,7 @@ for (const l of launchers()) {
     });
 
     t.test('DNS: local name unless -l, -h/-p names (hostile ones escaped), as the reference', async (t) => {
-      const dns = await startFakeDns({
-        '127.0.0.1': { ptr: 'Local.Example.' },
-        '127.0.0.21': { ptr: 'Good.Example.' },
-        'good.example': { a: ['127.0.0.21'] },
-        '127.0.0.22': { ptr: 'liar.example' },
-        'liar.example': { a: ['10.9.9.9'] },
-        '127.0.0.23': { ptrLabels: ['evil/..', 'example'] },
-        '127.0.0.24': { mode: 'servfail' },
-        '127.0.0.27': { ptrLabels: ['a b', 'c\\d', 'x"y', 'UP'] },
-      }, { port53: true });
+      const dns = await startFakeDns(namesZone(), { port53: true });
       t.teardown(() => dns.close());
       const E = { DNSCACHEIP: dns.addr };
       const cases: Array<[string[], string]> = [

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, launchers, listeners, parseEnv, socketCount, startServer, talk } from './helpers/net';
-import { startFakeDns, type Zone } from './helpers/fakedns';
+import { namesZone, startFakeDns, type Zone } from './helpers/fakedns';
 
 const OURS = path.join(BIN, 'tcpsvd');
 const REF = '/usr/bin/tcpsvd';
@@ -42,19 +42,8 @@ function peersDir(): string {
   return d;
 }
 
-// Names for the DNS tests: honest, hostile (escaped by both as djb's library does), failing.
-const DNS_ZONE: Zone = {
-  '127.0.0.1': { ptr: 'Local.Example.' },
-  '127.0.0.21': { ptr: 'Good.Example.' },
-  'good.example': { a: ['127.0.0.21'] },
-  '127.0.0.22': { ptr: 'liar.example' },
-  'liar.example': { a: ['127.0.0.99'] },
-  '127.0.0.23': { ptrLabels: ['evil/..', 'Example'] },
-  '127.0.0.24': { mode: 'servfail' },
-  '127.0.0.27': { ptrLabels: ['a b', 'c\\d', 'x"y', 'semi;colon', 'UP'] },
-  '127.0.0.28': { ptrLabels: ['ctl\x01\x7f\xff', 'ex'] },
-  '127.0.0.30': { ptr: ['first.example', 'second.example'] },
-};
+// Names for the DNS tests (helpers/fakedns.ts).
+const DNS_ZONE: Zone = namesZone();
 const DNS_CASES: Array<[string[], string]> = [
   [[], '127.0.0.9'], [['-h'], '127.0.0.21'], [['-p'], '127.0.0.21'], [['-h'], '127.0.0.22'],
   [['-p'], '127.0.0.22'], [['-h'], '127.0.0.23'], [['-h'], '127.0.0.24'], [['-h'], '127.0.0.27'],

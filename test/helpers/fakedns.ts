@@ -170,3 +170,23 @@ function rawPtr(id: number, query: Buffer, labels: string[]): Buffer {
   rr.writeUInt16BE(rdata.length, 10);
   return Buffer.concat([head, question, rr, rdata]);
 }
+
+/**
+ * Names for the servers' differential DNS tests: a local name, honest and
+ * lying clients, hostile labels (escaped alike by ours and djb's library),
+ * SERVFAIL and several answers. A new object each time: tests may change it.
+ */
+export function namesZone(): Zone {
+  return {
+    '127.0.0.1': { ptr: 'Local.Example.' },
+    '127.0.0.21': { ptr: 'Good.Example.' },
+    'good.example': { a: ['127.0.0.21'] },
+    '127.0.0.22': { ptr: 'liar.example' },
+    'liar.example': { a: ['127.0.0.99'] },
+    '127.0.0.23': { ptrLabels: ['evil/..', 'Example'] },
+    '127.0.0.24': { mode: 'servfail' },
+    '127.0.0.27': { ptrLabels: ['a b', 'c\\d', 'x"y', 'semi;colon', 'UP'] },
+    '127.0.0.28': { ptrLabels: ['ctl\x01\x7f\xff', 'ex'] },
+    '127.0.0.30': { ptr: ['first.example', 'second.example'] },
+  };
+}
