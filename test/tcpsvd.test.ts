@@ -15,7 +15,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tcpsvd-test-'));
 const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
   // bin/.start keeps it from Node and must hand it back to prog unchanged.
-  NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
+  NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem', TCPCONCURRENCY: 'stale',
 };
 
 /** The environment prog sees, minus what differs by nature (client port, launcher choice). */
@@ -53,7 +53,7 @@ const DNS_CASES: Array<[string[], string]> = [
 for (const l of launchers()) {
   t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
     const L = l.name;
-    for (const flags of [[], ['-E'], ['-l', 'local.name'], ['-l', ''], ['-vv']]) {
+    for (const flags of [[], ['-E'], ['-l', 'local.name'], ['-l', ''], ['-vv'], ['-C', '3'], ['-E', '-C', '3']]) {
       t.test(`environment with ${flags.join(' ') || 'no flags'} equals the reference`, async (t) => {
         const ref = await envSeen(REF, flags, '127.0.0.9');
         const ours = await envSeen(OURS, flags, '127.0.0.9', L);

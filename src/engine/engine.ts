@@ -10,6 +10,7 @@ import type { EnvBase, ExitStatus, Launcher } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
+import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from './identify';
 import type { Accepted, Listener } from '../listen/listen';
 
@@ -185,7 +186,7 @@ export class Engine {
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
     if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
-    if (cfg.perHost) env.push('TCPCONCURRENCY=' + c.phcc);
+    if (cfg.perHost && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
     let base: EnvBase | undefined = this.base;
     if (d.set.length !== 0 || d.unset.length !== 0) {
       if (this.touchesTemplate(d)) {

@@ -21,14 +21,13 @@ export interface ConnEnv {
   remotePort: number;
   remoteHost?: string;
   remoteInfo?: string;
-  /** TCPCONCURRENCY, when per-host accounting is on. */
-  concurrency?: number;
 }
 
 /** The server environment as NAME=value strings, without the names in drop. */
 export function envTemplate(env: NodeJS.ProcessEnv, ucspi: boolean, concurrency: boolean): string[] {
   const drop = new Set(ucspi ? CONN_VARS : []);
-  if (concurrency) drop.add('TCPCONCURRENCY');
+  // ipsvd sets TCPCONCURRENCY with the other connection variables: not with -E.
+  if (ucspi && concurrency) drop.add('TCPCONCURRENCY');
   const out: string[] = [];
   for (const k of Object.keys(env)) {
     const v = env[k];
