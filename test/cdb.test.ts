@@ -86,8 +86,14 @@ t.test('get and getAll return records in insertion order', async (t) => {
     const got = c.getAll(Buffer.from(h, 'hex'));
     if (got.length !== vs.length || got.some((g, i) => !g.equals(vs[i]))) ok = false;
     if (!c.get(Buffer.from(h, 'hex'))!.equals(vs[0])) ok = false;
+    if (!c.find(Buffer.from(h, 'hex'))!.equals(vs[0])) ok = false;
   }
-  t.ok(ok, 'every key gives all its values in order');
+  t.ok(ok, 'every key gives all its values in order; find() the first, as get()');
+  const [k0, k1] = [...byKey.keys()].map((h) => Buffer.from(h, 'hex'));
+  const first = c.find(k0)!;
+  const copy = Buffer.from(first);
+  c.find(k1);
+  t.ok(c.find(k0)!.equals(copy), 'find() answers again after another lookup (its buffer is reused)');
   t.equal(c.get(Buffer.from([9, 9, 9])), undefined, 'missing key');
   t.same(c.getAll('zz'), [], 'missing key, getAll');
   c.close();

@@ -42,6 +42,12 @@ t.test('log cleaning as outfix and safecats', async (t) => {
     ['a:b%c dé', 'a?b%c?d??', 'a?b?c?d??'],
     ['', '', ''],
     ['x'.repeat(101), 'x'.repeat(100) + '...(truncate)', 'x'.repeat(100) + '...'],
+    ['x'.repeat(100), 'x'.repeat(100), 'x'.repeat(100)],
+    ['127.0.0.1', '127.0.0.1', '127.0.0.1'],
+    ['host.example%', 'host.example%', 'host.example?'],
+    ['::1', '??1', '??1'],
+    ['a\tb', 'a?b', 'a?b'],
+    ['é'.repeat(60), '?'.repeat(100) + '...(truncate)', '?'.repeat(100) + '...'],
   ];
   for (const [in_, svd, srv] of cases) {
     t.equal(svdSafe(in_), svd);

@@ -93,6 +93,13 @@ t.test('remembered decisions: per address, name and ident, never mixed up', asyn
   }
 });
 
+t.test('names and idents beyond ASCII are looked up as their UTF-8 bytes', async (t) => {
+  const src = new RulesCdbSource(compile(['jö@10.1.2.3:deny', '=hö.example:allow,X="name"', ':allow,X="default"'], 'utf8.cdb'));
+  t.equal((src.decide({ ip: '10.1.2.3', info: 'jö' }) as { action: string }).action, 'deny');
+  t.equal((src.decide({ ip: '10.1.2.3', info: 'jo' }) as { action: string }).action, 'allow');
+  t.same((src.decide({ ip: '10.1.2.4', host: 'hö.example' }) as { set: unknown }).set, [['X', 'name']]);
+});
+
 t.test('no rule matches: allow, nothing set', async (t) => {
   const src = new RulesCdbSource(compile(['10.1.2.3:deny'], 'nomatch.cdb'));
   t.same(src.decide({ ip: '10.1.2.4' }), { action: 'allow', set: [], unset: [] });

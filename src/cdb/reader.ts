@@ -30,6 +30,7 @@ export class Cdb {
   private readonly slots = Buffer.allocUnsafe(SLOTBLOCK);
   private readonly head = Buffer.allocUnsafe(8);
   private readonly keybuf = Buffer.allocUnsafe(KEYCHUNK);
+  private value = Buffer.allocUnsafeSlow(256); // find()'s answers
 
   private constructor(fd: number, size: number, path: string) {
     this.fd = fd;
@@ -58,6 +59,16 @@ export class Cdb {
   get(key: Buffer | string): Buffer | undefined {
     let found: Buffer | undefined;
     this.scan(toBuf(key), (v) => { found = v; return false; });
+    return found;
+  }
+
+  /**
+   * The first value of key in a buffer this reader reuses: valid until its
+   * next lookup. For a server's per-connection lookups: no allocation.
+   */
+  find(key: Buffer): Buffer | undefined {
+    let found: Buffer | undefined;
+    this.scan(key, (v) => { found = v; return false; }, true);
     return found;
   }
 
@@ -122,7 +133,7 @@ export class Cdb {
   // in file order until it returns false. This is djb's cdb_findnext step by
   // step, offsets in uint32 arithmetic as in C, so a damaged file gives the
   // same answers as his tools; probes are bounded by the slot count.
-  private scan(key: Buffer, each: (value: Buffer) => boolean): void {
+  private scan(key: Buffer, each: (value: Buffer) => boolean, reuse = false): void {
     const h = cdbHash(key);
     const at = (h & 255) << 3;
     if (at + 8 > this.header.length) this.fail();
@@ -154,7 +165,13 @@ export class Cdb {
       const dlen = this.head.readUInt32LE(4);
       const dpos = (pos + 8 + key.length) >>> 0;
       if (dpos + dlen > this.size) this.fail(); // before allocating dlen bytes
-      const v = Buffer.allocUnsafe(dlen);
+      let v: Buffer;
+      if (reuse) {
+        if (dlen > this.value.length) this.value = Buffer.allocUnsafeSlow(Math.max(dlen, 2 * this.value.length));
+        v = this.value.subarray(0, dlen);
+      } else {
+        v = Buffer.allocUnsafe(dlen);
+      }
       this.readAt(v, dlen, dpos);
       if (!each(v)) return;
     }

@@ -68,10 +68,13 @@ export function splitLines(text: Buffer): string[] {
   return text.toString('utf8').split('\0');
 }
 
-/** A file's contents as an entry text: one trailing newline dropped, newlines become NULs. */
-export function fileText(contents: Buffer): Buffer {
+/**
+ * A file's contents as an entry text: one trailing newline dropped, newlines
+ * become NULs (in contents itself when inPlace, else in a copy).
+ */
+export function fileText(contents: Buffer, inPlace = false): Buffer {
   const end = contents.length > 0 && contents[contents.length - 1] === 0x0a ? contents.length - 1 : contents.length;
-  const t = Buffer.from(contents.subarray(0, end));
+  const t = inPlace ? contents.subarray(0, end) : Buffer.from(contents.subarray(0, end));
   for (let i = 0; i < t.length; i++) if (t[i] === 0x0a) t[i] = 0;
   return t;
 }

@@ -2,6 +2,16 @@
 // printable and one token, byte by byte, as the originals do (at most 100 bytes).
 
 function clean(s: string, bad: (c: number) => boolean, more: string): string {
+  // Most fields (addresses, names, ports) are short printable ASCII: as is,
+  // without a Buffer per log line.
+  if (s.length <= 100) {
+    let plain = true;
+    for (let i = 0; i < s.length && plain; i++) {
+      const c = s.charCodeAt(i);
+      plain = c >= 33 && c <= 126 && !bad(c);
+    }
+    if (plain) return s;
+  }
   const b = Buffer.from(s, 'utf8');
   const n = Math.min(b.length, 100);
   let out = '';

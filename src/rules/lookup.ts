@@ -11,8 +11,12 @@ import type { Peer } from '../decide/decision';
 import type { Cdb } from '../cdb/reader';
 import { bitKeyText, ipv4BitKey, ipv6BitKey, ipv6Expanded, parseIPv4, parseIPv6 } from './keys';
 
-/** A key (byte string) to its first value, or undefined. */
-export type Find = (key: string) => Buffer | undefined;
+/**
+ * A key (byte string) to its first value, or undefined. shared: the key is
+ * one that other clients ask for too (a prefix, a domain, "="), not this
+ * client's own address, name or ident: worth remembering.
+ */
+export type Find = (key: string, shared: boolean) => Buffer | undefined;
 
 export interface RuleMatch {
   /** How tcprulescheck names the rule (byte string): the key, or "a.b.c.d/n" for a CIDR key. */
@@ -41,53 +45,64 @@ export function cdbFind(cdb: Cdb): Find {
   return (key) => cdb.get(Buffer.from(key, 'latin1'));
 }
 
-const bytes = (s: string) => Buffer.from(s).toString('latin1');
+/**
+ * A string as the byte string of its UTF-8 form. ASCII (addresses, names
+ * from DNS) is that already: no Buffer per lookup, whose pool slabs, made
+ * and freed for every connection, crept up the C heap of a busy server.
+ */
+function bytes(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s).toString('latin1');
+  return s;
+}
 
 export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths): RuleMatch | null {
   const host = peer.host === undefined ? undefined : bytes(peer.host);
   const info = peer.info === undefined ? undefined : bytes(peer.info);
   const v6 = peer.ip.includes(':');
-  let ip: string | null = peer.ip;
-  let bits: string | null = null; // the full bit key; shorter prefixes are its prefixes
+  // The exact key, and the address's bytes for the CIDR steps; the bit key
+  // itself is built only when the file has CIDR rules of that family.
+  let ip: string | null;
+  let v4b: number[] | null = null;
+  let v6b: Uint8Array | null = null;
   if (v6) {
-    const b = parseIPv6(peer.ip);
-    ip = b && ipv6Expanded(b);
-    bits = b && ipv6BitKey(b, 128).toString('latin1');
+    v6b = parseIPv6(peer.ip);
+    ip = v6b && ipv6Expanded(v6b);
   } else {
     ip = bytes(peer.ip);
-    const b = parseIPv4(peer.ip);
-    bits = b && ipv4BitKey(b, 32).toString('latin1');
+    v4b = parseIPv4(peer.ip);
   }
-  const at = (name: string): RuleMatch | null => {
-    const value = find(name);
+  const at = (name: string, shared: boolean): RuleMatch | null => {
+    const value = find(name, shared);
     return value === undefined ? null : { name, value };
   };
   let m: RuleMatch | null;
   if (info !== undefined) {
-    if (ip !== null && (m = at(`${info}@${ip}`))) return m;
-    if (host !== undefined && (m = at(`${info}@=${host}`))) return m;
+    if (ip !== null && (m = at(`${info}@${ip}`, false))) return m;
+    if (host !== undefined && (m = at(`${info}@=${host}`, false))) return m;
   }
-  if (ip !== null && (m = at(ip))) return m;
-  if (host !== undefined && (m = at(`=${host}`))) return m;
+  if (ip !== null && (m = at(ip, false))) return m;
+  if (host !== undefined && (m = at(`=${host}`, false))) return m;
   if (!v6 && ip !== null) {
     for (let n = ip.length; n > 0; n--) {
-      if (ip.charCodeAt(n - 1) === 0x2e && (m = at(ip.slice(0, n)))) return m;
+      if (ip.charCodeAt(n - 1) === 0x2e && (m = at(ip.slice(0, n), true))) return m;
     }
   }
+  const present = cidr && (v6 ? cidr.v6 : cidr.v4);
+  const bits = (present && present.indexOf(1) < 0) ? null  // no CIDR rules of this family
+    : v6b ? ipv6BitKey(v6b, 128).toString('latin1') : v4b ? ipv4BitKey(v4b, 32).toString('latin1') : null;
   if (bits !== null) {
-    const present = cidr && (v6 ? cidr.v6 : cidr.v4);
     for (let n = bits.length; n > 1; n--) {
       if (present && !present[n - 1]) continue;
       const key = bits.slice(0, n);
-      const value = find(key);
+      const value = find(key, n < bits.length);
       if (value !== undefined) return { name: bitKeyText(Buffer.from(key, 'latin1'))!, value };
     }
   }
   if (host !== undefined) {
     for (let i = 0; i < host.length; i++) {
-      if (host.charCodeAt(i) === 0x2e && (m = at(`=${host.slice(i)}`))) return m;
+      if (host.charCodeAt(i) === 0x2e && (m = at(`=${host.slice(i)}`, true))) return m;
     }
-    if ((m = at('='))) return m;
+    if ((m = at('=', true))) return m;
   }
-  return at('');
+  return at('', true);
 }

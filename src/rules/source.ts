@@ -8,22 +8,43 @@
 // A client walks up to ~40 keys, most absent; each costs a pread. So, per
 // file: one sequential pass at open learns which CIDR prefix lengths exist
 // (most files have none: 32 or 128 lookups saved), and answers are
-// remembered in a bounded map, since clients share most keys (short CIDR
+// remembered in small maps, since clients share most keys (short CIDR
 // prefixes, host suffixes, "=", ""); so are whole decisions per client
 // (address, name, ident), since most connections come from known clients.
+// The maps stay small (cleared when full), keep no client's own keys, and
+// share one decoded decision per rule: a server that meets a million
+// different clients must not grow.
 import * as fs from 'node:fs';
-import type { Decision, Peer, RuleSource } from '../decide/decision';
+import { ALLOW_DEFAULT, type Decision, type Peer, type RuleSource } from '../decide/decision';
 import { Cdb, CdbError } from '../cdb/reader';
 import { CidrLengths, cidrLengths, lookupRule } from './lookup';
 import { decodeRule } from './value';
 
-const CACHE_MAX = 65536;
+// Small on purpose: a busy server collects its young generation every ~150
+// connections, and a cache entry that outlives two collections is promoted.
+// With ever new clients (or ever new rules matched), a big cache's entries
+// would all be promoted and then die in the old generation, growing the heap.
+const KEYS_MAX = 256;    // remembered shared key answers (few: prefixes, domains)
+const RULES_MAX = 64;    // decoded rules, shared by the clients they match
+const CLIENT_SLOTS = 64; // remembered decisions, one slot per client hash
+
+function remember<K, V>(m: Map<K, V>, max: number, k: K, v: V): V {
+  if (m.size >= max) m.clear();
+  m.set(k, v);
+  return v;
+}
 
 export class RulesCdbSource implements RuleSource {
   private cdb: Cdb | null = null;
-  private id = '';
+  // The open file's identity as stat(2) saw it: same numbers, same file.
+  private readonly seen = new Float64Array(5);
   private cache = new Map<string, Buffer | null>();
-  private decisions = new Map<string, Decision>();
+  private rules = new Map<string, Decision>();
+  // Decisions by client in fixed slots (a client's hash picks one; a newer
+  // client takes it over): no table to grow, rehash or clear, whose churn a
+  // Map showed as promoted garbage when every client was new.
+  private readonly clientKeys: Array<string | undefined> = new Array(CLIENT_SLOTS).fill(undefined);
+  private readonly clientDecisions: Array<Decision | undefined> = new Array(CLIENT_SLOTS).fill(undefined);
   private cidr: CidrLengths | undefined;
 
   constructor(readonly path: string) {}
@@ -32,33 +53,56 @@ export class RulesCdbSource implements RuleSource {
     const cdb = this.current();
     const who = peer.host === undefined && peer.info === undefined ? peer.ip
       : `${peer.ip}\0${peer.host === undefined ? '-' : '+' + peer.host}\0${peer.info === undefined ? '-' : '+' + peer.info}`;
-    let d = this.decisions.get(who);
-    if (d === undefined) {
-      d = this.lookup(cdb, peer);
-      if (this.decisions.size >= CACHE_MAX) this.decisions.clear();
-      this.decisions.set(who, d);
-    }
+    let h = 0;
+    for (let i = 0; i < who.length; i++) h = (h * 31 + who.charCodeAt(i)) | 0;
+    const slot = h & (CLIENT_SLOTS - 1);
+    if (this.clientKeys[slot] === who) return this.clientDecisions[slot]!;
+    const d = this.lookup(cdb, peer);
+    this.clientKeys[slot] = who;
+    this.clientDecisions[slot] = d;
     return d;
   }
 
   private lookup(cdb: Cdb, peer: Peer): Decision {
-    const m = lookupRule((key) => {
+    const m = lookupRule((key, shared) => {
+      // A client's own keys are remembered in its decision, not here.
+      if (!shared) return cdb.find(this.keyBytes(key));
       let v = this.cache.get(key);
       if (v === undefined) {
-        v = cdb.get(Buffer.from(key, 'latin1')) ?? null;
-        if (this.cache.size >= CACHE_MAX) this.cache.clear();
-        this.cache.set(key, v);
+        v = cdb.find(this.keyBytes(key)) ?? null;
+        // A copy of its own: find() reuses its buffer.
+        if (v !== null) {
+          const own = new Uint8Array(v);
+          v = Buffer.from(own.buffer, 0, own.length);
+        }
+        remember(this.cache, KEYS_MAX, key, v);
       }
       return v ?? undefined;
     }, peer, this.cidr);
-    if (!m) return { action: 'allow', set: [], unset: [] };
-    return decodeRule(m.value, Buffer.from(m.name, 'latin1').toString());
+    if (!m) return ALLOW_DEFAULT;
+    const known = this.rules.get(m.name);
+    if (known) return known;
+    const d = decodeRule(m.value, Buffer.from(m.name, 'latin1').toString());
+    Object.freeze(d.set);
+    Object.freeze(d.unset);
+    return remember(this.rules, RULES_MAX, m.name, Object.freeze(d));
+  }
+
+  // Keys are byte strings: written into one reused buffer rather than a new
+  // (pooled) Buffer per probe, whose slabs churn the C heap.
+  private scratch = Buffer.allocUnsafeSlow(256);
+
+  private keyBytes(key: string): Buffer {
+    if (key.length > this.scratch.length) this.scratch = Buffer.allocUnsafeSlow(key.length * 2);
+    const n = this.scratch.write(key, 'latin1');
+    return this.scratch.subarray(0, n);
   }
 
   private current(): Cdb {
     const st = fs.statSync(this.path);
-    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-    if (this.cdb && id === this.id) return this.cdb;
+    const seen = this.seen;
+    if (this.cdb && seen[0] === st.dev && seen[1] === st.ino && seen[2] === st.size && seen[3] === st.mtimeMs &&
+        seen[4] === st.ctimeMs) return this.cdb;
     this.close();
     const cdb = Cdb.open(this.path);
     try {
@@ -71,7 +115,11 @@ export class RulesCdbSource implements RuleSource {
       this.cidr = undefined; // damaged somewhere: try every length, as tcprulescheck does
     }
     this.cdb = cdb;
-    this.id = id;
+    seen[0] = st.dev;
+    seen[1] = st.ino;
+    seen[2] = st.size;
+    seen[3] = st.mtimeMs;
+    seen[4] = st.ctimeMs;
     return cdb;
   }
 
@@ -80,6 +128,8 @@ export class RulesCdbSource implements RuleSource {
     if (this.cdb) this.cdb.close();
     this.cdb = null;
     this.cache.clear();
-    this.decisions.clear();
+    this.rules.clear();
+    this.clientKeys.fill(undefined);
+    this.clientDecisions.fill(undefined);
   }
 }
