@@ -61,18 +61,21 @@ function build(): void {
   const gcc = (args: string[]) => execFileSync('gcc', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   gcc(['-O2', '-o', path.join(out, 'connbench'), path.join(tools, 'connbench.c'), '-lpthread']);
   gcc(['-O2', '-o', path.join(out, 'bulkread'), path.join(tools, 'bulkread.c')]);
+  gcc(['-O2', '-o', path.join(out, 'connspread'), path.join(tools, 'connspread.c'), '-lpthread']);
   gcc(['-O2', '-static', '-o', path.join(out, 'hello'), path.join(tools, 'hello.c')]);
   gcc(['-O2', '-static', '-o', path.join(out, 'bulk'), path.join(tools, 'bulk.c')]);
 }
 
-// Rules allowing 127.0.0.1 with one variable and denying the rest, compiled by the reference compilers.
+// Rules allowing 127.0.0.1 with one variable, the rest of 127/8 with another
+// (the distinct-clients run), denying the rest; compiled by the reference compilers.
 function compileRules(): { tcprules: string; ipsvd: string } {
   const tcprules = path.join(out, 'rules.cdb');
-  execFileSync('/usr/bin/tcprules', [tcprules, tcprules + '.tmp'], { input: '127.0.0.1:allow,BENCH="1"\n:deny\n' });
+  execFileSync('/usr/bin/tcprules', [tcprules, tcprules + '.tmp'], { input: '127.0.0.1:allow,BENCH="1"\n127.:allow,SPREAD="1"\n:deny\n' });
   const dir = path.join(out, 'peers');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, '127.0.0.1'), '+BENCH=1\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, '127'), '+SPREAD=1\n', { mode: 0o644 });
   fs.writeFileSync(path.join(dir, '0'), '', { mode: 0o000 });
   fs.chmodSync(path.join(dir, '0'), 0o000);
   const ipsvd = path.join(out, 'peers.cdb');
@@ -245,6 +248,17 @@ async function measureAll(hello: string[], rules: { tcprules: string; ipsvd: str
       f[`xerrors${c}`] = l.errors;
     });
   }
+  // Ever new clients: each connection from another 127/8 address, so every
+  // rules decision is a new one. Ours only: what a cache must not do is grow.
+  await each(`${TARGET_CONNS} connections from distinct addresses, -x rules`, async (s, f) => {
+    const i = SERVERS.indexOf(s);
+    if (!s.ours) return;
+    const before = rssMB(ruled[i].proc.pid!);
+    const { stdout } = await run(path.join(out, 'connspread'), [String(ruled[i].port), String(TARGET_CONNS), '16']);
+    f.spreadErrors = Number(/err=(\d+)/.exec(stdout)?.[1]);
+    await sleep(1000);
+    f.spreadGrowth = ((rssMB(ruled[i].proc.pid!) - before) / before) * 100;
+  });
   for (const st of ruled) await stop(st.proc);
   return fig;
 }
@@ -292,6 +306,9 @@ export async function main(): Promise<void> {
     { what: `RSS after ${Math.round(TARGET_CONNS / 1000)}k connections`, unit: 'MB', cells: col('loadRss'), better: 'lower' },
     { what: 'RSS growth since warm-up', unit: '%', better: 'lower', limit: 5,
       cells: fig.map((f) => (f.loadRss ? ((f.loadRss - f.warmRss) / f.warmRss) * 100 : null)) },
+    { what: `RSS growth over ${Math.round(TARGET_CONNS / 1000)}k connections from distinct addresses, -x rules`, unit: '%',
+      better: 'lower', limit: 5, cells: col('spreadGrowth') },
+    { what: 'failed connections, distinct addresses', unit: '', better: 'lower', cells: col('spreadErrors') },
     { what: '2 GiB bulk', unit: 'MB/s', cells: col('bulk'), better: 'higher', goal: 0.95 },
     { what: `start to listening (median of ${STARTS})`, unit: 'ms', cells: col('start'), better: 'lower', limit: 150 },
   ];
