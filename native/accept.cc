@@ -52,14 +52,6 @@ struct Acceptor {
 
 Acceptor* acc = nullptr;
 
-Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 // The address as 4 words in network order; IPv4 (and IPv4-mapped) in word 0.
 int putAddr(const sockaddr_storage& ss, int32_t* w, int32_t* port) {
   memset(w, 0, 16);
@@ -101,18 +93,10 @@ void deliver(int n) {
   napi_env env = acc->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, res, arr, count, result;
-  napi_get_reference_value(env, acc->callback, &cb);
-  napi_get_reference_value(env, acc->resource, &res);
-  napi_get_reference_value(env, acc->buffer, &arr);
-  napi_create_int32(env, n, &count);
-  napi_value argv[2] = {arr, count};
-  // make_callback: nextTick and microtask queues run after, as for any I/O.
-  if (napi_make_callback(env, acc->context, res, cb, 2, argv, &result) == napi_pending_exception) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
+  napi_value argv[2];
+  napi_get_reference_value(env, acc->buffer, &argv[0]);
+  napi_create_int32(env, n, &argv[1]);
+  CallFromLoop(env, acc->context, acc->resource, acc->callback, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 

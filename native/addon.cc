@@ -1,5 +1,30 @@
 #include "addon.h"
 
+#include <cstring>
+#include <string>
+#include <uv.h>
+
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));  // libuv's errors are -errno here
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+void CallFromLoop(napi_env env, napi_async_context context, napi_ref resource, napi_ref callback,
+                  size_t argc, const napi_value* argv) {
+  napi_value cb, res, result;
+  napi_get_reference_value(env, callback, &cb);
+  napi_get_reference_value(env, resource, &res);
+  if (napi_make_callback(env, context, res, cb, argc, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLaunch(env, exports);
   InitSys(env, exports);

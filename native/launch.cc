@@ -33,8 +33,6 @@ namespace {
 // Through syscall(2): glibc before 2.36 lacks the wrapper.
 int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
-// One spawn request, copied out of V8 on the main thread: argv and env are
-// NUL-terminated strings laid end to end.
 // An environment shared by many children (the server's own, minus the
 // connection variables): copied out of V8 once, kept for the process's life.
 struct Template {
@@ -43,6 +41,8 @@ struct Template {
 };
 std::vector<Template*> templates;  // main thread adds; spawners only read entries
 
+// One spawn request, copied out of V8 on the main thread: argv and env are
+// NUL-terminated strings laid end to end.
 struct Request {
   const Template* base;  // or null: env holds the whole environment
   int32_t id;
@@ -88,20 +88,22 @@ struct State {
 
 State* state = nullptr;
 
+// With elock held: have the main loop drain the events, unless it will already.
+void wakeLocked() {
+  if (state->signaled) return;
+  state->signaled = true;
+  uv_async_send(&state->async);
+}
+
 // wake = false: the event may wait for the next wake-up (an EXITED always
 // follows a STARTED, so order is kept and nothing waits forever).
 void post(const Event& e, bool wake = true) {
   std::lock_guard<std::mutex> g(state->elock);
   if (state->closing) return;
   state->events.push_back(e);
-  if (wake && !state->signaled) {
-    state->signaled = true;
-    uv_async_send(&state->async);
-  }
+  if (wake) wakeLocked();
 }
 
-// What the vfork child needs, all prepared by the parent: between vfork and
-// exec the child shares our memory and may only make raw system calls.
 // The signals whose disposition is not SIG_DFL: the child sets just these
 // back (SIG_IGN survives exec, and no handler may run in a child that still
 // shares our memory), instead of 62 system calls (~20 us) in every child.
@@ -137,6 +139,8 @@ void dispositions(SigSet* out) {
   *out = sigcache;
 }
 
+// What the vfork child needs, all prepared by the parent: between vfork and
+// exec the child shares our memory and may only make raw system calls.
 struct Plan {
   char* const* argv;
   char* const* envp;
@@ -327,10 +331,7 @@ void* reaper(void*) {
     std::lock_guard<std::mutex> g(state->elock);
     if (state->closing) continue;
     state->events.insert(state->events.end(), done.begin(), done.end());
-    if (!state->signaled) {
-      state->signaled = true;
-      uv_async_send(&state->async);
-    }
+    wakeLocked();
   }
   return nullptr;
 }
@@ -352,19 +353,12 @@ void drain(uv_async_t*) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   void* data;
-  napi_value ab, arr, cb, res, result;
+  napi_value ab, arr;
   size_t bytes = batch.size() * sizeof(Event);
   napi_create_arraybuffer(env, bytes, &data, &ab);
   memcpy(data, batch.data(), bytes);
   napi_create_typedarray(env, napi_int32_array, batch.size() * 4, ab, 0, &arr);
-  napi_get_reference_value(env, state->callback, &cb);
-  napi_get_reference_value(env, state->resource, &res);
-  // make_callback, not call_function: it runs nextTick and microtask queues after.
-  if (napi_make_callback(env, state->context, res, cb, 1, &arr, &result) == napi_pending_exception) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
+  CallFromLoop(env, state->context, state->resource, state->callback, 1, &arr);
   napi_close_handle_scope(env, scope);
 }
 

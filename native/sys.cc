@@ -13,19 +13,6 @@
 
 namespace {
 
-// Errors become JS exceptions carrying .code and .errno like Node's own.
-Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  const char* code = err == EWOULDBLOCK ? "EAGAIN" : err == ENOENT ? "ENOENT"
-                   : err == EEXIST ? "EEXIST" : err == EACCES ? "EACCES"
-                   : err == EBADF ? "EBADF" : err == EMFILE ? "EMFILE" : "EIO";
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 // flockExNb(fd) -> true when locked, false when another holder has it.
 Napi::Value FlockExNb(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
 import { getoptComplaint } from '../engine/getopt';
-import { createIdentifier } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
 import { errText, writeLine } from '../log/log';
@@ -167,8 +167,9 @@ export async function main(argv: string[]): Promise<void> {
     banner: o.banner ? Buffer.from(o.banner) : undefined,
     noDelay: o.noDelay,
     rules: o.rules === undefined ? undefined : { source, path: o.rules, openError, allowMissing: o.allowNoRules },
-    // tcpserver asks DNS for the local name unless -l gave one, whatever -h/-H say.
-    identify: o.remoteHost || o.remoteInfo || o.localName === undefined ? createIdentifier() : null,
+    // (tcpserver asks DNS for the local name unless -l gave one, whatever -h/-H say.)
+    identify: needsIdentify({ remoteHost: o.remoteHost, paranoid: o.paranoid, localName: o.localName,
+      identTimeoutMs: o.remoteInfo ? o.timeout * 1000 : undefined }) ? createIdentifier() : null,
     launcher: selectLauncher(),
     log,
     env: process.env,

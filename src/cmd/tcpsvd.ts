@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { RuleSource } from '../decide/decision';
 import { getoptComplaint } from '../engine/getopt';
-import { createIdentifier } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';
@@ -133,8 +133,9 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const log = svdLog(o.verbose, o.rules);
-  // ipsvd asks DNS for the local name of every connection unless -l gave one.
-  const needDns = o.lookup || o.rules !== undefined || o.localName === undefined;
+  // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
+  const needDns = o.rules !== undefined ||
+    needsIdentify({ remoteHost: o.lookup, paranoid: o.paranoid, localName: o.localName });
   await serve({
     host: o.host, port, backlog: o.backlog,
     afterBind(b) {

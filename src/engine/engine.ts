@@ -12,7 +12,7 @@ import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from './identify';
-import type { Accepted, Listener } from '../listen/listen';
+import type { Listener } from '../listen/listen';
 
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
@@ -52,21 +52,17 @@ class Conn {
   remoteHost: string | undefined;
   remoteInfo: string | undefined;
   phcc = 0;
-  readonly fd: number;
-  readonly v6: boolean;
-  readonly remoteIp: string;
-  readonly remotePort: number;
-  readonly localIp: string;
-  readonly localPort: number;
-  readonly socket: net.Socket | undefined;
-  constructor(a: Accepted) {
-    this.fd = a.fd;
-    this.v6 = a.v6;
-    this.remoteIp = a.remoteIp;
-    this.remotePort = a.remotePort;
-    this.localIp = a.localIp;
-    this.localPort = a.localPort;
-    this.socket = a.socket;
+  constructor(
+    readonly fd: number,
+    readonly v6: boolean,
+    readonly remoteIp: string,
+    readonly remotePort: number,
+    readonly localIp: string,
+    readonly localPort: number,
+    readonly socket: net.Socket | undefined,
+    localHost: string | undefined,
+  ) {
+    this.localHost = localHost;
   }
 
   /** Close the server's copy of the socket (the client sees EOF once prog's copies close too). */
@@ -85,6 +81,9 @@ export class Engine {
   private readonly base: EnvBase;
   private readonly resolve: HostResolver;
   private readonly pseudoPid = process.pid;
+  // Fixed at start: what every connection begins with.
+  private readonly localHost: string | undefined;
+  private readonly identify: Identifier | null;
 
   constructor(private readonly cfg: EngineConfig) {
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined);
@@ -92,12 +91,16 @@ export class Engine {
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
     this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
+    this.identify = id && needsIdentify(cfg) ? id : null;
+    // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
+    this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
   }
 
   serve(listener: Listener): void {
     this.listener = listener;
     // At -c the listener stops taking clients: they wait in the backlog, never refused.
-    listener.start(this.cfg.max, this.cfg.noDelay, (a) => this.accept(new Conn(a)),
+    listener.start(this.cfg.max, this.cfg.noDelay,
+      (fd, v6, rip, rport, lip, lport, s) => this.accept(new Conn(fd, v6, rip, rport, lip, lport, s, this.localHost)),
       (e) => this.cfg.log.warn('unable to accept connection', e));
   }
 
@@ -105,8 +108,6 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
-    c.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
     if (cfg.perHost) c.phcc = this.hosts.add(c.remoteIp);
     if (cfg.banner) {
       try {
@@ -117,8 +118,8 @@ export class Engine {
         return;
       }
     }
-    const id = cfg.identify;
-    if (id && needsIdentify(cfg)) {
+    const id = this.identify;
+    if (id) {
       id.identify(c, cfg).then((failed) => {
         if (!failed) return this.decide(c);
         cfg.log.from(this.pseudoPid, c.remoteIp);

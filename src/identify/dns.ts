@@ -62,8 +62,8 @@ export function createDns(opts: { server?: string; timeoutMs?: number; tries?: n
         // resolvePtr, not reverse: reverse falls back to /etc/hosts and loses timeouts.
         r.resolvePtr(arpaName(ip), (e, n) => {
           clearTimeout(t);
-          if (!e) ok(n);
-          else ok(HARD[(e as NodeJS.ErrnoException).code ?? ''] ? new DnsError(HARD[e.code!]) : []);
+          const hard = e && HARD[(e as NodeJS.ErrnoException).code ?? ''];
+          ok(hard ? new DnsError(hard) : e ? [] : n);
         });
       });
       if (names instanceof DnsError) throw names;

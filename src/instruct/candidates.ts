@@ -60,7 +60,7 @@ export function candidates(ip: string, host: string | undefined, lens: PrefixLen
 }
 
 /** Digits and dots only, or a CIDR name: the shape of an address entry. */
-export function posesAsAddress(name: string): boolean {
+function posesAsAddress(name: string): boolean {
   return /^[0-9.]+$/.test(name) || cidrName(name) !== undefined;
 }
 

@@ -15,6 +15,13 @@ type Exited = (status: ExitStatus) => void;
 // Event layout of native/launch.cc: 4 int32 per event.
 const STARTED = 0;
 
+interface Pending {
+  argv0: string;
+  started: Started;
+  exited: Exited;
+  pid: number;
+}
+
 let shared: Launcher | null | undefined;
 
 /** The native launcher, or null when the addon is missing or cannot reap through pidfds. */
@@ -31,41 +38,28 @@ export function createNativeLauncher(): Launcher | null {
   // The argv of most children is the server's prog: joined once.
   let lastArgv: string[] | undefined;
   let lastJoined = '';
-  // Children under way, by id: slots reused through a free list, so that a
-  // busy server churns no Map tables (each one promoted, then garbage in old space).
-  const onStart: Array<Started | undefined> = [];
-  const onExit: Array<Exited | undefined> = [];
-  const argv0: string[] = [];
-  const pids: number[] = [];
-  const free: number[] = [];
-
-  function release(id: number): void {
-    onStart[id] = undefined;
-    onExit[id] = undefined;
-    free.push(id);
-  }
+  const pending = new Map<number, Pending>();
+  let nextId = 0;
 
   function onEvents(ev: Int32Array): void {
     for (let i = 0; i < ev.length; i += 4) {
       const id = ev[i + 1];
-      const started = onStart[id], exited = onExit[id];
-      if (started === undefined || exited === undefined) continue;
+      const p = pending.get(id);
+      if (!p) continue;
       if (ev[i] === STARTED) {
         const r = ev[i + 2];
         if (r < 0) {
-          const name = argv0[id];
-          release(id);
-          started(spawnError(r, name), 0);
+          pending.delete(id);
+          p.started(spawnError(r, p.argv0), 0);
         } else {
-          pids[id] = r;
-          started(null, r);
+          p.pid = r;
+          p.started(null, r);
         }
       } else {
-        const pid = pids[id];
-        release(id);
+        pending.delete(id);
         const code = ev[i + 2];
         const signal = ev[i + 3];
-        exited({ pid, code: code >= 0 ? code : null, signal: signal > 0 ? signal : null });
+        p.exited({ pid: p.pid, code: code >= 0 ? code : null, signal: signal > 0 ? signal : null });
       }
     }
   }
@@ -79,11 +73,9 @@ export function createNativeLauncher(): Launcher | null {
       return { vars, handle: vars.length ? template(vars.join('\0') + '\0', vars.length) : -1 };
     },
     launch(spec: LaunchSpec, started: Started, exited: Exited): void {
-      const id = free.length ? free.pop()! : onStart.length;
-      onStart[id] = started;
-      onExit[id] = exited;
-      argv0[id] = spec.argv[0];
-      pids[id] = 0;
+      const id = nextId;
+      nextId = (nextId + 1) | 0;
+      pending.set(id, { argv0: spec.argv[0], started, exited, pid: 0 });
       let vars = spec.env;
       let handle = -1;
       if (spec.base) {

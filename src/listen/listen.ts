@@ -9,19 +9,14 @@
 import { isIP } from 'node:net';
 import { loadNative } from '../native';
 
-/** One accepted client. */
-export interface Accepted {
-  /** The connected socket, blocking. */
-  fd: number;
-  v6: boolean;
-  /** Dotted quad (IPv4-mapped clients unmapped), or inet_ntop's IPv6 text. */
-  remoteIp: string;
-  remotePort: number;
-  localIp: string;
-  localPort: number;
-  /** Set by the net.Server path: the fd belongs to this socket. */
-  socket?: import('node:net').Socket;
-}
+/**
+ * One accepted client, handed over as arguments (the engine builds its own
+ * object from them, one per connection): the connected socket's fd,
+ * blocking; addresses as dotted quads (IPv4-mapped clients unmapped) or
+ * inet_ntop's IPv6 text; on the net.Server path the socket the fd belongs to.
+ */
+export type OnClient = (fd: number, v6: boolean, remoteIp: string, remotePort: number, localIp: string,
+                        localPort: number, socket?: import('node:net').Socket) => void;
 
 export interface Listener {
   /** Address actually bound, as tcpsvd prints it ("0.0.0.0" for any). */
@@ -31,8 +26,7 @@ export interface Listener {
    * Start delivering clients, never more than max undone at once. onError
    * gets accept(2) failures; the client stays in the backlog and is tried again.
    */
-  start(max: number, noDelay: boolean, onClient: (a: Accepted) => void,
-        onError: (e: NodeJS.ErrnoException) => void): void;
+  start(max: number, noDelay: boolean, onClient: OnClient, onError: (e: NodeJS.ErrnoException) => void): void;
   /** A delivered client is done with (its child ended, or it was dropped). */
   done(): void;
 }

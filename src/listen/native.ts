@@ -3,29 +3,19 @@
 import { getSystemErrorName } from 'node:util';
 import { loadNative } from '../native';
 import { formatIPv4, formatIPv6 } from './address';
-import type { Accepted, Listener } from './listen';
+import type { Listener } from './listen';
 
 const WORDS = 12; // int32 per client, as native/accept.cc lays them out
 
-function errnoError(e: NodeJS.ErrnoException): NodeJS.ErrnoException {
-  if (typeof e.errno === 'number' && e.code === undefined) {
-    try {
-      e.code = getSystemErrorName(e.errno);
-    } catch {
-      // unknown errno: message only
-    }
-  }
-  return e;
+/** accept(2)'s failure (-errno) as Node's errors look (the addon's own throws already do). */
+function acceptError(errno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`accept ${code}`), { errno, code, syscall: 'accept' });
 }
 
 export async function listenNative(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
   const addon = loadNative();
-  let fd: number, bound: number;
-  try {
-    [fd, bound] = addon.listenTcp(ip, port, backlog);
-  } catch (e) {
-    throw errnoError(e as NodeJS.ErrnoException);
-  }
+  const [fd, bound]: [number, number] = addon.listenTcp(ip, port, backlog);
   const more: (n: number) => void = addon.acceptMore;
   return {
     ip: shownIp ?? ip,
@@ -38,20 +28,14 @@ export async function listenNative(ip: string, port: number, backlog: number, sh
           const o = i * WORDS;
           const cfd = w[o];
           if (cfd < 0) {
-            onError(errnoError(Object.assign(new Error('accept'), { errno: cfd, syscall: 'accept' })));
+            onError(acceptError(cfd));
             continue;
           }
           const fam = w[o + 1];
           const v6 = (fam & 0xff) === 6;
-          const a: Accepted = {
-            fd: cfd,
-            v6,
-            remoteIp: v6 ? formatIPv6(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4),
-            remotePort: w[o + 2],
-            localIp: fam >> 8 === 6 ? formatIPv6(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4),
-            localPort: w[o + 3],
-          };
-          onClient(a);
+          onClient(cfd, v6,
+            v6 ? formatIPv6(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4), w[o + 2],
+            fam >> 8 === 6 ? formatIPv6(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4), w[o + 3]);
         }
       });
     },

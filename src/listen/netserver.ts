@@ -2,7 +2,7 @@
 // kernel reports and cannot stop short of closing the socket, so over -c a
 // client is held here (connected, unread, in arrival order) until one ends.
 import * as net from 'node:net';
-import type { Accepted, Listener } from './listen';
+import type { Listener } from './listen';
 
 function listenOn(server: net.Server, host: string, port: number, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -45,11 +45,7 @@ export async function listenNet(ip: string, port: number, backlog: number, shown
         s.on('error', noop); // a reset before the launch is that client's business
         if (noDelay) s.setNoDelay(true);
         const remoteIp = unmap(rip);
-        const a: Accepted = {
-          fd, v6: remoteIp.includes(':'), remoteIp, remotePort: s.remotePort ?? 0,
-          localIp: unmap(lip), localPort: s.localPort ?? 0, socket: s,
-        };
-        onClient(a);
+        onClient(fd, remoteIp.includes(':'), remoteIp, s.remotePort ?? 0, unmap(lip), s.localPort ?? 0, s);
       };
       server.on('connection', (s: net.Socket) => {
         if (room > 0) deliver(s);
