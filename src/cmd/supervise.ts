@@ -1,9 +1,10 @@
-// supervise dir: supervise one service directory (and its log/ service,
-// as runit's runsv does). Exits 0 once the service is down after "x" or TERM.
+// supervise dir: supervise dir, and dir only, as daemontools' supervise does
+// (svscan starts a second supervise for dir/log). Exits 0 once the service is
+// down after "x" (which does not stop it) or after TERM (which does).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../supervise/errstr';
-import { Unit } from '../supervise/unit';
+import { Service } from '../supervise/service';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -21,8 +22,8 @@ export function main(argv: string[]): void {
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
-  const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0));
-  if (!unit.open()) process.exit(111);
-  // runsv's rule: TERM is an "x" on the control FIFO.
-  process.on('SIGTERM', () => unit.stop());
+  const service = new Service(dir, path.resolve(dir), { stdin: 'inherit', stdout: 'inherit' },
+    { say, exited: () => process.exit(0) });
+  if (!service.open()) process.exit(111);
+  process.on('SIGTERM', () => service.shutdown());
 }

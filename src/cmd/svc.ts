@@ -1,5 +1,6 @@
 // svc -udopchaitkx dir...: write the command letters to each supervise/control.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { errstr } from '../supervise/errstr';
 import { getopt } from '../supervise/getopt';
 
@@ -17,7 +18,7 @@ export function main(argv: string[]): void {
   const home = process.cwd();
   for (const dir of rest) {
     try {
-      process.chdir(dir);
+      process.chdir(where(dir));
     } catch (e) {
       warn(`unable to chdir to ${dir}: ${errstr(e)}`);
       continue;
@@ -26,6 +27,19 @@ export function main(argv: string[]): void {
     process.chdir(home);
   }
   process.exit(0);
+}
+
+/**
+ * Ours, as runit's sv: a bare name that is not a directory here is looked up
+ * in $SVDIR, when set. Without $SVDIR, or for a path, the name as given.
+ */
+function where(dir: string): string {
+  const svdir = process.env.SVDIR;
+  if (!svdir || dir.includes('/') || dir === '.' || dir === '..') return dir;
+  try {
+    if (fs.statSync(dir).isDirectory()) return dir;
+  } catch { /* not here: try $SVDIR */ }
+  return path.join(svdir, dir);
 }
 
 function send(dir: string, data: Buffer): void {

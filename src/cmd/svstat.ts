@@ -1,20 +1,24 @@
-// svstat dir...: one line per directory, daemontools' format, plus our
-// ", restarts N" at the end when our supervisor keeps the count.
+// svstat [-r] dir...: one line per directory, daemontools' format. With -r
+// (ours) a line also ends in ", restarts N" when our supervisor, the one
+// that wrote the current supervise/status, keeps the count.
 import * as fs from 'node:fs';
 import { errstr } from '../supervise/errstr';
+import { readRestarts } from '../supervise/service';
 import { describe } from '../supervise/svstat';
 
 export function main(argv: string[]): void {
+  const withRestarts = argv[0] === '-r';
+  const dirs = withRestarts ? argv.slice(1) : argv;
   const home = process.cwd();
   let out = '';
-  for (const dir of argv) {
-    out += `${dir}: ${look(dir)}\n`;
+  for (const dir of dirs) {
+    out += `${dir}: ${look(dir, withRestarts)}\n`;
     process.chdir(home);
   }
   process.stdout.write(out);
 }
 
-function look(dir: string): string {
+function look(dir: string, withRestarts: boolean): string {
   try {
     process.chdir(dir);
   } catch (e) {
@@ -40,10 +44,6 @@ function look(dir: string): string {
     const open = (e as NodeJS.ErrnoException).code !== 'EISDIR';
     return `unable to ${open ? 'open' : 'read'} supervise/status: ${errstr(e)}`;
   }
-  let restarts: number | null = null;
-  try {
-    const t = fs.readFileSync('supervise/restarts', 'latin1');
-    if (/^\d+\n$/.test(t)) restarts = Number(t);
-  } catch { /* not our supervisor: the classic line only */ }
+  const restarts = withRestarts ? readRestarts(status, () => fs.readFileSync('supervise/restarts', 'latin1')) : null;
   return describe({ normallyDown, status, now: Math.floor(Date.now() / 1000), restarts });
 }

@@ -1,11 +1,14 @@
 // One supervised directory: its supervise/ files, its run and finish
-// children, pacing and control. A Unit (unit.ts) pairs it with its log/.
+// children, pacing and control. The life cycle is one table, PHASES: for
+// each phase, the events it handles and the action that returns the next
+// phase; an event a phase does not list is ignored there. A Unit (unit.ts)
+// pairs a Service with its log/ under svscan.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, command } from './commands';
+import { command } from './commands';
 import { errstr } from './errstr';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, sameProcess } from './sys';
@@ -14,12 +17,44 @@ import { Tai, taiNow } from './tai';
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
 const PACE_MS = 1000;
+/** fork(2) failed (no process could be made): the original's long pause. */
 const FORK_RETRY_MS = 60_000;
+/** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
+const FD_RETRY_MS = 5000;
 const ADOPT_POLL_MS = 250;
-/** Control signals whose aim is to end the run (see control()). */
+/** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** spawn() failures that mean "no process could be made", not "run is broken". */
 const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
+const FD_ERRORS = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * down: no child, no start due. waiting: no child, a start due when the timer
+ * fires (pacing, or a retry after a failed fork). up: run alive. stopping: run
+ * alive and sent TERM because the service was asked down. finishing: finish alive.
+ */
+export type Phase = 'down' | 'waiting' | 'up' | 'stopping' | 'finishing';
+
+export type Event =
+  | { kind: 'up' } | { kind: 'once' } | { kind: 'down' } | { kind: 'exit' }
+  | { kind: 'pause' } | { kind: 'cont' } | { kind: 'signal'; signal: NodeJS.Signals }
+  /** The current child ended (code null when a signal killed it or it was taken back). */
+  | { kind: 'died'; code: number | null; sig: NodeJS.Signals | null }
+  | { kind: 'timer' }
+  /** Stop the service and leave (svscan's TERM, a removed directory, supervise's TERM). */
+  | { kind: 'shutdown' }
+  /** A log service whose service is gone: leave once its run ends by itself. */
+  | { kind: 'retire' };
+
+type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K }>) => Phase;
+type Row = { [K in Event['kind']]?: Action<K> };
+
+/**
+ * What x means. daemontools (supervise, svscan): leave once the service is
+ * down, without touching it. runit (runsv): stop the service, then leave;
+ * ignored by a log service, whose main service decides.
+ */
+export type ExitMeaning = 'daemontools' | 'runit';
 
 export interface ServiceIO {
   stdin: 'inherit' | number;
@@ -33,18 +68,22 @@ export interface ServiceHooks {
   exited(s: Service): void;
 }
 
+export interface ServiceOptions {
+  isLog?: boolean;
+  exitMeaning?: ExitMeaning;
+}
+
 export class Service {
   private lockFd = -1;
   private unlock: Unlock | null = null;
   private okFd = -1;
-  private ctlW = -1;
   private ctl: net.Socket | null = null;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
 
+  phase: Phase = 'down';
   pid = 0;
-  state: State = State.Down;
   want: Want = 'u';
   paused = false;
   term = false;
@@ -57,18 +96,133 @@ export class Service {
   private runStartedMs = -Infinity;
   /** The current run's death was asked for (t, k, ...): restart it without pacing. */
   private requested = false;
+  /** What the waiting phase's timer starts: run (a restart) or finish (after a failed fork). */
+  private pending: { prog: 'run' | 'finish'; args: string[]; restart: boolean } | null = null;
   /** The directory is gone: no more warnings about files we cannot write. */
   private vanished = false;
+  readonly isLog: boolean;
+  readonly exitMeaning: ExitMeaning;
 
   // io is shared with the owner, which may change its fds before a start.
-  constructor(readonly name: string, readonly dir: string, private io: ServiceIO,
-              private hooks: ServiceHooks, readonly isLog = false) {}
+  constructor(public name: string, public dir: string, private io: ServiceIO,
+              private hooks: ServiceHooks, opts: ServiceOptions = {}) {
+    this.isLog = opts.isLog ?? false;
+    this.exitMeaning = opts.exitMeaning ?? 'daemontools';
+  }
+
+  /** The state × event table. */
+  private static readonly PHASES: Record<Phase, Row> = {
+    down: {
+      up: (s) => { s.want = 'u'; return s.start('run'); },
+      once: (s) => { s.want = 'o'; return s.start('run'); },
+      down: (s) => { s.want = 'd'; return 'down'; },
+      exit: (s) => s.leave(),
+      shutdown: (s) => { s.want = 'd'; return s.leave(); },
+      retire: (s) => { s.want = 'd'; return s.leave(); },
+      pause: (s) => { s.paused = false; return 'down'; },
+      cont: (s) => { s.paused = false; return 'down'; },
+    },
+    waiting: {
+      timer: (s) => s.startPending(),
+      up: (s) => { s.want = 'u'; return 'waiting'; },
+      once: (s) => { s.want = 'o'; return 'waiting'; },
+      down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
+      exit: (s) => { s.cancelStart(); return s.leave(); },
+      shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
+      retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
+      pause: (s) => { s.paused = false; return 'waiting'; },
+      cont: (s) => { s.paused = false; return 'waiting'; },
+    },
+    up: {
+      died: (s, e) => s.runEnded(e.code, e.sig),
+      up: (s) => { s.want = 'u'; return 'up'; },
+      once: (s) => { s.want = 'o'; return 'up'; },
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
+      exit: (s) => {
+        if (s.exitMeaning === 'daemontools') { s.exiting = true; return 'up'; }
+        if (s.isLog) return 'up';
+        s.exiting = true;
+        s.want = 'd';
+        return s.stopRun();
+      },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
+      retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
+      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'up'; },
+      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'up'; },
+      signal: (s, e) => {
+        // Only the stopping signals make a deliberate restart; a HUP that
+        // happens to kill is no more deliberate than a crash.
+        if (STOPPING.has(e.signal)) s.requested = true;
+        if (e.signal === 'SIGTERM') s.term = true;
+        s.signal(e.signal);
+        return 'up';
+      },
+    },
+    stopping: {
+      died: (s, e) => s.runEnded(e.code, e.sig),
+      up: (s) => { s.want = 'u'; return 'stopping'; },
+      once: (s) => { s.want = 'o'; return 'stopping'; },
+      down: (s) => { s.want = 'd'; return 'stopping'; },
+      exit: (s) => { if (s.exitMeaning === 'daemontools' || !s.isLog) s.exiting = true; return 'stopping'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
+      retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
+      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'stopping'; },
+      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'stopping'; },
+      signal: (s, e) => {
+        if (STOPPING.has(e.signal)) s.requested = true;
+        s.signal(e.signal);
+        return 'stopping';
+      },
+    },
+    finishing: {
+      died: (s) => s.settle(),
+      up: (s) => { s.want = 'u'; return 'finishing'; },
+      once: (s) => { s.want = 'o'; return 'finishing'; },
+      down: (s) => { s.want = 'd'; return 'finishing'; },
+      exit: (s) => { if (s.exitMeaning === 'daemontools' || !s.isLog) s.exiting = true; return 'finishing'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
+      retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
+      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'finishing'; },
+      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'finishing'; },
+      signal: (s, e) => { s.signal(e.signal); return 'finishing'; },
+    },
+  };
+
+  /** Feed one event through the table, then publish the state if it is still ours. */
+  dispatch(e: Event): void {
+    const act = Service.PHASES[this.phase][e.kind] as ((s: Service, e: Event) => Phase) | undefined;
+    if (!act) return;
+    this.phase = act(this, e);
+    this.announce();
+    if (this.exiting && this.phase === 'down' && !this.left) {
+      this.left = true;
+      this.hooks.exited(this);
+    }
+  }
+
+  private left = false;
+
+  /** The on-disk state: status' byte 19. */
+  get state(): State {
+    return this.phase === 'up' || this.phase === 'stopping' ? State.Run
+      : this.phase === 'finishing' ? State.Finish : State.Down;
+  }
 
   private file(f: string): string {
     return path.join(this.dir, 'supervise', f);
   }
 
-  /** Take the directory: lock, FIFOs, and any run still alive from a previous supervisor. */
+  /** The directory was renamed: keep supervising it under its new name. */
+  moveTo(name: string, dir: string): void {
+    this.name = name;
+    this.dir = dir;
+  }
+
+  /**
+   * Take the directory: lock, FIFOs, and any run still alive from a previous
+   * supervisor. Three descriptors held: the lock, supervise/control opened
+   * read-write (so that it never reads end of file) and supervise/ok.
+   */
   open(): boolean {
     try {
       fs.mkdirSync(path.join(this.dir, 'supervise'), { mode: 0o700 });
@@ -90,10 +244,8 @@ export class Service {
     try {
       mkfifo(this.file('control'));
       mkfifo(this.file('ok'));
-      const r = fs.openSync(this.file('control'), C.O_RDONLY | C.O_NONBLOCK);
-      // Our own writer keeps the FIFO from ever reading end of file.
-      this.ctlW = fs.openSync(this.file('control'), C.O_WRONLY | C.O_NONBLOCK);
-      this.ctl = new net.Socket({ fd: r, readable: true, writable: false });
+      const fd = fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK);
+      this.ctl = new net.Socket({ fd, readable: true, writable: false });
       this.ctl.on('data', (b: Buffer) => { for (const ch of b.toString('latin1')) this.control(ch); });
       this.ctl.on('error', (e) => this.hooks.say(`supervise: warning: unable to read ${this.name}/supervise/control: ${errstr(e)}`));
       // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
@@ -106,7 +258,7 @@ export class Service {
     this.want = fs.existsSync(path.join(this.dir, 'down')) ? 'd' : 'u';
     if (!this.adopt()) {
       this.announce();
-      if (this.want === 'u') this.start();
+      if (this.want === 'u') this.dispatch({ kind: 'up' });
     }
     return true;
   }
@@ -116,103 +268,131 @@ export class Service {
    * Its status file names the child: take it back instead of starting a second.
    */
   private adopt(): boolean {
+    let raw: Buffer;
     let old: Status | null = null;
     try {
-      old = decodeStatus(fs.readFileSync(this.file('status')));
-    } catch { /* nothing to take back */ }
+      raw = fs.readFileSync(this.file('status'));
+      old = decodeStatus(raw);
+    } catch { return false; }
     if (!old || !old.pid || old.state === State.Down || !sameProcess(old.pid, old.when.sec)) return false;
-    try {
-      this.restarts = Number(fs.readFileSync(this.file('restarts'), 'latin1')) || 0;
-    } catch { /* count from zero */ }
+    // The count is ours only if it was written with this very status.
+    this.restarts = readRestarts(raw, () => fs.readFileSync(this.file('restarts'), 'latin1')) ?? 0;
     this.adopted = true;
-    Object.assign(this, { pid: old.pid, state: old.state, want: old.want, paused: old.paused, term: old.term, since: old.when });
+    Object.assign(this, { pid: old.pid, want: old.want, paused: old.paused, term: old.term, since: old.when });
+    this.phase = old.state === State.Finish ? 'finishing' : old.term ? 'stopping' : 'up';
     this.runStartedMs = performance.now();
     this.poll = setInterval(() => {
-      if (!sameProcess(this.pid, this.since.sec)) this.ended(null, null);
+      if (!sameProcess(this.pid, this.since.sec)) {
+        clearInterval(this.poll!);
+        this.poll = null;
+        this.dispatch({ kind: 'died', code: null, sig: null });
+      }
     }, ADOPT_POLL_MS);
     this.announce();
     return true;
   }
 
-  /** Whether a start is due: not down by request, and not already running or paced. */
-  private startable(): boolean {
-    return this.state === State.Down && this.want !== 'd' && !this.exiting && !this.timer;
-  }
-
-  private start(prog = 'run', args: string[] = []): void {
+  /** Start prog now, or at once arrange for the retry: the phase that follows. */
+  private start(prog: 'run' | 'finish', args: string[] = []): Phase {
     let cp: ChildProcess;
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
       cp = spawn(`./${prog}`, args, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
     } catch (e) {
-      this.forkFailed(prog, args, e);
-      return;
+      return this.forkFailed(prog, args, e);
     }
     this.child = cp;
-    this.state = prog === 'run' ? State.Run : State.Finish;
     this.pid = cp.pid ?? 0;
     this.paused = false;
+    this.term = false;
     this.since = taiNow();
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
       cp.once('error', (e) => {
         if (this.child !== cp) return;
+        this.child = null;
         if (FORK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) {
-          this.child = null;
-          this.state = State.Down;
-          this.forkFailed(prog, args, e);
+          this.phase = this.forkFailed(prog, args, e);
+          this.announce();
           return;
         }
         this.hooks.say(`supervise: fatal: unable to start ${this.name}/${prog}: ${errstr(e)}`);
-        this.ended(111, null);
+        this.dispatch({ kind: 'died', code: 111, sig: null });
       });
-      return;
+    } else {
+      cp.on('error', () => { /* kill() failures are handled where we signal */ });
+      cp.once('exit', (code, sig) => {
+        if (this.child !== cp) return;
+        this.child = null;
+        this.dispatch({ kind: 'died', code, sig });
+      });
     }
-    cp.on('error', () => { /* kill() failures are handled where we signal */ });
-    cp.once('exit', (code, sig) => { if (this.child === cp) this.ended(code, sig); });
-    this.announce();
+    return prog === 'run' ? 'up' : 'finishing';
   }
 
-  /** Out of processes or memory: the original's long pause, then try again. */
-  private forkFailed(prog: string, args: string[], e: unknown): void {
-    this.hooks.say(`supervise: warning: unable to fork for ${this.name}, sleeping 60 seconds: ${errstr(e)}`);
-    this.timer = setTimeout(() => { this.timer = null; this.resume(prog, args); }, FORK_RETRY_MS);
+  /** No process could be made: say so, wait, then try again what was due. */
+  private forkFailed(prog: 'run' | 'finish', args: string[], e: unknown): Phase {
+    this.pid = 0;
+    const fds = FD_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
+    const ms = fds ? FD_RETRY_MS : FORK_RETRY_MS;
+    this.hooks.say(`supervise: warning: unable to fork for ${this.name}, sleeping ${ms / 1000} seconds: ${errstr(e)}`);
+    this.pending = { prog, args, restart: false };
+    this.arm(ms);
+    return 'waiting';
   }
 
-  /** After a fork failure: try again what was due, if it still is. */
-  private resume(prog: string, args: string[]): void {
-    if (prog === 'finish') this.start(prog, args);
-    else if (this.startable()) this.start();
+  private arm(ms: number): void {
+    this.cancelStart();
+    this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, ms);
   }
 
-  private ended(code: number | null, sig: NodeJS.Signals | null): void {
-    const was = this.state;
-    this.child = null;
+  private startPending(): Phase {
+    const p = this.pending;
+    this.pending = null;
+    if (p?.prog === 'finish') return this.start('finish', p.args);
+    if (this.want === 'd') return 'down';
+    if (p?.restart) this.restarts++;
+    return this.start('run');
+  }
+
+  /** run ended: its finish, if any, else settle. */
+  private runEnded(code: number | null, sig: NodeJS.Signals | null): Phase {
+    this.clearChild();
+    if (this.hasFinish()) {
+      // runit's ./finish: exit code (-1 when killed) and signal number (0 when exited).
+      const signo = sig ? os.constants.signals[sig] : 0;
+      return this.start('finish', [String(code ?? -1), String(signo)]);
+    }
+    return this.settle();
+  }
+
+  /** Nothing runs any more: down for good, or a restart after the pacing delay. */
+  private settle(): Phase {
+    this.clearChild();
+    this.since = taiNow();
+    if (this.exiting || this.want !== 'u') {
+      this.requested = false;
+      return 'down';
+    }
+    const wait = this.requested ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
+    this.requested = false;
+    this.pending = { prog: 'run', args: [], restart: true };
+    this.arm(wait);
+    return 'waiting';
+  }
+
+  private clearChild(): void {
     this.pid = 0;
     this.term = false;
     this.paused = false;
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
-    if (was === State.Run && this.hasFinish()) {
-      // runit's ./finish: exit code (-1 when killed) and signal number (0 when exited).
-      const signo = sig ? os.constants.signals[sig] : 0;
-      this.start('finish', [String(code ?? -1), String(signo)]);
-      return;
-    }
-    this.state = State.Down;
-    this.since = taiNow();
-    this.announce();
-    if (this.exiting) { this.hooks.exited(this); return; }
-    if (this.want !== 'u') return;
-    const wait = this.requested ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
-    this.requested = false;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.startable()) return;
-      this.restarts++;
-      this.start();
-    }, wait);
+  }
+
+  private leave(): Phase {
+    this.exiting = true;
+    return 'down';
   }
 
   private hasFinish(): boolean {
@@ -230,59 +410,23 @@ export class Service {
     } catch { /* already gone: its exit is on its way */ }
   }
 
-  private stopRun(): void {
-    if (this.state !== State.Run) return;
+  private stopRun(): Phase {
     this.term = true;
     this.paused = false;
     this.signal('SIGTERM');
     this.signal('SIGCONT');
+    return 'stopping';
   }
 
+  /** One byte read from supervise/control; unknown bytes are ignored. */
   control(ch: string): void {
-    const c: Command | undefined = command(ch);
-    if (!c) return;
-    switch (c.kind) {
-      case 'up':
-      case 'once':
-        this.want = c.kind === 'up' ? 'u' : 'o';
-        this.announce();
-        if (this.startable()) this.start();
-        return;
-      case 'down':
-        this.want = 'd';
-        this.cancelStart();
-        this.stopRun();
-        this.announce();
-        return;
-      case 'exit':
-        // runit ignores x for a log service: its main service decides.
-        if (!this.isLog) this.exit();
-        return;
-      case 'pause':
-      case 'cont':
-        this.paused = c.kind === 'pause' && this.pid !== 0;
-        this.signal(c.kind === 'pause' ? 'SIGSTOP' : 'SIGCONT');
-        this.announce();
-        return;
-      case 'signal':
-        // Only the stopping signals make a deliberate restart; a HUP that
-        // happens to kill is no more deliberate than a crash.
-        if (this.pid && this.state === State.Run && STOPPING.has(c.signal)) this.requested = true;
-        if (c.signal === 'SIGTERM' && this.state === State.Run) this.term = true;
-        this.signal(c.signal);
-        this.announce();
-        return;
-    }
+    const c = command(ch);
+    if (c) this.dispatch(c);
   }
 
-  /** Bring the service down for good; hooks.exited() follows once it is down. */
-  exit(): void {
-    this.exiting = true;
-    this.want = 'd';
-    this.cancelStart();
-    this.stopRun();
-    this.announce();
-    if (this.state === State.Down) this.hooks.exited(this);
+  /** Stop the service and leave; hooks.exited() follows once it is down. */
+  shutdown(): void {
+    this.dispatch({ kind: 'shutdown' });
   }
 
   /**
@@ -290,14 +434,10 @@ export class Service {
    * the end of file of its pipe, after logging everything still in it.
    */
   retire(): void {
-    this.exiting = true;
-    this.want = 'd';
-    this.cancelStart();
-    this.announce();
-    if (this.state === State.Down) this.hooks.exited(this);
+    this.dispatch({ kind: 'retire' });
   }
 
-  /** Signal a log service that was asked to exit but did not end on end of file. */
+  /** Signal a log service that was asked to leave but did not end on end of file. */
   terminate(): void {
     this.signal('SIGTERM');
     this.signal('SIGCONT');
@@ -307,7 +447,7 @@ export class Service {
   vanish(): void {
     this.vanished = true;
     if (this.isLog) this.retire();
-    else this.exit();
+    else this.shutdown();
   }
 
   private cancelStart(): void {
@@ -324,8 +464,8 @@ export class Service {
   }
 
   private closeFds(): void {
-    for (const fd of [this.okFd, this.ctlW, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
-    this.okFd = this.ctlW = this.lockFd = -1;
+    for (const fd of [this.okFd, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
+    this.okFd = this.lockFd = -1;
     this.unlock?.();
     this.unlock = null;
   }
@@ -334,13 +474,17 @@ export class Service {
     return { when: this.since, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state };
   }
 
-  /** Publish the state: status (both originals), stat and pid (runit), restarts (ours). */
+  /**
+   * Publish the state: status (both originals), stat and pid (runit), then
+   * restarts (ours), which carries the label of the status it goes with.
+   */
   private announce(): void {
     const s = this.status;
-    this.put('status', encodeStatus(s));
+    const b = encodeStatus(s);
+    this.put('status', b);
     this.put('stat', statText(s, this.exiting));
     this.put('pid', this.pid ? `${this.pid}\n` : '');
-    this.put('restarts', `${this.restarts}\n`);
+    this.put('restarts', restartsText(this.restarts, b));
   }
 
   /** Write name.new then rename, so that readers never see half a file. */
@@ -358,4 +502,22 @@ export class Service {
       if (!this.vanished) this.hooks.say(`supervise: warning: unable to rename ${this.name}/supervise/${name}.new to ${name}: ${errstr(e)}`);
     }
   }
+}
+
+/** supervise/restarts: the count, then the hex TAI64N label of the status written with it. */
+export function restartsText(n: number, status: Buffer): string {
+  return `${n} ${status.subarray(0, 12).toString('hex')}\n`;
+}
+
+/**
+ * The count in supervise/restarts if it goes with this status (same label):
+ * a file left by an earlier supervisor, or not updated by the supervisor that
+ * wrote the status, gives null.
+ */
+export function readRestarts(status: Buffer, read: () => string): number | null {
+  let t: string;
+  try { t = read(); } catch { return null; }
+  const m = /^(\d+) ([0-9a-f]{24})\n$/.exec(t);
+  if (!m || status.length < 12 || m[2] !== status.subarray(0, 12).toString('hex')) return null;
+  return Number(m[1]);
 }

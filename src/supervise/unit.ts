@@ -1,44 +1,119 @@
-// A service directory and, when it has a log/ subdirectory, its log service,
-// joined by a pipe that we hold open ourselves: neither side's restart loses
-// what the other wrote (it waits in the pipe), as with svscan and runsv.
+// svscan's view of one service directory: the service and, when it has a
+// log/ subdirectory, its log service, joined by a pipe that we hold open
+// ourselves: neither side's restart loses what the other wrote (it waits in
+// the pipe), as with daemontools' svscan. Each side has its own supervise/
+// files and answers x as daemontools' supervise would: it leaves its
+// directory once down, and is taken up again at the next scan.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errstr } from './errstr';
 import { Service, ServiceHooks, ServiceIO } from './service';
-import { State } from './status';
 import { pipe, reopenPipe } from './sys';
 
 /** How long a log service may take to drain the pipe after its service is gone. */
 const LOG_DRAIN_MS = 5000;
 
+/** Descriptors held for one supervised directory (lock, control, ok): see Service.open(). */
+export const FDS_PER_DIR = 3;
+
+/** Whether dir has a log service: log/ a directory; an empty regular file log means none. */
+export function logKind(dir: string): 'dir' | 'none' | 'bad' {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path.join(dir, 'log'));
+  } catch {
+    return 'none';
+  }
+  if (st.isDirectory()) return 'dir';
+  return st.isFile() && st.size === 0 ? 'none' : 'bad';
+}
+
 export class Unit {
-  readonly main: Service;
-  readonly log: Service | null = null;
+  main: Service | null = null;
+  log: Service | null = null;
+  private logged = false;
   private pipeFds: number[] = [];
   private mainIO: ServiceIO = { stdin: 'inherit', stdout: 'inherit' };
   private logIO: ServiceIO = { stdin: 'inherit', stdout: 'inherit' };
   private drain: NodeJS.Timeout | null = null;
-  private done = false;
+  private stopping = false;
   private vanished = false;
+  private done = false;
 
   /**
    * name is how messages call the directory; dir its absolute path.
-   * gone() is called once both services are down after stop() or an x command.
+   * gone() is called once both services are down after stop().
    */
-  constructor(readonly name: string, readonly dir: string,
-              say: (line: string) => void, private gone: (u: Unit) => void) {
-    let logged = false;
-    try {
-      logged = fs.statSync(path.join(dir, 'log')).isDirectory();
-    } catch { /* not a logged service */ }
-    if (logged) {
-      const [r, w] = pipe(dir);
-      this.pipeFds = r === w ? [r] : [r, w];
-      this.mainIO.stdout = w;
-      this.logIO.stdin = r;
-      this.log = new Service(`${name}/log`, path.join(dir, 'log'), this.logIO, { say, exited: () => this.check() }, true);
+  constructor(public name: string, public dir: string,
+              private say: (line: string) => void, private gone: (u: Unit) => void) {}
+
+  /** Descriptors this unit will hold once open. */
+  static need(dir: string): number {
+    return logKind(dir) === 'dir' ? 2 * FDS_PER_DIR + 2 : FDS_PER_DIR;
+  }
+
+  /** Take both directories, the log first so that it is ready to read. */
+  open(): boolean {
+    const kind = logKind(this.dir);
+    if (kind === 'bad') {
+      this.say(`svscan: warning: unable to start ${this.name}/log: not a directory (an empty file means no log service)`);
+      return false;
     }
-    const hooks: ServiceHooks = { say, exited: () => this.mainDown() };
-    this.main = new Service(name, dir, this.mainIO, hooks);
+    this.logged = kind === 'dir';
+    if (this.logged) {
+      try {
+        const [r, w] = pipe(this.dir);
+        this.pipeFds = r === w ? [r] : [r, w];
+        this.mainIO.stdout = w;
+        this.logIO.stdin = r;
+      } catch (e) {
+        this.say(`svscan: warning: unable to create pipe for ${this.name}: ${errstr(e)}`);
+        return false;
+      }
+      if (!this.openLog()) {
+        this.closePipe();
+        return false;
+      }
+      this.rejoin();
+    }
+    if (!this.openMain()) {
+      this.log?.close();
+      this.log = null;
+      this.closePipe();
+      return false;
+    }
+    return true;
+  }
+
+  private openMain(): boolean {
+    const hooks: ServiceHooks = { say: this.say, exited: () => this.mainDown() };
+    const s = new Service(this.name, this.dir, this.mainIO, hooks);
+    if (!s.open()) return false;
+    this.main = s;
+    return true;
+  }
+
+  private openLog(): boolean {
+    const hooks: ServiceHooks = { say: this.say, exited: () => this.logDown() };
+    const s = new Service(`${this.name}/log`, path.join(this.dir, 'log'), this.logIO, hooks, { isLog: true });
+    if (!s.open()) return false;
+    this.log = s;
+    return true;
+  }
+
+  /** A side that left after x is taken up again, as svscan starts supervise again. */
+  revive(): void {
+    if (this.stopping) return;
+    if (this.logged && !this.log && this.openLog()) this.rejoin();
+    if (!this.main) this.openMain();
+  }
+
+  /** The directory was renamed: same service, new name. */
+  moveTo(name: string, dir: string): void {
+    this.name = name;
+    this.dir = dir;
+    this.main?.moveTo(name, dir);
+    this.log?.moveTo(`${name}/log`, path.join(dir, 'log'));
   }
 
   /**
@@ -55,46 +130,39 @@ export class Unit {
     [this.logIO.stdin, this.mainIO.stdout] = fds;
   }
 
-  /** Take both directories, the log first so that it is ready to read. */
-  open(): boolean {
-    if (this.log && !this.log.open()) {
-      this.closePipe();
-      return false;
-    }
-    this.rejoin();
-    if (!this.main.open()) {
-      this.log?.close();
-      this.closePipe();
-      return false;
-    }
-    return true;
-  }
-
   /** Bring the service down, then its log service, then release both. */
   stop(vanished = false): void {
+    if (this.stopping) return;
+    this.stopping = true;
     this.vanished = vanished;
+    if (!this.main) return this.mainDown();
     if (vanished) this.main.vanish();
-    else this.main.exit();
+    else this.main.shutdown();
   }
 
   private mainDown(): void {
-    this.main.close();
-    if (!this.log) return this.check();
+    this.main?.close();
+    this.main = null;
+    if (!this.stopping) return;
+    const log = this.log;
+    if (!log) return this.check();
     // Our write end is the last one now: closing it gives the log service end of file.
     if (this.pipeFds.length === 2) { fs.closeSync(this.pipeFds[1]); this.pipeFds.pop(); }
-    const log = this.log;
     this.drain = setTimeout(() => log.terminate(), LOG_DRAIN_MS);
     if (this.vanished) log.vanish();
     else log.retire();
   }
 
+  private logDown(): void {
+    this.log?.close();
+    this.log = null;
+    this.check();
+  }
+
   private check(): void {
-    if (this.done) return;
-    const log = this.log;
-    if (!this.main.exiting || (log && (!log.exiting || log.state !== State.Down))) return;
+    if (this.done || !this.stopping || this.main || this.log) return;
     this.done = true;
     if (this.drain) clearTimeout(this.drain);
-    this.log?.close();
     this.closePipe();
     this.gone(this);
   }
