@@ -67,9 +67,9 @@ export function daemon(t: T, cmd: string, args: string[], cwd: string, env: Node
 export interface Result { code: number | null; stdout: string; stderr: string }
 
 /** Runs a command to completion (10 s at most). */
-export function run(cmd: string, args: string[], cwd: string): Promise<Result> {
+export function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((res) => {
-    execFile(cmd, args, { cwd, timeout: 10_000, encoding: 'latin1' }, (e, stdout, stderr) => {
+    execFile(cmd, args, { cwd, timeout: 10_000, encoding: 'latin1', env: { ...process.env, ...env } }, (e, stdout, stderr) => {
       const code = e ? (typeof (e as any).code === 'number' ? (e as any).code : null) : 0;
       res({ code, stdout, stderr });
     });
