@@ -5,7 +5,7 @@
 import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, alive, daemon, normalize, ours, pidOf, run, service, supervised, tmp, waitFor, within } from './helpers/svdir';
+import { BIN, alive, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
 
 const SLEEPER = '#!/bin/sh\nexec sleep 100\n';
 const REFS = ['/usr/bin/svscan', '/usr/bin/supervise', '/usr/bin/svc', '/usr/bin/svstat', '/usr/bin/svok'];
