@@ -6,6 +6,7 @@ import { State, decodeStatus, encodeStatus, statText } from '../src/supervise/st
 import { describe } from '../src/supervise/svstat';
 import { getopt } from '../src/supervise/getopt';
 import { command } from '../src/supervise/commands';
+import { readRestarts, restartsText } from '../src/supervise/service';
 
 t.test('status round trip and layout', async (t) => {
   const s = { when: { sec: 1795442912, nano: 123456789 }, pid: 5819, paused: false, want: 'u' as const, term: false, state: State.Run };
@@ -72,4 +73,20 @@ t.test('control letters', async (t) => {
   t.equal(command('z'), undefined);
   t.equal(command('\n'), undefined);
   t.equal(command('constructor'[0]), command('c'));
+});
+
+t.test('supervise/restarts goes with one status only', async (t) => {
+  const s = { when: { sec: 1795442912, nano: 5 }, pid: 7, paused: false, want: 'u' as const, term: false, state: State.Run };
+  const b = encodeStatus(s);
+  const text = restartsText(4, b);
+  t.equal(text, '4 400000006b0448ea00000005\n');
+  t.equal(readRestarts(b, () => text), 4);
+  // A later status (another start, or another supervisor) makes it stale.
+  t.equal(readRestarts(encodeStatus({ ...s, when: { sec: 1795442913, nano: 0 } }), () => text), null);
+  // The bare count an earlier version wrote, garbage, no file: nothing shown.
+  t.equal(readRestarts(b, () => '4\n'), null);
+  t.equal(readRestarts(b, () => '4 zz\n'), null);
+  t.equal(readRestarts(b, () => { throw new Error('ENOENT'); }), null);
+  // daemontools' 18-byte status carries the label too.
+  t.equal(readRestarts(b.subarray(0, 18), () => text), 4);
 });
