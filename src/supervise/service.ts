@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { command } from './commands';
-import { errstr } from './errstr';
+import { Voice, supervise } from './voice';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, sameProcess } from './sys';
 import { Tai, taiNow } from './tai';
@@ -70,7 +70,13 @@ export interface ServiceHooks {
 
 export interface ServiceOptions {
   isLog?: boolean;
-  exitMeaning?: ExitMeaning;
+  /**
+   * Whose supervisor this stands in for. runit: x stops the service (ignored
+   * by a log service), o is stored as runsv stores it (want down), no
+   * supervise/restarts, every restart paced, runsv's words in messages.
+   */
+  flavor?: ExitMeaning;
+  voice?: Voice;
 }
 
 export class Service {
@@ -107,16 +113,29 @@ export class Service {
   constructor(public name: string, public dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, opts: ServiceOptions = {}) {
     this.isLog = opts.isLog ?? false;
-    this.exitMeaning = opts.exitMeaning ?? 'daemontools';
+    this.exitMeaning = opts.flavor ?? 'daemontools';
+    this.voice = opts.voice ?? supervise(() => this.name);
+  }
+
+  private readonly voice: Voice;
+
+  /** runsv ignores x for a log service: its main service decides. */
+  private get ignoresExit(): boolean {
+    return this.exitMeaning === 'runit' && this.isLog;
+  }
+
+  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
+  private get onceWant(): Want {
+    return this.exitMeaning === 'runit' ? 'd' : 'o';
   }
 
   /** The state × event table. */
   private static readonly PHASES: Record<Phase, Row> = {
     down: {
       up: (s) => { s.want = 'u'; return s.start('run'); },
-      once: (s) => { s.want = 'o'; return s.start('run'); },
+      once: (s) => { s.want = s.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
-      exit: (s) => s.leave(),
+      exit: (s) => (s.ignoresExit ? 'down' : s.leave()),
       shutdown: (s) => { s.want = 'd'; return s.leave(); },
       retire: (s) => { s.want = 'd'; return s.leave(); },
       pause: (s) => { s.paused = false; return 'down'; },
@@ -125,9 +144,9 @@ export class Service {
     waiting: {
       timer: (s) => s.startPending(),
       up: (s) => { s.want = 'u'; return 'waiting'; },
-      once: (s) => { s.want = 'o'; return 'waiting'; },
+      once: (s) => { s.want = s.onceWant; return 'waiting'; },
       down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
-      exit: (s) => { s.cancelStart(); return s.leave(); },
+      exit: (s) => { if (s.ignoresExit) return 'waiting'; s.cancelStart(); return s.leave(); },
       shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       pause: (s) => { s.paused = false; return 'waiting'; },
@@ -136,11 +155,11 @@ export class Service {
     up: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; return 'up'; },
-      once: (s) => { s.want = 'o'; return 'up'; },
+      once: (s) => { s.want = s.onceWant; return 'up'; },
       down: (s) => { s.want = 'd'; return s.stopRun(); },
       exit: (s) => {
         if (s.exitMeaning === 'daemontools') { s.exiting = true; return 'up'; }
-        if (s.isLog) return 'up';
+        if (s.ignoresExit) return 'up';
         s.exiting = true;
         s.want = 'd';
         return s.stopRun();
@@ -161,9 +180,9 @@ export class Service {
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; return 'stopping'; },
-      once: (s) => { s.want = 'o'; return 'stopping'; },
+      once: (s) => { s.want = s.onceWant; return 'stopping'; },
       down: (s) => { s.want = 'd'; return 'stopping'; },
-      exit: (s) => { if (s.exitMeaning === 'daemontools' || !s.isLog) s.exiting = true; return 'stopping'; },
+      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'stopping'; },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'stopping'; },
@@ -177,9 +196,9 @@ export class Service {
     finishing: {
       died: (s) => s.settle(),
       up: (s) => { s.want = 'u'; return 'finishing'; },
-      once: (s) => { s.want = 'o'; return 'finishing'; },
+      once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
-      exit: (s) => { if (s.exitMeaning === 'daemontools' || !s.isLog) s.exiting = true; return 'finishing'; },
+      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'finishing'; },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'finishing'; },
@@ -228,16 +247,16 @@ export class Service {
       fs.mkdirSync(path.join(this.dir, 'supervise'), { mode: 0o700 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        this.hooks.say(`supervise: fatal: unable to create ${this.name}/supervise: ${errstr(e)}`);
+        this.hooks.say(this.voice.mkdirFailed(e));
         return false;
       }
     }
     try {
       this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-      this.unlock = lock(this.lockFd, this.file('lock'), this.file('ok'), (m) => this.hooks.say(`supervise: warning: ${m}`));
+      this.unlock = lock(this.lockFd, this.file('lock'), this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
       if (!this.unlock) throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
     } catch (e) {
-      this.hooks.say(`supervise: fatal: unable to acquire ${this.name}/supervise/lock: ${errstr(e)}`);
+      this.hooks.say(this.voice.lockFailed(e));
       this.closeFds();
       return false;
     }
@@ -247,11 +266,11 @@ export class Service {
       const fd = fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK);
       this.ctl = new net.Socket({ fd, readable: true, writable: false });
       this.ctl.on('data', (b: Buffer) => { for (const ch of b.toString('latin1')) this.control(ch); });
-      this.ctl.on('error', (e) => this.hooks.say(`supervise: warning: unable to read ${this.name}/supervise/control: ${errstr(e)}`));
+      this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
       // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
       this.okFd = fs.openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
     } catch (e) {
-      this.hooks.say(`supervise: fatal: unable to set up ${this.name}/supervise: ${errstr(e)}`);
+      this.hooks.say(this.voice.setupFailed(e));
       this.close();
       return false;
     }
@@ -318,7 +337,7 @@ export class Service {
           this.announce();
           return;
         }
-        this.hooks.say(`supervise: fatal: unable to start ${this.name}/${prog}: ${errstr(e)}`);
+        this.hooks.say(this.voice.startFailed(prog, e));
         this.dispatch({ kind: 'died', code: 111, sig: null });
       });
     } else {
@@ -336,8 +355,9 @@ export class Service {
   private forkFailed(prog: 'run' | 'finish', args: string[], e: unknown): Phase {
     this.pid = 0;
     const fds = FD_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
-    const ms = fds ? FD_RETRY_MS : FORK_RETRY_MS;
-    this.hooks.say(`supervise: warning: unable to fork for ${this.name}, sleeping ${ms / 1000} seconds: ${errstr(e)}`);
+    // runsv always sleeps 5 seconds.
+    const ms = fds || this.exitMeaning === 'runit' ? FD_RETRY_MS : FORK_RETRY_MS;
+    this.hooks.say(this.voice.forkFailed(ms / 1000, e));
     this.pending = { prog, args, restart: false };
     this.arm(ms);
     return 'waiting';
@@ -376,7 +396,7 @@ export class Service {
       this.requested = false;
       return 'down';
     }
-    const wait = this.requested ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
+    const wait = this.requested && this.exitMeaning !== 'runit' ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
     this.requested = false;
     this.pending = { prog: 'run', args: [], restart: true };
     this.arm(wait);
@@ -484,7 +504,7 @@ export class Service {
     this.put('status', b);
     this.put('stat', statText(s, this.exiting));
     this.put('pid', this.pid ? `${this.pid}\n` : '');
-    this.put('restarts', restartsText(this.restarts, b));
+    if (this.exitMeaning !== 'runit') this.put('restarts', restartsText(this.restarts, b));
   }
 
   /** Write name.new then rename, so that readers never see half a file. */
@@ -493,13 +513,13 @@ export class Service {
     try {
       fs.writeFileSync(tmp, data, { mode: 0o644 });
     } catch (e) {
-      if (!this.vanished) this.hooks.say(`supervise: warning: unable to write ${this.name}/supervise/${name}.new: ${errstr(e)}`);
+      if (!this.vanished) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
       return;
     }
     try {
       fs.renameSync(tmp, this.file(name));
     } catch (e) {
-      if (!this.vanished) this.hooks.say(`supervise: warning: unable to rename ${this.name}/supervise/${name}.new to ${name}: ${errstr(e)}`);
+      if (!this.vanished) this.hooks.say(this.voice.renameFailed(name, e));
     }
   }
 }

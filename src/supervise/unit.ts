@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from './errstr';
-import { Service, ServiceHooks, ServiceIO } from './service';
+import { ExitMeaning, Service, ServiceHooks, ServiceIO } from './service';
+import { runsv } from './voice';
 import { pipe, reopenPipe } from './sys';
 
 /** How long a log service may take to drain the pipe after its service is gone. */
@@ -45,7 +46,8 @@ export class Unit {
    * gone() is called once both services are down after stop().
    */
   constructor(public name: string, public dir: string,
-              private say: (line: string) => void, private gone: (u: Unit) => void) {}
+              private say: (line: string) => void, private gone: (u: Unit) => void,
+              private flavor: ExitMeaning = 'daemontools') {}
 
   /** Descriptors this unit will hold once open. */
   static need(dir: string): number {
@@ -54,7 +56,12 @@ export class Unit {
 
   /** Take both directories, the log first so that it is ready to read. */
   open(): boolean {
-    const kind = logKind(this.dir);
+    let kind = logKind(this.dir);
+    if (this.flavor === 'runit' && kind !== 'dir') {
+      // runsv knows no empty-file rule: anything but a directory is reported, and ignored.
+      if (fs.existsSync(path.join(this.dir, 'log'))) this.say(`runsv ${this.name}: warning: ./log: not a directory.`);
+      kind = 'none';
+    }
     if (kind === 'bad') {
       this.say(`svscan: warning: unable to start ${this.name}/log: not a directory (an empty file means no log service)`);
       return false;
@@ -87,7 +94,8 @@ export class Unit {
 
   private openMain(): boolean {
     const hooks: ServiceHooks = { say: this.say, exited: () => this.mainDown() };
-    const s = new Service(this.name, this.dir, this.mainIO, hooks);
+    const s = new Service(this.name, this.dir, this.mainIO, hooks, this.flavor === 'runit'
+      ? { flavor: 'runit', voice: runsv(this.name, false) } : {});
     if (!s.open()) return false;
     this.main = s;
     return true;
@@ -95,7 +103,8 @@ export class Unit {
 
   private openLog(): boolean {
     const hooks: ServiceHooks = { say: this.say, exited: () => this.logDown() };
-    const s = new Service(`${this.name}/log`, path.join(this.dir, 'log'), this.logIO, hooks, { isLog: true });
+    const s = new Service(`${this.name}/log`, path.join(this.dir, 'log'), this.logIO, hooks, this.flavor === 'runit'
+      ? { isLog: true, flavor: 'runit', voice: runsv(this.name, true) } : { isLog: true });
     if (!s.open()) return false;
     this.log = s;
     return true;
@@ -143,6 +152,8 @@ export class Unit {
   private mainDown(): void {
     this.main?.close();
     this.main = null;
+    // runsv: x brought the service down; now its log service, then leave.
+    if (this.flavor === 'runit') this.stopping = true;
     if (!this.stopping) return;
     const log = this.log;
     if (!log) return this.check();

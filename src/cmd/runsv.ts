@@ -1,0 +1,30 @@
+// runsv dir: runit 2.1.2's runsv. Supervises dir and, when dir/log is a
+// directory, its log service, joined by a pipe kept across restarts; x (sv
+// exit) or TERM stops the service, then the log service, then exits 0.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errstr } from '../supervise/errstr';
+import { Unit } from '../supervise/unit';
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+export function main(argv: string[]): void {
+  if (argv.length !== 1) {
+    // The original's line: the program as called, and an empty line after it.
+    say(`usage: ${process.argv[1] ?? 'runsv'} dir\n`);
+    process.exit(1);
+  }
+  const dir = argv[0];
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+  } catch (e) {
+    say(`runsv ${dir}: fatal: unable to change to directory: ${errstr(e)}`);
+    process.exit(111);
+  }
+  // A closed or broken stderr must not take the supervisor down with it.
+  process.stderr.on('error', () => {});
+  const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0), 'runit');
+  if (!unit.open()) process.exit(111);
+  // runsv's rule: TERM is an x for the service.
+  process.on('SIGTERM', () => unit.stop());
+}
