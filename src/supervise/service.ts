@@ -50,11 +50,12 @@ type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K 
 type Row = { [K in Event['kind']]?: Action<K> };
 
 /**
- * What x means. daemontools (supervise, svscan): leave once the service is
- * down, without touching it. runit (runsv): stop the service, then leave;
- * ignored by a log service, whose main service decides.
+ * Whose supervisor a Service stands in for, which decides what x means.
+ * daemontools (supervise, svscan): leave once the service is down, without
+ * touching it. runit (runsv): stop the service, then leave; ignored by a log
+ * service, whose main service decides.
  */
-export type ExitMeaning = 'daemontools' | 'runit';
+export type Flavor = 'daemontools' | 'runit';
 
 export interface ServiceIO {
   stdin: 'inherit' | number;
@@ -62,7 +63,7 @@ export interface ServiceIO {
 }
 
 export interface ServiceHooks {
-  /** A complete diagnostic line, supervise's style, without the newline. */
+  /** A complete diagnostic line (see voice.ts), without the newline. */
   say(line: string): void;
   /** The service ended down after an exit request; the owner releases it. */
   exited(s: Service): void;
@@ -75,7 +76,7 @@ export interface ServiceOptions {
    * by a log service), o is stored as runsv stores it (want down), no
    * supervise/restarts, every restart paced, runsv's words in messages.
    */
-  flavor?: ExitMeaning;
+  flavor?: Flavor;
   voice?: Voice;
 }
 
@@ -107,13 +108,13 @@ export class Service {
   /** The directory is gone: no more warnings about files we cannot write. */
   private vanished = false;
   readonly isLog: boolean;
-  readonly exitMeaning: ExitMeaning;
+  readonly flavor: Flavor;
 
   // io is shared with the owner, which may change its fds before a start.
   constructor(public name: string, public dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, opts: ServiceOptions = {}) {
     this.isLog = opts.isLog ?? false;
-    this.exitMeaning = opts.flavor ?? 'daemontools';
+    this.flavor = opts.flavor ?? 'daemontools';
     this.voice = opts.voice ?? supervise(() => this.name);
   }
 
@@ -121,12 +122,12 @@ export class Service {
 
   /** runsv ignores x for a log service: its main service decides. */
   private get ignoresExit(): boolean {
-    return this.exitMeaning === 'runit' && this.isLog;
+    return this.flavor === 'runit' && this.isLog;
   }
 
   /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
   private get onceWant(): Want {
-    return this.exitMeaning === 'runit' ? 'd' : 'o';
+    return this.flavor === 'runit' ? 'd' : 'o';
   }
 
   /** The state × event table. */
@@ -158,7 +159,7 @@ export class Service {
       once: (s) => { s.want = s.onceWant; return 'up'; },
       down: (s) => { s.want = 'd'; return s.stopRun(); },
       exit: (s) => {
-        if (s.exitMeaning === 'daemontools') { s.exiting = true; return 'up'; }
+        if (s.flavor === 'daemontools') { s.exiting = true; return 'up'; }
         if (s.ignoresExit) return 'up';
         s.exiting = true;
         s.want = 'd';
@@ -356,7 +357,7 @@ export class Service {
     this.pid = 0;
     const fds = FD_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
     // runsv always sleeps 5 seconds.
-    const ms = fds || this.exitMeaning === 'runit' ? FD_RETRY_MS : FORK_RETRY_MS;
+    const ms = fds || this.flavor === 'runit' ? FD_RETRY_MS : FORK_RETRY_MS;
     this.hooks.say(this.voice.forkFailed(ms / 1000, e));
     this.pending = { prog, args, restart: false };
     this.arm(ms);
@@ -396,7 +397,7 @@ export class Service {
       this.requested = false;
       return 'down';
     }
-    const wait = this.requested && this.exitMeaning !== 'runit' ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
+    const wait = this.requested && this.flavor !== 'runit' ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
     this.requested = false;
     this.pending = { prog: 'run', args: [], restart: true };
     this.arm(wait);
@@ -504,7 +505,7 @@ export class Service {
     this.put('status', b);
     this.put('stat', statText(s, this.exiting));
     this.put('pid', this.pid ? `${this.pid}\n` : '');
-    if (this.exitMeaning !== 'runit') this.put('restarts', restartsText(this.restarts, b));
+    if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
   }
 
   /** Write name.new then rename, so that readers never see half a file. */

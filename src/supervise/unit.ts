@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from './errstr';
-import { ExitMeaning, Service, ServiceHooks, ServiceIO } from './service';
+import { Flavor, Service, ServiceHooks, ServiceIO } from './service';
 import { runsv } from './voice';
 import { pipe, reopenPipe } from './sys';
 
@@ -47,7 +47,7 @@ export class Unit {
    */
   constructor(public name: string, public dir: string,
               private say: (line: string) => void, private gone: (u: Unit) => void,
-              private flavor: ExitMeaning = 'daemontools') {}
+              private flavor: Flavor = 'daemontools') {}
 
   /** Descriptors this unit will hold once open. */
   static need(dir: string): number {
