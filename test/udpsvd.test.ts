@@ -99,6 +99,7 @@ t.test('options: usage, version and exit codes as the reference', { skip: noRef 
     ['-l', 'x', '127.0.0.1', 'no-such-port', 'true'], ['-l', 'x', '127.0.0.1', '', 'true'],
     ['-l', 'x', '127.0.0.1', 'tcpmux', 'true'], // tcp only in /etc/services
     ['-l', 'x', '192.0.2.1', '0', 'true'], // not a local address: cannot bind
+    ['-l', 'x', '127.1', '0', 'true'], ['-l', 'x', 'no-such-host.example', '0', 'true'], // no address (fake DNS)
   ];
   for (const args of cases) {
     const [ref, ours] = await Promise.all([runOnce(REF, args, baseEnv), runOnce(OURS, args, baseEnv)]);

@@ -89,7 +89,6 @@ export function parseArgs(argv: string[]): UdpsvdOptions {
 async function localAddress(host: string): Promise<string> {
   if (host === '' || host === '0') return '0.0.0.0';
   if (isIPv4(host)) return host;
-  if (host.toLowerCase() === 'localhost') return '127.0.0.1'; // djb's resolver answers this one itself
   const { createDns } = require('../identify/dns') as typeof import('../identify/dns');
   const ip = (await createDns().addrs(host)).find((a) => isIPv4(a));
   if (ip === undefined) fatal(100, `unable to look up ip address: ${host}`);

@@ -136,8 +136,9 @@ export function sendFrom(from: string, port: number, data: string | Buffer, from
 }
 
 /** Runs cmd to its end (bounded), in its own process group: exit code and both outputs. */
-export function runOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, ms = 8000):
+export async function runOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, ms = 8000):
   Promise<{ code: number | null; stdout: string; stderr: string }> {
+  if (env.DNSCACHEIP === undefined) env = { ...env, DNSCACHEIP: await quietDnsAddr() };
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, argv0: 'udpsvd' });
     live.add(p);
