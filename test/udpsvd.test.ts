@@ -62,9 +62,9 @@ interface Run {
  */
 async function session(cmd: string, flags: string[], prog: (dir: string) => string[],
                        datagrams: Array<[from: string, data: string]>, env: NodeJS.ProcessEnv = baseEnv,
-                       files: string[] = []): Promise<Run> {
+                       files: string[] = [], host = '127.0.0.1'): Promise<Run> {
   const dir = mkdtempSync(path.join(tmp, 'run-'));
-  const srv = await startUdp(cmd, flags, '127.0.0.1', prog(dir), env);
+  const srv = await startUdp(cmd, flags, host, prog(dir), env);
   let code: number | null = null;
   try {
     for (let i = 0; i < datagrams.length; i++) {
@@ -87,7 +87,8 @@ async function session(cmd: string, flags: string[], prog: (dir: string) => stri
 
 // prog: records its environment and the datagram it reads, writes to its fd 1.
 const recorder = (dir: string) => ['sh', '-c',
-  `env > ${dir}/env; dd bs=4096 count=1 >> ${dir}/data 2>/dev/null; echo; echo to-fd1; ls -l /proc/$$/fd/0 > ${dir}/fd0`];
+  `env > ${dir}/env; dd bs=4096 count=1 >> ${dir}/data 2>/dev/null; echo; echo to-fd1; ls -l /proc/$$/fd/0 > ${dir}/fd0; ` +
+  `grep -E '^Sig(Ign|Blk)' /proc/self/status > ${dir}/signals`];
 
 t.test('options: usage, version and exit codes as the reference', { skip: noRef }, async (t) => {
   const cases: string[][] = [
@@ -111,7 +112,7 @@ t.test('options: usage, version and exit codes as the reference', { skip: noRef 
 t.test('environment: prog gets the server\'s own, as the reference (no variable added)', { skip: noRef }, async (t) => {
   for (const flags of [['-v'], ['-v', '-l', 'local.name'], ['-v', '-l', ''], ['-vv', '-h', '-l', 'x']]) {
     const send: Array<[string, string]> = [['127.0.0.9', 'hello\n']];
-    const files = ['env', 'data', 'fd0'];
+    const files = ['env', 'data', 'fd0', 'signals'];
     const ref = await session(REF, flags, recorder, send, baseEnv, files);
     const ours = await session(OURS, flags, recorder, send, baseEnv, files);
     const refEnv = parseEnv(ref.files.env), ourEnv = parseEnv(ours.files.env);
@@ -124,8 +125,15 @@ t.test('environment: prog gets the server\'s own, as the reference (no variable 
     t.match(ours.files.fd0, /socket:/, 'fd 0 is the socket');
     t.equal(ours.err, ref.err, 'fd 1 is the server\'s standard error');
     t.match(ours.err, /to-fd1/);
+    t.equal(ours.files.signals, ref.files.signals, 'no signal ignored or blocked that the reference leaves alone');
     t.equal(ours.log, ref.log, `${flags.join(' ')}: log lines`);
   }
+  // Host 0: every local address, and the log line says 0.0.0.0.
+  const send: Array<[string, string]> = [['127.0.0.9', 'any\n']];
+  const ref = await session(REF, ['-v', '-l', 'me'], recorder, send, baseEnv, ['data'], '0');
+  const ours = await session(OURS, ['-v', '-l', 'me'], recorder, send, baseEnv, ['data'], '0');
+  t.same(ours, ref, 'host 0');
+  t.match(ours.log, /listening on 0\.0\.0\.0:PORT, starting\.\n.*\n.*start P me:0\.0\.0\.0 ::127\.0\.0\.9:N/);
 });
 
 function peersDir(): string {

@@ -42,8 +42,6 @@ interface Datagram {
 }
 
 export class UdpEngine {
-  /** The child running now, if any (for tests and the SIGTERM path, which leaves it running). */
-  child: ChildProcess | undefined;
   private sock: UdpSocket | undefined;
   private readonly template: string[];
   private readonly resolve: HostResolver;
@@ -144,12 +142,8 @@ export class UdpEngine {
       child.once('error', (e) => failed(e as NodeJS.ErrnoException));
       return;
     }
-    this.child = child;
     cfg.log.datagram(pid, g, verdict, d);
-    child.once('exit', () => {
-      this.child = undefined;
-      this.ended(pid);
-    });
+    child.once('exit', () => this.ended(pid));
   }
 
   private ended(pid: number): void {
