@@ -335,7 +335,7 @@ t.test('names from $DNSCACHEIP: local name at start, -h and -p, by-name instruct
 t.test('without the addon: a clear start-up error, exit 111', async (t) => {
   const r = await runOnce(OURS, ['-l', 'me', '127.0.0.1', '0', 'true'], { ...baseEnv, UCSPI_NO_NATIVE: '1' });
   t.equal(r.code, 111);
-  t.equal(r.stderr, 'udpsvd: fatal: unable to create socket: the native addon (build/Release/ucspi.node) is not built\n');
+  t.equal(r.stderr, 'udpsvd: fatal: unable to create socket: no native addon with udpBind (build/Release/ucspi.node; npm install builds it)\n');
 });
 
 t.test('port 0: ours prints the port it got (the reference prints 0)', async (t) => {

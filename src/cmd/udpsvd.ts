@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const addon = udpAddon();
-  if (!addon) fatal(111, 'unable to create socket: the native addon (build/Release/ucspi.node) is not built');
+  if (!addon) fatal(111, 'unable to create socket: no native addon with udpBind (build/Release/ucspi.node; npm install builds it)');
   let sock;
   try {
     sock = bindUdp(addon, ip, port);
