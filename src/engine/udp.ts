@@ -143,6 +143,7 @@ export class UdpEngine {
       return;
     }
     cfg.log.datagram(pid, g, verdict, d);
+    child.on('error', () => {}); // (only kill(2) could fail now; nobody signals it)
     child.once('exit', () => this.ended(pid));
   }
 
