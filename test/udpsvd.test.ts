@@ -5,7 +5,7 @@
 // from many 127/8 addresses; DNS goes to the fake server only.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, parseEnv } from './helpers/net';
@@ -18,6 +18,7 @@ const OURS = path.join(BIN, 'udpsvd');
 const REF = '/usr/bin/udpsvd';
 const noRef = existsSync(REF) ? false : 'reference /usr/bin/udpsvd (Debian ipsvd) not installed';
 const tmp = mkdtempSync(path.join(tmpdir(), 'udpsvd-test-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
 // Variables a UCSPI server would set or drop: udpsvd passes them all through untouched.
 const baseEnv: NodeJS.ProcessEnv = {
