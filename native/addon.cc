@@ -29,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLaunch(env, exports);
   InitSys(env, exports);
   InitAccept(env, exports);
+  { void InitUdp(Napi::Env, Napi::Object); InitUdp(env, exports); }  // native/udp.cc: udpsvd's socket
   return exports;
 }
 

@@ -6,12 +6,13 @@ import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from
 import { svdSafe } from './safe';
 import { matchLog } from '../instruct/log';
 
-const INFO = 'tcpsvd: info: ';
 const info = (s: string) => writeLine(s, 1);
 
 // rules: the -i/-x source, whose matched entry ends the start/deny/exec line
-// (ipsvd prints the path, and at -vv the instructions too).
-export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string }): EngineLog {
+// (ipsvd prints the path, and at -vv the instructions too). name: udpsvd words its lines alike.
+export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string },
+                       name = 'tcpsvd'): EngineLog {
+  const INFO = `${name}: info: `;
   return {
     connections: verbose > 0,
     listening(ip, port, uid, gid) {
@@ -39,16 +40,16 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       if (verbose) info(`${INFO}end ${decimal(st.pid)} exit ${st.code ?? 0}`);
     },
     cannotRun(prog, err) {
-      writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
+      writeLine(`${name}: drop: unable to run: ${prog}: ${errText(err)}`);
     },
     drop(what, err) {
-      writeLine(`tcpsvd: drop: ${what}: ${errText(err)}`);
+      writeLine(`${name}: drop: ${what}: ${errText(err)}`);
     },
     cannotReadRules(path, err) {
-      writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
+      writeLine(`${name}: drop: unable to read: ${path}: ${errText(err)}`);
     },
     warn(what, err) {
-      writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+      writeLine(`${name}: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
     },
     sigterm() {
       if (verbose) info(`${INFO}sigterm received, exit.`);

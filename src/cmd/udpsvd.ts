@@ -1,0 +1,177 @@
+// udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
+import { Command } from 'commander';
+import { isIPv4 } from 'node:net';
+import type { RuleSource } from '../decide/decision';
+import { getoptComplaint } from '../engine/getopt';
+import { createIdentifier } from '../engine/identify';
+import { UdpEngine } from '../engine/udp';
+import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
+import { errText, writeLine } from '../log/log';
+import { udpsvdLog } from '../log/udpsvd';
+import { parsePort } from '../listen/services';
+import { bindUdp, udpAddon } from '../listen/udp';
+
+const USAGE = 'usage: udpsvd [-hpv] [-u user] [-l name] [-i dir|-x cdb] [-t sec] host port prog';
+
+class Usage extends Error {
+  constructor(readonly complaint?: string) {
+    super('usage');
+  }
+}
+
+function usage(complaint?: string): never {
+  if (complaint) writeLine(complaint);
+  writeLine(USAGE + '\n'); // ipsvd ends its usage with an empty line
+  process.exit(111);
+}
+
+function fatal(code: number, msg: string): never {
+  writeLine('udpsvd: fatal: ' + msg);
+  process.exit(code);
+}
+
+function versionLine(): string {
+  const { version } = require('../../../package.json') as { version: string };
+  return `$Id: ucspi-node udpsvd ${version} $`;
+}
+
+function count(s: string): number {
+  if (!/^\d+$/.test(s)) throw new Usage();
+  return Number(s);
+}
+
+export interface UdpsvdOptions {
+  verbose: number;
+  lookup: boolean;
+  paranoid: boolean;
+  user?: string;
+  localName?: string;
+  rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string };
+  timeout: number;
+  host: string;
+  port: string;
+  prog: string[];
+}
+
+/** Pure: argv → options, or Usage thrown. udpsvd has no -c, -C, -b or -E. */
+export function parseArgs(argv: string[]): UdpsvdOptions {
+  const o: Omit<UdpsvdOptions, 'host' | 'port' | 'prog'> = { verbose: 0, lookup: false, paranoid: false, timeout: 0 };
+  const rules = (kind: 'peers-dir' | 'peers-cdb') => (path: string) => {
+    if (o.rules) throw new Usage(); // -i and -x exclude each other
+    o.rules = { kind, path };
+  };
+  const cmd = new Command()
+    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .option('-i <dir>', '', rules('peers-dir'))
+    .option('-x <cdb>', '', rules('peers-cdb'))
+    .option('-u <user>', '', (s) => { o.user = s; })
+    .option('-l <name>', '', (s) => { o.localName = s; })
+    .option('-h', '', () => { o.lookup = true; })
+    .option('-p', '', () => { o.lookup = true; o.paranoid = true; })
+    .option('-t <sec>', '', (s) => { o.timeout = count(s); })
+    .option('-v', '', () => { o.verbose++; })
+    // ipsvd: -V prints its version, then the usage (exit 111).
+    .option('-V', '', () => { throw new Usage(versionLine()); })
+    .argument('<host>').argument('<port>').argument('<prog...>')
+    .passThroughOptions().allowExcessArguments();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof Usage) throw e;
+    throw new Usage(getoptComplaint('udpsvd', e));
+  }
+  const [host, port, ...prog] = cmd.args;
+  if (prog.length === 0) throw new Usage();
+  return { ...o, host, port, prog };
+}
+
+/** host as ipsvd takes it: "" or "0" is every address, a dotted quad as is, a name through $DNSCACHEIP. */
+async function localAddress(host: string): Promise<string> {
+  if (host === '' || host === '0') return '0.0.0.0';
+  if (isIPv4(host)) return host;
+  const { createDns } = require('../identify/dns') as typeof import('../identify/dns');
+  const ip = (await createDns().addrs(host)).find((a) => isIPv4(a));
+  if (ip === undefined) fatal(100, `unable to look up ip address: ${host}`);
+  return ip;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let o: UdpsvdOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof Usage) usage(e.complaint);
+    throw e;
+  }
+  let ids: Ids | undefined;
+  if (o.user !== undefined) {
+    try {
+      ids = lookupUserSpec(o.user);
+    } catch (e) {
+      fatal(111, `unable to get user/group: ${o.user}: ${errText(e as NodeJS.ErrnoException)}`);
+    }
+    if (!ids) fatal(100, `unknown user/group: ${o.user}`);
+  }
+  // SIGTERM: stop at once; a running prog keeps running.
+  const log = udpsvdLog(o.verbose, o.rules);
+  process.on('SIGTERM', () => {
+    log.sigterm();
+    process.exit(0);
+  });
+  const port = parsePort(o.port, undefined, 'udp');
+  if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
+  const ip = await localAddress(o.host);
+  // ipsvd looks up the local name once, at start, unless -l gives it.
+  let localName = o.localName;
+  if (localName === undefined) {
+    const { createDns } = require('../identify/dns') as typeof import('../identify/dns');
+    try {
+      localName = (await createDns().ptr(ip)) ?? '';
+    } catch (e) {
+      fatal(111, `unable to look up local hostname: ${errText(e as NodeJS.ErrnoException)}`);
+    }
+  }
+
+  const addon = udpAddon();
+  if (!addon) fatal(111, 'unable to create socket: no native addon with udpBind (build/Release/ucspi.node; npm install builds it)');
+  let sock;
+  try {
+    sock = bindUdp(addon, ip, port);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    fatal(111, `unable to ${err.syscall === 'socket' ? 'create' : 'bind'} socket: ${errText(err)}`);
+  }
+  if (ids) {
+    try {
+      dropTo(ids);
+    } catch (e) {
+      fatal(111, `unable to set groups: ${errText(e as NodeJS.ErrnoException)}`);
+    }
+  }
+
+  let source: RuleSource | null = null;
+  let openError: NodeJS.ErrnoException | undefined;
+  if (o.rules) {
+    try {
+      const { openRuleSource } = require('../decide/index') as typeof import('../decide/index');
+      source = openRuleSource({
+        kind: o.rules.kind, path: o.rules.path, expireSec: o.timeout || undefined,
+        warn: (msg) => writeLine(`udpsvd: warning: ${msg}`),
+      });
+    } catch (e) {
+      openError = e as NodeJS.ErrnoException; // every datagram is discarded until it is readable
+    }
+  }
+  log.listening(ip, o.port === '0' ? sock.port : o.port, ids?.uid, ids?.gids[0]);
+  const needDns = o.rules !== undefined || o.lookup;
+  new UdpEngine({
+    prog: o.prog,
+    localName,
+    remoteHost: o.lookup,
+    paranoid: o.paranoid,
+    rules: o.rules && { source, path: o.rules.path, openError },
+    identify: needDns ? createIdentifier({ onError: (what, rip, e) => log.warn(`${what}: ${rip}`, e) }) : null,
+    log,
+    env: process.env,
+  }).serve(sock);
+}

@@ -1,0 +1,49 @@
+// udpsvd's socket (native/udp.cc): bound once, never read by the server. It
+// waits for a datagram, peeks at its sender, and either hands the socket to
+// prog (which reads the datagram itself) or discards that one datagram.
+// Node's dgram reads every datagram as it arrives, so it cannot do this: the
+// addon is required, and its absence is a clear start-up error.
+import { getSystemErrorName } from 'node:util';
+import { loadNative } from '../native';
+
+export interface UdpSocket {
+  readonly fd: number;
+  /** The address bound (dotted quad) and port (the real one when 0 was asked for). */
+  readonly ip: string;
+  readonly port: number;
+  /** One-shot: calls back with the next datagram's sender, or the peek's failure. */
+  wait(cb: (err: NodeJS.ErrnoException | null, ip: string, port: number) => void): void;
+  /** Drops the first queued datagram (denied, or no prog for it). */
+  discard(): void;
+}
+
+interface UdpAddon {
+  udpBind(ip: string, port: number): [number, number];
+  udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
+  udpDiscard(fd: number): number;
+}
+
+function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`${syscall} ${code}`), { errno, code, syscall });
+}
+
+/** The addon's UDP functions, or undefined when it is not built (or built without them). */
+export function udpAddon(): UdpAddon | undefined {
+  const n = loadNative();
+  return n && typeof n.udpBind === 'function' ? (n as UdpAddon) : undefined;
+}
+
+/** Binds ip:port (IPv4) with SO_REUSEADDR; throws bind's or socket's error. */
+export function bindUdp(addon: UdpAddon, ip: string, port: number): UdpSocket {
+  const [fd, bound] = addon.udpBind(ip, port);
+  return {
+    fd, ip, port: bound,
+    wait(cb) {
+      addon.udpWait(fd, (err, from, fromPort) => cb(err < 0 ? sysError(err, 'recvfrom') : null, from, fromPort));
+    },
+    discard() {
+      addon.udpDiscard(fd);
+    },
+  };
+}
