@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
-import { errstr } from '../instruct/errstr';
+import { errstr } from '../lib/errstr';
 
 const PROG = 'ipsvd-cdb';
 

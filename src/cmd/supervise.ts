@@ -2,7 +2,7 @@
 // as runit's runsv does). Exits 0 once the service is down after "x" or TERM.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { Unit } from '../supervise/unit';
 
 const say = (line: string) => process.stderr.write(line + '\n');

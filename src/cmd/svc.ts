@@ -1,6 +1,6 @@
 // svc -udopchaitkx dir...: write the command letters to each supervise/control.
 import * as fs from 'node:fs';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { getopt } from '../supervise/getopt';
 
 const USAGE = 'svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill';

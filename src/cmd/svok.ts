@@ -1,7 +1,7 @@
 // svok dir: exit 0 when a supervisor runs in dir, 100 when none does.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 
 export function main(argv: string[]): void {
   const dir = argv[0];

@@ -1,5 +1,5 @@
 // svscan [dir]: supervise every service directory in dir, in this one process.
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { Scanner } from '../supervise/scan';
 
 const say = (line: string) => process.stderr.write(line + '\n');

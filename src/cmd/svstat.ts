@@ -1,7 +1,7 @@
 // svstat dir...: one line per directory, daemontools' format, plus our
 // ", restarts N" at the end when our supervisor keeps the count.
 import * as fs from 'node:fs';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { describe } from '../supervise/svstat';
 
 export function main(argv: string[]): void {

@@ -6,7 +6,8 @@ import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
-import { errText, writeLine } from '../log/log';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
 import { serverLog } from '../log/server';
 import { parsePort } from '../listen/services';
 
@@ -141,19 +142,19 @@ export async function main(argv: string[]): Promise<void> {
           process.setgid!(o.gid);
         }
       } catch (e) {
-        fatal(`unable to set gid: ${errText(e as NodeJS.ErrnoException)}`);
+        fatal(`unable to set gid: ${errstr(e as NodeJS.ErrnoException)}`);
       }
       try {
         if (o.uid) process.setuid!(o.uid);
       } catch (e) {
-        fatal(`unable to set uid: ${errText(e as NodeJS.ErrnoException)}`);
+        fatal(`unable to set uid: ${errstr(e as NodeJS.ErrnoException)}`);
       }
       if (o.printPort) writeSync(1, `${b.port}\n`);
       log.status(0, o.limit);
     },
     fatal(what, e) {
-      if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errText(e)}`);
-      fatal(`unable to bind: ${errText(e)}`);
+      if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errstr(e)}`);
+      fatal(`unable to bind: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
   }, {

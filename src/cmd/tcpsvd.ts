@@ -6,7 +6,8 @@ import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';
-import { errText, writeLine } from '../log/log';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
 import { svdLog } from '../log/svd';
 import { parsePort } from '../listen/services';
 
@@ -114,7 +115,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       ids = lookupUserSpec(o.user);
     } catch (e) {
-      fatal(111, `unable to get user/group: ${o.user}: ${errText(e as NodeJS.ErrnoException)}`);
+      fatal(111, `unable to get user/group: ${o.user}: ${errstr(e as NodeJS.ErrnoException)}`);
     }
     if (!ids) fatal(100, `unknown user/group: ${o.user}`);
   }
@@ -143,14 +144,14 @@ export async function main(argv: string[]): Promise<void> {
         try {
           dropTo(ids);
         } catch (e) {
-          fatal(111, `unable to set groups: ${errText(e as NodeJS.ErrnoException)}`);
+          fatal(111, `unable to set groups: ${errstr(e as NodeJS.ErrnoException)}`);
         }
       }
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
     fatal(what, e) {
-      if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errText(e)}`);
-      fatal(111, `unable to bind socket: ${errText(e)}`);
+      if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errstr(e)}`);
+      fatal(111, `unable to bind socket: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
   }, {

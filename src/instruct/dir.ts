@@ -3,7 +3,7 @@
 // the next connection, as with ipsvd.
 import * as fs from 'node:fs';
 import { prefixLens, type PrefixLens } from './candidates';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { execText, fileText } from './parse';
 import type { Entry, Store, View } from './store';
 

@@ -2,7 +2,9 @@
 // silent, 1 (-Q, default) errors only, 2 (-v) every connection.
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
-import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
+import type { ConnFacts, EngineLog, Verdict } from './log';
 import { serverSafe } from './safe';
 
 const DROP = 'tcpserver: warning: dropping connection, ';
@@ -38,16 +40,16 @@ export function serverLog(verbosity: number): EngineLog {
       writeLine(`tcpserver: end ${decimal(st.pid)} status ${w}`);
     },
     cannotRun(prog, err) {
-      if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errstr(err)}`);
     },
     drop(what, err) {
-      if (verbosity >= 1) writeLine(`${DROP}${what}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}${what}: ${errstr(err)}`);
     },
     cannotReadRules(path, err) {
-      if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errstr(err)}`);
     },
     warn(what, err) {
-      if (verbosity >= 1) writeLine(`tcpserver: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+      if (verbosity >= 1) writeLine(`tcpserver: warning: ${what}${err === undefined ? '' : ': ' + errstr(err)}`);
     },
     sigterm() {
       // tcpserver exits silently on SIGTERM.

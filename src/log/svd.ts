@@ -2,7 +2,9 @@
 // ipsvd prints them; warnings and drops always, on standard error.
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
-import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
+import type { ConnFacts, EngineLog, Verdict } from './log';
 import { svdSafe } from './safe';
 import { matchLog } from '../instruct/log';
 
@@ -39,16 +41,16 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       if (verbose) info(`${INFO}end ${decimal(st.pid)} exit ${st.code ?? 0}`);
     },
     cannotRun(prog, err) {
-      writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errText(err)}`);
+      writeLine(`tcpsvd: drop: unable to run: ${prog}: ${errstr(err)}`);
     },
     drop(what, err) {
-      writeLine(`tcpsvd: drop: ${what}: ${errText(err)}`);
+      writeLine(`tcpsvd: drop: ${what}: ${errstr(err)}`);
     },
     cannotReadRules(path, err) {
-      writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
+      writeLine(`tcpsvd: drop: unable to read: ${path}: ${errstr(err)}`);
     },
     warn(what, err) {
-      writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+      writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errstr(err)}`);
     },
     sigterm() {
       if (verbose) info(`${INFO}sigterm received, exit.`);

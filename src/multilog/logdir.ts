@@ -11,7 +11,7 @@ import { LogDirSpec } from './script';
 import { OutBuf } from './outbuf';
 import { lockExNb } from './lock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { sleepSync } from './sleep';
 import { nowMicros, timestampLabel } from '../tai64/now';
 

@@ -1,7 +1,7 @@
 // multilog never gives up on the disk after it has started reading: it
 // says what failed, waits five seconds and tries again, so that no line is
 // dropped. A fatal error is only possible before reading.
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { sleepSync } from './sleep';
 import { writeAll } from './writeall';
 

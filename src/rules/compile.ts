@@ -3,7 +3,7 @@
 // line was understood; on any failure tmp is removed and cdb is untouched.
 import * as fs from 'node:fs';
 import { CdbWriter } from '../cdb/writer';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { LineCompiler, LineError } from './parse';
 
 /** A failure with the exit code and the message tcprules prints for it. */

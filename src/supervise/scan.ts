@@ -3,7 +3,7 @@
 // that disappears has its service stopped and is then forgotten.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { Unit } from './unit';
 
 const RESCAN_MS = 5000;

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, command } from './commands';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, sameProcess } from './sys';
 import { Tai, taiNow } from './tai';
