@@ -5,13 +5,13 @@ import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
 import type { ConnFacts, EngineLog, Verdict } from './log';
-import { serverSafe } from './safe';
+import { safecats } from '../lib/safe';
 
 const DROP = 'tcpserver: warning: dropping connection, ';
 
 /** IPv6 addresses keep their colons (ucspi-tcp6); everything else goes through safecats. */
 function ipField(ip: string): string {
-  return ip.includes(':') ? ip : serverSafe(ip);
+  return ip.includes(':') ? ip : safecats(ip);
 }
 
 export function serverLog(verbosity: number): EngineLog {
@@ -30,8 +30,8 @@ export function serverLog(verbosity: number): EngineLog {
       if (verbosity < 2) return;
       writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
         `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${decimal(pid)} ` +
-        `${serverSafe(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
-        `${serverSafe(c.remoteHost)}:${ipField(c.remoteIp)}:${serverSafe(c.remoteInfo)}:${decimal(c.remotePort)}`);
+        `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
+        `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
     },
     end(st: ExitStatus) {
       // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.

@@ -5,7 +5,7 @@ import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
 import type { ConnFacts, EngineLog, Verdict } from './log';
-import { svdSafe } from './safe';
+import { outfix } from '../lib/safe';
 import { matchLog } from '../instruct/log';
 
 const INFO = 'tcpsvd: info: ';
@@ -19,20 +19,20 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
     listening(ip, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
-      info(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
+      info(`${INFO}listening on ${outfix(ip)}:${outfix(String(port))}${ids}, starting.`);
     },
     status(active, max) {
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
     from(pid, ip) {
-      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${svdSafe(ip)}`);
+      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${outfix(ip)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${decimal(pid)} from ${svdSafe(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${decimal(pid)} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
-        `${svdSafe(c.remoteIp)}:${decimal(c.remotePort)}`;
+      let s = `${INFO}pid ${decimal(pid)} from ${outfix(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${outfix(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${c.localIp} :${outfix(c.remoteHost)}:` +
+        `${outfix(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },
