@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LogDirSpec } from './script';
 import { OutBuf } from './outbuf';
-import { lockExNb } from './lock';
+import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
-import { sleepSync } from './sleep';
+import { sleepSync } from '../lib/sleep';
 import { nowMicros, timestampLabel } from '../tai64/now';
 
 const AT = 0x40;

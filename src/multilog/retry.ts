@@ -2,7 +2,7 @@
 // says what failed, waits five seconds and tries again, so that no line is
 // dropped. A fatal error is only possible before reading.
 import { errstr } from '../lib/errstr';
-import { sleepSync } from './sleep';
+import { sleepSync } from '../lib/sleep';
 import { writeAll } from './writeall';
 
 export const FATAL = 'multilog: fatal: ';

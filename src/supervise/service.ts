@@ -80,7 +80,7 @@ export class Service {
     }
     try {
       this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-      this.unlock = lock(this.lockFd, this.file('lock'), this.file('ok'), (m) => this.hooks.say(`supervise: warning: ${m}`));
+      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(`supervise: warning: ${m}`));
       if (!this.unlock) throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
     } catch (e) {
       this.hooks.say(`supervise: fatal: unable to acquire ${this.name}/supervise/lock: ${errstr(e)}`);
