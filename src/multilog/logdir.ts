@@ -13,7 +13,7 @@ import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
-import { nowMicros, timestampLabel } from '../tai64/now';
+import { nowMicros, timestampLabel } from '../lib/tai64';
 
 const AT = 0x40;
 const NAME_LEN = 25; // '@' + 24 hex digits

@@ -3,7 +3,7 @@
 // dropped. A fatal error is only possible before reading.
 import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
-import { writeAll } from './writeall';
+import { writeAll } from '../lib/writeall';
 
 export const FATAL = 'multilog: fatal: ';
 export const WARNING = 'multilog: warning: ';

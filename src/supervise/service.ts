@@ -9,7 +9,7 @@ import { Command, command } from './commands';
 import { errstr } from '../lib/errstr';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, sameProcess } from './sys';
-import { Tai, taiNow } from './tai';
+import { Tai, taiNow } from '../lib/tai64';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */

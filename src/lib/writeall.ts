@@ -2,7 +2,7 @@
 // non-blocking mode (Node leaves pipes that way), so EAGAIN means: wait a
 // little and try again, not: fail.
 import * as fs from 'node:fs';
-import { sleepSync } from '../lib/sleep';
+import { sleepSync } from './sleep';
 
 export function writeAll(fd: number, buf: Buffer, position: number | null = null): void {
   let off = 0;
