@@ -7,6 +7,7 @@ import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
 import { errstr } from '../lib/errstr';
+import { dropPrivileges } from '../lib/privs';
 import { writeLine } from '../lib/strerr';
 import { serverLog } from '../log/server';
 import { parsePort } from '../listen/services';
@@ -136,19 +137,9 @@ export async function main(argv: string[]): Promise<void> {
   await serve({
     host, port, backlog: o.backlog,
     afterBind(b) {
-      try {
-        if (o.gid) {
-          process.setgroups!([o.gid]);
-          process.setgid!(o.gid);
-        }
-      } catch (e) {
-        fatal(`unable to set gid: ${errstr(e as NodeJS.ErrnoException)}`);
-      }
-      try {
-        if (o.uid) process.setuid!(o.uid);
-      } catch (e) {
-        fatal(`unable to set uid: ${errstr(e as NodeJS.ErrnoException)}`);
-      }
+      // prot_gid sets the groups and the gid: one message for both.
+      dropPrivileges(o.gid ? [o.gid] : undefined, o.uid || undefined,
+                     (step, e) => fatal(`unable to set ${step === 'uid' ? 'uid' : 'gid'}: ${errstr(e)}`));
       if (o.printPort) writeSync(1, `${b.port}\n`);
       log.status(0, o.limit);
     },

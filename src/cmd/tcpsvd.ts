@@ -4,9 +4,10 @@ import type { RuleSource } from '../decide/decision';
 import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
-import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
+import { type Ids, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';
 import { errstr } from '../lib/errstr';
+import { dropPrivileges } from '../lib/privs';
 import { writeLine } from '../lib/strerr';
 import { svdLog } from '../log/svd';
 import { parsePort } from '../listen/services';
@@ -140,13 +141,7 @@ export async function main(argv: string[]): Promise<void> {
   await serve({
     host: o.host, port, backlog: o.backlog,
     afterBind(b) {
-      if (ids) {
-        try {
-          dropTo(ids);
-        } catch (e) {
-          fatal(111, `unable to set groups: ${errstr(e as NodeJS.ErrnoException)}`);
-        }
-      }
+      if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
     fatal(what, e) {
