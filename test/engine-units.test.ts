@@ -1,11 +1,10 @@
 // The engine's pure parts, table-driven: environment, log cleaning, ports,
-// -u specs, getopt complaints, per-host counts.
+// -u specs, per-host counts.
 import t from 'tap';
 import { applyRules, envTemplate, pushConnEnv } from '../src/engine/environ';
 import { outfix, outinst, safecats } from '../src/lib/safe';
 import { findService } from '../src/listen/services';
 import { parseUserSpec } from '../src/engine/users';
-import { getoptComplaint } from '../src/engine/getopt';
 import { HostCounts } from '../src/account/hosts';
 import { unmap } from '../src/listen/netserver';
 
@@ -88,14 +87,6 @@ t.test('parseUserSpec as ipsvd uidgids_get', async (t) => {
     ['nobody:nosuch', undefined],
   ];
   for (const [spec, want] of cases) t.same(parseUserSpec(spec, passwd, group), want, spec);
-});
-
-t.test('getopt complaints', async (t) => {
-  t.equal(getoptComplaint('tcpsvd', { code: 'commander.unknownOption', message: "error: unknown option '-z'" }),
-    'tcpsvd: illegal option -- z');
-  t.equal(getoptComplaint('tcpserver', { code: 'commander.optionMissingArgument', message: "error: option '-c <n>' argument missing" }),
-    'tcpserver: option requires an argument -- c');
-  t.equal(getoptComplaint('x', { code: 'commander.missingArgument', message: "error: missing required argument 'prog'" }), undefined);
 });
 
 t.test('HostCounts and unmap', async (t) => {

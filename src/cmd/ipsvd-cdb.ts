@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
 import { errstr } from '../lib/errstr';
+import { usage } from '../lib/getopt';
 
 const PROG = 'ipsvd-cdb';
 
@@ -16,11 +17,8 @@ function fatal(what: string, e: unknown): never {
 }
 
 export function main(argv: string[]): void {
-  if (argv.length < 3) {
-    // The original prints a blank line after its usage line; so do we.
-    process.stderr.write(`usage: ${PROG} cdb cdb.tmp dir\n\n`);
-    process.exit(111);
-  }
+  // The original prints a blank line after its usage line, and exits 111.
+  if (argv.length < 3) usage({ prog: PROG, text: `usage: ${PROG} cdb cdb.tmp dir\n`, code: 111 });
   const [cdbfn, tmpfn, dir] = argv;
   // Both files are named relative to where we started, not to dir.
   const cdbAbs = path.resolve(cdbfn);

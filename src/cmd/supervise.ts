@@ -4,15 +4,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { Unit } from '../supervise/unit';
+import { usage } from '../lib/getopt';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
 export function main(argv: string[]): void {
   const dir = argv[0];
-  if (!dir) {
-    say('supervise: usage: supervise dir');
-    process.exit(100);
-  }
+  if (!dir) usage({ prog: 'supervise', text: 'supervise: usage: supervise dir', code: 100 });
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
   } catch (e) {

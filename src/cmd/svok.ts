@@ -2,13 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { usage } from '../lib/getopt';
 
 export function main(argv: string[]): void {
   const dir = argv[0];
-  if (!dir) {
-    process.stderr.write('svok: usage: svok dir\n');
-    process.exit(100);
-  }
+  if (!dir) usage({ prog: 'svok', text: 'svok: usage: svok dir', code: 100 });
   try {
     process.chdir(dir);
   } catch (e) {
