@@ -84,17 +84,8 @@ export function parseIPv6(s: string): Uint8Array | null {
  * ::a.b.c.d and ::ffff:a.b.c.d forms that BIND's inet_ntop keeps.
  */
 export function ipv6Env(b: Uint8Array, off: number): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (w[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (bestLen < 2) best = -1;
+  const w = words(b, off);
+  const [best, bestLen] = longestZeroRun(w);
   let s = '';
   for (let i = 0; i < 8; i++) {
     if (i === best) {
@@ -126,18 +117,29 @@ export function ipv6RulesKey(bytes: Uint8Array): string {
  * dotted tail.
  */
 export function ipv6Name(bytes: Uint8Array): string {
+  const w = words(bytes, 0);
+  const [best, bestLen] = longestZeroRun(w);
+  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(w);
+  return hex(w.slice(0, best)) + '::' + hex(w.slice(best + bestLen));
+}
+
+/** The eight 16-bit groups of the address at b[off]. */
+function words(b: Uint8Array, off: number): number[] {
   const w: number[] = [];
-  for (let i = 0; i < 16; i += 2) w.push((bytes[i] << 8) | bytes[i + 1]);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8; i++) w.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
+  return w;
+}
+
+/** Where "::" goes: the longest run of two or more zero groups, the first on a tie; [-1, 0] for none. */
+function longestZeroRun(w: number[]): [number, number] {
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) { i++; continue; }
     let j = i;
     while (j < 8 && w[j] === 0) j++;
     if (j - i > bestLen) { best = i; bestLen = j - i; }
     i = j;
   }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(w);
-  return hex(w.slice(0, best)) + '::' + hex(w.slice(best + bestLen));
+  return best < 0 ? [-1, 0] : [best, bestLen];
 }
