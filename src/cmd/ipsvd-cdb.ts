@@ -7,6 +7,7 @@ import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
 import { errstr } from '../lib/errstr';
 import { usage } from '../lib/getopt';
+import { die, warn as strerrWarn } from '../lib/strerr';
 
 const PROG = 'ipsvd-cdb';
 
@@ -23,7 +24,7 @@ export function main(argv: string[]): void {
   // Both files are named relative to where we started, not to dir.
   const cdbAbs = path.resolve(cdbfn);
   const tmpAbs = path.resolve(tmpfn);
-  const warn = (msg: string) => { process.stderr.write(`${PROG}: warning: ${msg}\n`); };
+  const warn = (msg: string) => strerrWarn(PROG, msg);
   let w: CdbWriter | undefined;
   try {
     try { w = CdbWriter.create(tmpAbs); } catch (e) { fatal(`unable to create: ${tmpfn}`, e); }
@@ -48,8 +49,7 @@ export function main(argv: string[]): void {
     if (!(e instanceof Fatal)) throw e;
     // Unlike the original, leave no half-written cdb.tmp behind.
     w?.abort();
-    process.stderr.write(`${PROG}: fatal: ${e.message}\n`);
-    process.exit(111);
+    die(PROG, e.message);
   }
   process.exit(0);
 }

@@ -2,9 +2,9 @@
 // as runit's runsv does). Exits 0 once the service is down after "x" or TERM.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../lib/errstr';
 import { Unit } from '../supervise/unit';
 import { usage } from '../lib/getopt';
+import { die } from '../lib/strerr';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -14,8 +14,7 @@ export function main(argv: string[]): void {
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
   } catch (e) {
-    say(`supervise: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
-    process.exit(111);
+    die('supervise', `unable to chdir to ${dir}`, e);
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});

@@ -2,13 +2,14 @@
 import * as fs from 'node:fs';
 import { errstr } from '../lib/errstr';
 import { getopt, usage } from '../lib/getopt';
+import { warn as strerrWarn } from '../lib/strerr';
 
 const USAGE = {
   prog: 'svc',
   text: 'svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill',
   code: 100,
 };
-const warn = (m: string) => process.stderr.write(`svc: warning: ${m}\n`);
+const warn = (m: string) => strerrWarn('svc', m);
 
 export function main(argv: string[]): void {
   // Each letter once, in the order first given, as the original keeps them.
