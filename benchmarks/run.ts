@@ -127,7 +127,7 @@ async function start(s: Server, prog: string[], rules?: string): Promise<Started
     if (await tryConnect(port)) return { proc, port, startMs: performance.now() - t0 };
     await new Promise((r) => setTimeout(r, 1));
   }
-  stop(proc);
+  await stop(proc);
   throw new Error(`${s.name} did not start listening: ${stderr.trim()}`);
 }
 

@@ -1,11 +1,10 @@
 // The engine's pure parts, table-driven: environment, log cleaning, ports,
-// -u specs, getopt complaints, per-host counts.
+// -u specs, per-host counts.
 import t from 'tap';
 import { applyRules, envTemplate, pushConnEnv } from '../src/engine/environ';
-import { serverSafe, svdSafe } from '../src/log/safe';
+import { outfix, outinst, safecats } from '../src/lib/safe';
 import { findService } from '../src/listen/services';
 import { parseUserSpec } from '../src/engine/users';
-import { getoptComplaint } from '../src/engine/getopt';
 import { HostCounts } from '../src/account/hosts';
 import { unmap } from '../src/listen/netserver';
 
@@ -42,7 +41,10 @@ t.test('log cleaning as outfix and safecats', async (t) => {
     ['a:b%c dé', 'a?b%c?d??', 'a?b?c?d??'],
     ['', '', ''],
     ['x'.repeat(101), 'x'.repeat(100) + '...(truncate)', 'x'.repeat(100) + '...'],
-    ['x'.repeat(100), 'x'.repeat(100), 'x'.repeat(100)],
+    // Exactly 100 bytes: the originals print the marker too.
+    ['x'.repeat(100), 'x'.repeat(100) + '...(truncate)', 'x'.repeat(100) + '...'],
+    ['x'.repeat(99), 'x'.repeat(99), 'x'.repeat(99)],
+    ['a\0b', 'a', 'a'],
     ['127.0.0.1', '127.0.0.1', '127.0.0.1'],
     ['host.example%', 'host.example%', 'host.example?'],
     ['::1', '??1', '??1'],
@@ -50,9 +52,19 @@ t.test('log cleaning as outfix and safecats', async (t) => {
     ['é'.repeat(60), '?'.repeat(100) + '...(truncate)', '?'.repeat(100) + '...'],
   ];
   for (const [in_, svd, srv] of cases) {
-    t.equal(svdSafe(in_), svd);
-    t.equal(serverSafe(in_), srv);
+    t.equal(outfix(in_), svd);
+    t.equal(safecats(in_), srv);
   }
+});
+
+t.test('outinst as ipsvd', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['+A=1\0-B\0\0', '+A=1,-B'],
+    ['x'.repeat(139), 'x'.repeat(139)],
+    ['x'.repeat(140), 'x'.repeat(140) + '...(truncate)'],
+    ['a\tb\u00e9', 'a?b??'],
+  ];
+  for (const [in_, want] of cases) t.equal(outinst(in_), want);
 });
 
 t.test('findService', async (t) => {
@@ -75,14 +87,6 @@ t.test('parseUserSpec as ipsvd uidgids_get', async (t) => {
     ['nobody:nosuch', undefined],
   ];
   for (const [spec, want] of cases) t.same(parseUserSpec(spec, passwd, group), want, spec);
-});
-
-t.test('getopt complaints', async (t) => {
-  t.equal(getoptComplaint('tcpsvd', { code: 'commander.unknownOption', message: "error: unknown option '-z'" }),
-    'tcpsvd: illegal option -- z');
-  t.equal(getoptComplaint('tcpserver', { code: 'commander.optionMissingArgument', message: "error: option '-c <n>' argument missing" }),
-    'tcpserver: option requires an argument -- c');
-  t.equal(getoptComplaint('x', { code: 'commander.missingArgument', message: "error: missing required argument 'prog'" }), undefined);
 });
 
 t.test('HostCounts and unmap', async (t) => {

@@ -4,7 +4,6 @@
 import t from 'tap';
 import { State, decodeStatus, encodeStatus, statText } from '../src/supervise/status';
 import { describe } from '../src/supervise/svstat';
-import { getopt } from '../src/supervise/getopt';
 import { command } from '../src/supervise/commands';
 import { readRestarts, restartsText } from '../src/supervise/service';
 
@@ -53,17 +52,6 @@ t.test('runit stat text', async (t) => {
   t.equal(statText({ ...s, state: State.Run, term: false, paused: true }, true), 'run, paused, want exit\n');
 });
 
-t.test('getopt', async (t) => {
-  const cases: Array<[string[], ReturnType<typeof getopt>]> = [
-    [['-du', 'a'], { flags: ['d', 'u'], rest: ['a'] }],
-    [['-d', '-t', 'a', '-u'], { flags: ['d', 't'], rest: ['a', '-u'] }],
-    [['--', '-d'], { flags: [], rest: ['-d'] }],
-    [['-', 'a'], { flags: [], rest: ['-', 'a'] }],
-    [['-dz', 'a'], { flags: ['d'], rest: ['a'], bad: 'z' }],
-    [[], { flags: [], rest: [] }],
-  ];
-  for (const [argv, want] of cases) t.same(getopt(argv, 'udopchaitkx'), want, argv.join(' '));
-});
 
 t.test('control letters', async (t) => {
   t.same(command('k'), { kind: 'signal', signal: 'SIGKILL' });

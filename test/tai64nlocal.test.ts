@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { LocalConverter } from '../src/tai64/local';
-import { encodeLabel } from '../src/tai64/label';
+import { encodeLabel } from '../src/lib/tai64';
 
 const OURS = path.join(__dirname, '..', 'bin', 'tai64nlocal');
 const REF = '/usr/bin/tai64nlocal';

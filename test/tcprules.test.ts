@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { classicRules, rng } from './helpers/rulesgen';
-import { parseIPv6 } from '../src/rules/keys';
+import { parseIPv6 } from '../src/lib/ip';
 import { compileRules, RulesError } from '../src/rules/compile';
 
 const ROOT = path.resolve(__dirname, '..');

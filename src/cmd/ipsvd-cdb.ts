@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
-import { errstr } from '../instruct/errstr';
+import { errstr } from '../lib/errstr';
+import { usage } from '../lib/getopt';
+import { die, warn as strerrWarn } from '../lib/strerr';
 
 const PROG = 'ipsvd-cdb';
 
@@ -16,16 +18,13 @@ function fatal(what: string, e: unknown): never {
 }
 
 export function main(argv: string[]): void {
-  if (argv.length < 3) {
-    // The original prints a blank line after its usage line; so do we.
-    process.stderr.write(`usage: ${PROG} cdb cdb.tmp dir\n\n`);
-    process.exit(111);
-  }
+  // The original prints a blank line after its usage line, and exits 111.
+  if (argv.length < 3) usage({ prog: PROG, text: `usage: ${PROG} cdb cdb.tmp dir\n`, code: 111 });
   const [cdbfn, tmpfn, dir] = argv;
   // Both files are named relative to where we started, not to dir.
   const cdbAbs = path.resolve(cdbfn);
   const tmpAbs = path.resolve(tmpfn);
-  const warn = (msg: string) => { process.stderr.write(`${PROG}: warning: ${msg}\n`); };
+  const warn = (msg: string) => strerrWarn(PROG, msg);
   let w: CdbWriter | undefined;
   try {
     try { w = CdbWriter.create(tmpAbs); } catch (e) { fatal(`unable to create: ${tmpfn}`, e); }
@@ -50,8 +49,7 @@ export function main(argv: string[]): void {
     if (!(e instanceof Fatal)) throw e;
     // Unlike the original, leave no half-written cdb.tmp behind.
     w?.abort();
-    process.stderr.write(`${PROG}: fatal: ${e.message}\n`);
-    process.exit(111);
+    die(PROG, e.message);
   }
   process.exit(0);
 }

@@ -7,7 +7,7 @@ import { parseScript } from '../multilog/script';
 import { LogDir } from '../multilog/logdir';
 import { LineProcessor } from '../multilog/lines';
 import { die, pause } from '../multilog/retry';
-import { writeAll } from '../multilog/writeall';
+import { writeAll } from '../lib/writeall';
 
 const READ_SIZE = 1024; // the original's input buffer
 

@@ -3,7 +3,7 @@
 // exit) or TERM stops the service, then the log service, then exits 0.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { Unit } from '../supervise/unit';
 
 const say = (line: string) => process.stderr.write(line + '\n');

@@ -3,22 +3,19 @@
 // down after "x" (which does not stop it) or after TERM (which does).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
 import { Service } from '../supervise/service';
+import { usage } from '../lib/getopt';
+import { die } from '../lib/strerr';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
 export function main(argv: string[]): void {
   const dir = argv[0];
-  if (!dir) {
-    say('supervise: usage: supervise dir');
-    process.exit(100);
-  }
+  if (!dir) usage({ prog: 'supervise', text: 'supervise: usage: supervise dir', code: 100 });
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
   } catch (e) {
-    say(`supervise: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
-    process.exit(111);
+    die('supervise', `unable to chdir to ${dir}`, e);
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});

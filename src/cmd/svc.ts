@@ -1,20 +1,27 @@
 // svc -udopchaitkx dir...: write the command letters to each supervise/control.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
-import { getopt } from '../supervise/getopt';
+import { errstr } from '../lib/errstr';
+import { getopt, usage } from '../lib/getopt';
+import { warn as strerrWarn } from '../lib/strerr';
 
-const USAGE = 'svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill';
-const warn = (m: string) => process.stderr.write(`svc: warning: ${m}\n`);
+const USAGE = {
+  prog: 'svc',
+  text: 'svc options: u up, d down, o once, x exit, p pause, c continue, h hup, a alarm, i interrupt, t term, k kill',
+  code: 100,
+};
+const warn = (m: string) => strerrWarn('svc', m);
 
 export function main(argv: string[]): void {
-  const { flags, rest, bad } = getopt(argv, 'udopchaitkx');
-  if (bad !== undefined) {
-    process.stderr.write(`svc: illegal option -- ${bad}\n${USAGE}\n`);
-    process.exit(100);
-  }
   // Each letter once, in the order first given, as the original keeps them.
-  const data = Buffer.from([...new Set(flags)].join(''), 'latin1');
+  const letters = new Set<string>();
+  let rest: string[];
+  try {
+    rest = getopt(argv, 'udopchaitkx', (ch) => letters.add(ch));
+  } catch (e) {
+    usage(USAGE, e);
+  }
+  const data = Buffer.from([...letters].join(''), 'latin1');
   const home = process.cwd();
   for (const dir of rest) {
     try {

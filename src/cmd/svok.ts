@@ -1,19 +1,16 @@
 // svok dir: exit 0 when a supervisor runs in dir, 100 when none does.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../supervise/errstr';
+import { usage } from '../lib/getopt';
+import { die } from '../lib/strerr';
 
 export function main(argv: string[]): void {
   const dir = argv[0];
-  if (!dir) {
-    process.stderr.write('svok: usage: svok dir\n');
-    process.exit(100);
-  }
+  if (!dir) usage({ prog: 'svok', text: 'svok: usage: svok dir', code: 100 });
   try {
     process.chdir(dir);
   } catch (e) {
-    process.stderr.write(`svok: fatal: unable to chdir to ${dir}: ${errstr(e)}\n`);
-    process.exit(111);
+    die('svok', `unable to chdir to ${dir}`, e);
   }
   try {
     // Succeeds only while a supervisor holds supervise/ok open for reading.
@@ -21,8 +18,7 @@ export function main(argv: string[]): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENXIO' || code === 'ENOENT') process.exit(100);
-    process.stderr.write(`svok: fatal: unable to open ${dir}/supervise/ok: ${errstr(e)}\n`);
-    process.exit(111);
+    die('svok', `unable to open ${dir}/supervise/ok`, e);
   }
   process.exit(0);
 }

@@ -1,6 +1,6 @@
 // svscan [dir]: supervise every service directory in dir, in this one process.
-import { errstr } from '../supervise/errstr';
 import { Scanner } from '../supervise/scan';
+import { die } from '../lib/strerr';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -9,8 +9,7 @@ export function main(argv: string[]): void {
   try {
     process.chdir(dir);
   } catch (e) {
-    say(`svscan: fatal: unable to chdir to ${dir}: ${errstr(e)}`);
-    process.exit(111);
+    die('svscan', `unable to chdir to ${dir}`, e);
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});

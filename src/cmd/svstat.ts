@@ -2,7 +2,7 @@
 // (ours) a line also ends in ", restarts N" when our supervisor, the one
 // that wrote the current supervise/status, keeps the count.
 import * as fs from 'node:fs';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { readRestarts } from '../supervise/service';
 import { describe } from '../supervise/svstat';
 

@@ -1,7 +1,7 @@
 // tai64nlocal: turn the TAI64N labels at the start of lines into local time.
 import { LocalConverter } from '../tai64/local';
-import { writeAll } from '../multilog/writeall';
-import { errstr } from '../multilog/errstr';
+import { writeAll } from '../lib/writeall';
+import { errstr } from '../lib/errstr';
 
 const FATAL = 'tai64nlocal: fatal: ';
 

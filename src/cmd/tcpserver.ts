@@ -1,31 +1,24 @@
 // tcpserver: ucspi-tcp's TCP super-server. Flags map onto the shared engine.
-import { Command } from 'commander';
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
-import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
-import { errText, writeLine } from '../log/log';
+import { errstr } from '../lib/errstr';
+import { decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { dropPrivileges } from '../lib/privs';
+import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
 import { parsePort } from '../listen/services';
 
-const USAGE = 'tcpserver: usage: tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program';
-
-class Usage extends Error {
-  constructor(readonly complaint?: string) {
-    super('usage');
-  }
-}
+const USAGE = {
+  prog: 'tcpserver',
+  text: 'tcpserver: usage: tcpserver [ -1UXpPhHrRoOdDqQv ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] host port program',
+  code: 100,
+};
 
 function fatal(msg: string): never {
-  writeLine('tcpserver: fatal: ' + msg);
-  process.exit(111);
-}
-
-function count(s: string): number {
-  if (!/^\d+$/.test(s)) throw new Usage();
-  return Number(s);
+  return die('tcpserver', msg);
 }
 
 export interface ServerOptions {
@@ -57,65 +50,45 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
     printPort: false, only4: false,
   };
-  const flag = (f: string, fn: () => void): [string, string, () => void] => [f, '', fn];
-  const flags: Array<[string, string, () => void]> = [
-    flag('-1', () => { o.printPort = true; }),
-    flag('-4', () => { o.only4 = true; }),
-    flag('-6', () => { o.only4 = false; }),
-    flag('-U', () => {
-      if (env.UID !== undefined) o.uid = count(env.UID);
-      if (env.GID !== undefined) o.gid = count(env.GID);
-    }),
-    flag('-X', () => { o.allowNoRules = true; }),
-    flag('-p', () => { o.paranoid = true; }),
-    flag('-P', () => { o.paranoid = false; }),
-    flag('-h', () => { o.remoteHost = true; }),
-    flag('-H', () => { o.remoteHost = false; }),
-    flag('-r', () => { o.remoteInfo = true; }),
-    flag('-R', () => { o.remoteInfo = false; }),
-    flag('-o', () => {}), // IP options: Node gives no access to IP_OPTIONS (see the man page)
-    flag('-O', () => {}),
-    flag('-d', () => { o.noDelay = false; }),
-    flag('-D', () => { o.noDelay = true; }),
-    flag('-q', () => { o.verbosity = 0; }),
-    flag('-Q', () => { o.verbosity = 1; }),
-    flag('-v', () => { o.verbosity = 2; }),
-  ];
-  const cmd = new Command()
-    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  for (const [f, d, fn] of flags) cmd.option(f, d, fn);
-  cmd
-    .option('-c <limit>', '', (s) => { o.limit = count(s); })
-    .option('-x <rules.cdb>', '', (s) => { o.rules = s; })
-    .option('-B <banner>', '', (s) => { o.banner = s; })
-    .option('-g <gid>', '', (s) => { o.gid = count(s); })
-    .option('-u <uid>', '', (s) => { o.uid = count(s); })
-    .option('-b <backlog>', '', (s) => { o.backlog = count(s); })
-    .option('-l <localname>', '', (s) => { o.localName = s; })
-    .option('-t <timeout>', '', (s) => { o.timeout = count(s); })
-    .argument('<host>').argument('<port>').argument('<program...>')
-    .passThroughOptions().allowExcessArguments();
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof Usage) throw e;
-    throw new Usage(getoptComplaint('tcpserver', e));
-  }
-  const [host, port, ...prog] = cmd.args;
-  if (prog.length === 0) throw new Usage();
-  return { ...o, host, port, prog };
+  // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
+  const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
+    switch (ch) {
+      case '1': o.printPort = true; break;
+      case '4': o.only4 = true; break;
+      case '6': o.only4 = false; break;
+      case 'U':
+        if (env.UID !== undefined) o.uid = decimalArg(env.UID);
+        if (env.GID !== undefined) o.gid = decimalArg(env.GID);
+        break;
+      case 'X': o.allowNoRules = true; break;
+      case 'p': o.paranoid = true; break;
+      case 'P': o.paranoid = false; break;
+      case 'h': o.remoteHost = true; break;
+      case 'H': o.remoteHost = false; break;
+      case 'r': o.remoteInfo = true; break;
+      case 'R': o.remoteInfo = false; break;
+      case 'o': case 'O': break; // IP options: Node gives no access to IP_OPTIONS (see the man page)
+      case 'd': o.noDelay = false; break;
+      case 'D': o.noDelay = true; break;
+      case 'q': o.verbosity = 0; break;
+      case 'Q': o.verbosity = 1; break;
+      case 'v': o.verbosity = 2; break;
+      case 'c': o.limit = decimalArg(v); break;
+      case 'x': o.rules = v; break;
+      case 'B': o.banner = v; break;
+      case 'g': o.gid = decimalArg(v); break;
+      case 'u': o.uid = decimalArg(v); break;
+      case 'b': o.backlog = decimalArg(v); break;
+      case 'l': o.localName = v; break;
+      case 't': o.timeout = decimalArg(v); break;
+    }
+  });
+  const args = hostPortProg(rest);
+  return { ...o, ...args };
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let o: ServerOptions;
-  try {
-    o = parseArgs(argv);
-  } catch (e) {
-    if (!(e instanceof Usage)) throw e;
-    if (e.complaint) writeLine(e.complaint);
-    writeLine(USAGE);
-    process.exit(100);
-  }
+  const o = orUsage(USAGE, () => parseArgs(argv));
   const port = parsePort(o.port);
   if (port === undefined) fatal(`unable to figure out port number for ${o.port}`);
 
@@ -135,25 +108,15 @@ export async function main(argv: string[]): Promise<void> {
   await serve({
     host, port, backlog: o.backlog,
     afterBind(b) {
-      try {
-        if (o.gid) {
-          process.setgroups!([o.gid]);
-          process.setgid!(o.gid);
-        }
-      } catch (e) {
-        fatal(`unable to set gid: ${errText(e as NodeJS.ErrnoException)}`);
-      }
-      try {
-        if (o.uid) process.setuid!(o.uid);
-      } catch (e) {
-        fatal(`unable to set uid: ${errText(e as NodeJS.ErrnoException)}`);
-      }
+      // prot_gid sets the groups and the gid: one message for both.
+      dropPrivileges(o.gid ? [o.gid] : undefined, o.uid || undefined,
+                     (step, e) => fatal(`unable to set ${step === 'uid' ? 'uid' : 'gid'}: ${errstr(e)}`));
       if (o.printPort) writeSync(1, `${b.port}\n`);
       log.status(0, o.limit);
     },
     fatal(what, e) {
-      if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errText(e)}`);
-      fatal(`unable to bind: ${errText(e)}`);
+      if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errstr(e)}`);
+      fatal(`unable to bind: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
   }, {

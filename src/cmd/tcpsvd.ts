@@ -1,42 +1,30 @@
 // tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
-import { Command } from 'commander';
 import type { RuleSource } from '../decide/decision';
-import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier, needsIdentify } from '../engine/identify';
 import { serve } from '../engine/serve';
-import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
+import { type Ids, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';
-import { errText, writeLine } from '../log/log';
+import { errstr } from '../lib/errstr';
+import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { dropPrivileges } from '../lib/privs';
+import { die } from '../lib/strerr';
 import { svdLog } from '../log/svd';
 import { parsePort } from '../listen/services';
 
-const USAGE = 'usage: tcpsvd [-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog';
-
-class Usage extends Error {
-  constructor(readonly complaint?: string) {
-    super('usage');
-  }
-}
-
-function usage(complaint?: string): never {
-  if (complaint) writeLine(complaint);
-  writeLine(USAGE + '\n'); // ipsvd ends its usage with an empty line
-  process.exit(111);
-}
+// ipsvd ends its usage with an empty line, and exits 111.
+const USAGE = {
+  prog: 'tcpsvd',
+  text: 'usage: tcpsvd [-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog\n',
+  code: 111,
+};
 
 function fatal(code: number, msg: string): never {
-  writeLine('tcpsvd: fatal: ' + msg);
-  process.exit(code);
+  return die('tcpsvd', msg, undefined, code);
 }
 
 function versionLine(): string {
   const { version } = require('../../../package.json') as { version: string };
   return `$Id: ucspi-node tcpsvd ${version} $`;
-}
-
-function count(s: string): number {
-  if (!/^\d+$/.test(s)) throw new Usage();
-  return Number(s);
 }
 
 export interface SvdOptions {
@@ -56,65 +44,51 @@ export interface SvdOptions {
   prog: string[];
 }
 
-/** Pure: argv → options, or Usage thrown. */
+/** Pure: argv → options, or BadOption or UsageError thrown. */
 export function parseArgs(argv: string[]): SvdOptions {
   const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
     verbose: 0, ucspi: true, lookup: false, paranoid: false, max: 30, backlog: 20, timeout: 0,
   };
-  const rules = (kind: 'peers-dir' | 'peers-cdb') => (path: string) => {
-    if (o.rules) throw new Usage(); // -i and -x exclude each other
-    o.rules = { kind, path };
-  };
-  const cmd = new Command()
-    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
-    .option('-c <n>', '', (s) => { o.max = count(s); if (o.max < 1) throw new Usage(); })
-    .option('-C <n[:msg]>', '', (s) => {
-      const m = /^(\d+)(?::(.*))?$/s.exec(s);
-      if (!m || Number(m[1]) < 1) throw new Usage();
-      // (instruct/parse is loaded only here and for -i/-x.)
-      const { unescapeMsg } = require('../instruct/parse') as typeof import('../instruct/parse');
-      o.perHost = { limit: Number(m[1]), msg: m[2] === undefined ? undefined : unescapeMsg(m[2]) };
-    })
-    .option('-i <dir>', '', rules('peers-dir'))
-    .option('-x <cdb>', '', rules('peers-cdb'))
-    .option('-u <user>', '', (s) => { o.user = s; })
-    .option('-l <name>', '', (s) => { o.localName = s; })
-    .option('-E', '', () => { o.ucspi = false; })
-    .option('-b <n>', '', (s) => { o.backlog = count(s); })
-    .option('-h', '', () => { o.lookup = true; })
-    .option('-p', '', () => { o.lookup = true; o.paranoid = true; })
-    .option('-t <sec>', '', (s) => { o.timeout = count(s); })
-    .option('-v', '', () => { o.verbose++; })
-    // ipsvd: -V prints its version, then the usage (exit 111).
-    .option('-V', '', () => { throw new Usage(versionLine()); })
-    .argument('<host>').argument('<port>').argument('<prog...>')
-    .passThroughOptions().allowExcessArguments();
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof Usage) throw e;
-    throw new Usage(getoptComplaint('tcpsvd', e));
-  }
-  const [host, port, ...prog] = cmd.args;
-  if (prog.length === 0) throw new Usage();
+  const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
+    switch (ch) {
+      case 'c': o.max = decimalArg(v); if (o.max < 1) throw new UsageError(); break;
+      case 'C': {
+        const m = /^(\d+)(?::(.*))?$/s.exec(v);
+        if (!m || Number(m[1]) < 1) throw new UsageError();
+        // (instruct/parse is loaded only here and for -i/-x.)
+        const { unescapeMsg } = require('../instruct/parse') as typeof import('../instruct/parse');
+        o.perHost = { limit: Number(m[1]), msg: m[2] === undefined ? undefined : unescapeMsg(m[2]) };
+        break;
+      }
+      case 'i': case 'x':
+        if (o.rules) throw new UsageError(); // -i and -x exclude each other
+        o.rules = { kind: ch === 'i' ? 'peers-dir' : 'peers-cdb', path: v };
+        break;
+      case 'u': o.user = v; break;
+      case 'l': o.localName = v; break;
+      case 'E': o.ucspi = false; break;
+      case 'b': o.backlog = decimalArg(v); break;
+      case 'h': o.lookup = true; break;
+      case 'p': o.lookup = true; o.paranoid = true; break;
+      case 't': o.timeout = decimalArg(v); break;
+      case 'v': o.verbose++; break;
+      // ipsvd: -V prints its version, then the usage (exit 111).
+      case 'V': throw new UsageError(versionLine());
+    }
+  });
+  const args = hostPortProg(rest);
   if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
-  return { ...o, host, port, prog };
+  return { ...o, ...args };
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let o: SvdOptions;
-  try {
-    o = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof Usage) usage(e.complaint);
-    throw e;
-  }
+  const o = orUsage(USAGE, () => parseArgs(argv));
   let ids: Ids | undefined;
   if (o.user !== undefined) {
     try {
       ids = lookupUserSpec(o.user);
     } catch (e) {
-      fatal(111, `unable to get user/group: ${o.user}: ${errText(e as NodeJS.ErrnoException)}`);
+      fatal(111, `unable to get user/group: ${o.user}: ${errstr(e as NodeJS.ErrnoException)}`);
     }
     if (!ids) fatal(100, `unknown user/group: ${o.user}`);
   }
@@ -139,18 +113,12 @@ export async function main(argv: string[]): Promise<void> {
   await serve({
     host: o.host, port, backlog: o.backlog,
     afterBind(b) {
-      if (ids) {
-        try {
-          dropTo(ids);
-        } catch (e) {
-          fatal(111, `unable to set groups: ${errText(e as NodeJS.ErrnoException)}`);
-        }
-      }
+      if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
     fatal(what, e) {
-      if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errText(e)}`);
-      fatal(111, `unable to bind socket: ${errText(e)}`);
+      if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errstr(e)}`);
+      fatal(111, `unable to bind socket: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
   }, {

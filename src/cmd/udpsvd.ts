@@ -1,43 +1,31 @@
 // udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
-import { Command } from 'commander';
 import { isIPv4 } from 'node:net';
 import type { RuleSource } from '../decide/decision';
-import { getoptComplaint } from '../engine/getopt';
 import { createIdentifier } from '../engine/identify';
 import { UdpEngine } from '../engine/udp';
-import { type Ids, dropTo, lookupUserSpec } from '../engine/users';
-import { errText, writeLine } from '../log/log';
+import { type Ids, lookupUserSpec } from '../engine/users';
+import { errstr } from '../lib/errstr';
+import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { dropPrivileges } from '../lib/privs';
+import { die, writeLine } from '../lib/strerr';
 import { udpsvdLog } from '../log/udpsvd';
 import { parsePort } from '../listen/services';
 import { bindUdp, udpAddon } from '../listen/udp';
 
-const USAGE = 'usage: udpsvd [-hpv] [-u user] [-l name] [-i dir|-x cdb] [-t sec] host port prog';
-
-class Usage extends Error {
-  constructor(readonly complaint?: string) {
-    super('usage');
-  }
-}
-
-function usage(complaint?: string): never {
-  if (complaint) writeLine(complaint);
-  writeLine(USAGE + '\n'); // ipsvd ends its usage with an empty line
-  process.exit(111);
-}
+// ipsvd ends its usage with an empty line, and exits 111.
+const USAGE = {
+  prog: 'udpsvd',
+  text: 'usage: udpsvd [-hpv] [-u user] [-l name] [-i dir|-x cdb] [-t sec] host port prog\n',
+  code: 111,
+};
 
 function fatal(code: number, msg: string): never {
-  writeLine('udpsvd: fatal: ' + msg);
-  process.exit(code);
+  return die('udpsvd', msg, undefined, code);
 }
 
 function versionLine(): string {
   const { version } = require('../../../package.json') as { version: string };
   return `$Id: ucspi-node udpsvd ${version} $`;
-}
-
-function count(s: string): number {
-  if (!/^\d+$/.test(s)) throw new Usage();
-  return Number(s);
 }
 
 export interface UdpsvdOptions {
@@ -53,36 +41,26 @@ export interface UdpsvdOptions {
   prog: string[];
 }
 
-/** Pure: argv → options, or Usage thrown. udpsvd has no -c, -C, -b or -E. */
+/** Pure: argv → options, or BadOption or UsageError thrown. udpsvd has no -c, -C, -b or -E. */
 export function parseArgs(argv: string[]): UdpsvdOptions {
   const o: Omit<UdpsvdOptions, 'host' | 'port' | 'prog'> = { verbose: 0, lookup: false, paranoid: false, timeout: 0 };
-  const rules = (kind: 'peers-dir' | 'peers-cdb') => (path: string) => {
-    if (o.rules) throw new Usage(); // -i and -x exclude each other
-    o.rules = { kind, path };
-  };
-  const cmd = new Command()
-    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
-    .option('-i <dir>', '', rules('peers-dir'))
-    .option('-x <cdb>', '', rules('peers-cdb'))
-    .option('-u <user>', '', (s) => { o.user = s; })
-    .option('-l <name>', '', (s) => { o.localName = s; })
-    .option('-h', '', () => { o.lookup = true; })
-    .option('-p', '', () => { o.lookup = true; o.paranoid = true; })
-    .option('-t <sec>', '', (s) => { o.timeout = count(s); })
-    .option('-v', '', () => { o.verbose++; })
-    // ipsvd: -V prints its version, then the usage (exit 111).
-    .option('-V', '', () => { throw new Usage(versionLine()); })
-    .argument('<host>').argument('<port>').argument('<prog...>')
-    .passThroughOptions().allowExcessArguments();
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof Usage) throw e;
-    throw new Usage(getoptComplaint('udpsvd', e));
-  }
-  const [host, port, ...prog] = cmd.args;
-  if (prog.length === 0) throw new Usage();
-  return { ...o, host, port, prog };
+  const rest = getopt(argv, 'i:x:u:l:hpt:vV', (ch, v = '') => {
+    switch (ch) {
+      case 'i': case 'x':
+        if (o.rules) throw new UsageError(); // -i and -x exclude each other
+        o.rules = { kind: ch === 'i' ? 'peers-dir' : 'peers-cdb', path: v };
+        break;
+      case 'u': o.user = v; break;
+      case 'l': o.localName = v; break;
+      case 'h': o.lookup = true; break;
+      case 'p': o.lookup = true; o.paranoid = true; break;
+      case 't': o.timeout = decimalArg(v); break;
+      case 'v': o.verbose++; break;
+      // ipsvd: -V prints its version, then the usage (exit 111).
+      case 'V': throw new UsageError(versionLine());
+    }
+  });
+  return { ...o, ...hostPortProg(rest) };
 }
 
 /** host as ipsvd takes it: "" or "0" is every address, a dotted quad as is, a name through $DNSCACHEIP. */
@@ -96,19 +74,13 @@ async function localAddress(host: string): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let o: UdpsvdOptions;
-  try {
-    o = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof Usage) usage(e.complaint);
-    throw e;
-  }
+  const o = orUsage(USAGE, () => parseArgs(argv));
   let ids: Ids | undefined;
   if (o.user !== undefined) {
     try {
       ids = lookupUserSpec(o.user);
     } catch (e) {
-      fatal(111, `unable to get user/group: ${o.user}: ${errText(e as NodeJS.ErrnoException)}`);
+      fatal(111, `unable to get user/group: ${o.user}: ${errstr(e as NodeJS.ErrnoException)}`);
     }
     if (!ids) fatal(100, `unknown user/group: ${o.user}`);
   }
@@ -128,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       localName = (await createDns().ptr(ip)) ?? '';
     } catch (e) {
-      fatal(111, `unable to look up local hostname: ${errText(e as NodeJS.ErrnoException)}`);
+      fatal(111, `unable to look up local hostname: ${errstr(e as NodeJS.ErrnoException)}`);
     }
   }
 
@@ -139,14 +111,10 @@ export async function main(argv: string[]): Promise<void> {
     sock = bindUdp(addon, ip, port);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    fatal(111, `unable to ${err.syscall === 'socket' ? 'create' : 'bind'} socket: ${errText(err)}`);
+    fatal(111, `unable to ${err.syscall === 'socket' ? 'create' : 'bind'} socket: ${errstr(err)}`);
   }
   if (ids) {
-    try {
-      dropTo(ids);
-    } catch (e) {
-      fatal(111, `unable to set groups: ${errText(e as NodeJS.ErrnoException)}`);
-    }
+    dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
   }
 
   let source: RuleSource | null = null;

@@ -45,10 +45,3 @@ export function parseUserSpec(spec: string, passwd: string, group: string): Ids 
 export function lookupUserSpec(spec: string): Ids | undefined {
   return parseUserSpec(spec, readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'));
 }
-
-/** Groups first, then gid, then uid: once uid is dropped the others cannot change. */
-export function dropTo(ids: Ids): void {
-  process.setgroups!(ids.gids);
-  process.setgid!(ids.gids[0]);
-  process.setuid!(ids.uid);
-}

@@ -8,7 +8,7 @@
 // originals tell the two apart.
 import { Resolver } from 'node:dns';
 import * as net from 'node:net';
-import * as ipaddr from 'ipaddr.js';
+import { parseIPv6 } from '../lib/ip';
 
 export interface Dns {
   /** The client's name, or undefined when it has none; throws DnsError when no server answered. */
@@ -33,7 +33,8 @@ const HARD: Record<string, 'ETIMEDOUT' | 'ECONNREFUSED'> = {
 /** The PTR question for an address: d.c.b.a.in-addr.arpa, or IPv6 nibbles under ip6.arpa. */
 export function arpaName(ip: string): string {
   if (net.isIPv4(ip)) return ip.split('.').reverse().join('.') + '.in-addr.arpa';
-  const bytes = ipaddr.IPv6.parse(ip).toByteArray();
+  const bytes = parseIPv6(ip);
+  if (bytes === null) throw new Error(`not an IP address: ${ip}`);
   let s = '';
   for (let i = 15; i >= 0; i--) s += (bytes[i] & 15).toString(16) + '.' + (bytes[i] >> 4).toString(16) + '.';
   return s + 'ip6.arpa';

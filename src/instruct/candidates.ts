@@ -4,7 +4,7 @@
 // in a file name) interleaved by prefix length, and IPv6 clients: the full
 // RFC 5952 address, then the CIDR names that exist, longest prefix first.
 import * as net from 'node:net';
-import * as ipaddr from 'ipaddr.js';
+import { ipv6Name, parseIPv6 } from '../lib/ip';
 
 /** Prefix lengths that occur in CIDR names of a store, longest first, per family. */
 export interface PrefixLens { v4: number[]; v6: number[] }
@@ -96,10 +96,11 @@ function ipv4Names(ip: string, lens: number[], out: string[]): void {
 function ipv6Names(ip: string, lens: number[], out: string[]): void {
   out.push(ip);
   if (lens.length === 0) return;
-  const bytes = ipaddr.IPv6.parse(ip).toByteArray();
+  const bytes = parseIPv6(ip);
+  if (bytes === null) return;
   for (const len of lens) {
     const m = bytes.slice();
     for (let bit = len; bit < 128; bit++) m[bit >> 3] &= ~(0x80 >> (bit & 7));
-    out.push(`${(ipaddr.fromByteArray(m) as ipaddr.IPv6).toRFC5952String()}_${len}`);
+    out.push(`${ipv6Name(m)}_${len}`);
   }
 }

@@ -4,23 +4,19 @@
 // held in memory and re-read when the file changes: a decision then costs
 // one stat(2) instead of an open, several preads and a close.
 import * as fs from 'node:fs';
-import { CdbError } from '../cdb/reader';
+import { Cdb, CdbError } from '../cdb/reader';
+import { Stamp } from '../lib/stamp';
 import { prefixLens, type PrefixLens } from './candidates';
 import type { Entry, Store, View } from './store';
 
-// File times come from a coarse clock: a copy read within this long of the
-// file's last change might miss a same-tick rewrite, so it is not trusted.
-const RACY_MS = 2000;
-
 interface Loaded {
-  ino: number; size: number; mtimeMs: number; ctimeMs: number;
-  at: number;
   records: Map<string, Buffer>;
   lens: PrefixLens;
 }
 
 export class CdbStore implements Store {
   private loaded?: Loaded;
+  private readonly stamp = new Stamp();
 
   constructor(readonly path: string) {}
 
@@ -35,15 +31,10 @@ export class CdbStore implements Store {
 
   private load(): Loaded {
     const st = fs.statSync(this.path);
-    const l = this.loaded;
-    if (l && l.ino === st.ino && l.size === st.size && l.mtimeMs === st.mtimeMs && l.ctimeMs === st.ctimeMs
-        && l.mtimeMs + RACY_MS < l.at) return l;
-    const at = Date.now();
-    const records = readRecords(this.path, fs.readFileSync(this.path));
-    this.loaded = {
-      ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, at,
-      records, lens: prefixLens(records.keys()),
-    };
+    if (this.loaded && this.stamp.same(st)) return this.loaded;
+    const records = readRecords(this.path);
+    this.stamp.take(st);
+    this.loaded = { records, lens: prefixLens(records.keys()) };
     return this.loaded;
   }
 }
@@ -62,29 +53,22 @@ function decode(path: string, name: string, v: Buffer | undefined): Entry | unde
   }
 }
 
-// The records of a cdb run from the 2048-byte header to the first hash
-// table. For a repeated key the first record counts, as with cdb_find.
-// Every length is checked against the file: a damaged file is a CdbError.
-function readRecords(path: string, b: Buffer): Map<string, Buffer> {
-  if (b.length < 2048) throw new CdbError(`${path}: truncated file`);
-  let end = b.length;
-  for (let t = 0; t < 256; t++) {
-    const pos = b.readUInt32LE(t * 8);
-    const slots = b.readUInt32LE(t * 8 + 4);
-    if (pos < 2048 || pos + slots * 8 > b.length) throw new CdbError(`${path}: hash table out of range`);
-    end = Math.min(end, pos);
+// Every key with its first record, as ipsvd's cdb_find answers: read
+// through cdb/reader, which rejects exactly the files djb's reader rejects.
+function readRecords(path: string): Map<string, Buffer> {
+  const cdb = Cdb.open(path);
+  try {
+    const keys: Buffer[] = [];
+    cdb.forEachKey((b, start, end) => keys.push(Buffer.from(b.subarray(start, end))));
+    const out = new Map<string, Buffer>();
+    for (const k of keys) {
+      const name = k.toString('utf8');
+      if (out.has(name)) continue;
+      const v = cdb.get(k);
+      if (v !== undefined) out.set(name, v);
+    }
+    return out;
+  } finally {
+    cdb.close();
   }
-  const out = new Map<string, Buffer>();
-  let pos = 2048;
-  while (pos < end) {
-    if (pos + 8 > end) throw new CdbError(`${path}: record length out of range`);
-    const klen = b.readUInt32LE(pos);
-    const dlen = b.readUInt32LE(pos + 4);
-    const k = pos + 8;
-    if (k + klen + dlen > end) throw new CdbError(`${path}: record length out of range`);
-    const key = b.toString('utf8', k, k + klen);
-    if (!out.has(key)) out.set(key, b.subarray(k + klen, k + klen + dlen));
-    pos = k + klen + dlen;
-  }
-  return out;
 }

@@ -51,7 +51,7 @@ export function* compileCwd(warn: (msg: string) => void): Generator<Compiled> {
           continue;
         }
         // Instruction lines are read (and bad ones warned about) as tcpsvd would.
-        if (e.type === 'I') evaluate(splitLines(e.text), `./${target.toString()}`, null, { env: new Map() }, async () => [], warn);
+        if (e.type === 'I') void evaluate(splitLines(e.text), `./${target.toString()}`, null, { env: new Map() }, async () => [], warn);
         yield { name, value: Buffer.concat([e.text, Buffer.from(e.type)]) };
       } catch (err) {
         throw Object.assign(err as Error, { entry: name.toString() });

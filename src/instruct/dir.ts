@@ -3,19 +3,18 @@
 // the next connection, as with ipsvd.
 import * as fs from 'node:fs';
 import { prefixLens, type PrefixLens } from './candidates';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
+import { Stamp } from '../lib/stamp';
 import { execText, fileText } from './parse';
 import type { Entry, Store, View } from './store';
 
 const S_IRUSR = 0o400;
 const S_IWUSR = 0o200;
 const S_IXUSR = 0o100;
-// File systems stamp times from a coarse clock; a listing taken within this
-// long of the directory's last change may miss a file made in the same tick.
-const RACY_MS = 2000;
 
 export class DirStore implements Store {
-  private listing?: { ino: number; mtimeMs: number; at: number; lens: PrefixLens };
+  private lens?: PrefixLens;
+  private readonly stamp = new Stamp();
 
   /**
    * expireSec: tcpsvd -t; a file the owner may write that was not read for
@@ -38,12 +37,10 @@ export class DirStore implements Store {
   // Only CIDR names need the listing (to know which prefix lengths to probe);
   // it is reread when the directory changes, or may have changed unseen.
   private lensFor(st: fs.Stats): PrefixLens {
-    const l = this.listing;
-    if (l && l.ino === st.ino && l.mtimeMs === st.mtimeMs && l.mtimeMs + RACY_MS < l.at) return l.lens;
-    const at = Date.now();
+    if (this.lens && this.stamp.same(st)) return this.lens;
     const lens = prefixLens(fs.readdirSync(this.dir));
-    this.listing = { ino: st.ino, mtimeMs: st.mtimeMs, at, lens };
-    return lens;
+    this.stamp.take(st);
+    return (this.lens = lens);
   }
 
   private lookup(name: string, now: number): Entry | undefined {

@@ -3,9 +3,9 @@
 // (lines after it are not read) and may hand over to a forward entry; when an
 // entry has =hostname lines and none matched, the client is denied.
 import * as net from 'node:net';
-import * as ipaddr from 'ipaddr.js';
 import type { HostResolver } from '../decide/decision';
 import { parseInstruction } from './parse';
+import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
 
 /** What the lines did to the connection so far (a forward entry adds to it). */
 export interface State {
@@ -78,13 +78,14 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
   return run(0);
 }
 
+// One text per address; an IPv4-mapped IPv6 address counts as IPv4.
 function norm(a: string): string | undefined {
-  try {
-    const p = ipaddr.process(a); // an IPv4-mapped answer counts as IPv4
-    return p.kind() === 'ipv6' ? (p as ipaddr.IPv6).toRFC5952String() : p.toString();
-  } catch {
-    return undefined;
-  }
+  const v4 = parseIPv4(a);
+  if (v4) return v4.join('.');
+  const b = parseIPv6(a);
+  if (b === null) return undefined;
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped ? formatIPv4(b, 12) : ipv6Name(b);
 }
 
 function sameIp(a: string, b: string): boolean {

@@ -3,6 +3,7 @@
 // instructions after ": ". Worded and sanitised byte for byte as ipsvd does,
 // since admins parse these lines.
 import type { Decision } from '../decide/decision';
+import { outfix, outinst } from '../lib/safe';
 
 /**
  * kind/path: the rule option; d: the decision (its matched, and inst when it
@@ -17,27 +18,4 @@ export function matchLog(kind: 'peers-dir' | 'peers-cdb', path: string, d: Decis
     : `${path}/${outfix(d.matched ?? '')}`;
   if (vv && d.inst) s += `: ${outinst(d.inst)}`;
   return s;
-}
-
-// ipsvd's outfix: at most 100 bytes, blanks, controls, ':' and non-ASCII as '?'.
-export function outfix(s: string): string {
-  const b = Buffer.from(s, 'utf8');
-  let out = '';
-  for (let i = 0; i < b.length && i < 100; i++) {
-    const c = b[i];
-    out += c < 33 || c > 126 || c === 0x3a ? '?' : String.fromCharCode(c);
-  }
-  return b.length >= 100 ? `${out}...(truncate)` : out;
-}
-
-// ipsvd's outinst: trailing NULs dropped, at most 140 bytes, NUL as ',',
-// controls and non-ASCII as '?'.
-export function outinst(s: string): string {
-  const b = Buffer.from(s.replace(/\0+$/, ''), 'utf8');
-  let out = '';
-  for (let i = 0; i < b.length && i < 140; i++) {
-    const c = b[i];
-    out += c === 0 ? ',' : c < 32 || c > 126 ? '?' : String.fromCharCode(c);
-  }
-  return b.length >= 140 ? `${out}...(truncate)` : out;
 }

@@ -2,7 +2,7 @@
 // net.Socket per client, and -c kept by not polling the listening socket.
 import { getSystemErrorName } from 'node:util';
 import { loadNative } from '../native';
-import { formatIPv4, formatIPv6 } from './address';
+import { formatIPv4, ipv6Env } from '../lib/ip';
 import type { Listener } from './listen';
 
 const WORDS = 12; // int32 per client, as native/accept.cc lays them out
@@ -34,8 +34,8 @@ export async function listenNative(ip: string, port: number, backlog: number, sh
           const fam = w[o + 1];
           const v6 = (fam & 0xff) === 6;
           onClient(cfd, v6,
-            v6 ? formatIPv6(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4), w[o + 2],
-            fam >> 8 === 6 ? formatIPv6(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4), w[o + 3]);
+            v6 ? ipv6Env(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4), w[o + 2],
+            fam >> 8 === 6 ? ipv6Env(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4), w[o + 3]);
         }
       });
     },

@@ -1,7 +1,6 @@
 import type { Decision } from '../decide/decision';
 // What the engine reports, independent of the wording: tcpsvd and tcpserver
 // each implement it with their own lines (see svd.ts, server.ts).
-import { writeSync } from 'node:fs';
 import type { ExitStatus } from '../launch/launch';
 
 /** The facts of one connection, as they appear in the "start"/"ok" line. */
@@ -36,40 +35,4 @@ export interface EngineLog {
   cannotReadRules(path: string, err: NodeJS.ErrnoException | string): void;
   warn(what: string, err?: NodeJS.ErrnoException | string): void;
   sigterm(): void;
-}
-
-/** djb's error_str wording for the errno names a server meets. */
-const ERRTEXT: Record<string, string> = {
-  ENOENT: 'file does not exist',
-  EACCES: 'access denied',
-  EPERM: 'permission denied',
-  ENOTDIR: 'not a directory',
-  EISDIR: 'is a directory',
-  ENOEXEC: 'exec format error',
-  ENOMEM: 'out of memory',
-  EMFILE: 'out of file descriptors',
-  ENFILE: 'file table overflow',
-  EAGAIN: 'temporary failure',
-  ETIMEDOUT: 'timed out',
-  ECONNREFUSED: 'connection refused',
-  EADDRINUSE: 'address already used',
-  EADDRNOTAVAIL: 'address not available',
-  ELOOP: 'symbolic link loop',
-  ENAMETOOLONG: 'file name too long',
-  ETXTBSY: 'text busy',
-  EIO: 'input/output error',
-};
-
-export function errText(err: NodeJS.ErrnoException | string): string {
-  if (typeof err === 'string') return err;
-  return (err.code && ERRTEXT[err.code]) || err.message;
-}
-
-/** Write one line at once (stderr unless told): lines of concurrent connections never interleave. */
-export function writeLine(s: string, fd = 2): void {
-  try {
-    writeSync(fd, s + '\n');
-  } catch {
-    // stderr gone or full: logging must never stop the server.
-  }
 }

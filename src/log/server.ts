@@ -2,14 +2,16 @@
 // silent, 1 (-Q, default) errors only, 2 (-v) every connection.
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
-import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
-import { serverSafe } from './safe';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
+import type { ConnFacts, EngineLog, Verdict } from './log';
+import { safecats } from '../lib/safe';
 
 const DROP = 'tcpserver: warning: dropping connection, ';
 
 /** IPv6 addresses keep their colons (ucspi-tcp6); everything else goes through safecats. */
 function ipField(ip: string): string {
-  return ip.includes(':') ? ip : serverSafe(ip);
+  return ip.includes(':') ? ip : safecats(ip);
 }
 
 export function serverLog(verbosity: number): EngineLog {
@@ -28,8 +30,8 @@ export function serverLog(verbosity: number): EngineLog {
       if (verbosity < 2) return;
       writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
         `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${decimal(pid)} ` +
-        `${serverSafe(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
-        `${serverSafe(c.remoteHost)}:${ipField(c.remoteIp)}:${serverSafe(c.remoteInfo)}:${decimal(c.remotePort)}`);
+        `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
+        `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
     },
     end(st: ExitStatus) {
       // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.
@@ -38,16 +40,16 @@ export function serverLog(verbosity: number): EngineLog {
       writeLine(`tcpserver: end ${decimal(st.pid)} status ${w}`);
     },
     cannotRun(prog, err) {
-      if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}unable to run ${prog}: ${errstr(err)}`);
     },
     drop(what, err) {
-      if (verbosity >= 1) writeLine(`${DROP}${what}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}${what}: ${errstr(err)}`);
     },
     cannotReadRules(path, err) {
-      if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errText(err)}`);
+      if (verbosity >= 1) writeLine(`${DROP}unable to read ${path}: ${errstr(err)}`);
     },
     warn(what, err) {
-      if (verbosity >= 1) writeLine(`tcpserver: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+      if (verbosity >= 1) writeLine(`tcpserver: warning: ${what}${err === undefined ? '' : ': ' + errstr(err)}`);
     },
     sigterm() {
       // tcpserver exits silently on SIGTERM.

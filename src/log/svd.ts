@@ -2,8 +2,10 @@
 // ipsvd prints them; warnings and drops always, on standard error.
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
-import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
-import { svdSafe } from './safe';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
+import type { ConnFacts, EngineLog, Verdict } from './log';
+import { outfix } from '../lib/safe';
 import { matchLog } from '../instruct/log';
 
 const info = (s: string) => writeLine(s, 1);
@@ -18,20 +20,20 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
     listening(ip, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
-      info(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
+      info(`${INFO}listening on ${outfix(ip)}:${outfix(String(port))}${ids}, starting.`);
     },
     status(active, max) {
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
     from(pid, ip) {
-      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${svdSafe(ip)}`);
+      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${outfix(ip)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${decimal(pid)} from ${svdSafe(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${decimal(pid)} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
-        `${svdSafe(c.remoteIp)}:${decimal(c.remotePort)}`;
+      let s = `${INFO}pid ${decimal(pid)} from ${outfix(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${outfix(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${c.localIp} :${outfix(c.remoteHost)}:` +
+        `${outfix(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },
@@ -40,16 +42,16 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       if (verbose) info(`${INFO}end ${decimal(st.pid)} exit ${st.code ?? 0}`);
     },
     cannotRun(prog, err) {
-      writeLine(`${name}: drop: unable to run: ${prog}: ${errText(err)}`);
+      writeLine(`${name}: drop: unable to run: ${prog}: ${errstr(err)}`);
     },
     drop(what, err) {
-      writeLine(`${name}: drop: ${what}: ${errText(err)}`);
+      writeLine(`${name}: drop: ${what}: ${errstr(err)}`);
     },
     cannotReadRules(path, err) {
-      writeLine(`${name}: drop: unable to read: ${path}: ${errText(err)}`);
+      writeLine(`${name}: drop: unable to read: ${path}: ${errstr(err)}`);
     },
     warn(what, err) {
-      writeLine(`${name}: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
+      writeLine(`${name}: warning: ${what}${err === undefined ? '' : ': ' + errstr(err)}`);
     },
     sigterm() {
       if (verbose) info(`${INFO}sigterm received, exit.`);

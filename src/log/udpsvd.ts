@@ -3,7 +3,9 @@
 // without the exit code, and a datagram that gets no prog is "discard data".
 import type { Decision } from '../decide/decision';
 import { decimal } from '../decimal';
-import { type ConnFacts, errText, writeLine } from './log';
+import { errstr } from '../lib/errstr';
+import { writeLine } from '../lib/strerr';
+import type { ConnFacts } from './log';
 import { svdLog } from './svd';
 
 export interface UdpLog {
@@ -31,7 +33,7 @@ export function udpsvdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-
       if (verbose) writeLine(`udpsvd: info: end ${decimal(pid)}`, 1);
     },
     discard(what, arg, err) {
-      writeLine(`udpsvd: drop: discard data: ${what}: ${arg}: ${errText(err)}`);
+      writeLine(`udpsvd: drop: discard data: ${what}: ${arg}: ${errstr(err)}`);
     },
     drop: (what, err) => svd.drop(what, err),
     warn: (what, err) => svd.warn(what, err),

@@ -5,7 +5,7 @@
 import { Script } from './script';
 import { LogDir } from './logdir';
 import { match } from './match';
-import { timestampLabel } from '../tai64/now';
+import { timestampLabel } from '../lib/tai64';
 
 const NL = 0x0a;
 const LINE_MAX = 1000; // what patterns, alerts and status files see

@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LogDirSpec } from './script';
 import { OutBuf } from './outbuf';
-import { lockExNb } from './lock';
+import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
-import { errstr } from './errstr';
-import { sleepSync } from './sleep';
-import { nowMicros, timestampLabel } from '../tai64/now';
+import { errstr } from '../lib/errstr';
+import { sleepSync } from '../lib/sleep';
+import { nowMicros, timestampLabel } from '../lib/tai64';
 
 const AT = 0x40;
 const NAME_LEN = 25; // '@' + 24 hex digits
@@ -93,16 +93,7 @@ export class LogDir {
     }
     // Mode +x means the last multilog finished cleanly: carry on appending.
     if (st && st.mode & 0o100) {
-      try {
-        this.fdcurrent = fs.openSync(this.p('current'), 'a', 0o600);
-      } catch (e) {
-        die(`unable to append to ${d}/current: `, e);
-      }
-      try {
-        fs.fchmodSync(this.fdcurrent, 0o644);
-      } catch (e) {
-        die(`unable to set mode of ${d}/current: `, e);
-      }
+      this.openCurrent('append to');
       this.bytes = st.size;
       return;
     }
@@ -129,17 +120,22 @@ export class LogDir {
     } catch (e) {
       die(`unable to write to ${d}/state: `, e);
     }
+    this.openCurrent('write to');
+    this.bytes = 0;
+  }
+
+  // current for appending, mode 644 once open; `verb` words the failure to open.
+  private openCurrent(verb: 'append to' | 'write to'): void {
     try {
       this.fdcurrent = fs.openSync(this.p('current'), 'a', 0o600);
     } catch (e) {
-      die(`unable to write to ${d}/current: `, e);
+      die(`unable to ${verb} ${this.dir}/current: `, e);
     }
     try {
       fs.fchmodSync(this.fdcurrent, 0o644);
     } catch (e) {
-      die(`unable to set mode of ${d}/current: `, e);
+      die(`unable to set mode of ${this.dir}/current: `, e);
     }
-    this.bytes = 0;
   }
 
   // c_write: take what the buffer hands over, but stop at the size limit

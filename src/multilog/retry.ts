@@ -1,9 +1,9 @@
 // multilog never gives up on the disk after it has started reading: it
 // says what failed, waits five seconds and tries again, so that no line is
 // dropped. A fatal error is only possible before reading.
-import { errstr } from './errstr';
-import { sleepSync } from './sleep';
-import { writeAll } from './writeall';
+import { errstr } from '../lib/errstr';
+import { sleepSync } from '../lib/sleep';
+import { writeAll } from '../lib/writeall';
 
 export const FATAL = 'multilog: fatal: ';
 export const WARNING = 'multilog: warning: ';

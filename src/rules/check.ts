@@ -2,7 +2,7 @@
 // $TCPREMOTEIP (0.0.0.0 when unset, as in 0.88), $TCPREMOTEHOST and
 // $TCPREMOTEINFO, and what it does, in the original's words.
 import { Cdb, CdbError } from '../cdb/reader';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
 import { cdbFind, lookupRule } from './lookup';
 
 export interface CheckResult {

@@ -3,7 +3,8 @@
 // line was understood; on any failure tmp is removed and cdb is untouched.
 import * as fs from 'node:fs';
 import { CdbWriter } from '../cdb/writer';
-import { errstr } from '../supervise/errstr';
+import { errstr } from '../lib/errstr';
+import { sleepSync } from '../lib/sleep';
 import { LineCompiler, LineError } from './parse';
 
 /** A failure with the exit code and the message tcprules prints for it. */
@@ -127,8 +128,6 @@ export function readLines(fd: number, each: (buf: Buffer, start: number, end: nu
   if (from < have) line(from, have);
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 function readSome(fd: number, buf: Buffer, at: number): number {
   for (;;) {
     try {
@@ -136,7 +135,7 @@ function readSome(fd: number, buf: Buffer, at: number): number {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        Atomics.wait(pause, 0, 0, 5); // a non-blocking stdin: wait for data
+        sleepSync(5); // a non-blocking stdin: wait for data
         continue;
       }
       if (code === 'EINTR') continue;

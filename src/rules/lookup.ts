@@ -9,7 +9,8 @@
 // Keys are byte strings (one char per byte, latin1), so callers can cache by them.
 import type { Peer } from '../decide/decision';
 import type { Cdb } from '../cdb/reader';
-import { bitKeyText, ipv4BitKey, ipv6BitKey, ipv6Expanded, parseIPv4, parseIPv6 } from './keys';
+import { bitKeyText, ipv4BitKey, ipv6BitKey } from './keys';
+import { ipv6RulesKey, parseIPv4, parseIPv6 } from '../lib/ip';
 
 /**
  * A key (byte string) to its first value, or undefined. shared: the key is
@@ -66,7 +67,7 @@ export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths): RuleMatc
   let v6b: Uint8Array | null = null;
   if (v6) {
     v6b = parseIPv6(peer.ip);
-    ip = v6b && ipv6Expanded(v6b);
+    ip = v6b && ipv6RulesKey(v6b);
   } else {
     ip = bytes(peer.ip);
     v4b = parseIPv4(peer.ip);

@@ -2,7 +2,8 @@
 // tcprules.c reads it, plus the ucspi-tcp6 forms (CIDR, IPv6; see keys.ts).
 // Works on bytes in place: a million-line file must not become a million
 // strings. The caller has already dropped trailing "\n", " " and "\t".
-import { ipv4BitKey, ipv6BitKey, ipv6Expanded, parseIPv6, parseOctets } from './keys';
+import { ipv4BitKey, ipv6BitKey } from './keys';
+import { ipv6RulesKey, parseIPv6, parseOctets } from '../lib/ip';
 
 /** Where a record goes: key is key[ks..ke), value val[vs..ve). */
 export interface RecordSink {
@@ -183,7 +184,7 @@ export class LineCompiler {
       if (slash > at) return 'parse';
       const ip = parseIPv6(text.slice(at + 1));
       if (!ip) return 'ipv6';
-      const key = Buffer.concat([buf.subarray(start, start + at + 1), Buffer.from(ipv6Expanded(ip))]);
+      const key = Buffer.concat([buf.subarray(start, start + at + 1), Buffer.from(ipv6RulesKey(ip))]);
       this.emit(key, 0, key.length);
       return null;
     }
@@ -199,7 +200,7 @@ export class LineCompiler {
     if (!/^[0-9A-Fa-f:.]*$/.test(text)) return 'parse';
     const ip = parseIPv6(text);
     if (!ip) return 'ipv6';
-    const key = Buffer.from(ipv6Expanded(ip));
+    const key = Buffer.from(ipv6RulesKey(ip));
     this.emit(key, 0, key.length);
     return null;
   }

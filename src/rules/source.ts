@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import { ALLOW_DEFAULT, type Decision, type Peer, type RuleSource } from '../decide/decision';
 import { Cdb, CdbError } from '../cdb/reader';
+import { Stamp } from '../lib/stamp';
 import { CidrLengths, cidrLengths, lookupRule } from './lookup';
 import { decodeRule } from './value';
 
@@ -37,7 +38,7 @@ function remember<K, V>(m: Map<K, V>, max: number, k: K, v: V): V {
 export class RulesCdbSource implements RuleSource {
   private cdb: Cdb | null = null;
   // The open file's identity as stat(2) saw it: same numbers, same file.
-  private readonly seen = new Float64Array(5);
+  private readonly stamp = new Stamp();
   private cache = new Map<string, Buffer | null>();
   private rules = new Map<string, Decision>();
   // Decisions by client in fixed slots (a client's hash picks one; a newer
@@ -100,9 +101,7 @@ export class RulesCdbSource implements RuleSource {
 
   private current(): Cdb {
     const st = fs.statSync(this.path);
-    const seen = this.seen;
-    if (this.cdb && seen[0] === st.dev && seen[1] === st.ino && seen[2] === st.size && seen[3] === st.mtimeMs &&
-        seen[4] === st.ctimeMs) return this.cdb;
+    if (this.cdb && this.stamp.same(st)) return this.cdb;
     this.close();
     const cdb = Cdb.open(this.path);
     try {
@@ -115,11 +114,7 @@ export class RulesCdbSource implements RuleSource {
       this.cidr = undefined; // damaged somewhere: try every length, as tcprulescheck does
     }
     this.cdb = cdb;
-    seen[0] = st.dev;
-    seen[1] = st.ino;
-    seen[2] = st.size;
-    seen[3] = st.mtimeMs;
-    seen[4] = st.ctimeMs;
+    this.stamp.take(st);
     return cdb;
   }
 

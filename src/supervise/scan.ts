@@ -11,7 +11,7 @@
 //   not fit is named, and tried again at the next scan.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { Unit } from './unit';
 
 const RESCAN_MS = 5000;

@@ -12,7 +12,7 @@ import { command } from './commands';
 import { Voice, supervise } from './voice';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, sameProcess } from './sys';
-import { Tai, taiNow } from './tai';
+import { Tai, taiNow } from '../lib/tai64';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -254,7 +254,7 @@ export class Service {
     }
     try {
       this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-      this.unlock = lock(this.lockFd, this.file('lock'), this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
+      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
       if (!this.unlock) throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
     } catch (e) {
       this.hooks.say(this.voice.lockFailed(e));

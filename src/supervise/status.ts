@@ -6,7 +6,7 @@
 //  17      'u' want up, 'd' want down, 0 once (daemontools' value for "o")
 //  18      1 when a TERM was sent and the process has not died yet (runit)
 //  19      0 down, 1 run, 2 finish (runit)
-import { Tai, packTai, unpackTai } from './tai';
+import { Tai, packTai, unpackTai } from '../lib/tai64';
 
 export enum State { Down = 0, Run = 1, Finish = 2 }
 export type Want = 'u' | 'd' | 'o';

@@ -2,8 +2,9 @@
 // addon when it is built, otherwise through degraded fallbacks (see lock()).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { loadNative } from '../native';
+import { lockExNb } from '../lib/flock';
 
 const C = fs.constants;
 
@@ -14,21 +15,17 @@ export type Unlock = () => void;
  * flock(LOCK_EX|LOCK_NB) on supervise/lock, as daemontools and runit do, so
  * that neither original can supervise a directory we hold (nor we theirs).
  * null when another process holds it. Without the addon, util-linux flock(1)
- * holds it for us, in a child that lives as long as our end of its stdin
- * (so it dies with us); without flock(1) either, a reader on supervise/ok is
- * taken for the holder, which only our own tools and svok respect.
+ * takes it on our descriptor (lib/flock); without flock(1) either, a reader
+ * on supervise/ok is taken for the holder, which only our own tools and svok
+ * respect. The lock goes with the descriptor: closing it gives it back.
  */
-export function lock(fd: number, lockPath: string, okPath: string, warn: (m: string) => void): Unlock | null {
-  const n = loadNative();
-  if (n) return n.flockExNb(fd) ? () => {} : null;
-  const probe = spawnSync('flock', ['-xn', lockPath, 'true'], { stdio: 'ignore' });
-  if (!probe.error) {
-    if (probe.status !== 0) return null;
-    warnOnce(warn, 'native addon missing: flock(1) holds supervise/lock');
-    const holder = spawn('flock', ['-xn', '-o', lockPath, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    holder.on('error', () => { /* probed above */ });
-    holder.stdin!.on('error', () => { /* cat gone: nothing to release */ });
-    return () => holder.stdin!.end();
+export function lock(fd: number, okPath: string, warn: (m: string) => void): Unlock | null {
+  try {
+    if (lockExNb(fd) === 'flock(1)') warnOnce(warn, 'native addon missing: flock(1) holds supervise/lock');
+    return () => {};
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return null;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   warnOnce(warn, 'native addon and flock(1) missing: supervise/lock is not locked, supervise/ok tells whether another supervisor runs');
   try {

@@ -6,7 +6,7 @@
 // directory once down, and is taken up again at the next scan.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 import { Flavor, Service, ServiceHooks, ServiceIO } from './service';
 import { runsv } from './voice';
 import { pipe, reopenPipe } from './sys';

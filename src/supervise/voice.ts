@@ -2,7 +2,7 @@
 // in for: daemontools' supervise ("supervise: fatal: ...", the directory named
 // in each line) or runit's runsv ("runsv DIR: fatal: ...", paths relative to
 // DIR, whose log service's files are log/...).
-import { errstr } from './errstr';
+import { errstr } from '../lib/errstr';
 
 export interface Voice {
   mkdirFailed(e: unknown): string;

@@ -1,7 +1,7 @@
 // tai64nlocal's conversion: a line that starts with a TAI64N label gets the
 // label replaced by local time "YYYY-MM-DD HH:MM:SS.nnnnnnnnn"; everything
 // else passes through byte for byte. Streaming: labels may straddle chunks.
-import { LABEL_LEN, decodeLabel, isHexDigit } from './label';
+import { LABEL_LEN, decodeLabel, isHexDigit } from '../lib/tai64';
 
 const AT = 0x40, NL = 0x0a;
 // JavaScript dates reach +-8.64e15 ms; keep a day clear for the zone offset.

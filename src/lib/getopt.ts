@@ -1,0 +1,88 @@
+// Options as the originals read them (djb's sgetopt, POSIX getopt): an
+// optstring of letters, ':' after a letter that takes a value; bundles
+// (-vvx), values attached (-c5) or next (-c 5); "--" ends the options and
+// is dropped; "-" alone or the first word that is no option ends them and
+// is kept, with everything after it untouched (prog and its own options).
+// A bad option is complained about in sgetopt's words, then the command's
+// usage and exit code.
+import { writeLine } from './strerr';
+
+export class BadOption extends Error {
+  constructor(readonly kind: 'illegal' | 'missing', readonly letter: string) {
+    super(kind === 'illegal' ? `illegal option -- ${letter}` : `option requires an argument -- ${letter}`);
+  }
+}
+
+/**
+ * Calls each(letter, value) option by option, in order (so a command stops
+ * at the first option it rejects, as the originals do), and returns the
+ * words after the options. BadOption is thrown when the parse reaches a bad one.
+ */
+export function getopt(argv: readonly string[], optstring: string,
+                       each: (letter: string, value: string | undefined) => void): string[] {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { i++; break; }
+    if (a.length < 2 || a[0] !== '-') break;
+    for (let k = 1; k < a.length; k++) {
+      const ch = a[k];
+      const at = ch === ':' ? -1 : optstring.indexOf(ch);
+      if (at < 0) throw new BadOption('illegal', ch);
+      if (optstring[at + 1] !== ':') { each(ch, undefined); continue; }
+      if (k + 1 < a.length) {
+        each(ch, a.slice(k + 1));
+      } else {
+        if (i + 1 >= argv.length) throw new BadOption('missing', ch);
+        each(ch, argv[++i]);
+      }
+      break;
+    }
+  }
+  return argv.slice(i);
+}
+
+/** Arguments the command rejects after getopt; line: printed before the usage. */
+export class UsageError extends Error {
+  constructor(readonly line?: string) {
+    super('usage');
+  }
+}
+
+/** An option's decimal value (digits only), or UsageError. */
+export function decimalArg(s: string): number {
+  if (!/^\d+$/.test(s)) throw new UsageError();
+  return Number(s);
+}
+
+/** A command's usage: its line(s) as the original prints them, and its exit code. */
+export interface Usage {
+  prog: string;
+  text: string;
+  code: number;
+}
+
+/** For BadOption or UsageError: the complaint (if any), then the usage, then exit; anything else is thrown on. */
+export function usage(u: Usage, e?: unknown): never {
+  if (e instanceof BadOption) writeLine(`${u.prog}: ${e.message}`);
+  else if (e instanceof UsageError) { if (e.line !== undefined) writeLine(e.line); }
+  else if (e !== undefined) throw e;
+  writeLine(u.text);
+  process.exit(u.code);
+}
+
+/** parse(), or the usage (and exit) when it throws BadOption or UsageError. */
+export function orUsage<T>(u: Usage, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    return usage(u, e);
+  }
+}
+
+/** The UCSPI servers' "host port prog...", or UsageError when prog is missing. */
+export function hostPortProg(rest: string[]): { host: string; port: string; prog: string[] } {
+  const [host, port, ...prog] = rest;
+  if (prog.length === 0) throw new UsageError();
+  return { host, port, prog };
+}
