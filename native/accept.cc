@@ -276,11 +276,27 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// sendNow(fd, buffer) -> bytes sent or -errno: one send(2) that never waits
+// (MSG_DONTWAIT) nor raises SIGPIPE; what does not fit is the caller's to drop.
+Napi::Value SendNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "sendNow(fd, buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> b = info[1].As<Napi::Buffer<char>>();
+  ssize_t n;
+  do n = send(fd, b.Data(), b.Length(), MSG_DONTWAIT | MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? -errno : double(n));
+}
+
 }  // namespace
 
 void InitAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
   exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
+  exports.Set("sendNow", Napi::Function::New(env, SendNow, "sendNow"));
   napi_value fn;
   napi_create_function(env, "acceptMore", NAPI_AUTO_LENGTH, More, nullptr, &fn);
   exports.Set("acceptMore", fn);

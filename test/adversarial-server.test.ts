@@ -3,7 +3,7 @@
 // one must leave the server listening and serving. Each server runs in its own
 // process group, killed at teardown whatever happened.
 import t, { type Test } from 'tap';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
@@ -308,3 +308,80 @@ function crowdText(port: number): Promise<string> {
     s.on('close', () => { clearTimeout(k); resolve(d); });
   });
 }
+
+/** Whether the server closes a connection from local within ms (dropped or served). */
+function closedWithin(port: number, local: string, ms: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: local });
+    let d = '';
+    const k = setTimeout(() => { s.destroy(); resolve(null); }, ms);
+    s.on('data', (x) => { d += x; });
+    s.on('error', () => { clearTimeout(k); resolve(d); });
+    s.on('close', () => { clearTimeout(k); resolve(d); });
+  });
+}
+
+t.test('rule sources that are not regular files fail closed; the server keeps serving', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-fifo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const peers = path.join(dir, 'peers');
+  mkdirSync(peers);
+  const fifo = path.join(dir, 'fifo');
+  for (const f of [fifo, path.join(peers, '127.0.0.1')]) {
+    const r = spawnSync('mkfifo', [f]);
+    if (r.status !== 0) throw new Error('mkfifo failed');
+  }
+  writeFileSync(path.join(peers, '127.0.0.3'), 'x'.repeat(200 * 1024), { mode: 0o644 }); // over the 64 KiB limit
+  writeFileSync(path.join(peers, '0'), '', { mode: 0o644 });
+
+  t.test('tcpsvd -i: a FIFO entry and a too big entry drop their client only', async (t) => {
+    const srv = await start(t, ':', OURS_TCPSVD, ['-v', '-l0', '-i', peers, '127.0.0.1', '0', 'echo', 'ok']);
+    t.equal(await closedWithin(srv.port, '127.0.0.1', 8000), '', 'the FIFO\'s client is dropped');
+    t.equal(await closedWithin(srv.port, '127.0.0.3', 8000), '', 'the big entry\'s client is dropped');
+    t.equal(await closedWithin(srv.port, '127.0.0.2', 8000), 'ok\n', 'another client is served');
+    t.match(srv.stderr(), /tcpsvd: drop: unable to check inst: 127\.0\.0\.1: not a regular file\n/);
+    t.match(srv.stderr(), /tcpsvd: drop: unable to check inst: 127\.0\.0\.3: file too big\n/);
+    await srv.stop();
+    t.equal(srv.proc.signalCode, null, 'TERM ends it, no KILL needed');
+  });
+
+  const cases = [
+    { name: 'tcpsvd -x FIFO', cmd: OURS_TCPSVD, args: ['-v', '-l0', '-x', fifo], log: /unable to read: .*fifo: not a regular file/ },
+    { name: 'tcpserver -x FIFO', cmd: OURS_TCPSERVER, args: ['-v', '-H', '-R', '-l0', '-x', fifo], log: /not a regular file/ },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const srv = await start(t, ':', c.cmd, [...c.args, '127.0.0.1', '0', 'echo', 'ok']);
+      t.equal(await closedWithin(srv.port, '127.0.0.1', 8000), '', 'the client is dropped');
+      t.equal(await closedWithin(srv.port, '127.0.0.2', 8000), '', 'and the next one, without waiting');
+      t.match(srv.stderr(), c.log);
+      await srv.stop();
+      t.equal(srv.proc.signalCode, null, 'TERM ends it, no KILL needed');
+    });
+  }
+});
+
+t.test('a -C message to a client that never reads does not stall the others', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-busy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const peers = path.join(dir, 'peers');
+  mkdirSync(peers);
+  // 8 MB of message, far more than a socket buffer holds; in a peers cdb (no size limit there).
+  writeFileSync(path.join(peers, '127.0.0.5'), `C1:${'b'.repeat(8 * 1024 * 1024)}\n`, { mode: 0o644 });
+  writeFileSync(path.join(peers, '0'), '', { mode: 0o644 });
+  const cdb = path.join(dir, 'peers.cdb');
+  const r = spawnSync(path.join(BIN, 'ipsvd-cdb'), [cdb, cdb + '.tmp', peers], { timeout: 30000 });
+  t.equal(r.status, 0, 'ipsvd-cdb compiled the peers');
+  const srv = await start(t, ':', OURS_TCPSVD, ['-l0', '-C', '5', '-x', cdb, '127.0.0.1', '0', 'sh', '-c', 'sleep 3; echo ok']);
+  const first = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.5' });
+  t.teardown(() => first.destroy());
+  await sleep(500);
+  // The second client over the per-host limit of 1 gets the message, and never reads it.
+  const hog = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.5' });
+  hog.pause();
+  t.teardown(() => hog.destroy());
+  await sleep(500);
+  t.equal(await closedWithin(srv.port, '127.0.0.6', 8000), 'ok\n', 'another client is served meanwhile');
+  t.ok(alive(srv.pid), 'server still running');
+  await srv.stop();
+});

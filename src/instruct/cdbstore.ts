@@ -5,6 +5,7 @@
 // one stat(2) instead of an open, several preads and a close.
 import * as fs from 'node:fs';
 import { CdbError } from '../cdb/reader';
+import { openRegular } from '../decide/regular';
 import { prefixLens, type PrefixLens } from './candidates';
 import type { Entry, Store, View } from './store';
 
@@ -39,7 +40,15 @@ export class CdbStore implements Store {
     if (l && l.ino === st.ino && l.size === st.size && l.mtimeMs === st.mtimeMs && l.ctimeMs === st.ctimeMs
         && l.mtimeMs + RACY_MS < l.at) return l;
     const at = Date.now();
-    const records = readRecords(this.path, fs.readFileSync(this.path));
+    // Never blocking, never anything but a regular file (a FIFO here would freeze the server).
+    const { fd } = openRegular(this.path);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const records = readRecords(this.path, bytes);
     this.loaded = {
       ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, at,
       records, lens: prefixLens(records.keys()),

@@ -2,6 +2,7 @@
 // (stat, then read the one file that matched), so an edit takes effect at
 // the next connection, as with ipsvd.
 import * as fs from 'node:fs';
+import { INSTRUCTIONS_MAX, readRegular } from '../decide/regular';
 import { prefixLens, type PrefixLens } from './candidates';
 import { errstr } from './errstr';
 import { execText, fileText } from './parse';
@@ -72,26 +73,17 @@ export class DirStore implements Store {
   private readonly reader = reuseReader();
 }
 
-/** readFileSync into one buffer that each call reuses (its answer is valid until the next call). */
+/**
+ * A peers file into one buffer that each call reuses (its answer is valid
+ * until the next call): opened without blocking, only a regular file, at most
+ * INSTRUCTIONS_MAX bytes (src/decide/regular.ts).
+ */
 function reuseReader(): (path: string | Buffer) => Buffer {
   let buf = Buffer.allocUnsafeSlow(4096);
   return (path) => {
-    const fd = fs.openSync(path, 'r');
-    try {
-      let n = 0;
-      for (;;) {
-        if (n === buf.length) {
-          const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
-          buf.copy(bigger, 0, 0, n);
-          buf = bigger;
-        }
-        const r = fs.readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0) return buf.subarray(0, n);
-        n += r;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    const r = readRegular(path, INSTRUCTIONS_MAX, buf);
+    if (r.buffer !== buf.buffer) buf = Buffer.from(r.buffer as ArrayBuffer);
+    return r;
   };
 }
 

@@ -19,10 +19,17 @@ export class InstructSource implements RuleSource {
   constructor(private readonly store: Store, private readonly warn: (msg: string) => void) {}
 
   decide(peer: Peer, resolve: HostResolver): Decision | Promise<Decision> {
+    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>".
     const view = this.store.view();
-    for (const name of candidates(peer.ip, peer.host, view.lens)) {
-      const e = view.lookup(name);
-      if (e) return this.act(view, name, e, peer.ip, resolve);
+    try {
+      for (const name of candidates(peer.ip, peer.host, view.lens)) {
+        const e = view.lookup(name);
+        if (e) return this.act(view, name, e, peer.ip, resolve);
+      }
+    } catch (e) {
+      // An entry unreadable (not a regular file, too big, damaged record):
+      // ipsvd's "unable to check inst: <ip>" (see checkInstFailure).
+      throw checkInstFailure(e, peer.ip);
     }
     return ALLOW_DEFAULT;
   }
@@ -58,6 +65,13 @@ export class InstructSource implements RuleSource {
     evaluate(lines, view.label(fwd), null, state, resolve, this.warn);
     return allow(matched, state, `${inst},${lines.join('\0')}`);
   }
+}
+
+/** An entry of the store could not be read for the client at ip: the error, marked with ip for the log. */
+export function checkInstFailure(e: unknown, ip: string): NodeJS.ErrnoException & { checkInst: string } {
+  const err = (e instanceof Error ? e : new Error(String(e))) as NodeJS.ErrnoException & { checkInst: string };
+  err.checkInst = ip;
+  return err;
 }
 
 function deny(matched: string, inst: string): InstructDecision {

@@ -45,7 +45,10 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       writeLine(`tcpsvd: drop: ${what}: ${errText(err)}`);
     },
     cannotReadRules(path, err) {
-      writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
+      // As ipsvd: the store itself unreadable names it; one entry unreadable names the client.
+      const ip = typeof err === 'string' ? undefined : (err as { checkInst?: string }).checkInst;
+      if (ip !== undefined) writeLine(`tcpsvd: drop: unable to check inst: ${svdSafe(ip)}: ${errText(err)}`);
+      else writeLine(`tcpsvd: drop: unable to read: ${path}: ${errText(err)}`);
     },
     warn(what, err) {
       writeLine(`tcpsvd: warning: ${what}${err === undefined ? '' : ': ' + errText(err)}`);
