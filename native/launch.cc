@@ -433,6 +433,16 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// An environment string is a byte string: one char per byte (latin1), so
+// that values from rules files reach prog byte for byte.
+bool copyBytes(napi_env env, napi_value v, std::string& out) {
+  size_t len;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out.resize(len + 1);
+  napi_get_value_string_latin1(env, v, &out[0], len + 1, &len);
+  return true;  // out keeps the terminating NUL, as copyString
+}
+
 bool copyString(napi_env env, napi_value v, std::string& out) {
   size_t len;
   if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
@@ -450,7 +460,7 @@ napi_value MakeTemplate(napi_env env, napi_callback_info info) {
   Template* t = new Template();
   int32_t envc = -1;
   napi_value result;
-  if (n < 2 || !copyString(env, a[0], t->text) || napi_get_value_int32(env, a[1], &envc) != napi_ok) {
+  if (n < 2 || !copyBytes(env, a[0], t->text) || napi_get_value_int32(env, a[1], &envc) != napi_ok) {
     delete t;
     napi_throw_type_error(env, nullptr, "launchTemplate(env, envc)");
     return nullptr;
@@ -482,7 +492,7 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   }
   Request* r = new Request();
   int32_t argc, envc, fd, id;
-  if (!copyString(env, a[0], r->argv) || !copyString(env, a[2], r->env) ||
+  if (!copyString(env, a[0], r->argv) || !copyBytes(env, a[2], r->env) ||
       napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
       napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
     delete r;

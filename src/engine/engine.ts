@@ -8,7 +8,7 @@ import { loadNative } from '../native';
 import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
-import type { EnvBase, ExitStatus, Launcher } from '../launch/launch';
+import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
@@ -109,7 +109,8 @@ export class Engine {
   private readonly identify: Identifier | null;
 
   constructor(private readonly cfg: EngineConfig) {
-    this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined);
+    // Byte strings, as the launchers take them (rule values already are).
+    this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined).map(toBytes);
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;

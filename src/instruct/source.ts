@@ -2,6 +2,7 @@
 // candidate name, act on the first entry found (deny, run a shell command, or
 // follow instructions), or allow with nothing set when no name matches.
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource } from '../decide/decision';
+import { toBytes } from '../launch/launch';
 import { candidates } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';
@@ -97,8 +98,8 @@ function env(vars: State['env']): { set: Array<[string, string]>; unset: string[
   const set: Array<[string, string]> = [];
   const unset: string[] = [];
   for (const [k, v] of vars) {
-    if (v === null) unset.push(k);
-    else set.push([k, v]);
+    if (v === null) unset.push(toBytes(k));
+    else set.push([toBytes(k), toBytes(v)]);
   }
   return { set, unset };
 }
