@@ -385,3 +385,61 @@ t.test('a -C message to a client that never reads does not stall the others', as
   t.ok(alive(srv.pid), 'server still running');
   await srv.stop();
 });
+
+t.test('acceptance, small: ever new client addresses and repeated descriptor exhaustion leave no trace', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-accept-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = path.join(dir, 'rules.cdb');
+  const r = spawnSync(path.join(BIN, 'tcprules'), [rules, rules + '.tmp'],
+    { input: '127.0.0.1:allow,WHO="one"\n127.1.:allow,WHO="spread"\n:allow\n', timeout: 20000 });
+  t.equal(r.status, 0, 'rules compiled');
+  const srv = await start(t, 'ulimit -n 64', OURS_TCPSERVER,
+    ['-H', '-R', '-l0', '-b', '1024', '-c', '100', '-x', rules, '127.0.0.1', '0', 'echo', 'ok']);
+  // From 127.1.x.y, a new address for every connection, 50 at a time.
+  let next = 0;
+  const spread = async (n: number) => {
+    let ok = 0;
+    for (let done = 0; done < n; done += 50) {
+      const batch = [];
+      for (let i = 0; i < 50; i++, next++) {
+        batch.push(closedWithin(srv.port, `127.1.${(next >> 8) & 255}.${(next & 255) || 1}`, 20000));
+      }
+      ok += (await Promise.all(batch)).filter((d) => d === 'ok\n').length;
+    }
+    return ok;
+  };
+  t.equal(await spread(500), 500, 'warm-up: served');
+  t.same(await crowd(srv.port, 192, 'ok', 60000), { ok: 192, failed: 0 }, 'warm-up burst served');
+  await sleep(500);
+  const fds = fdCount(srv.pid);
+  t.equal(await spread(2000), 2000, '2000 clients from distinct addresses served');
+  let burstsOk = 0;
+  for (let i = 0; i < 20; i++) if ((await crowd(srv.port, 192, 'ok', 60000)).ok === 192) burstsOk++;
+  t.equal(burstsOk, 20, '20 bursts of three times the descriptor limit, every client served');
+  await sleep(500);
+  t.equal(fdCount(srv.pid), fds, 'as many descriptors as after the warm-up');
+  t.equal(await closedWithin(srv.port, '127.0.0.1', 8000), 'ok\n', 'still serving');
+  await srv.stop();
+});
+
+t.test('rule values reach prog byte for byte (native launcher), as with the reference', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-bytes-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = path.join(dir, 'rules.cdb');
+  const r = spawnSync(path.join(BIN, 'tcprules'), [rules, rules + '.tmp'],
+    { input: Buffer.from([...Buffer.from('127.0.0.1:allow,X="'), 0xff, 0xfe, 0x41, 0xc3, 0xa9, ...Buffer.from('"\n')]),
+      timeout: 20000 });
+  t.equal(r.status, 0, 'rules compiled');
+  const cases = [
+    { name: 'ours tcpserver', cmd: OURS_TCPSERVER, skip: false as string | false },
+    { name: '/usr/bin/tcpserver', cmd: '/usr/bin/tcpserver', skip: refs.tcpserver },
+  ];
+  for (const c of cases) {
+    t.test(c.name, { skip: c.skip }, async (t) => {
+      const srv = await start(t, ':', c.cmd, ['-H', '-R', '-l0', '-x', rules, '127.0.0.1', '0',
+        'sh', '-c', 'printf %s "$X" | od -An -tx1'], { UCSPI_LAUNCHER: 'native' });
+      t.equal((await crowdText(srv.port)).trim(), 'ff fe 41 c3 a9', 'X as written in the rules');
+      await srv.stop();
+    });
+  }
+});
