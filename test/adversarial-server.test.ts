@@ -148,6 +148,22 @@ t.test('EMFILE: ulimit -n 30, 200 clients, -c 100: every client served, server s
   }
 });
 
+t.test('EMFILE with the default backlog: the server never exits, and serves once descriptors free up', async (t) => {
+  for (const c of emfileCases) {
+    t.test(c.name, { skip: c.skip }, async (t) => {
+      const args = c.args.filter((a, i, all) => a !== '-b' && all[i - 1] !== '-b');
+      const srv = await start(t, 'ulimit -n 30', c.cmd, [...args, '127.0.0.1', '0', 'sh', '-c', 'sleep 0.2; echo ok']);
+      // Clients beyond the backlog of 20 wait for SYN retries: not all are done within the bound.
+      const r = await crowd(srv.port, 200, 'ok', 15000);
+      t.ok(r.ok > 0, `some served meanwhile (${r.ok})`);
+      t.ok(alive(srv.pid), 'server still running');
+      t.equal(listeningPort(srv.pid), srv.port, 'still listening');
+      t.same(await crowd(srv.port, 5, 'ok', 30000), { ok: 5, failed: 0 }, 'and serving afterwards');
+      await srv.stop();
+    });
+  }
+});
+
 t.test('a live child costs the server no descriptor: -c 1100 under a 1024 limit', async (t) => {
   const cases = [
     { name: 'ours tcpserver', cmd: OURS_TCPSERVER, skip: false as string | false },
