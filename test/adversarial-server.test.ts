@@ -352,6 +352,16 @@ t.test('rule sources that are not regular files fail closed; the server keeps se
   }
   writeFileSync(path.join(peers, '127.0.0.3'), 'x'.repeat(200 * 1024), { mode: 0o644 }); // over the 64 KiB limit
   writeFileSync(path.join(peers, '0'), '', { mode: 0o644 });
+  mkdirSync(path.join(peers, '127.0.0.4'));
+
+  t.test('tcpsvd -i: a directory entry drops its client with the reference\'s line', async (t) => {
+    for (const cmd of [OURS_TCPSVD, ...(refs.tcpsvd ? [] : ['/usr/bin/tcpsvd'])]) {
+      const srv = await start(t, ':', cmd, ['-l0', '-i', peers, '127.0.0.1', '0', 'echo', 'ok']);
+      t.equal(await closedWithin(srv.port, '127.0.0.4', 8000), '', `${cmd}: dropped`);
+      await srv.stop();
+      t.match(srv.stderr(), /^tcpsvd: drop: unable to check inst: 127\.0\.0\.4: is a directory\n/m, `${cmd}: logged`);
+    }
+  });
 
   t.test('tcpsvd -i: a FIFO entry and a too big entry drop their client only', async (t) => {
     const srv = await start(t, ':', OURS_TCPSVD, ['-v', '-l0', '-i', peers, '127.0.0.1', '0', 'echo', 'ok']);

@@ -19,6 +19,8 @@ export function openRegular(path: string | Buffer): { fd: number; size: number }
   const fd = fs.openSync(path, O_RDONLY | O_NONBLOCK);
   try {
     const st = fs.fstatSync(fd);
+    // A directory fails as reading it would (ipsvd: "is a directory").
+    if (st.isDirectory()) throw failure('EISDIR', 'is a directory', path);
     if (!st.isFile()) throw failure('ENOTREG', 'not a regular file', path);
     return { fd, size: st.size };
   } catch (e) {
