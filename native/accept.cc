@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -29,6 +30,12 @@ namespace {
 constexpr int WORDS = 12;      // int32 per accepted client
 constexpr int BATCH = 64;      // clients per call into JavaScript
 constexpr int PAUSE_MS = 100;  // after an accept(2) error other than EAGAIN
+// Descriptors kept free for the clients already accepted (DNS and ident
+// sockets, rules files): a client accepted at a descriptor this close to the
+// limit is served, but accepting pauses as after EMFILE, and the others wait
+// in the backlog. Otherwise clients could take every descriptor and then all
+// fail their lookups.
+constexpr int RESERVE = 8;
 
 struct Acceptor {
   napi_env env = nullptr;
@@ -43,6 +50,7 @@ struct Acceptor {
   bool fixedLocal = false;
   sockaddr_storage local;
   long budget = 0;      // clients we may still accept (-c minus live ones)
+  long fdLimit = 0;     // the soft RLIMIT_NOFILE when accepting started
   int32_t* words = nullptr;
   napi_ref buffer = nullptr;
   napi_ref callback = nullptr;
@@ -139,6 +147,10 @@ void onReadable(uv_poll_t*, int status, int) {
     r[1] = putAddr(peer, r + 4, &r[2]) | (putAddr(local, r + 8, &r[3]) << 8);
     acc->budget--;
     n++;
+    if (c + RESERVE >= acc->fdLimit) {
+      failed = true;  // not an error to report: just the pause
+      break;
+    }
   }
   if (acc->budget <= 0) stopPolling();
   if (failed) {
@@ -166,6 +178,8 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   acc->fd = info[0].As<Napi::Number>().Int32Value();
   acc->budget = info[1].As<Napi::Number>().Int64Value();
   acc->noDelay = info[2].ToBoolean().Value();
+  struct rlimit rl;
+  acc->fdLimit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rlim_t(1) << 30 ? long(rl.rlim_cur) : 1L << 30;
   socklen_t blen = sizeof acc->local;
   if (getsockname(acc->fd, reinterpret_cast<sockaddr*>(&acc->local), &blen) == 0) {
     const sockaddr_in* a4 = reinterpret_cast<const sockaddr_in*>(&acc->local);
@@ -181,8 +195,9 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
     acc = nullptr;
     return ThrowErrno(env, "uv_poll_init", -rc);
   }
+  // Referenced: while accept(2) pauses after an error (EMFILE with no child
+  // left), the pending retry is what keeps the server alive and listening.
   uv_timer_init(loop, &acc->timer);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&acc->timer));
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, BATCH * WORDS * sizeof(int32_t));
   acc->words = static_cast<int32_t*>(ab.Data());
   Napi::Int32Array arr = Napi::Int32Array::New(env, BATCH * WORDS, ab, 0);
@@ -261,11 +276,27 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// sendNow(fd, buffer) -> bytes sent or -errno: one send(2) that never waits
+// (MSG_DONTWAIT) nor raises SIGPIPE; what does not fit is the caller's to drop.
+Napi::Value SendNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "sendNow(fd, buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> b = info[1].As<Napi::Buffer<char>>();
+  ssize_t n;
+  do n = send(fd, b.Data(), b.Length(), MSG_DONTWAIT | MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? -errno : double(n));
+}
+
 }  // namespace
 
 void InitAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
   exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
+  exports.Set("sendNow", Napi::Function::New(env, SendNow, "sendNow"));
   napi_value fn;
   napi_create_function(env, "acceptMore", NAPI_AUTO_LENGTH, More, nullptr, &fn);
   exports.Set("acceptMore", fn);

@@ -1,10 +1,12 @@
-// The native launch path: posix_spawn off the event loop, reaping through pidfds.
+// The native launch path: posix_spawn off the event loop, and a reaper thread.
 //
 // Why this shape: libuv's spawn forks the whole server and waits on the main
 // thread until exec; posix_spawn (clone with CLONE_VM|CLONE_VFORK) copies no
 // page tables, and running it on our own threads keeps the loop accepting
-// while a child is being exec'd. Children are reaped one by one through their
-// pidfd (never waitpid(-1)), so libuv's own children are left alone.
+// while a child is being exec'd. A live child costs the server no descriptor
+// (as with the originals: -c 1100 under a 1024 descriptor limit works): the
+// reaper waits for any child with waitid(P_ALL, WNOWAIT), and reaps only the
+// children it knows, by pid. A server on this path starts no other children.
 // Results reach JavaScript in batches: one uv_async wake-up, one call.
 #include "addon.h"
 
@@ -13,25 +15,23 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
-
-// Through syscall(2): glibc before 2.36 lacks the wrapper.
-int pidfd_open(pid_t pid) { return int(syscall(SYS_pidfd_open, pid, 0)); }
 
 // An environment shared by many children (the server's own, minus the
 // connection variables): copied out of V8 once, kept for the process's life.
@@ -53,11 +53,6 @@ struct Request {
   std::string argv, env;
 };
 
-struct Child {
-  int32_t id;
-  pid_t pid;
-  int pidfd;
-};
 
 // What JavaScript receives, flattened to an Int32Array, 4 ints per event:
 // [STARTED, id, pid or -errno, 0] or [EXITED, id, code or -1, signal or 0].
@@ -72,7 +67,10 @@ struct State {
   napi_ref callback = nullptr;
   napi_ref resource = nullptr;
   napi_async_context context = nullptr;
-  int epfd = -1;
+  // The live children: pid -> request id. The reaper waits while it is empty.
+  std::mutex clock;
+  std::condition_variable ccond;
+  std::unordered_map<pid_t, int32_t> children;
   // Main thread only: requests not yet ended (started with an error, or exited).
   long outstanding = 0;
 
@@ -270,23 +268,14 @@ void spawnOne(Request* r) {
     post({STARTED, id, -err, 0});
     return;
   }
-  int pidfd = pidfd_open(pid);
-  if (pidfd < 0) {
-    // Only EMFILE/ENFILE can get here: without a pidfd the child could never
-    // be reaped by the reaper, so this spawner waits for it instead.
-    post({STARTED, id, pid, 0});
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    post({EXITED, id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0});
-    return;
-  }
-  Child* c = new Child{id, pid, pidfd};
-  // STARTED is posted before the pidfd is watched, so it always precedes EXITED.
+  // STARTED is posted before the reaper may know the child, so it always
+  // precedes EXITED.
   post({STARTED, id, pid, 0}, !lazy);
-  struct epoll_event ev;
-  ev.events = EPOLLIN;
-  ev.data.ptr = c;
-  epoll_ctl(state->epfd, EPOLL_CTL_ADD, pidfd, &ev);
+  {
+    std::lock_guard<std::mutex> g(state->clock);
+    state->children.emplace(pid, id);
+  }
+  state->ccond.notify_one();
 }
 
 void* spawner(void*) {
@@ -304,33 +293,52 @@ void* spawner(void*) {
 }
 
 void* reaper(void*) {
-  struct epoll_event evs[128];
   std::vector<Event> done;
   for (;;) {
-    int n = epoll_wait(state->epfd, evs, 128, -1);
-    if (n < 0) continue;  // EINTR
-    done.clear();
-    for (int i = 0; i < n; i++) {
-      Child* c = static_cast<Child*>(evs[i].data.ptr);
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      int rc;
-      while ((rc = waitid(P_PIDFD, c->pidfd, &si, WEXITED)) < 0 && errno == EINTR) {}
-      // Explicitly: a child being spawned right now holds a copy of this pidfd
-      // until its exec, and epoll forgets a file only when every copy is closed.
-      epoll_ctl(state->epfd, EPOLL_CTL_DEL, c->pidfd, nullptr);
-      close(c->pidfd);
-      bool exited = si.si_code == CLD_EXITED;
-      if (rc < 0)  // reaped behind our back (SIGCHLD ignored): status unknown
-        done.push_back({EXITED, c->id, -1, 0});
-      else
-        done.push_back({EXITED, c->id, exited ? si.si_status : -1, exited ? 0 : si.si_status});
-      delete c;
+    {
+      std::unique_lock<std::mutex> g(state->clock);
+      state->ccond.wait(g, [] { return !state->children.empty(); });
     }
-    if (done.empty()) continue;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    // WNOWAIT: look first; a zombie that is not ours yet (a spawner has not
+    // registered it, or it never exec'd and its spawner reaps it) is left.
+    int rc = waitid(P_ALL, 0, &si, WEXITED | WNOWAIT);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      // ECHILD with children listed: reaped behind our back (SIGCHLD set to
+      // SIG_IGN by someone); their status is unknown, but they are gone.
+      std::unique_lock<std::mutex> g(state->clock);
+      done.clear();
+      for (const auto& c : state->children) done.push_back({EXITED, c.second, -1, 0});
+      state->children.clear();
+      g.unlock();
+      std::lock_guard<std::mutex> e(state->elock);
+      if (state->closing) continue;
+      state->events.insert(state->events.end(), done.begin(), done.end());
+      wakeLocked();
+      continue;
+    }
+    if (si.si_pid == 0) continue;
+    pid_t pid = si.si_pid;
+    int32_t id;
+    {
+      std::unique_lock<std::mutex> g(state->clock);
+      auto it = state->children.find(pid);
+      if (it == state->children.end()) {
+        // Its spawner is about to list it or to reap it: wait for that.
+        state->ccond.wait_for(g, std::chrono::milliseconds(1));
+        continue;
+      }
+      id = it->second;
+      state->children.erase(it);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    Event ev{EXITED, id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0};
     std::lock_guard<std::mutex> g(state->elock);
     if (state->closing) continue;
-    state->events.insert(state->events.end(), done.begin(), done.end());
+    state->events.push_back(ev);
     wakeLocked();
   }
   return nullptr;
@@ -386,8 +394,7 @@ bool startThread(void* (*fn)(void*)) {
   return rc == 0;
 }
 
-// launchSetup(callback): start the spawner and reaper threads once. Returns
-// false when this kernel cannot reap through pidfds (the caller falls back).
+// launchSetup(callback): start the spawner and reaper threads once.
 Napi::Value Setup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (state) {
@@ -398,13 +405,8 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "launchSetup(callback)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int probe = pidfd_open(getpid());
-  if (probe < 0) return Napi::Boolean::New(env, false);
-  close(probe);
-
   state = new State();
   state->env = env;
-  state->epfd = epoll_create1(EPOLL_CLOEXEC);
   uv_loop_t* loop;
   napi_get_uv_event_loop(env, &loop);
   uv_async_init(loop, &state->async, drain);
@@ -431,6 +433,16 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// An environment string is a byte string: one char per byte (latin1), so
+// that values from rules files reach prog byte for byte.
+bool copyBytes(napi_env env, napi_value v, std::string& out) {
+  size_t len;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out.resize(len + 1);
+  napi_get_value_string_latin1(env, v, &out[0], len + 1, &len);
+  return true;  // out keeps the terminating NUL, as copyString
+}
+
 bool copyString(napi_env env, napi_value v, std::string& out) {
   size_t len;
   if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
@@ -448,7 +460,7 @@ napi_value MakeTemplate(napi_env env, napi_callback_info info) {
   Template* t = new Template();
   int32_t envc = -1;
   napi_value result;
-  if (n < 2 || !copyString(env, a[0], t->text) || napi_get_value_int32(env, a[1], &envc) != napi_ok) {
+  if (n < 2 || !copyBytes(env, a[0], t->text) || napi_get_value_int32(env, a[1], &envc) != napi_ok) {
     delete t;
     napi_throw_type_error(env, nullptr, "launchTemplate(env, envc)");
     return nullptr;
@@ -480,7 +492,7 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   }
   Request* r = new Request();
   int32_t argc, envc, fd, id;
-  if (!copyString(env, a[0], r->argv) || !copyString(env, a[2], r->env) ||
+  if (!copyString(env, a[0], r->argv) || !copyBytes(env, a[2], r->env) ||
       napi_get_value_int32(env, a[1], &argc) != napi_ok || napi_get_value_int32(env, a[3], &envc) != napi_ok ||
       napi_get_value_int32(env, a[4], &fd) != napi_ok || napi_get_value_int32(env, a[5], &id) != napi_ok) {
     delete r;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,10 +56,27 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// setNofile(soft): the soft RLIMIT_NOFILE back to what the command was
+// started with (bin/ records it before Node raises it to the hard limit), so
+// that the programs it runs inherit the administrator's limit; -1: unlimited.
+Napi::Value SetNofile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "setrlimit", EINVAL);
+  double want = info[0].As<Napi::Number>().DoubleValue();
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == -1) return ThrowErrno(env, "getrlimit", errno);
+  rlim_t soft = want < 0 ? RLIM_INFINITY : rlim_t(want);
+  if (want != want || (rl.rlim_max != RLIM_INFINITY && soft > rl.rlim_max)) return ThrowErrno(env, "setrlimit", EINVAL);
+  rl.rlim_cur = soft;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == -1) return ThrowErrno(env, "setrlimit", errno);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSys(Napi::Env env, Napi::Object exports) {
   exports.Set("flockExNb", Napi::Function::New(env, FlockExNb, "flockExNb"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("setNofile", Napi::Function::New(env, SetNofile, "setNofile"));
 }

@@ -20,7 +20,7 @@ for (const l of launchers()) {
     // dropped SYN costs the client a 1 s retransmission (real tcpsvd behaves the same).
     t.teardown(() => srv.stop());
     await talk(srv.port); // warm up: lazy handles (signal pipes, stderr) exist before counting
-    // The warm-up child is reaped (its pidfd closed) a moment after our EOF: count once settled.
+    // The warm-up child is reaped a moment after our EOF: count once settled.
     let before = fds(srv.proc.pid!);
     for (let i = 0, same = 0; i < 100 && same < 5; i++) {
       await new Promise((r) => setTimeout(r, 20));

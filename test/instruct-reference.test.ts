@@ -48,8 +48,10 @@ const clients = ['127.0.0.1', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'
 function expected(d: Decision): { out?: string; env?: Record<string, string> } {
   if (d.action === 'deny') return { out: '' };
   const env: Record<string, string> = { ...BASE };
-  for (const u of d.unset) delete env[u];
-  for (const [k, v] of d.set) env[k] = v;
+  // Names and values are byte strings (what the launchers take): as text here.
+  const text = (b: string) => Buffer.from(b, 'latin1').toString('utf8');
+  for (const u of d.unset) delete env[text(u)];
+  for (const [k, v] of d.set) env[text(k)] = text(v);
   if (d.shell !== undefined) {
     return { out: execFileSync('/bin/sh', ['-c', d.shell], { env, encoding: 'utf8', timeout: 5000 }) };
   }

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import type { EnvBase, ExitStatus, Launcher } from '../src/launch/launch';
+import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../src/launch/launch';
 import { createNativeLauncher } from '../src/launch/native';
 import { createSpawnLauncher } from '../src/launch/spawn';
 
@@ -105,13 +105,14 @@ function launcherTests(t: Test, l: Launcher) {
   });
 
   t.test('the environment is exactly the one given', async (t) => {
+    // The contract: byte strings (one char per byte); prog reads them back as UTF-8 here.
     const env = ['A=1', 'B=two words', 'EMPTY=', 'TCPREMOTEIP=127.0.0.1', 'Z=ü'];
-    const r = await run(l, ['/bin/cat', '/proc/self/environ'], env);
+    const r = await run(l, ['/bin/cat', '/proc/self/environ'], env.map(toBytes));
     t.same(untapped(r.output), env);
     const none = await run(l, ['/bin/cat', '/proc/self/environ'], []);
     t.same(untapped(none.output), [], 'an empty environment stays empty');
     // A base made once, then each child's own variables after it.
-    const base = l.envBase(['A=1', 'B=two words', 'Z=ü']);
+    const base = l.envBase(['A=1', 'B=two words', toBytes('Z=ü')]);
     for (const own of [['C=3'], [], ['D=4', 'E=']]) {
       const r = await run(l, ['/bin/cat', '/proc/self/environ'], own, '', false, base);
       t.same(untapped(r.output), ['A=1', 'B=two words', 'Z=ü', ...own], `base, then ${JSON.stringify(own)}`);

@@ -5,6 +5,7 @@
 // the files his readers reject); a damaged file raises CdbError, never a crash
 // or an endless probe loop (probes are bounded by the slot count).
 import * as fs from 'node:fs';
+import { openRegular } from '../lib/regular';
 import { cdbHash } from './hash';
 
 export class CdbError extends Error {
@@ -43,9 +44,10 @@ export class Cdb {
   }
 
   static open(path: string): Cdb {
-    const fd = fs.openSync(path, 'r');
+    // Without blocking and only a regular file: a FIFO must not freeze a server.
+    const { fd, size } = openRegular(path);
     try {
-      return new Cdb(fd, fs.fstatSync(fd).size, path);
+      return new Cdb(fd, size, path);
     } catch (e) {
       fs.closeSync(fd);
       throw e;

@@ -3,9 +3,12 @@
 
 export interface Decision {
   action: 'allow' | 'deny';
-  /** Variables to put into prog's environment, in the order the rule gave them. */
+  /**
+   * Variables to put into prog's environment, in the order the rule gave them;
+   * byte strings (one char per byte, latin1), as the launchers take them.
+   */
   set: Array<[name: string, value: string]>;
-  /** Variables that must not be in prog's environment (ipsvd `+VAR`). */
+  /** Variables that must not be in prog's environment (ipsvd `+VAR`); byte strings too. */
   unset: string[];
   /** ipsvd `Cn[:msg]`: per-host concurrency for this client (0 = no limit). */
   perHost?: { limit: number; msg?: string };

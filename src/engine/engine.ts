@@ -3,10 +3,12 @@
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
 import { closeSync, writeSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
+import { loadNative } from '../native';
 import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
-import type { EnvBase, ExitStatus, Launcher } from '../launch/launch';
+import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
@@ -43,6 +45,27 @@ export interface EngineConfig {
   launcher: Launcher;
   log: EngineLog;
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Write data to a client without ever waiting: what the socket buffer does not
+ * take is dropped (ipsvd writes the -C message once, non-blocking, too). A
+ * client that never reads must not stall the server. The error, or null.
+ */
+function sendNow(fd: number, data: string): NodeJS.ErrnoException | null {
+  const b = Buffer.from(data);
+  const native = loadNative();
+  if (native && typeof native.sendNow === 'function') {
+    const r: number = native.sendNow(fd, b);
+    if (r >= 0) return null;
+    return Object.assign(new Error(getSystemErrorName(r)), { errno: r, code: getSystemErrorName(r), syscall: 'write' });
+  }
+  try {
+    writeSync(fd, b); // the net.Server path: the socket is non-blocking already
+    return null;
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
 }
 
 /** One accepted client, from accept to the end of its child. */
@@ -86,7 +109,8 @@ export class Engine {
   private readonly identify: Identifier | null;
 
   constructor(private readonly cfg: EngineConfig) {
-    this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined);
+    // Byte strings, as the launchers take them (rule values already are).
+    this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined).map(toBytes);
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
@@ -169,11 +193,8 @@ export class Engine {
         if (c.phcc > limit) {
           verdict = 'deny';
           if (msg && msg.length) {
-            try {
-              writeSync(c.fd, msg);
-            } catch {
-              cfg.log.warn('unable to write concurrency message', 'would block');
-            }
+            const err = sendNow(c.fd, msg);
+            if (err) cfg.log.warn('unable to write concurrency message', err);
           }
         }
       }

@@ -4,6 +4,7 @@
 // never leaks to prog when the connection has none.
 import type { Decision } from '../decide/decision';
 import { decimal } from '../decimal';
+import { toBytes } from '../launch/launch';
 
 const CONN_VARS = [
   'PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPLOCALHOST',
@@ -43,13 +44,15 @@ export function envTemplate(env: NodeJS.ProcessEnv, ucspi: boolean, concurrency:
 export function pushConnEnv(out: string[], c: ConnEnv, localPortText?: string): void {
   const lport = localPortText ?? decimal(c.localPort), rport = decimal(c.remotePort);
   out.push(c.v6 ? 'PROTO=TCP6' : 'PROTO=TCP', 'TCPLOCALIP=' + c.localIp, 'TCPLOCALPORT=' + lport);
-  if (c.localHost !== undefined) out.push('TCPLOCALHOST=' + c.localHost);
+  // Byte strings for the launcher: -l name is text (TCPREMOTEINFO already is bytes).
+  const lhost = c.localHost === undefined ? undefined : toBytes(c.localHost);
+  if (lhost !== undefined) out.push('TCPLOCALHOST=' + lhost);
   out.push('TCPREMOTEIP=' + c.remoteIp, 'TCPREMOTEPORT=' + rport);
   if (c.remoteHost !== undefined) out.push('TCPREMOTEHOST=' + c.remoteHost);
   if (c.remoteInfo !== undefined) out.push('TCPREMOTEINFO=' + c.remoteInfo);
   if (c.v6) {
     out.push('TCP6LOCALIP=' + c.localIp, 'TCP6LOCALPORT=' + lport);
-    if (c.localHost !== undefined) out.push('TCP6LOCALHOST=' + c.localHost);
+    if (lhost !== undefined) out.push('TCP6LOCALHOST=' + lhost);
     out.push('TCP6REMOTEIP=' + c.remoteIp, 'TCP6REMOTEPORT=' + rport);
     if (c.remoteHost !== undefined) out.push('TCP6REMOTEHOST=' + c.remoteHost);
   }

@@ -2,11 +2,15 @@
 // (stat, then read the one file that matched), so an edit takes effect at
 // the next connection, as with ipsvd.
 import * as fs from 'node:fs';
+import { readRegular } from '../lib/regular';
 import { prefixLens, type PrefixLens } from './candidates';
 import { errstr } from '../lib/errstr';
 import { Stamp } from '../lib/stamp';
 import { execText, fileText } from './parse';
 import type { Entry, Store, View } from './store';
+
+/** Largest peers (instructions) file the server reads; a bigger one fails closed for that client (tcpsvd(8)). */
+export const INSTRUCTIONS_MAX = 64 * 1024;
 
 const S_IRUSR = 0o400;
 const S_IWUSR = 0o200;
@@ -69,26 +73,17 @@ export class DirStore implements Store {
   private readonly reader = reuseReader();
 }
 
-/** readFileSync into one buffer that each call reuses (its answer is valid until the next call). */
+/**
+ * A peers file into one buffer that each call reuses (its answer is valid
+ * until the next call): opened without blocking, only a regular file, at most
+ * INSTRUCTIONS_MAX bytes.
+ */
 function reuseReader(): (path: string | Buffer) => Buffer {
   let buf = Buffer.allocUnsafeSlow(4096);
   return (path) => {
-    const fd = fs.openSync(path, 'r');
-    try {
-      let n = 0;
-      for (;;) {
-        if (n === buf.length) {
-          const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
-          buf.copy(bigger, 0, 0, n);
-          buf = bigger;
-        }
-        const r = fs.readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0) return buf.subarray(0, n);
-        n += r;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    const r = readRegular(path, INSTRUCTIONS_MAX, buf);
+    if (r.buffer !== buf.buffer) buf = Buffer.from(r.buffer as ArrayBuffer);
+    return r;
   };
 }
 

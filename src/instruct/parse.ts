@@ -46,17 +46,11 @@ export function parseInstruction(line: string): Instruction {
 
 /** The `Cn:msg` escapes: \\ \n \r; any other backslash pair stays as written, a lone final one is dropped. */
 export function unescapeMsg(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charAt(i);
-    if (c !== '\\') { out += c; continue; }
-    const n = s.charAt(++i);
-    if (n === '\\') out += '\\';
-    else if (n === 'n') out += '\n';
-    else if (n === 'r') out += '\r';
-    else if (n !== '') out += '\\' + n;
-  }
-  return out;
+  // One pass in the regexp engine: a message may be megabytes long (a peers
+  // cdb), and building it a character at a time stalled every client.
+  if (s.indexOf('\\') < 0) return s;
+  return s.replace(/\\([\s\S]?)/g, (_m, n: string) =>
+    n === '\\' ? '\\' : n === 'n' ? '\n' : n === 'r' ? '\r' : n === '' ? '' : '\\' + n);
 }
 
 /**

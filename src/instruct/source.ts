@@ -2,6 +2,7 @@
 // candidate name, act on the first entry found (deny, run a shell command, or
 // follow instructions), or allow with nothing set when no name matches.
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource } from '../decide/decision';
+import { toBytes } from '../launch/launch';
 import { candidates } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';
@@ -19,10 +20,17 @@ export class InstructSource implements RuleSource {
   constructor(private readonly store: Store, private readonly warn: (msg: string) => void) {}
 
   decide(peer: Peer, resolve: HostResolver): Decision | Promise<Decision> {
+    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>".
     const view = this.store.view();
-    for (const name of candidates(peer.ip, peer.host, view.lens)) {
-      const e = view.lookup(name);
-      if (e) return this.act(view, name, e, peer.ip, resolve);
+    try {
+      for (const name of candidates(peer.ip, peer.host, view.lens)) {
+        const e = view.lookup(name);
+        if (e) return this.act(view, name, e, peer.ip, resolve);
+      }
+    } catch (e) {
+      // An entry unreadable (not a regular file, too big, damaged record):
+      // ipsvd's "unable to check inst: <ip>" (see checkInstFailure).
+      throw checkInstFailure(e, peer.ip);
     }
     return ALLOW_DEFAULT;
   }
@@ -60,6 +68,13 @@ export class InstructSource implements RuleSource {
   }
 }
 
+/** An entry of the store could not be read for the client at ip: the error, marked with ip for the log. */
+export function checkInstFailure(e: unknown, ip: string): NodeJS.ErrnoException & { checkInst: string } {
+  const err = (e instanceof Error ? e : new Error(String(e))) as NodeJS.ErrnoException & { checkInst: string };
+  err.checkInst = ip;
+  return err;
+}
+
 function deny(matched: string, inst: string): InstructDecision {
   return { action: 'deny', set: [], unset: [], matched, inst };
 }
@@ -83,8 +98,8 @@ function env(vars: State['env']): { set: Array<[string, string]>; unset: string[
   const set: Array<[string, string]> = [];
   const unset: string[] = [];
   for (const [k, v] of vars) {
-    if (v === null) unset.push(k);
-    else set.push([k, v]);
+    if (v === null) unset.push(toBytes(k));
+    else set.push([toBytes(k), toBytes(v)]);
   }
   return { set, unset };
 }

@@ -5,7 +5,10 @@
 export interface LaunchSpec {
   /** argv[0] is looked up in $PATH of the server as execvp(3) does when it has no '/'. */
   argv: string[];
-  /** The child's environment as "NAME=value" strings: base's variables first, then these (no name in both). */
+  /**
+   * The child's environment as "NAME=value" byte strings (one char per byte,
+   * latin1: see toBytes): base's variables first, then these (no name in both).
+   */
   env: string[];
   /** Variables shared by many children, made once by the launcher's envBase(). */
   base?: EnvBase;
@@ -19,6 +22,13 @@ export interface LaunchSpec {
    * wake-up of the event loop per child.
    */
   lazyStart?: boolean;
+}
+
+/** Text (UTF-8) as a byte string, one char per byte: what LaunchSpec.env holds. */
+export function toBytes(s: string): string {
+  // Plain ASCII, the common case, is its own byte string.
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
+  return s;
 }
 
 /** How a child ended, as waitpid(2) reports it. */

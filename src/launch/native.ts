@@ -1,5 +1,6 @@
 // The native launcher: posix_spawn on the addon's own threads, reaped through
-// pidfds (native/launch.cc). JavaScript keeps only the two callbacks per child.
+// pid by a thread of their own (native/launch.cc): no descriptor per child.
+// JavaScript keeps only the two callbacks per child.
 import { getSystemErrorName } from 'node:util';
 import { loadNative } from '../native';
 import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
@@ -24,7 +25,7 @@ interface Pending {
 
 let shared: Launcher | null | undefined;
 
-/** The native launcher, or null when the addon is missing or cannot reap through pidfds. */
+/** The native launcher, or null when the addon is missing. */
 export function createNativeLauncher(): Launcher | null {
   if (shared !== undefined) return shared;
   const addon = loadNative();

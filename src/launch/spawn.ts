@@ -13,7 +13,9 @@ function envObject(lists: ReadonlyArray<readonly string[]>): Record<string, stri
   for (const env of lists) {
     for (const kv of env) {
       const i = kv.indexOf('=');
-      if (i > 0) o[kv.slice(0, i)] = kv.slice(i + 1);
+      // Byte strings back to text: child_process encodes values as UTF-8, so
+      // bytes that are not UTF-8 cannot reach the child on this path.
+      if (i > 0) o[kv.slice(0, i)] = Buffer.from(kv.slice(i + 1), 'latin1').toString('utf8');
     }
   }
   return o;

@@ -48,7 +48,10 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       writeLine(`${name}: drop: ${what}: ${errstr(err)}`);
     },
     cannotReadRules(path, err) {
-      writeLine(`${name}: drop: unable to read: ${path}: ${errstr(err)}`);
+      // As ipsvd: the store itself unreadable names it; one entry unreadable names the client.
+      const ip = typeof err === 'string' ? undefined : (err as { checkInst?: string }).checkInst;
+      if (ip !== undefined) writeLine(`${name}: drop: unable to check inst: ${outfix(ip)}: ${errstr(err)}`);
+      else writeLine(`${name}: drop: unable to read: ${path}: ${errstr(err)}`);
     },
     warn(what, err) {
       writeLine(`${name}: warning: ${what}${err === undefined ? '' : ': ' + errstr(err)}`);

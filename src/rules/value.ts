@@ -11,7 +11,8 @@ export function decodeRule(value: Buffer, matched: string): Decision {
       d.action = 'deny';
     } else if (value[at] === 0x2b) {
       const eq = value.indexOf(0x3d, at + 1);
-      if (eq >= 0 && eq < nul) d.set.push([value.toString('utf8', at + 1, eq), value.toString('utf8', eq + 1, nul)]);
+      // Byte strings (latin1): the value reaches prog byte for byte.
+      if (eq >= 0 && eq < nul) d.set.push([value.toString('latin1', at + 1, eq), value.toString('latin1', eq + 1, nul)]);
     }
   }
   return d;
