@@ -51,13 +51,13 @@ export async function runOnce(t: T, cmd: string, args: string[], configs: Array<
 }
 
 const STAMPS = [
-  /@[0-9a-f]{24} /g, // -t
+  /@[0-9a-f]{24}(?=[ .])/g, // -t, and old files' names in messages
   /\d{4}-\d\d-\d\d[_T]\d\d:\d\d:\d\d\.\d{5} /g, // -tt, -ttt
 ];
 
 /** Time stamps in log text replaced by their shape. */
 export function unstamp(s: string): string {
-  return s.replace(STAMPS[0], '@T ').replace(STAMPS[1], (m) => (m[10] === 'T' ? 'ISO ' : 'PTIME '));
+  return s.replace(STAMPS[0], '@T').replace(STAMPS[1], (m) => (m[10] === 'T' ? 'ISO ' : 'PTIME '));
 }
 
 /** One line per file: name (labels as @L), mode, size, and the content with stamps normalized. */
