@@ -5,7 +5,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IMPLS, OURS, REF, refMissing, runOnce, unstamp } from './helpers/svlogd';
+import { OURS, REF, refMissing, runOnce, unstamp } from './helpers/svlogd';
 import { tmp } from './helpers/svdir';
 
 const lines = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i + 1) + '\n').join('');
