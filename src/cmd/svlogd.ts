@@ -174,22 +174,22 @@ export function main(argv: string[]): void {
         d.send(Buffer.concat(parts), () => d.ok && d.sync());
       }
       if (!d.cfg.udponly) {
-        if (timestamp) d.put(stamp, 0, STAMP_LEN);
-        if (prefix.length) d.put(prefix, 0, prefix.length);
-        d.put(buf, off, len);
+        if (timestamp) d.out.put(stamp, 0, STAMP_LEN);
+        if (prefix.length) d.out.put(prefix, 0, prefix.length);
+        d.out.put(buf, off, len);
       }
     }
   };
 
   const emitTail = (buf: Buffer, off: number, len: number) => {
-    for (const d of dirs) if (d.ok && d.match === 0x2b && !d.cfg.udponly) d.putc(buf, off, len);
+    for (const d of dirs) if (d.ok && d.match === 0x2b && !d.cfg.udponly) d.out.putChars(buf, off, len);
   };
 
   const endLine = () => {
     for (const d of dirs)
       if (d.ok && d.match === 0x2b && !d.cfg.udponly) {
-        d.putByte(NL);
-        d.flush();
+        d.out.putChars(NEWLINE, 0, 1);
+        d.out.flush();
       }
     linelen = 0;
     overflow = false;
@@ -254,16 +254,16 @@ export function main(argv: string[]): void {
       if (!d.ok) continue;
       if (d.cfg.patterns.length) d.logmatch(chunk, from, len);
       else d.match = 0x2b;
-      if (d.matcherr === 0x65 || d.forwards || d.cfg.prefix.length || !d.empty || len + 1 > o.buflen) {
+      if (d.matcherr === 0x65 || d.forwards || d.cfg.prefix.length || !d.out.empty || len + 1 > o.buflen) {
         // not the simple case for this directory: the general path
         emitHeadOne(d, chunk, from, len);
         if (d.match === 0x2b && !d.cfg.udponly) {
-          d.putByte(NL);
-          d.flush();
+          d.out.putChars(NEWLINE, 0, 1);
+          d.out.flush();
         }
         continue;
       }
-      if (d.match === 0x2b && !d.cfg.udponly) d.allwrite(chunk, from, len + 1);
+      if (d.match === 0x2b && !d.cfg.udponly) d.out.putFlush(chunk, from, len + 1);
     }
     linelen = 0;
   };
@@ -275,8 +275,8 @@ export function main(argv: string[]): void {
     if (d.match !== 0x2b) return;
     if (d.forwards) d.send(Buffer.concat([prefix, buf.subarray(off, off + len), full ? DOTS : Buffer.alloc(0), NEWLINE]), () => d.ok && d.sync());
     if (!d.cfg.udponly) {
-      if (prefix.length) d.put(prefix, 0, prefix.length);
-      d.put(buf, off, len);
+      if (prefix.length) d.out.put(prefix, 0, prefix.length);
+      d.out.put(buf, off, len);
     }
   };
 

@@ -17,13 +17,13 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { Config, defaults, parseConfig } from './config';
 import { INFO, WARNING, pause2, persist, say, warn2 } from './say';
 import { pmatch } from './pmatch';
+import { OutBuf } from '../buffer/outbuf';
 import { lockExNb } from '../multilog/lock';
 import { errstr } from '../multilog/errstr';
 import { timestampLabel } from '../tai64/now';
 
 const AT = 0x40;
 const OLD_LEN = 27; // '@' + 24 hex digits + '.' + one of s u t
-const BUFFER_OUTSIZE = 8192; // djb's buffer_put writes big puts in these
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;
@@ -48,9 +48,7 @@ export class LogDir {
   private fdlock = -1;
   size = 0; // bytes in current, as the original counts them
   trotate = 0; // ms since the epoch of the next timed rotation
-  // The output buffer (runit's ld->b).
-  private x: Buffer;
-  private p = 0;
+  readonly out: OutBuf; // runit's ld->b, -b bytes
   // Bytes to write, and the offsets at which current is rotated.
   private pending = Buffer.alloc(65536);
   private npending = 0;
@@ -63,7 +61,7 @@ export class LogDir {
   udpOutstanding = 0;
 
   constructor(readonly name: string, private readonly startDir: string, private readonly o: Options) {
-    this.x = Buffer.alloc(o.buflen);
+    this.out = new OutBuf((b, off, len) => this.op(b, off, len), o.buflen);
   }
 
   private f(file: string): string {
@@ -138,7 +136,6 @@ export class LogDir {
     }
     this.fdcur = persist('unable to open current', name, () => this.openCurrent());
     persist('unable to set mode of current', name, () => fs.fchmodSync(this.fdcur, 0o644));
-    this.p = 0;
     if (this.udp === null && this.cfg.udp !== null) {
       try {
         this.udp = dgram.createSocket('udp4');
@@ -162,7 +159,7 @@ export class LogDir {
     if (!this.ok) return;
     if (this.o.verbose) say(`${INFO}close: ${this.name}`);
     this.ok = false;
-    this.flush();
+    this.out.flush();
     this.sync();
     persist('unable to fsync current logfile', this.name, () => fs.fsyncSync(this.fdcur));
     persist('unable to set mode of current', this.name, () => fs.fchmodSync(this.fdcur, 0o744));
@@ -173,62 +170,6 @@ export class LogDir {
     if (this.udp !== null && this.udpOutstanding === 0) {
       this.udp.close();
       this.udp = null;
-    }
-  }
-
-  // --- the output buffer, as djb's buffer_put / buffer_PUTC / buffer_flush
-
-  /** buffer_put */
-  put(b: Buffer, off: number, len: number): void {
-    const n = this.x.length;
-    if (len > n - this.p) {
-      this.flush();
-      const chunk = Math.max(n, BUFFER_OUTSIZE);
-      while (len > n) {
-        const k = Math.min(chunk, len);
-        this.allwrite(b, off, k);
-        off += k;
-        len -= k;
-      }
-    }
-    b.copy(this.x, this.p, off, off + len);
-    this.p += len;
-  }
-
-  /** buffer_PUTC, byte after byte: the buffer is flushed when a byte finds it full. */
-  putc(b: Buffer, off: number, len: number): void {
-    const n = this.x.length;
-    while (len > 0) {
-      if (this.p === n) this.flush();
-      const k = Math.min(n - this.p, len);
-      b.copy(this.x, this.p, off, off + k);
-      this.p += k;
-      off += k;
-      len -= k;
-    }
-  }
-
-  putByte(c: number): void {
-    if (this.p === this.x.length) this.flush();
-    this.x[this.p++] = c;
-  }
-
-  flush(): void {
-    const p = this.p;
-    if (!p) return;
-    this.p = 0;
-    this.allwrite(this.x, 0, p);
-  }
-
-  get empty(): boolean {
-    return this.p === 0;
-  }
-
-  allwrite(b: Buffer, off: number, len: number): void {
-    while (len > 0) {
-      const w = this.op(b, off, len);
-      off += w;
-      len -= w;
     }
   }
 
@@ -527,9 +468,9 @@ export class LogDir {
   private queueWarning(what: string, datagram: Buffer): void {
     if (!this.ok) return;
     const w = Buffer.from(what);
-    this.put(w, 0, w.length);
-    this.put(datagram, 0, datagram.length);
-    this.flush();
+    this.out.put(w, 0, w.length);
+    this.out.put(datagram, 0, datagram.length);
+    this.out.flush();
   }
 
   /** Is UDP on for this directory? */
