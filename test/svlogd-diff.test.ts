@@ -21,6 +21,9 @@ const CASES: Case[] = [
   { name: 'k suffix, n0 keeps everything', args: ['-l', '50', '-b', '60'], configs: ['s1k\nn0\n'], input: lines(400, (i) => `line ${i}`) },
   { name: 'processor: output becomes .s, newstate state', args: ['-l', '100', '-b', '200'],
     configs: ['s500\nn50\n!tr a-z A-Z; wc -l >&5\n'], input: lines(100, (i) => `line${i} abc`) },
+  { name: 'processor, verbose: the same info lines', args: ['-v', '-l', '100', '-b', '200'],
+    configs: ['s300\nn3\n!sed s/^/p:/\n'], input: lines(40, (i) => `line${i} abc`) },
+  { name: 'verbose: read, new, rename, delete, close', args: ['-v', '-l', '20', '-b', '40'], configs: ['s100\nn2\n'], input: lines(60, String) },
   { name: 'patterns, prefix and e to stderr', args: ['-l', '100', '-b', '200'], configs: ['s300\nn3\n-*b*\ne*c*\n+*bb*\np>>\n'],
     input: lines(100, (i) => `line${i} abc\nbbb${i}\nccc`) },
   { name: 'pattern +x and * at the end', args: [], configs: ['-*\n+a+b*\nE*\ne+x\n'], input: 'abbbz\nab\nxxx\nxxy\nq\n' },
@@ -51,7 +54,11 @@ for (const c of CASES) {
     const ours = await runOnce(t, OURS, c.args, c.configs, c.input, c.prepare);
     const ref = await runOnce(t, REF, c.args, c.configs, c.input, c.prepare);
     t.equal(ours.code, ref.code, 'exit code');
-    t.equal(unstamp(ours.stderr), unstamp(ref.stderr), 'stderr');
+    // When the original notices its processor's end depends on timing
+    // (while waiting for it at the next rotation it says nothing; the signal
+    // is reported later): those -v lines are left out of the comparison.
+    const err = (s: string) => unstamp(s).replace(/^svlogd: info: sigchild received\.\n/gm, '');
+    t.equal(err(ours.stderr), err(ref.stderr), 'stderr');
     t.same(ours.dirs, ref.dirs, 'log directories');
   });
 }

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as dgram from 'node:dgram';
 import { spawn, ChildProcess } from 'node:child_process';
 import { Config, defaults, parseConfig } from './config';
-import { INFO, WARNING, pause2, persist, say, warn2 } from './say';
+import { INFO, PAUSE_MS, WARNING, pause2, persist, say, warn2 } from './say';
 import { pmatch } from './pmatch';
 import { OutBuf } from '../buffer/outbuf';
 import { lockExNb } from '../multilog/lock';
@@ -357,8 +357,9 @@ export class LogDir {
       for (const fd of fds) fs.closeSync(fd);
       say(`svlogd: fatal: ${what}: ${name}: ${errstr(e)}`);
       // As the original's child exiting 111: a failed run, tried again.
+      // (after the original's pause, so that a lasting failure does not spin)
       this.child = {} as ChildProcess;
-      setTimeout(() => this.processorStop(111), 0);
+      setTimeout(() => this.processorStop(111), PAUSE_MS);
     };
     try {
       fds.push(fs.openSync(this.f(this.fnsave), 'r'));
@@ -400,7 +401,10 @@ export class LogDir {
     });
     // The original reads the exit code as wstat >> 8: a processor killed
     // by a signal counts as a success.
-    child.on('exit', (status) => this.processorStop(status ?? 0));
+    child.on('exit', (status) => {
+      if (this.o.verbose) say(`${INFO}sigchild received.`);
+      this.processorStop(status ?? 0);
+    });
   }
 
   private processorStop(status: number): void {
