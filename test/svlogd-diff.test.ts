@@ -145,4 +145,8 @@ t.test('a burst: every line kept, in order, across rotations', async (t) => {
   const all = [...olds, 'current'].map((f) => fs.readFileSync(path.join(dir, f), 'latin1')).join('');
   t.equal(all.length, input.length, 'every byte');
   t.ok(all === input, 'in order');
+  if (!refMissing) {
+    const ref = await runOnce(t, REF, [], ['s100000\nn0\n'], input);
+    t.ok(ref.dirs[0] === r.dirs[0], 'the same files, cut at the same bytes, as runit');
+  }
 });
