@@ -21,6 +21,8 @@ const CASES: Case[] = [
   { name: 'k suffix, n0 keeps everything', args: ['-l', '50', '-b', '60'], configs: ['s1k\nn0\n'], input: lines(400, (i) => `line ${i}`) },
   { name: 'processor: output becomes .s, newstate state', args: ['-l', '100', '-b', '200'],
     configs: ['s500\nn50\n!tr a-z A-Z; wc -l >&5\n'], input: lines(100, (i) => `line${i} abc`) },
+  { name: 'a slow processor: each rotation waits for the previous one, no line lost', args: ['-l', '20', '-b', '40'],
+    configs: ['s200\nn0\n!sleep 0.3; cat; echo $((${#}+1)) >&5\n'], input: lines(150, (i) => `slow ${i}`) },
   { name: 'processor, verbose: the same info lines', args: ['-v', '-l', '100', '-b', '200'],
     configs: ['s300\nn3\n!sed s/^/p:/\n'], input: lines(40, (i) => `line${i} abc`) },
   { name: 'verbose: read, new, rename, delete, close', args: ['-v', '-l', '20', '-b', '40'], configs: ['s100\nn2\n'], input: lines(60, String) },

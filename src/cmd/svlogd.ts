@@ -369,6 +369,10 @@ export function main(argv: string[]): void {
   // as the original does, and leave the rest of the input unread.
   const finishLineAndQuit = () => {
     input.pause();
+    // What the stream has read ahead already (while a processor held us up)
+    // is input read: it is logged. read() would also emit it as 'data'.
+    input.removeAllListeners('data');
+    for (let b; (linelen !== 0 || overflow) && input.readableLength > 0 && (b = input.read()) !== null;) feed(b as Buffer);
     const one = Buffer.alloc(1);
     while (linelen !== 0 || overflow) {
       let r: number;
