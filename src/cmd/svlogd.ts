@@ -159,25 +159,23 @@ export function main(argv: string[]): void {
     for (const d of dirs) {
       if (!d.ok) continue;
       if (d.cfg.patterns.length) d.logmatch(buf, off, len);
-      const prefix = d.cfg.prefix;
-      if (d.matcherr === 0x65) {
-        const parts = [stamp, prefix, buf.subarray(off, off + len)];
-        if (full) parts.push(DOTS);
-        parts.push(NEWLINE);
-        stderrOut.push(Buffer.concat(parts));
-      }
-      if (d.match !== 0x2b) continue;
-      if (d.forwards) {
-        const parts = [stamp, prefix, buf.subarray(off, off + len)];
-        if (full) parts.push(DOTS);
-        parts.push(NEWLINE);
-        d.send(Buffer.concat(parts), () => d.ok && d.sync());
-      }
-      if (!d.cfg.udponly) {
-        if (timestamp) d.out.put(stamp, 0, STAMP_LEN);
-        if (prefix.length) d.out.put(prefix, 0, prefix.length);
-        d.out.put(buf, off, len);
-      }
+      emitHeadOne(d, buf, off, len, full);
+    }
+  };
+
+  // stamp, prefix, line (and ... when the line fills -l), newline.
+  const decorated = (prefix: Buffer, buf: Buffer, off: number, len: number, full: boolean) =>
+    Buffer.concat(full ? [stamp, prefix, buf.subarray(off, off + len), DOTS, NEWLINE] : [stamp, prefix, buf.subarray(off, off + len), NEWLINE]);
+
+  const emitHeadOne = (d: LogDir, buf: Buffer, off: number, len: number, full: boolean) => {
+    const prefix = d.cfg.prefix;
+    if (d.matcherr === 0x65) stderrOut.push(decorated(prefix, buf, off, len, full));
+    if (d.match !== 0x2b) return;
+    if (d.forwards) d.send(decorated(prefix, buf, off, len, full), () => d.ok && d.sync());
+    if (!d.cfg.udponly) {
+      if (stamp.length) d.out.put(stamp, 0, stamp.length);
+      if (prefix.length) d.out.put(prefix, 0, prefix.length);
+      d.out.put(buf, off, len);
     }
   };
 
@@ -256,7 +254,7 @@ export function main(argv: string[]): void {
       else d.match = 0x2b;
       if (d.matcherr === 0x65 || d.forwards || d.cfg.prefix.length || !d.out.empty || len + 1 > o.buflen) {
         // not the simple case for this directory: the general path
-        emitHeadOne(d, chunk, from, len);
+        emitHeadOne(d, chunk, from, len, false);
         if (d.match === 0x2b && !d.cfg.udponly) {
           d.out.putChars(NEWLINE, 0, 1);
           d.out.flush();
@@ -266,18 +264,6 @@ export function main(argv: string[]): void {
       if (d.match === 0x2b && !d.cfg.udponly) d.out.putFlush(chunk, from, len + 1);
     }
     linelen = 0;
-  };
-
-  const emitHeadOne = (d: LogDir, buf: Buffer, off: number, len: number) => {
-    const prefix = d.cfg.prefix;
-    const full = len === linemax;
-    if (d.matcherr === 0x65) stderrOut.push(Buffer.concat([prefix, buf.subarray(off, off + len), full ? DOTS : Buffer.alloc(0), NEWLINE]));
-    if (d.match !== 0x2b) return;
-    if (d.forwards) d.send(Buffer.concat([prefix, buf.subarray(off, off + len), full ? DOTS : Buffer.alloc(0), NEWLINE]), () => d.ok && d.sync());
-    if (!d.cfg.udponly) {
-      if (prefix.length) d.out.put(prefix, 0, prefix.length);
-      d.out.put(buf, off, len);
-    }
   };
 
   // Everything processed goes to the kernel; false while a directory
