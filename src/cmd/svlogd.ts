@@ -2,6 +2,8 @@
 // one or more log directories, each ruled by its own config file. See
 // man/svlogd.8.
 import * as fs from 'node:fs';
+import { Command } from 'commander';
+import { getoptComplaint } from '../engine/getopt';
 import { LogDir } from '../svlogd/logdir';
 import { formatStamp, STAMP_LEN } from '../svlogd/stamp';
 import { INFO, fatal, say } from '../svlogd/say';
@@ -36,56 +38,41 @@ interface Opts {
   dirs: string[];
 }
 
+class Usage {
+  constructor(readonly complaint?: string) {}
+}
+
 // The original's getopt("R:r:l:b:tvV"), its complaints included.
 function parseArgs(argv: string[]): Opts {
   const o: Opts = { verbose: 0, timestamp: 0, linemax: 1000, buflen: 1024, repl: 0, replace: Buffer.alloc(0), dirs: [] };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (a.length < 2 || a[0] !== '-') break;
-    for (let k = 1; k < a.length; k++) {
-      const ch = a[k];
-      if ('Rrlb'.includes(ch)) {
-        let arg: string;
-        if (k + 1 < a.length) arg = a.slice(k + 1);
-        else if (i + 1 < argv.length) arg = argv[++i];
-        else {
-          say(`svlogd: option requires an argument -- ${ch}`);
-          usage();
-        }
-        k = a.length;
-        const b = Buffer.from(arg);
-        if (ch === 'R') {
-          o.replace = b;
-          if (!o.repl) o.repl = 0x5f; // '_'
-        } else if (ch === 'r') {
-          o.repl = b.length ? b[0] : 0;
-          if (!o.repl || b.length > 1) usage();
-        } else if (ch === 'l') {
-          o.linemax = scanUlong(arg) || 1000;
-        } else {
-          o.buflen = scanUlong(arg) || 1024;
-        }
-      } else if (ch === 't') {
-        if (++o.timestamp > 3) o.timestamp = 3;
-      } else if (ch === 'v') {
-        o.verbose++;
-      } else if (ch === 'V') {
-        say(VERSION);
-        usage();
-      } else {
-        say(`svlogd: illegal option -- ${ch}`);
-        usage();
-      }
-    }
+  const cmd = new Command()
+    .helpOption(false).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .option('-R <abc>', '', (s) => {
+      o.replace = Buffer.from(s);
+      if (!o.repl) o.repl = 0x5f; // '_'
+    })
+    .option('-r <c>', '', (s) => {
+      const b = Buffer.from(s);
+      o.repl = b.length ? b[0] : 0;
+      if (!o.repl || b.length > 1) throw new Usage();
+    })
+    .option('-l <len>', '', (s) => { o.linemax = scanUlong(s) || 1000; })
+    .option('-b <buflen>', '', (s) => { o.buflen = scanUlong(s) || 1024; })
+    .option('-t', '', () => { if (++o.timestamp > 3) o.timestamp = 3; })
+    .option('-v', '', () => { o.verbose++; })
+    // -V prints the version, then the usage (exit 111).
+    .option('-V', '', () => { throw new Usage(VERSION); })
+    .argument('[dir...]')
+    .passThroughOptions().allowExcessArguments();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof Usage) throw e;
+    throw new Usage(getoptComplaint('svlogd', e));
   }
-  o.dirs = argv.slice(i);
-  if (o.dirs.length === 0) usage();
-  if (o.buflen <= o.linemax) usage();
+  o.dirs = cmd.args;
+  if (o.dirs.length === 0) throw new Usage();
+  if (o.buflen <= o.linemax) throw new Usage();
   return o;
 }
 
@@ -113,7 +100,14 @@ export function main(argv: string[]): void {
     kick();
   });
 
-  const o = parseArgs(argv);
+  let o: Opts;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof Usage)) throw e;
+    if (e.complaint !== undefined) say(e.complaint);
+    usage();
+  }
   verbose = o.verbose;
   let start: string;
   try {
