@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LogDirSpec } from './script';
-import { OutBuf } from './outbuf';
+import { OutBuf } from '../lib/outbuf';
 import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
