@@ -18,6 +18,7 @@ import { Config, defaults, parseConfig } from './config';
 import { INFO, PAUSE_MS, fatalLine, pause2, persist, say, warn2, warning } from './say';
 import { pmatch } from './pmatch';
 import { OutBuf } from '../lib/outbuf';
+import { Pending } from '../lib/pending';
 import { lockExNb } from '../lib/flock';
 import { errstr } from '../lib/errstr';
 import { timestampLabel } from '../lib/tai64';
@@ -50,8 +51,7 @@ export class LogDir {
   trotate = 0; // ms since the epoch of the next timed rotation
   readonly out: OutBuf; // runit's ld->b, -b bytes
   // Bytes to write, and the offsets at which current is rotated.
-  private pending = Buffer.alloc(65536);
-  private npending = 0;
+  private readonly pending = new Pending();
   private marks: number[] = [];
   private markSizes: number[] = []; // current's size at each mark, for -v
   // The processor: the old file it reads (@...u) while it runs.
@@ -182,22 +182,12 @@ export class LogDir {
       if (this.size >= sizemax) this.rotate(Date.now());
       if (len > sizemax - this.size) len = sizemax - this.size;
     }
-    this.queue(b, off, len);
+    this.pending.add(b, off, len);
     this.size += len;
     // The original's threshold is unsigned: below linemax it never triggers.
     if (sizemax && b[off + len - 1] === 0x0a && sizemax >= this.o.linemax && this.size >= sizemax - this.o.linemax)
       this.rotate(Date.now());
     return len;
-  }
-
-  private queue(b: Buffer, off: number, len: number): void {
-    if (this.npending + len > this.pending.length) {
-      const bigger = Buffer.alloc(Math.max(this.pending.length * 2, this.npending + len));
-      this.pending.copy(bigger, 0, 0, this.npending);
-      this.pending = bigger;
-    }
-    b.copy(this.pending, this.npending, off, off + len);
-    this.npending += len;
   }
 
   // rotate(): the timer moves on when it has expired; current becomes an
@@ -209,7 +199,7 @@ export class LogDir {
     }
     if (this.cfg.tmax && this.trotate < nowMs) this.trotate = nowMs + this.cfg.tmax * 1000;
     if (this.size > 0) {
-      this.marks.push(this.npending);
+      this.marks.push(this.pending.n);
       this.markSizes.push(this.size);
       this.size = 0;
     }
@@ -234,21 +224,19 @@ export class LogDir {
     }
     if (this.blocked) {
       // Keep what is left, the marks relative to it.
-      this.pending.copy(this.pending, 0, done, this.npending);
-      this.npending -= done;
+      this.pending.drop(done);
       for (let k = 0; k < this.marks.length; k++) this.marks[k] -= done;
       return false;
     }
-    this.writeOut(done, this.npending);
-    this.npending = 0;
-    if (this.pending.length > 1 << 20) this.pending = Buffer.alloc(65536);
+    this.writeOut(done, this.pending.n);
+    this.pending.clear();
     return true;
   }
 
   private writeOut(from: number, to: number): void {
     while (from < to) {
       try {
-        from += fs.writeSync(this.fdcur, this.pending, from, to - from);
+        from += fs.writeSync(this.fdcur, this.pending.buf, from, to - from);
       } catch (e) {
         if (code(e) === 'EAGAIN') continue;
         if (code(e) === 'ENOSPC' && this.cfg.nmin < this.cfg.nmax && this.makeRoom()) continue;
