@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LogDirSpec } from './script';
-import { OutBuf } from './outbuf';
+import { OutBuf } from '../lib/outbuf';
+import { Pending } from '../lib/pending';
 import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
@@ -46,8 +47,7 @@ export class LogDir {
   selected = false;
   private fdcurrent = -1;
   private bytes = 0; // size of current, counting what is still pending
-  private pending = Buffer.alloc(65536);
-  private npending = 0;
+  private readonly pending = new Pending();
   private readonly abs: string;
 
   constructor(private spec: LogDirSpec, startDir: string) {
@@ -148,35 +148,25 @@ export class LogDir {
       const nl = buf.subarray(off, off + len).lastIndexOf(0x0a);
       if (nl >= 0) len = nl + 1;
     }
-    this.queue(buf, off, len);
+    this.pending.add(buf, off, len);
     this.bytes += len;
     if (this.bytes >= size - 2000 && buf[off + len - 1] === 0x0a) this.fullcurrent();
     return len;
   }
 
-  private queue(buf: Buffer, off: number, len: number): void {
-    if (this.npending + len > this.pending.length) {
-      const bigger = Buffer.alloc(Math.max(this.pending.length * 2, this.npending + len));
-      this.pending.copy(bigger, 0, 0, this.npending);
-      this.pending = bigger;
-    }
-    buf.copy(this.pending, this.npending, off, off + len);
-    this.npending += len;
-  }
-
   // Hands the queued bytes to the kernel. Called before multilog waits for
   // input, before rotating and before exiting.
   sync(): void {
+    const q = this.pending;
     let off = 0;
-    while (off < this.npending) {
+    while (off < q.n) {
       try {
-        off += fs.writeSync(this.fdcurrent, this.pending, off, this.npending - off);
+        off += fs.writeSync(this.fdcurrent, q.buf, off, q.n - off);
       } catch (e) {
         pause(`unable to write to ${this.dir}/current, pausing: `, e);
       }
     }
-    this.npending = 0;
-    if (this.pending.length > 1 << 20) this.pending = Buffer.alloc(65536);
+    q.clear();
   }
 
   get size(): number {

@@ -46,16 +46,31 @@ export function service(dir: string, name: string, spec: ServiceSpec): string {
   return d;
 }
 
+/**
+ * How daemon() starts its process: `stdin` gives it a pipe on fd 0 (a
+ * logger's input), `argv0` the name it is called by, `group` its own process
+ * group, killed whole (SIGKILL) at teardown instead of a TERM to the process.
+ */
+export interface DaemonOptions { stdin?: boolean; argv0?: string; group?: boolean }
+
 /** A supervisor process (ours or a reference one) killed at teardown. */
-export function daemon(t: T, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}):
+export function daemon(t: T, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, o: DaemonOptions = {}):
     { proc: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(cmd, args, {
+    cwd, env: { ...process.env, ...env }, stdio: [o.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+    argv0: o.argv0, detached: o.group === true,
+  });
   let err = '';
   proc.stderr!.setEncoding('latin1');
   proc.stderr!.on('data', (d: string) => { err += d; });
+  proc.stdin?.on('error', () => { /* it may exit before reading everything */ });
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   t.teardown(async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
+    if (o.group) {
+      try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* gone */ }
+      return;
+    }
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
     await exited;

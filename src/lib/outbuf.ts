@@ -1,17 +1,24 @@
-// The 512-byte output buffer multilog keeps for each log, with the flush
-// points of djb's buffer_put. They matter: a log is cut at the last newline
-// of the chunk that crosses size-2000, so copying the chunking copies the
-// rotation points of the original byte for byte.
+// An output buffer with the flush points of djb's buffer_put: multilog's
+// 512 bytes per log, svlogd's -b bytes per log directory. They matter: the
+// originals cut a log at a write, so copying the chunking copies the
+// rotation points byte for byte.
 export type WriteOp = (buf: Buffer, off: number, len: number) => number; // bytes taken, > 0
 
-const SIZE = 512;
+const SIZE = 512; // multilog's
 const BIG_WRITE = 8192; // buffer_put's BUFFER_OUTSIZE
 
 export class OutBuf {
-  private x = Buffer.alloc(SIZE);
+  private readonly x: Buffer;
   private p = 0;
 
-  constructor(private op: WriteOp) {}
+  constructor(private op: WriteOp, size = SIZE) {
+    this.x = Buffer.alloc(size);
+  }
+
+  /** Nothing is waiting in the buffer. */
+  get empty(): boolean {
+    return this.p === 0;
+  }
 
   private allwrite(buf: Buffer, off: number, len: number): void {
     while (len > 0) {
@@ -31,10 +38,12 @@ export class OutBuf {
   // buffer_put: what does not fit goes out after a flush, straight from
   // the caller's memory when it is bigger than the buffer.
   put(buf: Buffer, off: number, len: number): void {
-    if (len > SIZE - this.p) {
+    const size = this.x.length;
+    if (len > size - this.p) {
       this.flush();
-      while (len > SIZE) {
-        const n = Math.min(BIG_WRITE, len);
+      const big = Math.max(size, BIG_WRITE);
+      while (len > size) {
+        const n = Math.min(big, len);
         this.allwrite(buf, off, n);
         off += n;
         len -= n;
@@ -46,13 +55,20 @@ export class OutBuf {
 
   // The same bytes put one at a time (buffer_PUTC): fill, flush when full.
   putChars(buf: Buffer, off: number, len: number): void {
+    const size = this.x.length;
     while (len > 0) {
-      if (this.p === SIZE) this.flush();
-      const n = Math.min(SIZE - this.p, len);
+      if (this.p === size) this.flush();
+      const n = Math.min(size - this.p, len);
       buf.copy(this.x, this.p, off, off + n);
       this.p += n;
       off += n;
       len -= n;
     }
+  }
+
+  // buffer_putflush: what is buffered, then these bytes, written now.
+  putFlush(buf: Buffer, off: number, len: number): void {
+    this.flush();
+    this.allwrite(buf, off, len);
   }
 }
