@@ -6,13 +6,24 @@ import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
 import { errstr } from '../instruct/errstr';
+import { errstr as djbErrstr } from '../multilog/errstr';
+import { isOutOfMemory } from '../stdio';
 
 const PROG = 'ipsvd-cdb';
 
 class Fatal extends Error {}
 
+// ipsvd's words for errno, and djb's for the few ipsvd's table here lacks
+// (a socket in the directory: "device not configured").
+function why(e: unknown): string {
+  const w = errstr(e);
+  if (w !== (e instanceof Error ? e.message : String(e))) return w;
+  const d = djbErrstr(e);
+  return d === 'unknown error' ? w : d;
+}
+
 function fatal(what: string, e: unknown): never {
-  throw new Fatal(`${what}: ${errstr(e)}`);
+  throw new Fatal(`${what}: ${why(e)}`);
 }
 
 export function main(argv: string[]): void {
@@ -47,10 +58,12 @@ export function main(argv: string[]): void {
     try { w.finish(); } catch (e) { fatal(`unable to write cdb: ${tmpfn}`, e); }
     try { fs.renameSync(tmpAbs, cdbAbs); } catch (e) { fatal(`unable to replace: ${cdbfn}`, e); }
   } catch (e) {
-    if (!(e instanceof Fatal)) throw e;
+    if (!(e instanceof Fatal) && !isOutOfMemory(e)) throw e;
     // Unlike the original, leave no half-written cdb.tmp behind.
     w?.abort();
-    process.stderr.write(`${PROG}: fatal: ${e.message}\n`);
+    // An entry too big to hold is reported with its name (see fatal above);
+    // anything else that runs out of memory in the original's words.
+    process.stderr.write(`${PROG}: fatal: ${e instanceof Fatal ? e.message : 'out of memory.'}\n`);
     process.exit(111);
   }
   process.exit(0);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { CdbWriter } from '../cdb/writer';
 import { errstr } from '../supervise/errstr';
 import { LineCompiler, LineError } from './parse';
+import { badDescriptor, isOutOfMemory, outOfMemory } from '../stdio';
 
 /** A failure with the exit code and the message tcprules prints for it. */
 export class RulesError extends Error {
@@ -31,7 +32,18 @@ function sysError(what: string, e: unknown): RulesError {
 
 const CHUNK = 1 << 20;
 
-export function compileRules(input: number, cdbPath: string, tmpPath: string): void {
+/**
+ * The longest line held: a line is one record, whose key and value must keep
+ * the cdb's offsets 32-bit; longer is refused as out of memory, as the
+ * original would once malloc gave up.
+ */
+export const LINE_MAX = 256 << 20;
+
+/**
+ * inputClosed: fd was closed when the command started (and stands for no
+ * input at all): fail as a read error, before anything is created.
+ */
+export function compileRules(input: number, cdbPath: string, tmpPath: string, inputClosed = false): void {
   let w: CdbWriter;
   try {
     w = CdbWriter.create(tmpPath, expectedRecords(input));
@@ -48,6 +60,7 @@ export function compileRules(input: number, cdbPath: string, tmpPath: string): v
         }
       },
     });
+    if (inputClosed) throw sysError('unable to read input: ', badDescriptor());
     readLines(input, (buf, start, end, lineno) => {
       const err = lc.line(buf, start, end);
       if (err) throw syntaxError(err, buf, start, end, lineno);
@@ -64,6 +77,7 @@ export function compileRules(input: number, cdbPath: string, tmpPath: string): v
     }
   } catch (e) {
     w.abort();
+    if (isOutOfMemory(e)) throw new RulesError(111, Buffer.from(FATAL + 'out of memory'));
     throw e;
   }
 }
@@ -108,7 +122,8 @@ export function readLines(fd: number, each: (buf: Buffer, start: number, end: nu
         have -= from;
         from = 0;
       } else {
-        const bigger = Buffer.allocUnsafe(2 * buf.length);
+        if (buf.length >= LINE_MAX) throw outOfMemory();
+        const bigger = Buffer.allocUnsafe(Math.min(2 * buf.length, LINE_MAX));
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }
