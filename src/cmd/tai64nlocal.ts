@@ -2,6 +2,7 @@
 import { LocalConverter } from '../tai64/local';
 import { writeAll } from '../multilog/writeall';
 import { errstr } from '../multilog/errstr';
+import { badDescriptor, closedAtStart } from '../stdio';
 
 const FATAL = 'tai64nlocal: fatal: ';
 
@@ -11,8 +12,13 @@ function die(what: string, e: unknown): never {
   process.exit(111);
 }
 
+// Node reopens a closed descriptor on /dev/null: without this, output to a
+// closed stdout would vanish with exit 0 (the original fails its write).
+let outClosed = false;
+
 function emit(buf: Buffer): void {
   if (buf.length === 0) return;
+  if (outClosed) die('unable to write output: ', badDescriptor());
   try {
     writeAll(1, buf);
   } catch (e) {
@@ -21,6 +27,9 @@ function emit(buf: Buffer): void {
 }
 
 export function main(_argv: string[]): void {
+  // The original's first read fails on a closed stdin: 111, not an empty input.
+  if (closedAtStart(0)) die('unable to read input: ', badDescriptor());
+  outClosed = closedAtStart(1);
   const conv = new LocalConverter();
   process.stdin.on('data', (chunk: Buffer) => emit(conv.push(chunk)));
   process.stdin.on('end', () => {
