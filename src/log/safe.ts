@@ -33,3 +33,26 @@ export function svdSafe(s: string | undefined): string {
 export function serverSafe(s: string | undefined): string {
   return s ? clean(s, (c) => c === COLON || c === PERCENT, '...') : '';
 }
+
+/**
+ * A client's or server's address in a log line. IPv4 goes through the
+ * tool's sanitiser as before. An IPv6 address keeps its colons, in the
+ * compact text the server was given (RFC 5952, as ucspi-tcp6 prints it);
+ * anything but hex digits, '.' and ':' (a zone, say) becomes '?'. The other
+ * fields of a line never hold a colon, so a reader finds the address between
+ * the first colon of its field and the colon before the port (see the LOG
+ * FORMAT sections of tcpserver(1) and tcpsvd(8)).
+ */
+export function ipSafe(ip: string, v4: (s: string) => string): string {
+  if (!ip.includes(':')) return v4(ip);
+  let plain = ip.length <= 100;
+  for (let i = 0; i < ip.length && plain; i++) plain = isIPv6Char(ip.charCodeAt(i));
+  if (plain) return ip;
+  let out = '';
+  for (let i = 0; i < ip.length && i < 100; i++) out += isIPv6Char(ip.charCodeAt(i)) ? ip.charAt(i) : '?';
+  return out;
+}
+
+function isIPv6Char(c: number): boolean {
+  return (c >= 0x30 && c <= 0x3a) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c === 0x2e;
+}

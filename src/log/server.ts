@@ -3,13 +3,13 @@
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
-import { serverSafe } from './safe';
+import { ipSafe, serverSafe } from './safe';
 
 const DROP = 'tcpserver: warning: dropping connection, ';
 
 /** IPv6 addresses keep their colons (ucspi-tcp6); everything else goes through safecats. */
 function ipField(ip: string): string {
-  return ip.includes(':') ? ip : serverSafe(ip);
+  return ipSafe(ip, serverSafe);
 }
 
 export function serverLog(verbosity: number): EngineLog {

@@ -3,34 +3,37 @@
 import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
 import { type ConnFacts, type EngineLog, type Verdict, errText, writeLine } from './log';
-import { svdSafe } from './safe';
+import { ipSafe, svdSafe } from './safe';
 import { matchLog } from '../instruct/log';
 
 const INFO = 'tcpsvd: info: ';
 const info = (s: string) => writeLine(s, 1);
+// Addresses: IPv4 as ipsvd prints it; IPv6 with its colons, as ucspi-tcp6
+// prints it (ipsvd is IPv4-only; its outfix would turn them into '?').
+const ip = (s: string) => ipSafe(s, svdSafe);
 
 // rules: the -i/-x source, whose matched entry ends the start/deny/exec line
 // (ipsvd prints the path, and at -vv the instructions too).
 export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string }): EngineLog {
   return {
     connections: verbose > 0,
-    listening(ip, port, uid, gid) {
+    listening(addr, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
-      info(`${INFO}listening on ${svdSafe(ip)}:${svdSafe(String(port))}${ids}, starting.`);
+      info(`${INFO}listening on ${ip(addr)}:${svdSafe(String(port))}${ids}, starting.`);
     },
     status(active, max) {
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
-    from(pid, ip) {
-      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${svdSafe(ip)}`);
+    from(pid, addr) {
+      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${ip(addr)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${decimal(pid)} from ${svdSafe(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${svdSafe(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${decimal(pid)} ${svdSafe(c.localHost)}:${c.localIp} :${svdSafe(c.remoteHost)}:` +
-        `${svdSafe(c.remoteIp)}:${decimal(c.remotePort)}`;
+      let s = `${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${decimal(pid)} ${svdSafe(c.localHost)}:${ip(c.localIp)} :${svdSafe(c.remoteHost)}:` +
+        `${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },
