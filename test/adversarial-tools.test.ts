@@ -106,6 +106,23 @@ t.test('tcprulescheck with stdout closed: exit 0, as the original', async (t) =>
   }
 });
 
+t.test('ipsvd-cdb with stdin and stdout closed compiles as the original', async (t) => {
+  const d = fresh('cdb-closed');
+  const peers = path.join(d, 'peers');
+  fs.mkdirSync(peers);
+  fs.writeFileSync(path.join(peers, '1.2.3.4'), '+A=1\n');
+  fs.writeFileSync(path.join(peers, '5.6.7.8'), '');
+  fs.chmodSync(path.join(peers, '5.6.7.8'), 0);
+  const out: Buffer[] = [];
+  for (const tool of [bin('ipsvd-cdb'), ...(have('ipsvd-cdb') ? [ref('ipsvd-cdb')] : [])]) {
+    const cdb = path.join(d, `${out.length}.cdb`);
+    const r = closedRun(tool, [cdb, cdb + '.tmp', peers], '<&- >&-');
+    t.equal(r.status, 0, `${tool}: ${r.stderr}`);
+    out.push(fs.readFileSync(cdb));
+  }
+  if (out.length === 2) t.same(out[0], out[1], 'the same cdb');
+});
+
 // ------------------------------------------------------- damaged databases
 
 // A cdb of the sample rules, then damaged copies of it: cut at many lengths,
