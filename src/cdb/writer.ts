@@ -130,6 +130,11 @@ export class CdbWriter {
     // from the typed array: cdb is little-endian, so swap on big-endian hosts.
     const table = new Uint32Array(4 * max);
     const bytes = Buffer.from(table.buffer);
+    // Linear probing, as cdb_make does, but each probe run jumps straight to
+    // the next free slot (a union-find over taken slots): records whose
+    // hashes pile onto one slot would otherwise cost the square of their
+    // number. Same slots, same file.
+    const free = new Int32Array(2 * max + 1);
     this.flush();
     for (let t = 0; t < 256; t++) {
       const len = 2 * count[t];
@@ -137,12 +142,13 @@ export class CdbWriter {
       header.writeUInt32LE(len, t * 8 + 4);
       if (len === 0) continue;
       table.fill(0, 0, 2 * len);
+      for (let k = 0; k < len; k++) free[k] = k;
       for (let j = start[t]; j < start[t + 1]; j++) {
         const h = sortedH[j];
-        let where = (h >>> 8) % len;
-        while (table[2 * where + 1] !== 0) if (++where === len) where = 0;
+        const where = nextFree(free, (h >>> 8) % len);
         table[2 * where] = h;
         table[2 * where + 1] = sortedP[j];
+        free[where] = where + 1 === len ? 0 : where + 1; // taken: point past it
       }
       const out = bytes.subarray(0, 8 * len);
       if (BIG_ENDIAN) out.swap32();
@@ -187,6 +193,19 @@ export class CdbWriter {
     this.written += this.fill;
     this.fill = 0;
   }
+}
+
+// The first free slot at or after k, wrapping (there always is one: a table
+// has twice as many slots as records), compressing the path walked.
+function nextFree(free: Int32Array, k: number): number {
+  let root = k;
+  while (free[root] !== root) root = free[root];
+  while (free[k] !== root) {
+    const next = free[k];
+    free[k] = root;
+    k = next;
+  }
+  return root;
 }
 
 function viewOf(b: Buffer): DataView {

@@ -7,6 +7,7 @@ import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
 import { errstr } from '../lib/errstr';
 import { usage } from '../lib/getopt';
+import { isOutOfMemory } from '../lib/nomem';
 import { die, warn as strerrWarn } from '../lib/strerr';
 
 const PROG = 'ipsvd-cdb';
@@ -14,6 +15,8 @@ const PROG = 'ipsvd-cdb';
 class Fatal extends Error {}
 
 function fatal(what: string, e: unknown): never {
+  // lib/errstr has ipsvd's words, and djb's where ipsvd had none (a socket
+  // in the directory: "device not configured").
   throw new Fatal(`${what}: ${errstr(e)}`);
 }
 
@@ -46,10 +49,12 @@ export function main(argv: string[]): void {
     try { w.finish(); } catch (e) { fatal(`unable to write cdb: ${tmpfn}`, e); }
     try { fs.renameSync(tmpAbs, cdbAbs); } catch (e) { fatal(`unable to replace: ${cdbfn}`, e); }
   } catch (e) {
-    if (!(e instanceof Fatal)) throw e;
+    if (!(e instanceof Fatal) && !isOutOfMemory(e)) throw e;
     // Unlike the original, leave no half-written cdb.tmp behind.
     w?.abort();
-    die(PROG, e.message);
+    // An entry too big to hold is reported with its name (see fatal above);
+    // anything else that runs out of memory in the original's words.
+    die(PROG, e instanceof Fatal ? e.message : 'out of memory.');
   }
   process.exit(0);
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { readRegular } from '../lib/regular';
 import { prefixLens, type PrefixLens } from './candidates';
 import { errstr } from '../lib/errstr';
+import { outOfMemory } from '../lib/nomem';
 import { Stamp } from '../lib/stamp';
 import { execText, fileText } from './parse';
 import type { Entry, Store, View } from './store';
@@ -74,6 +75,62 @@ export class DirStore implements Store {
 }
 
 /**
+ * The most an entry may hold when ipsvd-cdb compiles a directory. ipsvd-cdb
+ * reads an entry whole, and so do we; past this it is refused as out of memory
+ * (a device such as /dev/zero never ends). The server reads its entries with
+ * reuseReader below instead: regular files only, at most INSTRUCTIONS_MAX.
+ */
+export const ENTRY_MAX = 64 << 20;
+
+// Opened as ipsvd's open_read() does, non-blocking: a FIFO (or a device that
+// would wait) in the directory must never hang the compiler. A
+// FIFO without a writer reads as empty; one that has no data ready fails
+// with EAGAIN ("temporary failure"), as in ipsvd.
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+/**
+ * Read a whole entry into buf (grown as needed, never past ENTRY_MAX); the
+ * contents are the first n bytes of the returned buffer.
+ */
+function readBounded(path: string | Buffer, buf: Buffer): { buf: Buffer; n: number } {
+  const fd = fs.openSync(path, OPEN_FLAGS);
+  try {
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        if (buf.length >= ENTRY_MAX) throw outOfMemory();
+        const size = Math.min(buf.length * 2, ENTRY_MAX);
+        let bigger: Buffer;
+        try {
+          bigger = Buffer.allocUnsafe(size);
+        } catch {
+          throw outOfMemory();
+        }
+        buf.copy(bigger, 0, 0, n);
+        buf = bigger;
+      }
+      let r: number;
+      try {
+        r = fs.readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EINTR') continue;
+        throw e;
+      }
+      if (r === 0) return { buf, n };
+      n += r;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** One entry's contents in a buffer of its own. */
+export function readEntryFile(path: string | Buffer): Buffer {
+  const { buf, n } = readBounded(path, Buffer.allocUnsafe(4096));
+  return buf.subarray(0, n);
+}
+
+/**
  * A peers file into one buffer that each call reuses (its answer is valid
  * until the next call): opened without blocking, only a regular file, at most
  * INSTRUCTIONS_MAX bytes.
@@ -91,13 +148,13 @@ function reuseReader(): (path: string | Buffer) => Buffer {
  * What a file says, by its owner permission bits (mode from stat(2)): neither
  * read nor execute: deny; execute: a shell command; read: instructions.
  * path may be raw bytes: ipsvd-cdb keeps file names that are not UTF-8.
- * read: how to read the file (default readFileSync); a reader that reuses
+ * read: how to read the file (default readEntryFile); a reader that reuses
  * its buffer makes the entry's text valid only until its next call.
  */
 export function readEntry(path: string | Buffer, mode: number,
                           read?: (path: string | Buffer) => Buffer): Entry {
   if ((mode & (S_IRUSR | S_IXUSR)) === 0) return { type: 'D' };
-  const contents = read ? read(path) : fs.readFileSync(path);
+  const contents = read ? read(path) : readEntryFile(path);
   if (mode & S_IXUSR) return { type: 'X', text: execText(contents) };
   return { type: 'I', text: fileText(contents, read !== undefined) };
 }

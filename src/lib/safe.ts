@@ -57,3 +57,20 @@ export function outinst(s: string): string {
   }
   return b.length >= 140 ? `${out}...(truncate)` : out;
 }
+
+const ipv6Map: Map = (c) =>
+  (c >= 0x30 && c <= 0x3a) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c === 0x2e ? null : '?';
+
+/**
+ * A client's or server's address in a log line. IPv4 goes through the
+ * tool's sanitiser (outfix or safecats) as before. An IPv6 address keeps its
+ * colons, in the compact text the server was given (RFC 5952, as
+ * ucspi-tcp6 prints it); any byte but hex digits, '.' and ':' (a zone, say)
+ * becomes '?', at most 100 bytes. The other fields of a line never hold a
+ * colon, so a reader finds the address between the first colon of its field
+ * and the colon before the port (see the LOG FORMAT sections of
+ * tcpserver(1) and tcpsvd(8)).
+ */
+export function ipSafe(ip: string, v4: (s: string) => string): string {
+  return ip.includes(':') ? clean(ip, 100, ipv6Map, '') : v4(ip);
+}

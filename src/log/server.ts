@@ -5,13 +5,13 @@ import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
 import type { ConnFacts, EngineLog, Verdict } from './log';
-import { safecats } from '../lib/safe';
+import { ipSafe, safecats } from '../lib/safe';
 
 const DROP = 'tcpserver: warning: dropping connection, ';
 
-/** IPv6 addresses keep their colons (ucspi-tcp6); everything else goes through safecats. */
+/** IPv6 addresses keep their colons (ucspi-tcp6), nothing but address text; IPv4 goes through safecats. */
 function ipField(ip: string): string {
-  return ip.includes(':') ? ip : safecats(ip);
+  return ipSafe(ip, safecats);
 }
 
 export function serverLog(verbosity: number): EngineLog {

@@ -5,10 +5,13 @@ import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
 import type { ConnFacts, EngineLog, Verdict } from './log';
-import { outfix } from '../lib/safe';
+import { ipSafe, outfix } from '../lib/safe';
 import { matchLog } from '../instruct/log';
 
 const info = (s: string) => writeLine(s, 1);
+// Addresses: IPv4 as ipsvd prints it; IPv6 with its colons, as ucspi-tcp6
+// prints it (ipsvd is IPv4-only; its outfix would turn them into '?').
+const ip = (s: string) => ipSafe(s, outfix);
 
 // rules: the -i/-x source, whose matched entry ends the start/deny/exec line
 // (ipsvd prints the path, and at -vv the instructions too). name: udpsvd words its lines alike.
@@ -17,23 +20,23 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
   const INFO = `${name}: info: `;
   return {
     connections: verbose > 0,
-    listening(ip, port, uid, gid) {
+    listening(addr, port, uid, gid) {
       if (!verbose) return;
       const ids = uid === undefined ? '' : `, uid ${uid}, gid ${gid}`;
-      info(`${INFO}listening on ${outfix(ip)}:${outfix(String(port))}${ids}, starting.`);
+      info(`${INFO}listening on ${ip(addr)}:${outfix(String(port))}${ids}, starting.`);
     },
     status(active, max) {
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
-    from(pid, ip) {
-      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${outfix(ip)}`);
+    from(pid, addr) {
+      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${ip(addr)}`);
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${decimal(pid)} from ${outfix(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${outfix(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${c.localIp} :${outfix(c.remoteHost)}:` +
-        `${outfix(c.remoteIp)}:${decimal(c.remotePort)}`;
+      let s = `${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n`;
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
+        `${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
       info(s);
     },

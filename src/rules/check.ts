@@ -3,7 +3,7 @@
 // $TCPREMOTEINFO, and what it does, in the original's words.
 import { Cdb, CdbError } from '../cdb/reader';
 import { errstr } from '../lib/errstr';
-import { cdbFind, lookupRule } from './lookup';
+import { cdbFind, type Find, lookupRule } from './lookup';
 
 export interface CheckResult {
   code: 0 | 111;
@@ -17,7 +17,8 @@ export function checkRules(file: string, env: NodeJS.ProcessEnv): CheckResult {
     try {
       // The original maps the file, and mmap(2) refuses an empty one.
       if (cdb.size === 0) return failure(file, 'invalid argument');
-      const m = lookupRule(cdbFind(cdb), { ip: env.TCPREMOTEIP ?? '0.0.0.0', host: env.TCPREMOTEHOST, info: env.TCPREMOTEINFO });
+      const peer = { ip: env.TCPREMOTEIP ?? '0.0.0.0', host: env.TCPREMOTEHOST, info: env.TCPREMOTEINFO };
+      const m = lookupRule(finder(cdb, peer), peer);
       const out = m ? describe(Buffer.from(m.name, 'latin1'), m.value) : [Buffer.from('default:\nallow connection\n')];
       return { code: 0, stdout: Buffer.concat(out), stderr: '' };
     } finally {
@@ -27,6 +28,27 @@ export function checkRules(file: string, env: NodeJS.ProcessEnv): CheckResult {
     // A damaged file is what djb's cdb calls a protocol error.
     return failure(file, e instanceof CdbError ? 'protocol error' : errstr(e));
   }
+}
+
+// Past this, the address or name is long enough that trying each of its
+// prefixes or suffixes (one per dot) and hashing it whole would cost the
+// square of its length: only the keys of a length the file holds are looked
+// up then, which one pass over the file's keys tells. Each such length is
+// tried at most once, so the work is bounded by the file plus the input.
+const LONG_INPUT = 1024;
+
+function finder(cdb: Cdb, peer: { ip: string; host?: string; info?: string }): Find {
+  const find = cdbFind(cdb);
+  if (peer.ip.length + (peer.host?.length ?? 0) + (peer.info?.length ?? 0) <= LONG_INPUT) return find;
+  const lengths = new Set<number>();
+  try {
+    cdb.forEachKey((_b, s, e) => { lengths.add(e - s); });
+  } catch (e) {
+    if (!(e instanceof CdbError)) throw e;
+    return find; // damaged: the lookups report it as before
+  }
+  // Keys are byte strings, one char per byte: their length is the key's.
+  return (key, shared) => (lengths.has(key.length) ? find(key, shared) : undefined);
 }
 
 function failure(file: string, why: string): CheckResult {

@@ -6,6 +6,8 @@ import { CdbWriter } from '../cdb/writer';
 import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
 import { LineCompiler, LineError } from './parse';
+import { badDescriptor } from '../lib/stdfd';
+import { isOutOfMemory, outOfMemory } from '../lib/nomem';
 
 /** A failure with the exit code and the message tcprules prints for it. */
 export class RulesError extends Error {
@@ -32,7 +34,18 @@ function sysError(what: string, e: unknown): RulesError {
 
 const CHUNK = 1 << 20;
 
-export function compileRules(input: number, cdbPath: string, tmpPath: string): void {
+/**
+ * The longest line held: a line is one record, whose key and value must keep
+ * the cdb's offsets 32-bit; longer is refused as out of memory, as the
+ * original would once malloc gave up.
+ */
+export const LINE_MAX = 256 << 20;
+
+/**
+ * inputClosed: fd was closed when the command started (and stands for no
+ * input at all): fail as a read error, before anything is created.
+ */
+export function compileRules(input: number, cdbPath: string, tmpPath: string, inputClosed = false): void {
   let w: CdbWriter;
   try {
     w = CdbWriter.create(tmpPath, expectedRecords(input));
@@ -49,6 +62,7 @@ export function compileRules(input: number, cdbPath: string, tmpPath: string): v
         }
       },
     });
+    if (inputClosed) throw sysError('unable to read input: ', badDescriptor());
     readLines(input, (buf, start, end, lineno) => {
       const err = lc.line(buf, start, end);
       if (err) throw syntaxError(err, buf, start, end, lineno);
@@ -65,6 +79,7 @@ export function compileRules(input: number, cdbPath: string, tmpPath: string): v
     }
   } catch (e) {
     w.abort();
+    if (isOutOfMemory(e)) throw new RulesError(111, Buffer.from(FATAL + 'out of memory'));
     throw e;
   }
 }
@@ -109,7 +124,8 @@ export function readLines(fd: number, each: (buf: Buffer, start: number, end: nu
         have -= from;
         from = 0;
       } else {
-        const bigger = Buffer.allocUnsafe(2 * buf.length);
+        if (buf.length >= LINE_MAX) throw outOfMemory();
+        const bigger = Buffer.allocUnsafe(Math.min(2 * buf.length, LINE_MAX));
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }

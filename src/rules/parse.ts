@@ -65,13 +65,31 @@ export class LineCompiler {
     const colon = indexIn(buf, COLON, start, end);
     if (colon < 0) return null; // the original ignores lines without a colon
     if (this.instructions(buf, colon + 1, end)) return this.address(buf, start, colon);
-    // Not classic. An IPv6 address holds colons itself: try the later ones.
+    // Not classic. An IPv6 address holds colons itself: try the later ones,
+    // in order; the first that gives a rule wins, else the first error
+    // other than a parse error is reported. Done in one pass: which
+    // suffixes parse as instructions is known from one backward scan, and
+    // what the address before each colon would give from one forward scan,
+    // so a line with a colon every few bytes is not read once per colon.
+    let c = indexIn(buf, COLON, colon + 1, end);
+    if (c < 0) return 'parse';
+    const parses = instructionSuffixes(buf, colon + 1, end);
+    const scan = new AddressScan(buf, start);
     let err: LineError = 'parse';
-    for (let c = indexIn(buf, COLON, colon + 1, end); c >= 0; c = indexIn(buf, COLON, c + 1, end)) {
-      if (!this.instructions(buf, c + 1, end)) continue;
-      const e = this.ipv6Address(buf, start, c);
-      if (e === null) return null;
-      if (err === 'parse') err = e;
+    for (; c >= 0; c = indexIn(buf, COLON, c + 1, end)) {
+      const p = c + 1;
+      const ok = isDeny(buf, p, end) ? parses[p + 4 - colon - 1] === 1
+        : isAllow(buf, p, end) ? parses[p + 5 - colon - 1] === 1 : false;
+      if (!ok) continue;
+      const e = scan.classify(c);
+      if (e === 'ok') {
+        this.instructions(buf, p, end);
+        const r = this.ipv6Address(buf, start, c);
+        if (r === null) return null;
+        if (err === 'parse') err = r;
+      } else if (err === 'parse') {
+        err = e;
+      }
     }
     return err;
   }
@@ -212,4 +230,87 @@ function prefixLength(buf: Buffer, from: number, to: number, max: number): numbe
   if (n < 0) return 'parse';
   if (n === 0 || n > max) return 'prefix';
   return n;
+}
+
+/**
+ * For every position p in [from, end]: 1 when buf[p..end) is a whole run of
+ * ",VAR<q>value<q>" (what follows "allow" or "deny"), as instructions()
+ * would find it; index p - from. One backward pass: a run from a comma
+ * depends only on the first '=' after it, and that '=' on the run after its
+ * closing quote, which lies further right.
+ */
+export function instructionSuffixes(buf: Buffer, from: number, end: number): Uint8Array {
+  const ok = new Uint8Array(end - from + 1);
+  ok[end - from] = 1;
+  const nextSame = new Int32Array(256).fill(-1); // next position of each byte value
+  let eqOk = 0; // whether the run from the nearest '=' to the right succeeds
+  let haveEq = false;
+  let afterNext = -1; // for position i + 1: where its byte value occurs next
+  for (let i = end - 1; i >= from; i--) {
+    const b = buf[i];
+    const after = nextSame[b];
+    nextSame[b] = i;
+    if (b === EQ) {
+      // The quote is buf[i + 1]; the value ends at its next occurrence.
+      eqOk = i + 1 < end && afterNext >= 0 ? ok[afterNext + 1 - from] : 0;
+      haveEq = true;
+    }
+    if (b === COMMA && haveEq) ok[i - from] = eqOk;
+    afterNext = after;
+  }
+  return ok;
+}
+
+const IPV6_TEXT_MAX = 45; // "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+
+function isAddressChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === DOT;
+}
+
+/**
+ * What ipv6Address() would say of buf[start..c), for colons c met in
+ * increasing order, reading each byte once: 'ok' (worth compiling for real)
+ * or the error it would return. The text of the address itself is parsed
+ * only when short enough to be one.
+ */
+export class AddressScan {
+  private at = 0;
+  private lastAt = -1;
+  private firstSlash = -1;
+  private firstBad = -1; // first byte no IPv6 text holds
+  private nonDigit = -1; // first non-digit after the first slash
+
+  constructor(private readonly buf: Buffer, private readonly start: number) {
+    this.at = start;
+  }
+
+  classify(c: number): LineError | 'ok' {
+    const buf = this.buf;
+    for (let i = this.at; i < c; i++) {
+      const b = buf[i];
+      if (b === AT) this.lastAt = i;
+      if (this.firstSlash >= 0) {
+        if (this.nonDigit < 0 && (b < 0x30 || b > 0x39)) this.nonDigit = i;
+      } else if (b === SLASH) {
+        this.firstSlash = i;
+      }
+      if (this.firstBad < 0 && !isAddressChar(b)) this.firstBad = i;
+    }
+    this.at = c;
+    if (this.lastAt >= 0) {
+      if (this.firstSlash > this.lastAt) return 'parse';
+      if (c - this.lastAt - 1 > IPV6_TEXT_MAX) return 'ipv6';
+      return parseIPv6(buf.toString('latin1', this.lastAt + 1, c)) ? 'ok' : 'ipv6';
+    }
+    if (this.firstSlash >= 0) {
+      if (this.nonDigit >= 0 && this.nonDigit < c) return 'parse';
+      const bits = prefixLength(buf, this.firstSlash + 1, c, 128);
+      if (typeof bits === 'string') return bits;
+      if (this.firstSlash - this.start > IPV6_TEXT_MAX) return 'ipv6cidr';
+      return parseIPv6(buf.toString('latin1', this.start, this.firstSlash)) ? 'ok' : 'ipv6cidr';
+    }
+    if (this.firstBad >= 0 && this.firstBad < c) return 'parse';
+    if (c - this.start > IPV6_TEXT_MAX) return 'ipv6';
+    return parseIPv6(buf.toString('latin1', this.start, c)) ? 'ok' : 'ipv6';
+  }
 }
