@@ -2,12 +2,14 @@
 // waits, and a teardown that kills everything a test started, even on failure
 // (supervisors it spawned, then any process whose cwd is inside its temp dir:
 // every run, finish and log/run starts in its service directory).
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const BIN = path.resolve(__dirname, '..', '..', 'bin');
+import { BIN, ours, spawn, waitFor } from './common';
+
+export { BIN, ours, waitFor };
 
 interface T { teardown(fn: () => unknown): void }
 
@@ -76,19 +78,6 @@ export function run(cmd: string, args: string[], cwd: string): Promise<Result> {
   });
 }
 
-export const ours = (name: string) => path.join(BIN, name);
-
-/** Polls pred every 20 ms; rejects after ms with what it waited for. */
-export async function waitFor<V>(what: string, pred: () => V | undefined | null | false, ms = 15_000): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let v: V | undefined | null | false;
-    try { v = pred(); } catch { v = undefined; }
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** pid in dir/supervise/status (0 when down or unreadable). */
 export function pidOf(dir: string): number {
