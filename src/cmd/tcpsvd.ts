@@ -148,7 +148,9 @@ export async function main(argv: string[]): Promise<void> {
       }
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
+    lookup: 'ipsvd',
     fatal(what, e) {
+      if (what === 'no address') fatal(100, `unable to look up ip address: ${o.host}`);
       if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errText(e)}`);
       fatal(111, `unable to bind socket: ${errText(e)}`);
     },
