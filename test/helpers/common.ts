@@ -30,6 +30,51 @@ export async function waitFor<V>(what: string, pred: () => V | undefined | null 
   }
 }
 
+/** The first executable called name on PATH, or undefined. */
+export function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Every descendant of pid, children first (from /proc's children lists). */
+export function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+/** pid's command line, arguments split ([] when gone). */
+export function argvOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, -1);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether pid exists and is not a zombie. */
+export function running(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^\S+ \(.*\) [ZX]/.test(st);
+  } catch {
+    return false;
+  }
+}
+
 // ---- reference tools -------------------------------------------------------
 
 /** The Debian packages that hold every reference tool the differential tests run. */
