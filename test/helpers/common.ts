@@ -4,6 +4,7 @@
 // process ends, however it ends (teardown, failure, tap's timeout signal).
 import { type ChildProcess, type SpawnOptions, spawn as rawSpawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { onExit } from 'signal-exit';
 import tap from 'tap';
@@ -152,11 +153,48 @@ export function needReference(...names: string[]): { skip: string | false } {
 
 const groups = new Set<number>();
 
+// A test process killed with SIGKILL (tap's last resort when a file overruns
+// its timeout and does not end on SIGALRM in time, as on a loaded machine)
+// runs no handler: a watchdog shell waits for it to vanish, then kills the
+// groups listed in a file kept up to date here.
+let watchdog: { pid: number; list: string } | undefined;
+
+const dirs = new Set<string>();
+
+function writeGroups(): void {
+  if (!watchdog) return;
+  try {
+    const lines = [...[...groups].map((g) => `g ${g}`), ...[...dirs].map((d) => `d ${d}`)];
+    fs.writeFileSync(`${watchdog.list}.new`, lines.join('\n') + '\n');
+    fs.renameSync(`${watchdog.list}.new`, watchdog.list);
+  } catch { /* the watchdog keeps the last list */ }
+}
+
+function startWatchdog(): void {
+  if (watchdog) return;
+  const list = path.join(os.tmpdir(), `ucspi-test-groups.${process.pid}`);
+  // Lines "g PGID" (a process group) and "d DIR" (every process whose current
+  // directory is DIR or below: services a supervisor put in their own groups).
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 0.2; done; ' +
+    'while read -r k v; do case $k in g) kill -KILL -"$v" 2>/dev/null;; d) for p in /proc/[0-9]*; do ' +
+    'c=$(readlink "$p/cwd" 2>/dev/null) && case $c in "$v"|"$v"/*) kill -KILL "${p#/proc/}" 2>/dev/null;; esac; ' +
+    'done;; esac; done < "$2"; rm -f "$2" "$2.new"';
+  const w = rawSpawn('/bin/sh', ['-c', script, 'watchdog', String(process.pid), list], { detached: true, stdio: 'ignore' });
+  w.unref();
+  if (w.pid !== undefined) watchdog = { pid: w.pid, list };
+}
+
 function killGroups(): void {
   for (const pgid of groups) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
   }
   groups.clear();
+  if (watchdog) {
+    try { process.kill(watchdog.pid, 'SIGKILL'); } catch { /* gone */ }
+    fs.rmSync(watchdog.list, { force: true });
+    fs.rmSync(`${watchdog.list}.new`, { force: true });
+    watchdog = undefined;
+  }
 }
 // Runs on normal exit and on the signals that end the process (SIGALRM is how
 // tap ends a test file that overran its timeout; SIGTERM, SIGINT, SIGHUP).
@@ -176,11 +214,22 @@ function groupAlive(pgid: number): boolean {
   return false;
 }
 
+/**
+ * Processes whose current directory is dir or below are killed by the
+ * watchdog if this test process dies without its teardowns (svdir's tmp
+ * kills them itself otherwise).
+ */
+export function watchDir(dir: string): void {
+  startWatchdog();
+  dirs.add(dir);
+  writeGroups();
+}
+
 /** Kills pid's process group at once (SIGKILL), and forgets it. */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (pid === undefined) return;
   try { process.kill(-pid, signal); } catch { /* gone */ }
-  if (signal === 'SIGKILL') groups.delete(pid);
+  if (signal === 'SIGKILL' && groups.delete(pid)) writeGroups();
 }
 
 /**
@@ -190,13 +239,20 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIG
  * kills the file for a timeout.
  */
 export function spawn(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  startWatchdog();
   const proc = rawSpawn(cmd, args, { ...opts, detached: true });
   if (proc.pid !== undefined) {
     const pid = proc.pid;
     groups.add(pid);
+    writeGroups();
     // Once the leader is gone, forget the group when nothing is left in it, so
     // that a later process reusing the number is never killed.
-    proc.once('exit', () => { if (!groupAlive(pid)) groups.delete(pid); });
+    proc.once('exit', () => {
+      if (!groupAlive(pid)) {
+        groups.delete(pid);
+        writeGroups();
+      }
+    });
   }
   return proc;
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BIN, ours, spawn, waitFor } from './common';
+import { BIN, ours, spawn, waitFor, watchDir } from './common';
 
 export { BIN, ours, waitFor };
 
@@ -16,6 +16,7 @@ interface T { teardown(fn: () => unknown): void }
 /** A fresh directory removed (with its processes killed) at the end of the test. */
 export function tmp(t: T): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'supE-')));
+  watchDir(dir);
   t.teardown(() => {
     killUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
