@@ -6,15 +6,15 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openRuleSource } from '../src/decide/index';
 import type { Decision } from '../src/decide/decision';
+import { ROOT, needReference, reference } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'decide-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const none = async () => [];
 
-t.test('rules-cdb: a tcprules cdb', { skip: fs.existsSync('/usr/bin/tcprules') ? false : 'no tcprules' }, async (t) => {
+t.test('rules-cdb: a tcprules cdb', needReference('tcprules'), async (t) => {
   const cdb = path.join(tmp, 'rules.cdb');
-  execFileSync('/usr/bin/tcprules', [cdb, `${cdb}.tmp`], { input: '127.0.0.9:deny\n127.:allow,X="1"\n', timeout: 10000 });
+  execFileSync(reference('tcprules'), [cdb, `${cdb}.tmp`], { input: '127.0.0.9:deny\n127.:allow,X="1"\n', timeout: 10000 });
   const src = openRuleSource({ kind: 'rules-cdb', path: cdb });
   t.same((src.decide({ ip: '127.0.0.9' }, none) as Decision).action, 'deny');
   const d = src.decide({ ip: '127.0.0.1' }, none) as Decision;

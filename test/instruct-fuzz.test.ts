@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { openRuleSource } from '../src/decide/index';
 import type { Decision, HostResolver } from '../src/decide/decision';
 import { CdbError } from '../src/cdb/reader';
+import { ROOT } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'instruct-fuzz-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

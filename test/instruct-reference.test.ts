@@ -12,10 +12,9 @@ import { openRuleSource } from '../src/decide/index';
 import type { Decision } from '../src/decide/decision';
 import { startServer, talk, parseEnv } from './helpers/net';
 import { matchLog } from '../src/instruct/log';
+import { ROOT, needReference, reference } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
-const need = ['/usr/bin/tcpsvd', '/usr/bin/ipsvd-cdb', '/usr/bin/env'];
-const skip = need.some((f) => !fs.existsSync(f)) ? 'reference tcpsvd not installed' : false;
+const { skip } = needReference('tcpsvd', 'ipsvd-cdb');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'instruct-ref-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -64,11 +63,11 @@ for (const kind of ['peers-dir', 'peers-cdb'] as const) {
     let p = dir;
     if (kind === 'peers-cdb') {
       p = path.join(tmp, 'peers.cdb');
-      execFileSync('/usr/bin/ipsvd-cdb', [p, `${p}.tmp`, dir], { stdio: 'ignore', timeout: 10000 });
+      execFileSync(reference('ipsvd-cdb'), [p, `${p}.tmp`, dir], { stdio: 'ignore', timeout: 10000 });
     }
     const opt = kind === 'peers-dir' ? '-i' : '-x';
     // -l: no DNS for the local name; DNSCACHEIP keeps any lookup on loopback.
-    const srv = await startServer('/usr/bin/tcpsvd', ['-vv', '-l', 'localhost', opt, p, '127.0.0.1', '0', '/usr/bin/env'],
+    const srv = await startServer(reference('tcpsvd'), ['-vv', '-l', 'localhost', opt, p, '127.0.0.1', '0', '/usr/bin/env'],
       BASE);
     t.teardown(() => srv.stop());
     const src = openRuleSource({ kind, path: p, warn: () => {} });

@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { ROOT, findReference, needReference } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
 const OURS = path.join(ROOT, 'bin', 'ipsvd-cdb');
-const REF = '/usr/bin/ipsvd-cdb';
-const DUMP = '/usr/bin/cdb';
-const skip = !fs.existsSync(REF) || !fs.existsSync(DUMP) ? 'reference ipsvd-cdb or cdb not installed' : false;
+const REF = findReference('ipsvd-cdb') ?? 'ipsvd-cdb';
+const DUMP = findReference('cdb') ?? 'cdb';
+const { skip } = needReference('ipsvd-cdb', 'cdb');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ipsvd-cdb-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

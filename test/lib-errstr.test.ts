@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { errstr } from '../src/lib/errstr';
+import { needReference, ours, reference } from './helpers/common';
 
 const sys = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: raw`), { code });
 
@@ -39,9 +40,7 @@ t.test('no words: unknown error for an errno, our message otherwise', async (t) 
 
 // tcprules across devices (rename(2) gives EXDEV) and into a missing
 // directory (ENOENT): ours and the reference print the same line.
-const REF = '/usr/bin/tcprules';
-const OURS = path.resolve(__dirname, '..', 'bin', 'tcprules');
-t.test('same words as the reference tcprules', { skip: fs.existsSync(REF) ? false : `${REF} absent` }, async (t) => {
+t.test('same words as the reference tcprules', needReference('tcprules'), async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'errstr-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const run = (bin: string, cdb: string, tmp: string) =>
@@ -56,11 +55,11 @@ t.test('same words as the reference tcprules', { skip: fs.existsSync(REF) ? fals
     t.comment('no second file system at /dev/shm: EXDEV not compared');
   }
   for (const [what, cdb, tmp] of targets) {
-    const ref = run(REF, cdb, tmp);
+    const ref = run(reference('tcprules'), cdb, tmp);
     fs.rmSync(cdb, { force: true });
-    const ours = run(OURS, cdb, tmp);
+    const mine = run(ours('tcprules'), cdb, tmp);
     fs.rmSync(cdb, { force: true });
-    t.equal(ours.stderr, ref.stderr, `${what}: stderr`);
-    t.equal(ours.status, ref.status, `${what}: exit code`);
+    t.equal(mine.stderr, ref.stderr, `${what}: stderr`);
+    t.equal(mine.status, ref.status, `${what}: exit code`);
   }
 });

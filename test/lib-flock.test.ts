@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 
 process.env.UCSPI_NO_NATIVE = '1'; // read at the first loadNative()
 import { lockExNb } from '../src/lib/flock';
+import { which } from './helpers/common';
 
-const haveFlock = spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0;
+const haveFlock = which('flock') !== undefined;
 
 t.test('flock(1) on the inherited descriptor', { skip: haveFlock ? false : 'flock(1) absent' }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flock-'));

@@ -3,14 +3,15 @@
 import t from 'tap';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { ROOT, isRoot } from './helpers/common';
 
-const LIB = path.resolve(__dirname, '..', 'dist', 'src', 'lib', 'privs.js');
+const LIB = path.join(ROOT, 'dist', 'src', 'lib', 'privs.js');
 const child = (code: string) => spawnSync(process.execPath, ['-e',
   `const { dropPrivileges } = require(${JSON.stringify(LIB)});
    const fail = (step, e) => { console.log('fail ' + step + ' ' + e.code); process.exit(111); };
    ${code}`], { encoding: 'utf8', timeout: 20000 });
 
-const root = process.getuid!() === 0;
+const root = isRoot;
 
 t.test('as root: all three, in order', { skip: root ? false : 'needs root' }, async (t) => {
   const r = child(`dropPrivileges([65534, 4], 65534, fail);

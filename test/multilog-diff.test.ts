@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findReference, needReference, ours, sleep, spawn } from './helpers/common';
 
-const OURS = path.join(__dirname, '..', 'bin', 'multilog');
-const REF = '/usr/bin/multilog';
+const OURS = ours('multilog');
+const REF = findReference('multilog') ?? 'multilog';
 
 function rng(seed: number): () => number {
   return () => {
@@ -95,11 +96,11 @@ function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: bool
   return box;
 }
 
-t.test('rotation at s4096 n5: same cut points, same files', async (t) => {
+t.test('rotation at s4096 n5: same cut points, same files', needReference('multilog'), async (t) => {
   compare(t, ['s4096', 'n5', './main'], [makeInput(4000, 1)]);
 });
 
-t.test('rotation of uniform short lines: cut points follow the 512-byte buffer', async (t) => {
+t.test('rotation of uniform short lines: cut points follow the 512-byte buffer', needReference('multilog'), async (t) => {
   for (const width of [7, 31, 100]) {
     let s = '';
     for (let i = 0; i < 3000; i++) s += String(i).padStart(width, '.') + '\n';
@@ -107,15 +108,15 @@ t.test('rotation of uniform short lines: cut points follow the 512-byte buffer',
   }
 });
 
-t.test('default size and count', async (t) => {
+t.test('default size and count', needReference('multilog'), async (t) => {
   compare(t, ['./main'], [makeInput(25000, 2)]);
 });
 
-t.test('timestamps, two logs with different sizes, partial last line', async (t) => {
+t.test('timestamps, two logs with different sizes, partial last line', needReference('multilog'), async (t) => {
   compare(t, ['t', 's5000', 'n3', './a', 's9000', 'n4', './b'], [makeInput(3000, 3, true)], { labels: true });
 });
 
-t.test('line lengths around the 1000-byte window, with and without t', async (t) => {
+t.test('line lengths around the 1000-byte window, with and without t', needReference('multilog'), async (t) => {
   const lens = [0, 1, 511, 512, 513, 973, 974, 975, 999, 1000, 1001, 1024, 1025, 2047, 2048, 5000];
   const input = Buffer.from(lens.map((n) => 'x'.repeat(n)).join('\n') + '\n' + 'y'.repeat(1000));
   compare(t, ['s4096', './main'], [input, input, input]);
@@ -127,7 +128,7 @@ const PATTERNS = [
   '**', '*a*b', 'x*', '*x', '[*]*', '* *', 'STAT*', 'a b', '*:', '*.*',
 ];
 
-t.test('selection: +pattern and -pattern with tricky patterns', async (t) => {
+t.test('selection: +pattern and -pattern with tricky patterns', needReference('multilog'), async (t) => {
   const args: string[] = ['s16777215'];
   PATTERNS.forEach((p, i) => args.push('-*', '+' + p, `./sel${i}`));
   PATTERNS.forEach((p, i) => args.push('+*', '-' + p, `./desel${i}`));
@@ -135,21 +136,21 @@ t.test('selection: +pattern and -pattern with tricky patterns', async (t) => {
   compare(t, args, [makeInput(3000, 4, true)]);
 });
 
-t.test('selection sees the timestamp', async (t) => {
+t.test('selection sees the timestamp', needReference('multilog'), async (t) => {
   compare(t, ['t', '-*', '+* fatal: *', './fatal', '+*', '-@*', './none'], [makeInput(2000, 5)], { labels: true });
 });
 
-t.test('status files and alerts', async (t) => {
+t.test('status files and alerts', needReference('multilog'), async (t) => {
   const input = makeInput(1500, 6);
   compare(t, ['-*', '+STAT*', '=status', '+*', '=last', '-*', '+fatal:*', 'e', '=never_unless_fatal'], [input]);
   compare(t, ['t', 'e', '-*', '+*x*', 'e', '=st'], [input], { labels: true });
 });
 
-t.test('status file of a long line and of nothing', async (t) => {
+t.test('status file of a long line and of nothing', needReference('multilog'), async (t) => {
   compare(t, ['=long', '-*', '=empty'], [Buffer.from('z'.repeat(3000) + '\n')]);
 });
 
-t.test('clean restarts append; an outage leaves a .u file', async (t) => {
+t.test('clean restarts append; an outage leaves a .u file', needReference('multilog'), async (t) => {
   const inputs = [makeInput(300, 7), makeInput(300, 8), makeInput(300, 9), makeInput(300, 10)];
   compare(t, ['s4096', 'n20', './main'], inputs, {
     // Before the third run, pretend the second one crashed.
@@ -161,13 +162,13 @@ t.test('clean restarts append; an outage leaves a .u file', async (t) => {
   });
 });
 
-t.test('ours and the reference take turns on one directory', async (t) => {
+t.test('ours and the reference take turns on one directory', needReference('multilog'), async (t) => {
   const inputs = [makeInput(900, 21), makeInput(900, 22), makeInput(900, 23), makeInput(900, 24)];
   compare(t, ['s4096', 'n30', './main'], inputs, { oursTurns: [OURS, REF, OURS, REF] });
   compare(t, ['s4096', 'n30', './main'], inputs, { oursTurns: [REF, OURS, REF, OURS] });
 });
 
-t.test('an outage in the middle of a processor run', async (t) => {
+t.test('an outage in the middle of a processor run', needReference('multilog'), async (t) => {
   compare(t, ['s4096', '!cat', './main'], [makeInput(100, 11), makeInput(100, 12), makeInput(100, 13)], {
     between: (dir) => {
       const d = path.join(dir, 'main');
@@ -190,24 +191,24 @@ t.test('an outage in the middle of a processor run', async (t) => {
   });
 });
 
-t.test('processor: output replaces the old file, fd 4/5 carry state', async (t) => {
+t.test('processor: output replaces the old file, fd 4/5 carry state', needReference('multilog'), async (t) => {
   const proc = '!ls >&2; tr a-z A-Z; echo "run $(($(cat <&4 | wc -l) + 1))" >&5; cat <&4 >&5';
   compare(t, ['s4096', 'n4', proc, './main'], [makeInput(1000, 16)]);
 });
 
-t.test('a failing processor is warned about and run again', async (t) => {
+t.test('a failing processor is warned about and run again', needReference('multilog'), async (t) => {
   // Fails once (leaving a flag beside the log directory), then works.
   const proc = '!if test -e ../flag; then cat; else touch ../flag; echo oops >&2; exit 3; fi';
   compare(t, ['s4096', proc, './main'], [Buffer.from(Array.from({ length: 700 }, (_, i) => `${i}\n`).join(''))]);
 });
 
-t.test('script parsing: clamps, defaults, ignored actions', async (t) => {
+t.test('script parsing: clamps, defaults, ignored actions', needReference('multilog'), async (t) => {
   const input = makeInput(3000, 17);
   compare(t, ['s1', 'n0', './small', 's', 'n', './dflt', 'xyz', '', 'T', 's99999999999999999999999', './big'], [input]);
   compare(t, ['s4096x', 'n3junk', 'e', 't', './main'], [input]); // t not first: no timestamps
 });
 
-t.test('fatal errors before reading', async (t) => {
+t.test('fatal errors before reading', needReference('multilog'), async (t) => {
   const box = compare(t, ['./main', './not/there'], [Buffer.from('a\n')]);
   t.equal(run(OURS, ['./x'], box.ours, Buffer.alloc(0)).status, 0, 'empty input is fine');
   fs.writeFileSync(path.join(box.ours, 'afile'), '');
@@ -217,20 +218,20 @@ t.test('fatal errors before reading', async (t) => {
   compare(t, ['./d', './d'], [Buffer.from('a\n')]); // one dir twice: the second lock fails
 });
 
-t.test('the lock excludes the reference multilog and ours both ways', async (t) => {
+t.test('the lock excludes the reference multilog and ours both ways', needReference('multilog'), async (t) => {
   const box = sandbox(t);
   // The last case takes the lock through flock(1), without the native addon.
   for (const [holder, other, env] of [[REF, OURS, {}], [OURS, REF, {}], [OURS, REF, { UCSPI_NO_NATIVE: '1' }]] as const) {
     const dir = fs.mkdtempSync(path.join(box.ours, 'l'));
-    const h = require('node:child_process').spawn(holder, ['./main'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const h = spawn(holder, ['./main'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       // Wait (bounded) until the holder has created its state file.
-      for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'main', 'state')); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'main', 'state')); i++) await sleep(25);
       const r = run(other, ['./main'], dir, Buffer.from('x\n'));
       t.equal(r.status, 111, `${other} refused while ${holder} holds the lock`);
       t.equal(r.stderr, 'multilog: fatal: unable to lock directory ./main: temporary failure\n');
     } finally {
-      h.stdin.end();
+      h.stdin!.end();
       await new Promise((r) => { h.on('exit', r); setTimeout(() => { h.kill('SIGKILL'); r(null); }, 10000); });
     }
   }

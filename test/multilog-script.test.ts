@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseScript, leadingNumber, MIN_SIZE, MAX_SIZE, DEFAULT_SIZE, DEFAULT_NUM } from '../src/multilog/script';
 import { match } from '../src/multilog/match';
+import { needReference, reference } from './helpers/common';
 
 function rng(seed: number): () => number {
   return () => {
@@ -63,7 +64,7 @@ t.test('fuzzed scripts parse without throwing and keep the invariants', async (t
 
 // One reference run decides every (pattern, line) pair: for pattern k the
 // script holds "-* +pattern ./dk", so dk receives exactly the matching lines.
-t.test('match() agrees with /usr/bin/multilog on random patterns', async (t) => {
+t.test('match() agrees with /usr/bin/multilog on random patterns', needReference('multilog'), async (t) => {
   const r = rng(7);
   const pick = (chars: string, max: number) => {
     let s = '';
@@ -78,7 +79,7 @@ t.test('match() agrees with /usr/bin/multilog on random patterns', async (t) => 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multilog-match-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const args = patterns.flatMap((p, k) => ['-*', '+' + p, `./d${k}`]);
-  const res = spawnSync('/usr/bin/multilog', args, { cwd: root, input: lines.join('\n') + '\n', timeout: 30000 });
+  const res = spawnSync(reference('multilog'), args, { cwd: root, input: lines.join('\n') + '\n', timeout: 30000 });
   t.equal(res.status, 0);
   let disagreements = 0;
   patterns.forEach((p, k) => {

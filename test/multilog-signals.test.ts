@@ -2,23 +2,17 @@
 // rotates a non-empty current, TERM stops at a line boundary, and a logger
 // restarted ten times behind one pipe loses and repeats no line.
 import t from 'tap';
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findReference, needReference, ours, sleep, spawn, waitFor } from './helpers/common';
 
-const OURS = path.join(__dirname, '..', 'bin', 'multilog');
-const REF = '/usr/bin/multilog';
+const OURS = ours('multilog');
+const REF = findReference('multilog') ?? 'multilog';
 const IMPLS: [string, string][] = [['ours', OURS], ['reference', REF]];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, ms = 15000): Promise<void> {
-  for (const end = Date.now() + ms; !cond();) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Test options: anything but ours alone runs the reference. */
+const opts = (who: string) => (who === 'ours' ? {} : needReference('multilog'));
 
 function exited(p: ChildProcess, ms = 15000): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
@@ -65,7 +59,7 @@ const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : -1);
 const oldFiles = (d: string) => fs.readdirSync(d).filter((n) => /^@[0-9a-f]{24}\.[su]$/.test(n)).sort();
 
 for (const [who, cmd] of IMPLS) {
-  t.test(`${who}: ALRM rotates a non-empty current, and only then`, async (t) => {
+  t.test(`${who}: ALRM rotates a non-empty current, and only then`, opts(who), async (t) => {
     const root = tmp(t);
     const p = spawn(cmd, ['./main'], { cwd: root, stdio: ['pipe', 'ignore', 'inherit'] });
     t.teardown(() => p.kill('SIGKILL'));
@@ -85,7 +79,7 @@ for (const [who, cmd] of IMPLS) {
     t.same(oldFiles(main), [old], 'no rotation of an empty current');
   });
 
-  t.test(`${who}: TERM at a line boundary exits 0 and marks current finished`, async (t) => {
+  t.test(`${who}: TERM at a line boundary exits 0 and marks current finished`, opts(who), async (t) => {
     const root = tmp(t);
     const p = spawn(cmd, ['./main'], { cwd: root, stdio: ['pipe', 'ignore', 'inherit'] });
     t.teardown(() => p.kill('SIGKILL'));
@@ -99,7 +93,7 @@ for (const [who, cmd] of IMPLS) {
     t.equal(fs.readFileSync(cur, 'latin1'), 'a\nb\n');
   });
 
-  t.test(`${who}: TERM in the middle of a line waits for its end`, async (t) => {
+  t.test(`${who}: TERM in the middle of a line waits for its end`, opts(who), async (t) => {
     const root = tmp(t);
     const p = spawn(cmd, ['./main'], { cwd: root, stdio: ['pipe', 'ignore', 'inherit'] });
     t.teardown(() => p.kill('SIGKILL'));
@@ -118,7 +112,7 @@ for (const [who, cmd] of IMPLS) {
 }
 
 function restartTest(who: string, cmdFor: (round: number) => string) {
-  t.test(`${who}: restarted ten times behind one pipe, no line lost or repeated`, async (t) => {
+  t.test(`${who}: restarted ten times behind one pipe, no line lost or repeated`, opts(who), async (t) => {
     const root = tmp(t);
     const fifo = path.join(root, 'fifo');
     t.equal(spawnSync('mkfifo', [fifo]).status, 0);

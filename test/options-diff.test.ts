@@ -7,8 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-
-const BIN = path.resolve(__dirname, '..', 'bin');
+import { needReference, ours, reference } from './helpers/common';
 
 const CASES: Record<string, string[][]> = {
   tcpserver: [[], ['-z'], ['-c'], ['-vvz', '0', '0', 'true'], ['--'], ['-c5'], ['-Hz', 'x'], ['-x'], ['-c', '5', '-z'], ['-'], ['0', '0']],
@@ -29,8 +28,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'options-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 for (const [cmd, cases] of Object.entries(CASES)) {
-  const ref = `/usr/bin/${cmd}`;
-  t.test(cmd, { skip: fs.existsSync(ref) ? false : `${ref} absent` }, async (t) => {
+  t.test(cmd, needReference(cmd), async (t) => {
     for (const args of cases) {
       const run = (file: string) => {
         // A fresh empty directory per run: nothing either one leaves behind counts.
@@ -39,8 +37,8 @@ for (const [cmd, cases] of Object.entries(CASES)) {
         const r = spawnSync(file, args, { cwd, argv0: cmd, input: '', encoding: 'latin1', timeout: 15000, killSignal: 'SIGKILL' });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
       };
-      const want = run(ref);
-      const got = run(path.join(BIN, cmd));
+      const want = run(reference(cmd));
+      const got = run(ours(cmd));
       t.same(got, want, `${cmd} ${args.join(' ')}`);
     }
   });

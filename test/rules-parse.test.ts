@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LineCompiler, LineError } from '../src/rules/parse';
 import { readLines } from '../src/rules/compile';
+import { needReference, reference as refTool } from './helpers/common';
 
 type Rec = [key: string, value: string];
 interface Row { line: string; want: Rec[] | LineError; ext?: boolean }
@@ -132,18 +133,17 @@ function dumpRecords(dump: Buffer): Rec[] {
 
 function reference(text: string): Rec[] | 'fail' {
   const cdb = path.join(dir, 'ref.cdb');
-  const r = spawnSync('/usr/bin/tcprules', [cdb, cdb + '.tmp'], { input: Buffer.from(text, 'latin1') });
+  const r = spawnSync(refTool('tcprules'), [cdb, cdb + '.tmp'], { input: Buffer.from(text, 'latin1') });
   if (r.status !== 0) return 'fail';
-  return dumpRecords(spawnSync('/usr/bin/cdb', ['-d', cdb]).stdout);
+  return dumpRecords(spawnSync(refTool('cdb'), ['-d', cdb]).stdout);
 }
 
-const haveRef = fs.existsSync('/usr/bin/tcprules') && fs.existsSync('/usr/bin/cdb');
 
 t.test('each line, ours', async (t) => {
   for (const row of rows) t.same(ours(row.line + '\n'), row.want, JSON.stringify(row.line));
 });
 
-t.test('classic rows agree with the reference', { skip: !haveRef && 'no reference tools' }, async (t) => {
+t.test('classic rows agree with the reference', needReference('tcprules', 'cdb'), async (t) => {
   for (const row of rows.filter((r) => !r.ext)) {
     const ref = reference(row.line + '\n');
     t.same(ref, typeof row.want === 'string' ? 'fail' : row.want, JSON.stringify(row.line));

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { compileRules } from '../src/rules/compile';
 import { checkRules } from '../src/rules/check';
+import { needReference, reference } from './helpers/common';
 
 const SAMPLE = path.resolve(__dirname, '..', 'rules', 'sample.rules');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rulessample-'));
@@ -41,14 +42,14 @@ const cases: Array<[Record<string, string>, string]> = [
 ];
 for (const [env, want] of cases) t.equal(say(env), want, JSON.stringify(env));
 
-t.test('classic lines: same bytes as /usr/bin/tcprules', { skip: !fs.existsSync('/usr/bin/tcprules') && 'no reference' }, async (t) => {
+t.test('classic lines: same bytes as /usr/bin/tcprules', needReference('tcprules'), async (t) => {
   const classic = fs.readFileSync(SAMPLE, 'latin1').split('\n').filter((l) => !l.includes('/') && !/^[0-9a-f]*::/.test(l)).join('\n');
   const src = path.join(dir, 'classic.rules');
   fs.writeFileSync(src, classic, 'latin1');
   const ours = path.join(dir, 'classic.cdb');
   compile(src, ours);
   const ref = path.join(dir, 'ref.cdb');
-  const r = spawnSync('/usr/bin/tcprules', [ref, ref + '.tmp'], { input: classic });
+  const r = spawnSync(reference('tcprules'), [ref, ref + '.tmp'], { input: classic });
   t.equal(r.status, 0);
   t.ok(fs.readFileSync(ours).equals(fs.readFileSync(ref)), 'identical');
 });

@@ -5,12 +5,13 @@
 import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, alive, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
+import { alive, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
+import { needReference, reference, sleep } from './helpers/common';
 
 const SLEEPER = '#!/bin/sh\nexec sleep 100\n';
-const REFS = ['/usr/bin/svscan', '/usr/bin/supervise', '/usr/bin/svc', '/usr/bin/svstat', '/usr/bin/svok'];
-const missing = REFS.filter((f) => !fs.existsSync(f));
-const skip = missing.length ? `needs ${missing.join(', ')}` : false;
+const { skip } = needReference('svscan', 'supervise', 'svc', 'svstat', 'svok');
+/** A PATH on which svscan finds the reference supervise. */
+const refPath = () => `${path.dirname(reference('supervise'))}:/usr/bin:/bin`;
 
 /** x: the supervisor stays while the run runs, leaves it running, exits once it is down. */
 async function exitScenario(t: Test, supervisor: string): Promise<string[]> {
@@ -23,17 +24,17 @@ async function exitScenario(t: Test, supervisor: string): Promise<string[]> {
     out.push(`${path.basename(cmd)} ${args.join(' ')} -> ${r.code} ${normalize(r.stdout)}${r.stderr}`);
   };
   const p0 = await waitFor('up', () => pidOf(svc));
-  await run('/usr/bin/svc', ['-x', 'svc'], dir);
+  await run(reference('svc'), ['-x', 'svc'], dir);
   // Give a supervisor that would (wrongly) stop the run or leave at once the time to do it.
-  await new Promise((r) => setTimeout(r, 700));
+  await sleep(700);
   out.push(`run alive after -x: ${alive(p0)}`);
   out.push(`supervisor alive after -x: ${d.proc.exitCode === null}`);
-  await note('/usr/bin/svok', ['svc']);
-  await note('/usr/bin/svstat', ['svc']);
-  await run('/usr/bin/svc', ['-d', 'svc'], dir);
+  await note(reference('svok'), ['svc']);
+  await note(reference('svstat'), ['svc']);
+  await run(reference('svc'), ['-d', 'svc'], dir);
   out.push(`exit ${await within('supervisor exit', d.exited)}`);
   out.push(`run alive after -d: ${alive(p0)}`);
-  await note('/usr/bin/svstat', ['svc', 'svc/log']);
+  await note(reference('svstat'), ['svc', 'svc/log']);
   out.push(`log/supervise made: ${fs.existsSync(path.join(svc, 'log', 'supervise'))}`);
   out.push(`log/run ran: ${fs.existsSync(path.join(dir, 'log-ran'))}`);
   out.push(`stderr ${d.stderr()}`);
@@ -41,7 +42,7 @@ async function exitScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('supervise: dir only, and svc -x leaves the service running until it is down', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([exitScenario(t, '/usr/bin/supervise'), exitScenario(t, ours('supervise'))]);
+  const [ref, mine] = await Promise.all([exitScenario(t, reference('supervise')), exitScenario(t, ours('supervise'))]);
   t.same(mine, ref);
   t.equal(ref[0], 'run alive after -x: true');
 });
@@ -62,20 +63,20 @@ async function scanScenario(t: Test, scanner: string, env: NodeJS.ProcessEnv): P
   };
   await waitFor('a, a/log and b up', () => pidOf(a) && pidOf(path.join(a, 'log')) && pidOf(b));
   await waitFor('a logged', () => fs.readFileSync(path.join(dir, 'a.log'), 'latin1') === 'a started\n');
-  await note('/usr/bin/svstat', ['a', 'a/log', 'b']);
-  for (const d of ['a', 'a/log', 'b']) await note('/usr/bin/svok', [d]);
-  await run('/usr/bin/svc', ['-d', 'b'], dir);
+  await note(reference('svstat'), ['a', 'a/log', 'b']);
+  for (const d of ['a', 'a/log', 'b']) await note(reference('svok'), [d]);
+  await run(reference('svc'), ['-d', 'b'], dir);
   await waitFor('b down', () => pidOf(b) === 0);
-  await note('/usr/bin/svstat', ['b']);
+  await note(reference('svstat'), ['b']);
   // -dx: b's supervisor leaves; svscan takes b up again within its 5 s rescan.
-  await run('/usr/bin/svc', ['-x', 'b'], dir);
+  await run(reference('svc'), ['-x', 'b'], dir);
   await waitFor('b up again by rescan', () => pidOf(b), 15_000);
-  await note('/usr/bin/svstat', ['b']);
+  await note(reference('svstat'), ['b']);
   // The log service restarts; its service's next line still reaches the file.
   const l1 = pidOf(path.join(a, 'log'));
-  await run('/usr/bin/svc', ['-t', 'a/log'], dir);
+  await run(reference('svc'), ['-t', 'a/log'], dir);
   await waitFor('a/log restarted', () => { const p = pidOf(path.join(a, 'log')); return p && p !== l1; });
-  await run('/usr/bin/svc', ['-t', 'a'], dir);
+  await run(reference('svc'), ['-t', 'a'], dir);
   await waitFor('a logged twice', () => fs.readFileSync(path.join(dir, 'a.log'), 'latin1') === 'a started\na started\n');
   out.push(`stderr ${scan.stderr()}`);
   return out;
@@ -84,11 +85,11 @@ async function scanScenario(t: Test, scanner: string, env: NodeJS.ProcessEnv): P
 t.test('/usr/bin/svscan runs our supervise as it runs its own', { skip }, async (t) => {
   const linked = tmp(t);
   // A PATH whose supervise is ours, everything else Debian's.
-  fs.symlinkSync(path.join(BIN, 'supervise'), path.join(linked, 'supervise'));
-  const PATH = `${linked}:/usr/bin:/bin`;
+  fs.symlinkSync(ours('supervise'), path.join(linked, 'supervise'));
+  const PATH = `${linked}:${refPath()}`;
   const [ref, mine] = await Promise.all([
-    scanScenario(t, '/usr/bin/svscan', { PATH: '/usr/bin:/bin' }),
-    scanScenario(t, '/usr/bin/svscan', { PATH }),
+    scanScenario(t, reference('svscan'), { PATH: refPath() }),
+    scanScenario(t, reference('svscan'), { PATH }),
   ]);
   t.same(mine, ref);
   t.notMatch(mine.join('\n'), /unable to acquire/);
@@ -96,22 +97,22 @@ t.test('/usr/bin/svscan runs our supervise as it runs its own', { skip }, async 
 
 t.test('our svscan, driven by the daemontools tools, as /usr/bin/svscan with its supervise', { skip }, async (t) => {
   const [ref, mine] = await Promise.all([
-    scanScenario(t, '/usr/bin/svscan', { PATH: '/usr/bin:/bin' }),
+    scanScenario(t, reference('svscan'), { PATH: refPath() }),
     scanScenario(t, ours('svscan'), {}),
   ]);
   t.same(mine, ref);
 });
 
-t.test('runit sv on a service under our svscan', { skip: fs.existsSync('/usr/bin/sv') ? false : 'needs /usr/bin/sv' }, async (t) => {
+t.test('runit sv on a service under our svscan', needReference('sv'), async (t) => {
   const dir = tmp(t);
   const a = service(dir, 'a', { run: SLEEPER, log: '#!/bin/sh\nexec cat > /dev/null\n' });
   daemon(t, ours('svscan'), [dir], dir);
   await waitFor('a and a/log up', () => pidOf(a) && pidOf(path.join(a, 'log')));
-  const st = await run('/usr/bin/sv', ['status', './a'], dir);
+  const st = await run(reference('sv'), ['status', './a'], dir);
   t.equal(normalize(st.stdout), 'run: ./a: (pid N) Ss; run: log: (pid N) Ss\n');
-  const down = await run('/usr/bin/sv', ['-w', '5', 'down', './a'], dir);
+  const down = await run(reference('sv'), ['-w', '5', 'down', './a'], dir);
   t.equal(normalize(down.stdout), 'ok: down: ./a: Ss, normally up\n');
-  const up = await run('/usr/bin/sv', ['-w', '5', 'up', './a'], dir);
+  const up = await run(reference('sv'), ['-w', '5', 'up', './a'], dir);
   t.equal(normalize(up.stdout), 'ok: run: ./a: (pid N) Ss\n');
 });
 
@@ -121,11 +122,11 @@ t.test('supervise/restarts left by an earlier supervisor is not shown as current
   const first = daemon(t, ours('supervise'), ['svc'], dir);
   const p0 = await waitFor('up', () => pidOf(svc));
   t.match((await run(ours('svstat'), ['-r', 'svc'], dir)).stdout, /^svc: up \(pid \d+\) \d+ seconds, restarts 0\n$/);
-  await run('/usr/bin/svc', ['-dx', 'svc'], dir);
+  await run(reference('svc'), ['-dx', 'svc'], dir);
   await within('exit', first.exited);
   t.notOk(alive(p0));
   t.ok(fs.existsSync(path.join(svc, 'supervise', 'restarts')), 'our count is still on disk');
-  daemon(t, '/usr/bin/supervise', ['svc'], dir);
+  daemon(t, reference('supervise'), ['svc'], dir);
   await waitFor('up under /usr/bin/supervise', () => pidOf(svc));
   const r = await run(ours('svstat'), ['-r', 'svc'], dir);
   t.match(r.stdout, /^svc: up \(pid \d+\) \d+ seconds\n$/, 'no count: it belongs to the status of another supervisor');

@@ -5,10 +5,9 @@ import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, cmdline, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
+import { needReference, reference } from './helpers/common';
 
-const REFS = ['/usr/bin/runsv', '/usr/bin/sv'];
-const missing = REFS.filter((f) => !fs.existsSync(f));
-const skip = missing.length ? `needs ${missing.join(', ')}` : false;
+const { skip } = needReference('runsv', 'sv');
 
 async function runitScenario(t: Test, supervisor: string): Promise<string[]> {
   const dir = tmp(t);
@@ -21,7 +20,7 @@ async function runitScenario(t: Test, supervisor: string): Promise<string[]> {
   const d = daemon(t, supervisor, ['svc'], dir);
   const out: string[] = [];
   const sv = async (...args: string[]) => {
-    const r = await run('/usr/bin/sv', [...args, './svc'], dir);
+    const r = await run(reference('sv'), [...args, './svc'], dir);
     out.push(`sv ${args.join(' ')} -> ${r.code} ${normalize(r.stdout)}${r.stderr}`);
   };
   await waitFor('up', () => pidOf(svc) && pidOf(path.join(svc, 'log')));
@@ -57,7 +56,7 @@ async function runitScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('sv drives our runsv as it drives /usr/bin/runsv (finish args, log service, exit)', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([runitScenario(t, '/usr/bin/runsv'), runitScenario(t, ours('runsv'))]);
+  const [ref, mine] = await Promise.all([runitScenario(t, reference('runsv')), runitScenario(t, ours('runsv'))]);
   t.same(mine, ref);
   t.ok(ref.some((l) => l === 'sv status -> 0 run: ./svc: (pid N) Ss, want down; run: log: (pid N) Ss\n'), 'once is want down, as runsv');
 });
@@ -76,7 +75,7 @@ async function termScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('TERM: the service stops, its last line is logged, runsv exits 0', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([termScenario(t, '/usr/bin/runsv'), termScenario(t, ours('runsv'))]);
+  const [ref, mine] = await Promise.all([termScenario(t, reference('runsv')), termScenario(t, ours('runsv'))]);
   t.same(mine, ref);
 });
 
@@ -84,24 +83,24 @@ t.test('lock, usage and bad directories as /usr/bin/runsv', { skip }, async (t) 
   const dir = tmp(t);
   service(dir, 'a', { run: '#!/bin/sh\nexec sleep 100\n' });
   service(dir, 'b', { run: '#!/bin/sh\nexec sleep 100\n' });
-  daemon(t, '/usr/bin/runsv', ['a'], dir);
+  daemon(t, reference('runsv'), ['a'], dir);
   daemon(t, ours('runsv'), ['b'], dir);
   await waitFor('both up', () => pidOf(path.join(dir, 'a')) && pidOf(path.join(dir, 'b')));
-  const refOnRef = await run('/usr/bin/runsv', ['a'], dir);
+  const refOnRef = await run(reference('runsv'), ['a'], dir);
   t.same([refOnRef.code, refOnRef.stderr], [111, 'runsv a: fatal: unable to lock supervise/lock: temporary failure\n']);
   for (const [who, target] of [['ours on theirs', 'a'], ['ours on ours', 'b']]) {
     const r = await run(ours('runsv'), [target], dir);
     t.same([r.code, r.stderr], [111, `runsv ${target}: fatal: unable to lock supervise/lock: temporary failure\n`], who);
   }
-  const supOnOurs = await run('/usr/bin/supervise', ['b'], dir);
+  const supOnOurs = await run(reference('supervise'), ['b'], dir);
   t.same([supOnOurs.code, supOnOurs.stderr], [111, 'supervise: fatal: unable to acquire b/supervise/lock: temporary failure\n']);
-  const refMissing = await run('/usr/bin/runsv', ['nonexistent'], dir);
+  const refMissing = await run(reference('runsv'), ['nonexistent'], dir);
   const mineMissing = await run(ours('runsv'), ['nonexistent'], dir);
   t.same([mineMissing.code, mineMissing.stderr], [refMissing.code, refMissing.stderr]);
   for (const args of [[], ['a', 'b']]) {
     const r = await run(ours('runsv'), args, dir);
-    const ref = await run('/usr/bin/runsv', args, dir);
+    const ref = await run(reference('runsv'), args, dir);
     t.equal(r.code, ref.code, `usage exit code: ${args.join(' ')}`);
-    t.equal(r.stderr.replace(ours('runsv'), 'PROG'), ref.stderr.replace('/usr/bin/runsv', 'PROG'), 'usage line, with the program as called');
+    t.equal(r.stderr.replace(ours('runsv'), 'PROG'), ref.stderr.replace(reference('runsv'), 'PROG'), 'usage line, with the program as called');
   }
 });

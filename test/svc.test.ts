@@ -3,7 +3,8 @@
 import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { daemon, normalize, ours, pausedOf, pidOf, run, service, supervised, tmp, waitFor, within } from './helpers/svdir';
+import { needReference, reference } from './helpers/common';
+import { alive, daemon, normalize, ours, pausedOf, pidOf, run, service, supervised, tmp, waitFor, within } from './helpers/svdir';
 
 const SLEEPER = '#!/bin/sh\nexec sleep 100\n';
 
@@ -18,7 +19,7 @@ async function setup(t: Test, supervisor: string): Promise<string> {
   // A directory a supervisor has left: its FIFOs stay, nobody reads them.
   const gone = daemon(t, supervisor, ['stale'], dir);
   await waitFor('stale up', () => pidOf(stale));
-  await run('/usr/bin/svc', ['-dx', 'stale'], dir);
+  await run(reference('svc'), ['-dx', 'stale'], dir);
   await within('stale supervisor exit', gone.exited);
   daemon(t, supervisor, ['up'], dir);
   daemon(t, supervisor, ['dn'], dir);
@@ -29,7 +30,7 @@ async function setup(t: Test, supervisor: string): Promise<string> {
 const ENTRIES = ['up', 'dn', 'nosup', 'stale', 'nonexistent', 'file'];
 
 async function same(t: Test, dir: string, tool: string, args: string[], isOurs: boolean): Promise<void> {
-  const [ref, mine] = await Promise.all([run(`/usr/bin/${tool}`, args, dir), run(ours(tool), args, dir)]);
+  const [ref, mine] = await Promise.all([run(reference(tool), args, dir), run(ours(tool), args, dir)]);
   const out = mine.stdout;
   if (tool === 'svstat' && args.length) {
     // -r (ours) adds the count exactly where our supervisor wrote the current status.
@@ -43,10 +44,12 @@ async function same(t: Test, dir: string, tool: string, args: string[], isOurs: 
   t.same([mine.code, normalize(out), mine.stderr], [ref.code, normalize(ref.stdout), ref.stderr], `${tool} ${args.join(' ')}`);
 }
 
-for (const [name, supervisor] of [['/usr/bin/supervise', '/usr/bin/supervise'], ['ours', ours('supervise')]]) {
-  t.test(`svstat, svok, svc errors against ${name}`, async (t) => {
-    const dir = await setup(t, supervisor);
-    const isOurs = supervisor !== '/usr/bin/supervise';
+for (const name of ['the reference supervise', 'ours']) {
+  const isOurs = name === 'ours';
+  const tools = ['svc', 'svstat', 'svok', ...(isOurs ? [] : ['supervise'])];
+  const supervisor = () => (isOurs ? ours('supervise') : reference('supervise'));
+  t.test(`svstat, svok, svc errors against ${name}`, needReference(...tools), async (t) => {
+    const dir = await setup(t, supervisor());
     await same(t, dir, 'svstat', ENTRIES, isOurs);
     await same(t, dir, 'svstat', [], isOurs);
     for (const e of ENTRIES) await same(t, dir, 'svok', [e], isOurs);
@@ -57,12 +60,12 @@ for (const [name, supervisor] of [['/usr/bin/supervise', '/usr/bin/supervise'], 
     await same(t, dir, 'svc', ['up'], isOurs);
   });
 
-  t.test(`our svc drives ${name}`, async (t) => {
-    const dir = await setup(t, supervisor);
+  t.test(`our svc drives ${name}`, needReference(...tools), async (t) => {
+    const dir = await setup(t, supervisor());
     const up = path.join(dir, 'up');
     const dn = path.join(dir, 'dn');
     const svc = (...args: string[]) => run(ours('svc'), args, dir);
-    const stat = async (d: string) => normalize((await run('/usr/bin/svstat', [d], dir)).stdout);
+    const stat = async (d: string) => normalize((await run(reference('svstat'), [d], dir)).stdout);
     const p0 = pidOf(up);
     t.equal((await svc('-d', 'up')).code, 0);
     await waitFor('down', () => pidOf(up) === 0);
@@ -83,7 +86,7 @@ for (const [name, supervisor] of [['/usr/bin/supervise', '/usr/bin/supervise'], 
     await svc('-t', 'dn');
     await waitFor('dn down after its one run', () => pidOf(dn) === 0);
     t.equal(await stat('dn'), 'dn: down S seconds\n');
-    t.ok(pd);
+    t.notOk(alive(pd), 'its one run is over');
     await svc('-dx', 'up', 'dn');
     await waitFor('both supervisors gone', () => !supervised(up) && !supervised(dn));
     t.equal(await stat('up'), 'up: supervise not running\n');

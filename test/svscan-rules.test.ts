@@ -7,6 +7,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, daemon, ours, pidOf, run, service, supervised, tmp, waitFor } from './helpers/svdir';
+import { findReference, sleep } from './helpers/common';
 
 const SLEEPER = '#!/bin/sh\nexec sleep 100\n';
 
@@ -20,7 +21,7 @@ t.test('add by renaming a dot-directory; rename keeps the service; removal sends
   // Filled under a dot-name: not taken up, even across rescans.
   const hidden = service(dir, '.new', { run: '#!/bin/sh\necho $$ >> ../starts\nexec sleep 100\n' });
   rescan();
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   t.notOk(fs.existsSync(path.join(hidden, 'supervise')), 'dot-directory left alone');
   fs.renameSync(hidden, path.join(dir, 'web'));
   rescan();
@@ -86,7 +87,8 @@ t.test('svc looks a bare name up in $SVDIR when it is not a directory here', asy
   t.notOk(alive(p0));
   // Without $SVDIR: the original's message for a name that is not here.
   const plain = await run(ours('svc'), ['-u', 'a'], here, { SVDIR: '' });
-  const ref = fs.existsSync('/usr/bin/svc') ? await run('/usr/bin/svc', ['-u', 'a'], here) : null;
+  const refSvc = findReference('svc');
+  const ref = refSvc ? await run(refSvc, ['-u', 'a'], here) : null;
   t.equal(plain.stderr, 'svc: warning: unable to chdir to a: file does not exist\n');
   if (ref) t.same([plain.code, plain.stderr], [ref.code, ref.stderr], 'as /usr/bin/svc');
   // A directory by that name here wins over $SVDIR.

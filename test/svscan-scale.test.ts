@@ -5,6 +5,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { daemon, ours, pidOf, run, service, supervised, tmp, waitFor, within } from './helpers/svdir';
+import { sleep, which } from './helpers/common';
+
+const prlimit = which('prlimit');
 
 const SLEEPER = '#!/bin/sh\nexec sleep 1000\n';
 
@@ -30,12 +33,12 @@ t.test('1,000 services under the default limits', async (t) => {
 });
 
 t.test('a tight descriptor limit: each directory not taken up is named, then taken up later', {
-  skip: fs.existsSync('/usr/bin/prlimit') ? false : 'needs prlimit (util-linux)',
+  skip: prlimit ? false : 'needs prlimit (util-linux)',
 }, async (t) => {
   const dir = tmp(t);
   const names = Array.from({ length: 120 }, (_, i) => `s${String(i).padStart(3, '0')}`);
   for (const n of names) service(dir, n, { run: SLEEPER });
-  const scan = daemon(t, '/usr/bin/prlimit', ['--nofile=300:300', ours('svscan')], dir);
+  const scan = daemon(t, prlimit!, ['--nofile=300:300', ours('svscan')], dir);
   const refused = () => new Set([...scan.stderr().matchAll(/^svscan: warning: unable to start (\S+): process cannot open more files$/gm)].map((m) => m[1]));
   const up = () => names.filter((n) => pidOf(path.join(dir, n)) && supervised(path.join(dir, n)));
   await waitFor('every directory up or named', () => up().length + refused().size === names.length && up().length > 0, 60_000);
@@ -52,7 +55,7 @@ t.test('a tight descriptor limit: each directory not taken up is named, then tak
   await waitFor('restarted', () => { const p = pidOf(path.join(dir, taken[0])); return p && p !== p0; }, 10_000);
   // Free descriptors: remove as many running services as were refused, and rescan.
   for (const n of taken.slice(-named.length)) fs.rmSync(path.join(dir, n), { recursive: true });
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   scan.proc.kill('SIGALRM');
   await waitFor('the refused ones taken up', () => named.every((n) => pidOf(path.join(dir, n))), 30_000);
   scan.proc.kill('SIGTERM');

@@ -5,10 +5,11 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, daemon, normalize, ours, pidOf, run, service, supervised, tmp, waitFor, within } from './helpers/svdir';
+import { needReference, reference } from './helpers/common';
 
 const SLEEPER = '#!/bin/sh\nexec sleep 100\n';
 
-t.test('svscan picks up, ignores, stops and shuts down', async (t) => {
+t.test('svscan picks up, ignores, stops and shuts down', needReference('svstat'), async (t) => {
   const dir = tmp(t);
   const a = service(dir, 'a', {
     run: '#!/bin/sh\ntrap \'echo bye; exit 0\' TERM\necho hello\nwhile :; do sleep 0.1; done\n',
@@ -18,7 +19,7 @@ t.test('svscan picks up, ignores, stops and shuts down', async (t) => {
   const hidden = service(dir, '.hidden', { run: '#!/bin/sh\ntouch ../ran\nexec sleep 100\n' });
   const scan = daemon(t, ours('svscan'), [], dir);
   await waitFor('a, a/log and b up', () => pidOf(a) && pidOf(path.join(a, 'log')) && pidOf(b));
-  const st = await run('/usr/bin/svstat', ['a', 'a/log', 'b'], dir);
+  const st = await run(reference('svstat'), ['a', 'a/log', 'b'], dir);
   t.equal(normalize(st.stdout), 'a: up (pid N) S seconds\na/log: up (pid N) S seconds\nb: up (pid N) S seconds\n');
   await waitFor('hello logged', () => fs.readFileSync(path.join(dir, 'a.log'), 'latin1') === 'hello\n');
   t.notOk(fs.existsSync(path.join(hidden, 'supervise')), 'dot-directory left alone');
@@ -55,13 +56,13 @@ t.test('svscan picks up, ignores, stops and shuts down', async (t) => {
   t.equal(fs.readFileSync(path.join(dir, 'a.log'), 'latin1'), 'hello\nbye\n');
   for (const p of pids) t.notOk(alive(p), `pid ${p} gone`);
   for (const d of [a, path.join(a, 'log'), b, c]) t.notOk(supervised(d));
-  const st2 = await run('/usr/bin/svstat', ['a', 'a/log'], dir);
+  const st2 = await run(reference('svstat'), ['a', 'a/log'], dir);
   t.equal(st2.stdout, 'a: supervise not running\na/log: supervise not running\n');
   t.equal(scan.stderr(), '');
 });
 
-t.test('svscan on a missing directory', async (t) => {
+t.test('svscan on a missing directory', needReference('svscan'), async (t) => {
   const dir = tmp(t);
-  const [ref, mine] = await Promise.all([run('/usr/bin/svscan', ['nonexistent'], dir), run(ours('svscan'), ['nonexistent'], dir)]);
+  const [ref, mine] = await Promise.all([run(reference('svscan'), ['nonexistent'], dir), run(ours('svscan'), ['nonexistent'], dir)]);
   t.same([mine.code, mine.stderr], [ref.code, ref.stderr]);
 });

@@ -9,11 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { classicRules, rng } from './helpers/rulesgen';
 import { parseIPv6 } from '../src/lib/ip';
 import { compileRules, RulesError } from '../src/rules/compile';
+import { ROOT, findReference, needReference } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
 const OURS = path.join(ROOT, 'bin', 'tcprules');
-const REF = '/usr/bin/tcprules';
-const haveRef = fs.existsSync(REF);
+const REF = findReference('tcprules') ?? 'tcprules';
+const need = needReference('tcprules');
+const haveRef = !need.skip;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcprules-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -54,7 +55,7 @@ t.test('usage', async (t) => {
   }
 });
 
-t.test('generated classic inputs give identical CDBs', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('generated classic inputs give identical CDBs', need, async (t) => {
   let same = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const text = classicRules(rng(seed), 1 + rng(seed * 7)(300));
@@ -66,7 +67,7 @@ t.test('generated classic inputs give identical CDBs', { skip: !haveRef && 'no r
   t.equal(same, 40);
 });
 
-t.test('100k lines, byte for byte', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('100k lines, byte for byte', need, async (t) => {
   const text = classicRules(rng(4242), 100000);
   const o = run(OURS, text, 'bo');
   const r = run(REF, text, 'br');
@@ -120,7 +121,7 @@ t.test('failures leave cdb alone and remove tmp', async (t) => {
   t.notOk(fs.existsSync(tmp), 'unreadable input: no tmp left');
 });
 
-t.test('parse errors name the same line as the reference', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('parse errors name the same line as the reference', need, async (t) => {
   const r0 = rng(99);
   for (let i = 0; i < 30; i++) {
     const lines = classicRules(rng(500 + i), 50).split('\n');
@@ -138,7 +139,7 @@ t.test('parse errors name the same line as the reference', { skip: !haveRef && '
 // Random bytes from an alphabet rich in the syntax's own characters. Ours
 // must agree with the reference on accept/refuse and on the bytes, except
 // where a line is one of our IPv6 forms (the reference cannot read those).
-t.test('fuzz against the reference', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('fuzz against the reference', need, async (t) => {
   const alphabet = Buffer.from('0123456789.-=@:,#"\' \tadenylowX\0\xff\n', 'latin1');
   const r = rng(2024);
   let agreed = 0;

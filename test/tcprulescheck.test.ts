@@ -9,11 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { classicRules, peer, rng } from './helpers/rulesgen';
 import { checkRules } from '../src/rules/check';
 import { compileRules } from '../src/rules/compile';
+import { ROOT, findReference, needReference } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
 const OURS = path.join(ROOT, 'bin', 'tcprulescheck');
-const REF = '/usr/bin/tcprulescheck';
-const haveRef = fs.existsSync(REF) && fs.existsSync('/usr/bin/tcprules');
+const REF = findReference('tcprulescheck') ?? 'tcprulescheck';
+const need = needReference('tcprulescheck', 'tcprules');
+const haveRef = !need.skip;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcprulescheck-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -66,7 +67,7 @@ t.test('usage and a missing file', async (t) => {
   }
 });
 
-t.test('generated rules and clients', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('generated rules and clients', need, async (t) => {
   let same = 0;
   let total = 0;
   const hits = new Set<string>();
@@ -88,7 +89,7 @@ t.test('generated rules and clients', { skip: !haveRef && 'no reference' }, asyn
   t.ok(hits.has('deny connection') && hits.has('allow connection'), 'both outcomes were exercised');
 });
 
-t.test('damaged files: same answers and messages as the reference', { skip: !haveRef && 'no reference' }, async (t) => {
+t.test('damaged files: same answers and messages as the reference', need, async (t) => {
   const file = compile(classicRules(rng(77), 200), 'good.cdb');
   const good = fs.readFileSync(file);
   const bad = path.join(dir, 'bad.cdb');

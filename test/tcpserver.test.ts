@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { BIN, launchers, parseEnv, startServer, talk } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
+import { asRoot, findReference, needReference, reference } from './helpers/common';
 
 const OURS = path.join(BIN, 'tcpserver');
-const REF = '/usr/bin/tcpserver';
+const REF = findReference('tcpserver') ?? 'tcpserver';
 const tmp = mkdtempSync(path.join(tmpdir(), 'tcpserver-test-'));
 const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
@@ -21,7 +22,7 @@ const baseEnv = {
 function rulesCdb(text: string): string {
   const d = mkdtempSync(path.join(tmp, 'rules-'));
   const cdb = path.join(d, 'rules.cdb');
-  const r = spawnSync('/usr/bin/tcprules', [cdb, cdb + '.tmp'], { input: text, timeout: 10000 });
+  const r = spawnSync(reference('tcprules'), [cdb, cdb + '.tmp'], { input: text, timeout: 10000 });
   if (r.status !== 0) throw new Error('tcprules failed');
   return cdb;
 }
@@ -46,7 +47,7 @@ for (const l of launchers()) {
   t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
     const L = { UCSPI_LAUNCHER: l.name };
     for (const flags of [['-HR'], ['-HR', '-l', 'local.name'], ['-HR', '-l', ''], ['-vHRD']]) {
-      t.test(`environment with ${flags.join(' ')} equals the reference`, async (t) => {
+      t.test(`environment with ${flags.join(' ')} equals the reference`, needReference('tcpserver'), async (t) => {
         const ref = await envSeen(REF, flags, '127.0.0.9');
         const ours = await envSeen(OURS, flags, '127.0.0.9', L);
         t.same(ours, ref);
@@ -54,7 +55,7 @@ for (const l of launchers()) {
       });
     }
 
-    t.test('rules cdb: deny, variables, longest prefix, as the reference', async (t) => {
+    t.test('rules cdb: deny, variables, longest prefix, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
       const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set",FOO="rule"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
       for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
         t.same(await envSeen(OURS, ['-HR', '-x', cdb], local, L), await envSeen(REF, ['-HR', '-x', cdb], local), local);
@@ -66,7 +67,7 @@ for (const l of launchers()) {
       t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.5', L)).FOO, 'bar', 'others keep it');
     });
 
-    t.test('missing rules: dropped, or allowed with -X, as the reference', async (t) => {
+    t.test('missing rules: dropped, or allowed with -X, as the reference', needReference('tcpserver'), async (t) => {
       const missing = path.join(tmp, 'no-such.cdb');
       for (const flags of [['-HR', '-x', missing], ['-HRX', '-x', missing]]) {
         t.same(await envSeen(OURS, flags, '127.0.0.1', L), await envSeen(REF, flags, '127.0.0.1'), flags.join(' '));
@@ -74,7 +75,7 @@ for (const l of launchers()) {
       t.same(await envSeen(OURS, ['-HR', '-x', missing], '127.0.0.1', L), {});
     });
 
-    t.test('log lines match the reference (pids and ports masked)', async (t) => {
+    t.test('log lines match the reference (pids and ports masked)', needReference('tcpserver', 'tcprules'), async (t) => {
       const cdb = rulesCdb('127.0.0.2:deny\n');
       const run = async (cmd: string) => {
         const srv = await startServer(cmd, ['-vHR', '-l', 'me', '-x', cdb, '127.0.0.1', '0', 'sh', '-c', 'exit 3'],
@@ -123,7 +124,7 @@ for (const l of launchers()) {
       t.notOk('TCPREMOTEINFO' in none);
     });
 
-    t.test('DNS: local name unless -l, -h/-p names (hostile ones escaped), as the reference', async (t) => {
+    t.test('DNS: local name unless -l, -h/-p names (hostile ones escaped), as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
       const dns = await startFakeDns(namesZone(), { port53: true });
       t.teardown(() => dns.close());
       const E = { DNSCACHEIP: dns.addr };
@@ -150,7 +151,7 @@ for (const l of launchers()) {
       t.ok(dns.queries.length > 0);
     });
 
-    t.test('-u/-g/-U: ids as the reference sets them', async (t) => {
+    t.test('-u/-g/-U: ids as the reference sets them', asRoot(needReference('tcpserver')), async (t) => {
       for (const [args, env] of [[['-u', '65534', '-g', '65534'], {}], [['-U'], { UID: '65534', GID: '65534' }]] as const) {
         const idOf = async (cmd: string) => {
           const srv = await startServer(cmd, ['-HR', ...args, '127.0.0.1', '0', 'sh', '-c', 'id -u; id -g; id -G'],
@@ -192,7 +193,7 @@ for (const l of launchers()) {
   });
 }
 
-t.test('arguments: getopt bundles, everything after prog passed through; usage exits 100', async (t) => {
+t.test('arguments: getopt bundles, everything after prog passed through; usage exits 100', needReference('tcpserver'), async (t) => {
   const srv = await startServer(OURS, ['-HRq', '-c2', '-b', '5', '127.0.0.1', '0', 'echo', '-v', '-c', '--', 'x'], baseEnv);
   t.equal(await talk(srv.port), '-v -c -- x\n');
   await srv.stop();

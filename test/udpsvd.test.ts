@@ -8,15 +8,17 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, parseEnv } from './helpers/net';
+import { findReference, killGroup, needReference, ours, reference, sleep, spawn, waitFor } from './helpers/common';
+import { parseEnv } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { runOnce, sendFrom, startUdp, type UdpServer } from './helpers/udp';
 import { parseArgs } from '../src/cmd/udpsvd';
 import { parsePort } from '../src/listen/services';
 
-const OURS = path.join(BIN, 'udpsvd');
-const REF = '/usr/bin/udpsvd';
-const noRef = existsSync(REF) ? false : 'reference /usr/bin/udpsvd (Debian ipsvd) not installed';
+const OURS = ours('udpsvd');
+// Used only inside tests guarded by needReference('udpsvd').
+const REF = findReference('udpsvd') ?? 'udpsvd';
+const noRef = needReference('udpsvd').skip;
 const tmp = mkdtempSync(path.join(tmpdir(), 'udpsvd-test-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -25,8 +27,6 @@ const baseEnv: NodeJS.ProcessEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', PROTO: 'stale', TCPREMOTEIP: 'stale', UDPREMOTEIP: 'stale',
   NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Log text with what differs by nature made equal: pids, the chosen ports, the version id. */
 function norm(s: string): string {
@@ -164,10 +164,10 @@ const RULE_CLIENTS: Array<[string, string]> = [
 const ruleProg = (dir: string) => ['sh', '-c',
   `echo "$GREETING|\${FOO-unset}|$NET|$OK|$UDPREMOTEIP" >> ${dir}/vars; dd bs=4096 count=1 >> ${dir}/data 2>/dev/null`];
 
-t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the reference', { skip: noRef }, async (t) => {
+t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the reference', needReference('udpsvd', 'ipsvd-cdb'), async (t) => {
   const dir = peersDir();
   const cdb = path.join(tmp, 'peers.cdb');
-  const mk = spawnSync('/usr/bin/ipsvd-cdb', [cdb, cdb + '.tmp', dir], { timeout: 10000 });
+  const mk = spawnSync(reference('ipsvd-cdb'), [cdb, cdb + '.tmp', dir], { timeout: 10000 });
   const haveCdb = mk.status === 0;
   for (const v of ['-v', '-vv']) {
     for (const rules of haveCdb ? [['-i', dir], ['-x', cdb]] : [['-i', dir]]) {
@@ -338,12 +338,11 @@ t.test('without the addon: a clear start-up error, exit 111', async (t) => {
 });
 
 t.test('port 0: ours prints the port it got (the reference prints 0)', async (t) => {
-  const { spawn } = await import('node:child_process');
-  const p = spawn(OURS, ['-v', '-l', 'me', '127.0.0.1', '0', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  t.teardown(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } });
+  const p = spawn(OURS, ['-v', '-l', 'me', '127.0.0.1', '0', 'true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => killGroup(p.pid));
   let out = '';
   p.stdout!.on('data', (b) => { out += b; });
-  for (let i = 0; i < 800 && !out.includes('\n'); i++) await sleep(10);
+  await waitFor('the listening line', () => out.includes('\n'), 8000);
   const m = /^udpsvd: info: listening on 127\.0\.0\.1:(\d+), starting\.\n$/.exec(out);
   t.ok(m && Number(m[1]) > 0, `listening line with a real port: ${out}`);
 });

@@ -115,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
       log.status(0, o.limit);
     },
     fatal(what, e) {
+      if (what === 'no address') fatal(`no IP address for ${o.host}`);
       if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errstr(e)}`);
       fatal(`unable to bind: ${errstr(e)}`);
     },

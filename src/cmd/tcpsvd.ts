@@ -116,7 +116,9 @@ export async function main(argv: string[]): Promise<void> {
       if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
+    lookup: 'ipsvd',
     fatal(what, e) {
+      if (what === 'no address') fatal(100, `unable to look up ip address: ${o.host}`);
       if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errstr(e)}`);
       fatal(111, `unable to bind socket: ${errstr(e)}`);
     },

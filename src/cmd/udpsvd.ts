@@ -1,5 +1,4 @@
 // udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
-import { isIPv4 } from 'node:net';
 import type { RuleSource } from '../decide/decision';
 import { createIdentifier } from '../engine/identify';
 import { UdpEngine } from '../engine/udp';
@@ -10,6 +9,7 @@ import { dropPrivileges } from '../lib/privs';
 import { die, writeLine } from '../lib/strerr';
 import { udpsvdLog } from '../log/udpsvd';
 import { parsePort } from '../listen/services';
+import { resolveListenHost } from '../listen/resolve';
 import { bindUdp, udpAddon } from '../listen/udp';
 
 // ipsvd ends its usage with an empty line, and exits 111.
@@ -63,14 +63,20 @@ export function parseArgs(argv: string[]): UdpsvdOptions {
   return { ...o, ...hostPortProg(rest) };
 }
 
-/** host as ipsvd takes it: "" or "0" is every address, a dotted quad as is, a name through $DNSCACHEIP. */
+/**
+ * host as ipsvd takes it: "" or "0" is every address; anything else as
+ * tcpsvd resolves it (listen/resolve.ts: the name as given, then qualified,
+ * through $DNSCACHEIP).
+ */
 async function localAddress(host: string): Promise<string> {
   if (host === '' || host === '0') return '0.0.0.0';
-  if (isIPv4(host)) return host;
-  const { createDns } = require('../identify/dns') as typeof import('../identify/dns');
-  const ip = (await createDns().addrs(host)).find((a) => isIPv4(a));
-  if (ip === undefined) fatal(100, `unable to look up ip address: ${host}`);
-  return ip;
+  try {
+    return await resolveListenHost(host, { asGivenFirst: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOTFOUND') fatal(100, `unable to look up ip address: ${host}`);
+    fatal(111, `unable to look up ip address: ${host}: ${errstr(err)}`);
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {

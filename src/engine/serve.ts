@@ -13,6 +13,8 @@ export interface ServeSpec {
   host: string;
   port: number;
   backlog: number;
+  /** How a host name is looked up: ipsvd tries it as given before qualifying it (default ucspi-tcp). */
+  lookup?: 'ucspi-tcp' | 'ipsvd';
   /** Runs between bind and the first accept (privilege drop, -1, start lines). */
   afterBind(l: Listener): void;
   fatal(what: string, e: NodeJS.ErrnoException): never;
@@ -28,9 +30,12 @@ export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine>
   });
   let l: Listener;
   try {
-    l = await listen(spec.host, spec.port, spec.backlog);
+    l = await listen(spec.host, spec.port, spec.backlog, spec.lookup);
   } catch (e) {
-    spec.fatal((e as NodeJS.ErrnoException).syscall === 'getaddrinfo' ? 'lookup' : 'bind', e as NodeJS.ErrnoException);
+    const err = e as NodeJS.ErrnoException;
+    // The host name's lookup (listen/resolve.ts): no address, or no answer.
+    if (err.syscall === 'queryA') spec.fatal(err.code === 'ENOTFOUND' ? 'no address' : 'lookup', err);
+    spec.fatal('bind', err);
   }
   spec.afterBind(l);
   // The pure-Node path cannot keep inherited descriptors from the children otherwise.

@@ -6,8 +6,9 @@
 // the main loop; at the -c limit the socket is not polled, so waiting clients
 // stay in the kernel backlog as with the originals) and Node's net.Server
 // (netserver.ts, when the addon is missing or $UCSPI_LAUNCHER=spawn).
-import { isIP } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { loadNative } from '../native';
+import { resolveListenHost } from './resolve';
 
 /**
  * One accepted client, handed over as arguments (the engine builds its own
@@ -38,17 +39,26 @@ export function nativeWanted(): boolean {
   return !!n && typeof n.listenTcp === 'function';
 }
 
-/** Numeric addresses are used as given; a name is resolved once, at start. */
-async function hostAddress(host: string): Promise<string> {
-  if (isIP(host)) return host;
-  const { lookup } = await import('node:dns/promises');
-  return (await lookup(host)).address;
+/**
+ * A name is resolved once, at start, as the originals resolve it (resolve.ts:
+ * djb's rules through $DNSCACHEIP, never getaddrinfo); an IPv6 address (our
+ * addition) is used as given.
+ */
+async function hostAddress(host: string, asGivenFirst: boolean): Promise<string> {
+  if (isIPv6(host)) return host;
+  return resolveListenHost(host, { asGivenFirst });
 }
 
-export async function listen(host: string, port: number, backlog: number): Promise<Listener> {
+/**
+ * lookup: "ipsvd" tries a name as given before qualifying it (tcpsvd),
+ * "ucspi-tcp" qualifies it at once (tcpserver); both read "" and "0" as
+ * every address.
+ */
+export async function listen(host: string, port: number, backlog: number,
+                             lookup: 'ucspi-tcp' | 'ipsvd' = 'ucspi-tcp'): Promise<Listener> {
   const open: (ip: string, port: number, backlog: number, shownIp?: string) => Promise<Listener> =
     nativeWanted() ? require('./native').listenNative : require('./netserver').listenNet;
-  if (host !== '0' && host !== '') return open(await hostAddress(host), port, backlog);
+  if (host !== '0' && host !== '') return open(await hostAddress(host, lookup === 'ipsvd'), port, backlog);
   try {
     return await open('::', port, backlog, '0.0.0.0');
   } catch (e) {

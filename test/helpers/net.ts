@@ -1,14 +1,14 @@
 // Run a server (ours or the reference) on port 0 and talk to it over loopback.
 // Every wait is bounded; the listening port is read from /proc, which works
 // for servers that cannot print it (tcpsvd).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { BIN, ROOT, killGroup, sleep, spawn } from './common';
 import { type FakeDns, startFakeDns } from './fakedns';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const BIN = path.join(ROOT, 'bin');
+export { BIN, ROOT };
 
 export interface Running {
   proc: ChildProcess;
@@ -18,10 +18,6 @@ export interface Running {
   /** Resolves when stderr or stdout contains re (bounded). */
   waitLog(re: RegExp, ms?: number): Promise<string>;
   stop(): Promise<void>;
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** The LISTEN sockets held by pid: port and accept-queue length (clients connected, not yet accepted). */
@@ -112,7 +108,7 @@ export async function startServer(cmd: string, args: string[], env: NodeJS.Proce
     await sleep(20);
   }
   if (!port) {
-    proc.kill('SIGKILL');
+    killGroup(proc.pid);
     throw new Error(`${cmd} ${args.join(' ')} did not listen: ${err}`);
   }
   return {
@@ -131,9 +127,11 @@ export async function startServer(cmd: string, args: string[], env: NodeJS.Proce
       if (exited) return;
       const done = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      const t = setTimeout(() => killGroup(proc.pid), 3000);
       await done;
       clearTimeout(t);
+      // Children still serving a client (a test may want them) belong to the
+      // server's process group, killed when the test process ends.
     },
   };
 }

@@ -2,18 +2,21 @@
 // waits, and a teardown that kills everything a test started, even on failure
 // (supervisors it spawned, then any process whose cwd is inside its temp dir:
 // every run, finish and log/run starts in its service directory).
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const BIN = path.resolve(__dirname, '..', '..', 'bin');
+import { BIN, ours, running, spawn, waitFor, watchDir } from './common';
+
+export { BIN, ours, waitFor };
 
 interface T { teardown(fn: () => unknown): void }
 
 /** A fresh directory removed (with its processes killed) at the end of the test. */
 export function tmp(t: T): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'supE-')));
+  watchDir(dir);
   t.teardown(() => {
     killUnder(dir);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -91,19 +94,6 @@ export function run(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
   });
 }
 
-export const ours = (name: string) => path.join(BIN, name);
-
-/** Polls pred every 20 ms; rejects after ms with what it waited for. */
-export async function waitFor<V>(what: string, pred: () => V | undefined | null | false, ms = 15_000): Promise<V> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let v: V | undefined | null | false;
-    try { v = pred(); } catch { v = undefined; }
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** pid in dir/supervise/status (0 when down or unreadable). */
 export function pidOf(dir: string): number {
@@ -137,14 +127,8 @@ export function normalize(s: string): string {
     .replace(/: \d+s/g, ': Ss');
 }
 
-export function alive(pid: number): boolean {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^\d+ \(.*\) [ZX]/.test(st);
-  } catch {
-    return false;
-  }
-}
+/** Whether pid exists and is not a zombie (common.ts's running). */
+export const alive = running;
 
 /** Resolves with p, or rejects after ms naming what it waited for. */
 export function within<V>(what: string, p: Promise<V>, ms = 15_000): Promise<V> {

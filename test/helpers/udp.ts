@@ -2,11 +2,13 @@
 // loopback. The reference binds port 0 but never says which port it got, so
 // a free port is picked (bound once without SO_REUSEADDR, then released) and
 // the start is retried, a bounded number of times, when another process took
-// it meanwhile. Each server runs in its own process group: stop() ends the
-// server and every prog it left running. Every wait is bounded.
-import { type ChildProcess, spawn } from 'node:child_process';
+// it meanwhile. Each server runs in its own process group (common.ts's spawn,
+// killed however the test process ends): stop() ends the server and every
+// prog it left running. Every wait is bounded.
+import type { ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { killGroup, sleep, spawn } from './common';
 import { quietDnsAddr } from './net';
 
 export interface UdpServer {
@@ -20,8 +22,6 @@ export interface UdpServer {
   stop(): Promise<number | null>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A UDP port free right now on 127.0.0.1. */
 export function freeUdpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,8 +34,8 @@ export function freeUdpPort(): Promise<number> {
   });
 }
 
-/** Whether pid holds a UDP socket bound to port. */
-export function holdsUdpPort(pid: number, port: number): boolean {
+/** The address (dotted quad) of pid's UDP socket bound to port, or undefined when it holds none. */
+export function udpLocalIp(pid: number, port: number): string | undefined {
   let inodes: Set<string>;
   try {
     inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((f) => {
@@ -47,24 +47,22 @@ export function holdsUdpPort(pid: number, port: number): boolean {
     }));
     for (const line of readFileSync(`/proc/${pid}/net/udp`, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length > 9 && parseInt(f[1].split(':')[1], 16) === port && inodes.has(f[9])) return true;
+      if (f.length > 9 && parseInt(f[1].split(':')[1], 16) === port && inodes.has(f[9])) {
+        // The address in host byte order (little-endian here): bytes reversed.
+        const hex = f[1].split(':')[0];
+        return [3, 2, 1, 0].map((i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16)).join('.');
+      }
     }
   } catch {
     // gone
   }
-  return false;
+  return undefined;
 }
 
-const live = new Set<ChildProcess>();
-function killGroup(p: ChildProcess, sig: NodeJS.Signals) {
-  try {
-    process.kill(-p.pid!, sig);
-  } catch {
-    // the group is gone
-  }
+/** Whether pid holds a UDP socket bound to port. */
+export function holdsUdpPort(pid: number, port: number): boolean {
+  return udpLocalIp(pid, port) !== undefined;
 }
-// Whatever happens to the test, no server or prog outlives it.
-process.on('exit', () => { for (const p of live) killGroup(p, 'SIGKILL'); });
 
 /**
  * Starts cmd [...args, host, port, ...prog] on a free port. argv0 "udpsvd" makes
@@ -77,8 +75,7 @@ export async function startUdp(cmd: string, args: string[], host: string, prog: 
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeUdpPort();
     const proc = spawn(cmd, [...args, host, String(port), ...prog],
-      { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, argv0: 'udpsvd' });
-    live.add(proc);
+      { env, stdio: ['ignore', 'pipe', 'pipe'], argv0: 'udpsvd' });
     let out = '', err = '';
     let exited = false;
     let code: number | null = null;
@@ -90,12 +87,11 @@ export async function startUdp(cmd: string, args: string[], host: string, prog: 
     while (!exited && Date.now() < until && !holdsUdpPort(proc.pid!, port)) await sleep(20);
     const stop = async () => {
       if (!exited) proc.kill('SIGTERM');
-      const t = setTimeout(() => killGroup(proc, 'SIGKILL'), 3000);
+      const t = setTimeout(() => killGroup(proc.pid), 3000);
       await exit;
       clearTimeout(t);
-      killGroup(proc, 'SIGKILL'); // progs left running
+      killGroup(proc.pid); // progs left running
       await Promise.race([closed, sleep(3000)]); // the last log lines
-      live.delete(proc);
       return code;
     };
     if (!exited && holdsUdpPort(proc.pid!, port)) {
@@ -140,16 +136,14 @@ export async function runOnce(cmd: string, args: string[], env: NodeJS.ProcessEn
   Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (env.DNSCACHEIP === undefined) env = { ...env, DNSCACHEIP: await quietDnsAddr() };
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, argv0: 'udpsvd' });
-    live.add(p);
+    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], argv0: 'udpsvd' });
     let out = '', err = '';
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { err += d; });
-    const t = setTimeout(() => killGroup(p, 'SIGKILL'), ms);
+    const t = setTimeout(() => killGroup(p.pid), ms);
     p.on('exit', (code) => {
       clearTimeout(t);
-      killGroup(p, 'SIGKILL');
-      live.delete(p);
+      killGroup(p.pid);
       p.on('close', () => resolve({ code, stdout: out, stderr: err }));
     });
   });

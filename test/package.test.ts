@@ -1,0 +1,100 @@
+// The package as a user gets it: npm pack (prepack builds), then a global
+// install of the tarball into an empty prefix, offline, with no C++ compiler
+// (so the addon build fails): the failure is said once, and every command is
+// on PATH and works from there, with its man page.
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, which } from './helpers/common';
+import { startServer, talk } from './helpers/net';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+/** The environment without npm's own npm_* variables (npm test sets them; they would steer the inner npm). */
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}):
+    Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? cleanEnv(), timeout: opts.timeout ?? 180_000, maxBuffer: 1 << 24 },
+      (e, stdout, stderr) => {
+        resolve({ code: e ? (typeof (e as any).code === 'number' ? (e as any).code : null) : 0, out: `${stdout}${stderr}` });
+      });
+  });
+}
+
+const npm = which('npm');
+t.test('npm pack, then npm install -g of the tarball into an empty prefix, offline', { skip: !npm && 'npm not on PATH' }, async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ucspi-pack-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const packed = await run(npm!, ['pack', '--pack-destination', tmp], { cwd: ROOT });
+  t.equal(packed.code, 0, 'npm pack (its prepack builds)');
+  const tgz = path.join(tmp, `${pkg.name}-${pkg.version}.tgz`);
+  if (!t.ok(fs.existsSync(tgz), 'tarball written')) return;
+
+  const list = spawnSync('tar', ['tzf', tgz], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const bad of ['package/test/', 'package/benchmarks/', 'package/.ci/', 'package/src/', 'package/dist/src/', 'package/bin/demo']) {
+    t.notOk(list.some((f) => f.startsWith(bad)), `${bad} not shipped`);
+  }
+  for (const f of ['LICENSE', 'README.md', 'binding.gyp', 'scripts/install-addon.js', 'node_modules/node-addon-api/package.json']) {
+    t.ok(list.includes(`package/${f}`), `${f} shipped`);
+  }
+  for (const b of Object.keys(pkg.bin)) t.ok(list.includes(`package/dist/cmd/${b}.js`), `dist/cmd/${b}.js shipped`);
+
+  // No compiler: the addon's build fails, the install does not.
+  const prefix = path.join(tmp, 'prefix');
+  const inst = await run(npm!, ['install', '-g', '--prefix', prefix, '--offline', '--foreground-scripts', '--no-audit', '--no-fund', tgz],
+    { cwd: tmp, env: cleanEnv({ CXX: '/nonexistent/c++', CC: '/nonexistent/cc' }) });
+  if (inst.code !== 0 && /ENOTCACHED|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|network/i.test(inst.out)) {
+    const why = `npm cannot install offline here: ${inst.out.split('\n').find((l) => /error/.test(l)) ?? inst.out}`;
+    t.test('installed package', { skip: why }, async () => {});
+    return;
+  }
+  t.equal(inst.code, 0, 'npm install -g succeeds without the addon');
+  t.equal(inst.out.split('the native addon was not built').length - 1, 1, 'the missing addon is reported once');
+  t.match(inst.out, /every command still works/);
+  const home = path.join(prefix, 'lib', 'node_modules', pkg.name);
+  t.notOk(fs.existsSync(path.join(home, 'build', 'Release', 'ucspi.node')), 'no addon');
+  t.same(fs.readdirSync(path.join(home, 'node_modules')).filter((d) => !d.startsWith('.')), ['node-addon-api'],
+    'no TypeScript, esbuild or bundled libraries installed');
+
+  const bin = path.join(prefix, 'bin');
+  const env = cleanEnv({ PATH: `${bin}:/usr/bin:/bin` });
+  for (const b of Object.keys(pkg.bin)) {
+    t.ok(fs.existsSync(path.join(bin, b)), `${b} on PATH`);
+    // An odd argument: each answers as the command it is (one of its
+    // documented exit codes), not as a broken install (a Node stack trace).
+    const r = spawnSync(b, ['-@'], { env, input: '', encoding: 'utf8', timeout: 20_000 });
+    t.notMatch(r.stderr, /Cannot find module|Error: |at .*\.js:\d+/, `${b} loads from the installed location`);
+    t.ok([0, 100, 111].includes(r.status ?? -1), `${b} -@: exit ${r.status}`);
+  }
+
+  const rules = path.join(tmp, 'rules.cdb');
+  const tr = spawnSync('tcprules', [rules, `${rules}.tmp`], { env, input: '127.0.0.1:allow,X="1"\n:deny\n', encoding: 'utf8', timeout: 20_000 });
+  t.equal(tr.status, 0, 'tcprules compiles');
+  const check = spawnSync('tcprulescheck', [rules], { env: { ...env, TCPREMOTEIP: '127.0.0.1' }, encoding: 'utf8', timeout: 20_000 });
+  t.match(check.stdout, /set environment variable X=1\nallow connection/, 'tcprulescheck reads it');
+
+  const srv = await startServer(path.join(bin, 'tcpsvd'), ['127.0.0.1', '0', 'echo', 'served'], env);
+  t.teardown(() => srv.stop());
+  t.equal(await talk(srv.port), 'served\n', 'tcpsvd serves without the addon');
+
+  if (which('man')) {
+    const man = spawnSync('man', ['-M', path.join(prefix, 'share', 'man'), '-w', 'tcpsvd'], { encoding: 'utf8', timeout: 20_000 });
+    t.equal(man.status, 0, 'man -M prefix/share/man -w tcpsvd');
+    t.match(man.stdout, /tcpsvd\.8/);
+  } else {
+    t.comment('man not installed: man page lookup not checked');
+  }
+  for (const m of pkg.man as string[]) {
+    const sect = m.slice(-1);
+    t.ok(fs.existsSync(path.join(prefix, 'share', 'man', `man${sect}`, path.basename(m))), `${path.basename(m)} installed`);
+  }
+});
