@@ -168,3 +168,24 @@ t.test('errors name the service and the file; exit codes', async (t) => {
   t.equal(r.code, 111);
   t.match(r.stderr, `srv: warning: demo: unable to create ${path.join(dir, 'env')}`);
 });
+
+t.test("runit's supervise/stat and pid stand in for an unreadable supervise/status", async (t) => {
+  const { dir, srv } = setup(t);
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [path.join(sup, 'ok')]);
+  // Holding a reader on supervise/ok is what makes a directory supervised.
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  fs.writeFileSync(path.join(sup, 'status'), 'short');
+  fs.writeFileSync(path.join(sup, 'stat'), 'run\n');
+  fs.writeFileSync(path.join(sup, 'pid'), '4242\n');
+  let r = await srv('-l', 'demo');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^demo +up +4242 +-$/m);
+  fs.unlinkSync(path.join(sup, 'stat'));
+  r = await srv('-l', 'demo');
+  t.match(r.stdout, /^demo +- +- +-$/m, 'neither: unknown');
+  t.match(r.stderr, `srv: warning: demo: unable to read ${path.join(sup, 'status')}: bad format (5 bytes)`);
+});

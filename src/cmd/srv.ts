@@ -156,7 +156,7 @@ function names(dir: string): string[] {
 }
 
 function age(o: Observed, ctx: Ctx): string {
-  return o.status ? `${Math.max(0, ctx.now() - o.status.when.sec)}s` : '-';
+  return o.status?.when.sec ? `${Math.max(0, ctx.now() - o.status.when.sec)}s` : '-';
 }
 
 function list(ctx: Ctx, given: string[]): number {
@@ -205,7 +205,7 @@ function info(ctx: Ctx, svc: string): void {
     const tree = processTree(o.status.pid);
     if (tree) out.push(['processes', '\n' + treeLines(tree, 1).join('\n')]);
   }
-  if (o.status) out.push([isUp(o) ? 'started' : 'stopped', when(o.status.when.sec, ctx)]);
+  if (o.status?.when.sec) out.push([isUp(o) ? 'started' : 'stopped', when(o.status.when.sec, ctx)]);
   out.push(['restarts', o.restarts === null ? '-' : String(o.restarts)]);
   const logDir = path.join(dir, 'log');
   const logged = isDir(logDir);

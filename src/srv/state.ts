@@ -37,19 +37,35 @@ export function observe(dir: string): Observed {
   try {
     raw = fs.readFileSync(file);
   } catch (e) {
-    o.error = `unable to read ${file}: ${errstr(e)}`;
-    return o;
+    return fromText(dir, o, `unable to read ${file}: ${errstr(e)}`);
   }
   const s = decodeStatus(raw);
-  if (!s) {
-    o.error = `unable to read ${file}: bad format (${raw.length} bytes)`;
-    return o;
-  }
+  if (!s) return fromText(dir, o, `unable to read ${file}: bad format (${raw.length} bytes)`);
   o.status = s;
   o.restarts = readRestarts(raw, () => fs.readFileSync(path.join(dir, 'supervise', 'restarts'), 'latin1'));
   try {
     o.stat = fs.readFileSync(path.join(dir, 'supervise', 'stat'), 'latin1').split('\n')[0];
   } catch { /* daemontools and ours write no stat */ }
+  return o;
+}
+
+/**
+ * Without a usable supervise/status: runit's supervise/stat ("run",
+ * "down", "finish", then remarks) and supervise/pid, when both are there;
+ * the time of the last change is then unknown (0). Otherwise the error.
+ */
+function fromText(dir: string, o: Observed, error: string): Observed {
+  try {
+    const stat = fs.readFileSync(path.join(dir, 'supervise', 'stat'), 'latin1').split('\n')[0];
+    const pidText = fs.readFileSync(path.join(dir, 'supervise', 'pid'), 'latin1').trim();
+    const state = { run: State.Run, down: State.Down, finish: State.Finish }[stat.split(',')[0]];
+    if (state === undefined || !/^\d*$/.test(pidText)) throw new Error('unknown');
+    o.stat = stat;
+    o.status = { when: { sec: 0, nano: 0 }, pid: Number(pidText || 0), paused: / paused/.test(stat),
+                 want: /want down/.test(stat) ? 'd' : 'u', term: /got TERM/.test(stat), state };
+  } catch {
+    o.error = error;
+  }
   return o;
 }
 
