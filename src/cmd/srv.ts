@@ -247,11 +247,15 @@ function add(ctx: Ctx, svc: string): void {
   }
   // The scanners look for new entries every 5 seconds: wait for that too.
   const ms = ctx.waitMs + 5000;
+  const end = Date.now() + ms;
   for (const d of dirs(avail)) {
-    const r = waitUntil(d, ms, (o) => o.supervised && !!o.status);
+    const r = waitUntil(d, Math.max(0, end - Date.now()), (o) => o.supervised && !!o.status);
     if (!r.ok) throw new Failure(`linked, but ${path.join(d, 'supervise/ok')} has no supervisor after ${ms / 1000} seconds (is a scanner running on ${ctx.svdir}?)`);
   }
-  report(svc, observe(avail), ctx);
+  // A supervisor takes up the directory before it starts run: wait for that too, unless down says not to.
+  const r = waitUntil(avail, Math.max(0, end - Date.now()), (o) => o.normallyDown || isUp(o));
+  report(svc, r.o, ctx);
+  if (!r.ok) throw new Failure(`supervised, but not up after ${ms / 1000} seconds`);
 }
 
 function del(ctx: Ctx, svc: string): void {
@@ -262,16 +266,14 @@ function del(ctx: Ctx, svc: string): void {
   const dir = fs.realpathSync(live);
   const ds = dirs(dir);
   let problem = '';
+  // The service first, then its log, so that the log takes all of its last lines.
   for (const d of ds) {
     if (!observe(d).supervised) continue;
     try { send(d, 'd'); } catch (e) { if (!(e instanceof ControlError)) throw e; }
-  }
-  for (const d of ds) {
     const r = waitUntil(d, ctx.waitMs, (o) => !o.supervised || (!!o.status && o.status.pid === 0));
     if (!r.ok) problem ||= `${d} still runs (pid ${r.o.status?.pid}) after ${ctx.waitMs / 1000} seconds`;
   }
   try { fs.unlinkSync(live); } catch (e) { throw new Failure(`unable to remove ${live}: ${errstr(e)}`, SYSTEM); }
-  // The service first, so that its log takes all of its output.
   for (const d of ds) {
     try { send(d, 'x'); } catch (e) { if (!(e instanceof ControlError)) throw e; }
   }
