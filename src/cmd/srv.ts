@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
-import { UsageError, decimalArg, getopt, usage } from '../lib/getopt';
-import { writeLine, warn as strerrWarn } from '../lib/strerr';
+import { BadOption, UsageError, decimalArg, getopt, usage } from '../lib/getopt';
+import { die, writeLine, warn as strerrWarn } from '../lib/strerr';
 import { ControlError, send, waitUntil } from '../srv/control';
 import { EnvError, parseEnvArg, writeEnv } from '../srv/envdir';
 import { logDirOf } from '../srv/logdir';
@@ -43,10 +43,6 @@ interface Ctx { svdir: string; srvdir: string; waitMs: number; now: () => number
 export function main(argv: string[]): void {
   let waitSec = 7;
   let i = 0;
-  if (argv[0] === '--help') {
-    process.stdout.write(USAGE_TEXT + '\n');
-    process.exit(0);
-  }
   try {
     while (argv[i] === '-w' || /^-w\d/.test(argv[i] ?? '')) {
       const v = argv[i] === '-w' ? argv[++i] : argv[i].slice(2);
@@ -71,7 +67,9 @@ export function main(argv: string[]): void {
     };
     process.exit(run(ctx, action, rest));
   } catch (e) {
-    usage(USAGE, e);
+    if (e instanceof UsageError || e instanceof BadOption) usage(USAGE, e);
+    // What no check above foresaw is still a system error, named, not a stack trace.
+    die(PROG, 'unexpected error', e);
   }
 }
 
