@@ -1,0 +1,370 @@
+// srv: manage supervised services (Annvix's tool) over daemontools' and
+// runit's supervise/ files, for our supervisors and the originals alike.
+// The live directory is $SVDIR (default /var/service), where a scanner
+// (svscan, runsvdir) supervises every entry; services are kept in $SRVDIR
+// (default /etc/sv) and made live by a symbolic link.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errstr } from '../lib/errstr';
+import { BadOption, UsageError, decimalArg, getopt, usage } from '../lib/getopt';
+import { die, writeLine, warn as strerrWarn } from '../lib/strerr';
+import { ControlError, send, waitUntil } from '../srv/control';
+import { EnvError, parseEnvArg, writeEnv } from '../srv/envdir';
+import { logDirOf } from '../srv/logdir';
+import { PeersError, Setting, checkHost, exclude, grant, parseSetting, rebuild, remove } from '../srv/peers';
+import { Observed, isUp, observe, processTree, treeLines, word } from '../srv/state';
+
+const PROG = 'srv';
+const USAGE_TEXT = `usage: srv [-w sec] --list|-l [svc ...]
+       srv [-w sec] --info|-i | --add|-a | --del|-z | --up|-u | --down|-d | --restart|-r | --reload|-h svc ...
+       srv --env|-e svc VAR=value|VAR ...
+       srv --peers|-p svc [-g host] [-x host] [-y host] [-e VAR=value] [-m n]
+       srv --help`;
+const USAGE = { prog: PROG, text: USAGE_TEXT, code: 100 };
+
+/** Exit codes: 1 a service failed (missing, unsupervised, not in the wanted state in time), 111 a file could not be read or written. */
+const FAILED = 1;
+const SYSTEM = 111;
+
+const ACTIONS: Record<string, string> = {
+  '--list': 'list', '-l': 'list', '--info': 'info', '-i': 'info', '--add': 'add', '-a': 'add',
+  '--del': 'del', '-z': 'del', '--up': 'up', '-u': 'up', '--down': 'down', '-d': 'down',
+  '--restart': 'restart', '-r': 'restart', '--reload': 'reload', '-h': 'reload',
+  '--env': 'env', '-e': 'env', '--peers': 'peers', '-p': 'peers',
+};
+
+/** A failure of one service: its message and exit code. */
+class Failure extends Error {
+  constructor(msg: string, readonly code = FAILED) { super(msg); }
+}
+
+interface Ctx { svdir: string; srvdir: string; waitMs: number; now: () => number }
+
+export function main(argv: string[]): void {
+  let waitSec = 7;
+  let i = 0;
+  try {
+    while (argv[i] === '-w' || /^-w\d/.test(argv[i] ?? '')) {
+      const v = argv[i] === '-w' ? argv[++i] : argv[i].slice(2);
+      if (v === undefined) throw new UsageError(`${PROG}: option requires an argument -- w`);
+      waitSec = decimalArg(v);
+      i++;
+    }
+    if (argv[i] === '--help') {
+      process.stdout.write(USAGE_TEXT + '\n');
+      process.exit(0);
+    }
+    const action = ACTIONS[argv[i] ?? ''];
+    if (action === undefined) {
+      throw new UsageError(argv[i] === undefined ? undefined : `${PROG}: unknown action: ${argv[i]}`);
+    }
+    const rest = argv.slice(i + 1);
+    const ctx: Ctx = {
+      svdir: process.env.SVDIR || '/var/service',
+      srvdir: process.env.SRVDIR || '/etc/sv',
+      waitMs: waitSec * 1000,
+      now: () => Math.floor(Date.now() / 1000),
+    };
+    process.exit(run(ctx, action, rest));
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof BadOption) usage(USAGE, e);
+    // What no check above foresaw is still a system error, named, not a stack trace.
+    die(PROG, 'unexpected error', e);
+  }
+}
+
+function checkName(svc: string): void {
+  if (svc === '' || svc === '.' || svc === '..' || svc.includes('/') || svc.includes('\0') || svc.startsWith('.')) {
+    throw new UsageError(`${PROG}: bad service name: ${JSON.stringify(svc)}`);
+  }
+}
+
+function run(ctx: Ctx, action: string, rest: string[]): number {
+  if (action === 'list') {
+    rest.forEach(checkName);
+    return list(ctx, rest);
+  }
+  if (action === 'env') {
+    if (rest.length < 2) throw new UsageError();
+    checkName(rest[0]);
+    const changes = rest.slice(1).map((a) => {
+      const c = parseEnvArg(a);
+      if (!c) throw new UsageError(`${PROG}: bad variable: ${JSON.stringify(a)}`);
+      return c;
+    });
+    return guarded(rest[0], () => {
+      const dir = serviceDir(ctx, rest[0]);
+      for (const c of changes) writeEnv(dir, c);
+    });
+  }
+  if (action === 'peers') return peers(ctx, rest);
+  if (rest.length === 0) throw new UsageError();
+  rest.forEach(checkName);
+  const each: Record<string, (ctx: Ctx, svc: string) => void> = {
+    info, add, del, up, down, restart, reload,
+  };
+  let code = 0;
+  for (const svc of rest) code = Math.max(code, guarded(svc, () => each[action](ctx, svc)));
+  return code;
+}
+
+/** Runs one service's action; a failure is warned about with the service's name, and gives its exit code. */
+function guarded(svc: string, fn: () => void): number {
+  try {
+    fn();
+    return 0;
+  } catch (e) {
+    if (e instanceof Failure) {
+      strerrWarn(PROG, `${svc}: ${e.message}`);
+      return e.code;
+    }
+    if (e instanceof PeersError || e instanceof EnvError) {
+      strerrWarn(PROG, `${svc}: ${e.message}`);
+      return SYSTEM;
+    }
+    if (e instanceof ControlError) {
+      strerrWarn(PROG, `${svc}: ${e.message}`);
+      return FAILED;
+    }
+    throw e;
+  }
+}
+
+const lstat = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false });
+const isDir = (p: string) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+/** Where a service lives: the live entry (followed) if there is one, else the available one. */
+function serviceDir(ctx: Ctx, svc: string): string {
+  const live = path.join(ctx.svdir, svc);
+  const avail = path.join(ctx.srvdir, svc);
+  if (lstat(live)) {
+    try { return fs.realpathSync(live); } catch (e) { throw new Failure(`unable to follow ${live}: ${errstr(e)}`); }
+  }
+  if (isDir(avail)) return avail;
+  throw new Failure(`no such service: neither ${live} nor ${avail} exists`);
+}
+
+function names(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((n) => !n.startsWith('.') && isDir(path.join(dir, n)));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Failure(`unable to read ${dir}: ${errstr(e)}`, SYSTEM);
+  }
+}
+
+function age(o: Observed, ctx: Ctx): string {
+  return o.status?.when.sec ? `${Math.max(0, ctx.now() - o.status.when.sec)}s` : '-';
+}
+
+function list(ctx: Ctx, given: string[]): number {
+  let code = 0;
+  let all: string[];
+  try {
+    all = given.length ? given : [...new Set([...names(ctx.svdir), ...names(ctx.srvdir)])].sort();
+  } catch (e) {
+    if (!(e instanceof Failure)) throw e;
+    strerrWarn(PROG, e.message);
+    return e.code;
+  }
+  const rows: string[][] = [['SERVICE', 'STATUS', 'PID', 'TIME']];
+  for (const svc of all) {
+    code = Math.max(code, guarded(svc, () => {
+      const dir = serviceDir(ctx, svc);
+      const add = (name: string, d: string) => {
+        const o = observe(d);
+        if (o.error) strerrWarn(PROG, `${name}: ${o.error}`);
+        rows.push([name, word(o), o.status?.pid ? String(o.status.pid) : '-', age(o, ctx)]);
+      };
+      add(svc, dir);
+      if (isDir(path.join(dir, 'log'))) add(`${svc}/log`, path.join(dir, 'log'));
+    }));
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  process.stdout.write(rows.map((r) => r.map((f, c) => (c === r.length - 1 ? f : f.padEnd(widths[c]))).join('  ')).join('\n') + '\n');
+  return code;
+}
+
+function when(sec: number, ctx: Ctx): string {
+  return `${Math.max(0, ctx.now() - sec)} seconds ago, ${new Date(sec * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+}
+
+function info(ctx: Ctx, svc: string): void {
+  const dir = serviceDir(ctx, svc);
+  const live = path.join(ctx.svdir, svc);
+  const out: Array<[string, string]> = [['service', svc], ['directory', dir]];
+  const l = lstat(live);
+  out.push(['managed', l ? `yes (${live}${l.isSymbolicLink() ? ` -> ${fs.readlinkSync(live)}` : ''})` : `no (not in ${ctx.svdir})`]);
+  const o = observe(dir);
+  if (o.error) out.push(['error', o.error]);
+  out.push(['status', word(o) + (o.stat ? ` (${o.stat})` : '') + (o.normallyDown ? ', normally down' : '')]);
+  out.push(['pid', o.status?.pid ? String(o.status.pid) : '-']);
+  if (o.status?.pid) {
+    const tree = processTree(o.status.pid);
+    if (tree) out.push(['processes', '\n' + treeLines(tree, 1).join('\n')]);
+  }
+  if (o.status?.when.sec) out.push([isUp(o) ? 'started' : 'stopped', when(o.status.when.sec, ctx)]);
+  out.push(['restarts', o.restarts === null ? '-' : String(o.restarts)]);
+  const logDir = path.join(dir, 'log');
+  const logged = isDir(logDir);
+  out.push(['logged', logged ? 'yes' : 'no']);
+  if (logged) {
+    let target: string | null = null;
+    try { target = logDirOf(fs.readFileSync(path.join(logDir, 'run'), 'utf8'), logDir); } catch { /* no readable log/run */ }
+    out.push(['log dir', target ?? '-']);
+    const lo = observe(logDir);
+    if (lo.error) out.push(['log error', lo.error]);
+    out.push(['log status', word(lo) + (lo.stat ? ` (${lo.stat})` : '')]);
+    out.push(['log pid', lo.status?.pid ? String(lo.status.pid) : '-']);
+  }
+  const w = Math.max(...out.map(([k]) => k.length)) + 1;
+  process.stdout.write(out.map(([k, v]) => `${(k + ':').padEnd(w)} ${v}`.replace(/ +\n/, '\n')).join('\n') + '\n');
+}
+
+/** "svc: up (pid N) Ts" as srv reports a service after an action. */
+function report(name: string, o: Observed, ctx: Ctx): void {
+  const pid = o.status?.pid ? ` (pid ${o.status.pid})` : '';
+  writeLine(`${name}: ${word(o)}${pid} ${age(o, ctx)}`, 1);
+}
+
+function dirs(dir: string): string[] {
+  return isDir(path.join(dir, 'log')) ? [dir, path.join(dir, 'log')] : [dir];
+}
+
+function add(ctx: Ctx, svc: string): void {
+  const avail = path.join(ctx.srvdir, svc);
+  const live = path.join(ctx.svdir, svc);
+  if (!isDir(avail)) throw new Failure(`no such service: ${avail} is no directory`);
+  const l = lstat(live);
+  if (l) {
+    if (!l.isSymbolicLink() || fs.realpathSync(live) !== fs.realpathSync(avail)) {
+      throw new Failure(`${live} exists and is no link to ${avail}: not changed`);
+    }
+  } else {
+    try { fs.symlinkSync(avail, live); } catch (e) { throw new Failure(`unable to link ${live} to ${avail}: ${errstr(e)}`, SYSTEM); }
+  }
+  // The scanners look for new entries every 5 seconds: wait for that too.
+  const ms = ctx.waitMs + 5000;
+  const end = Date.now() + ms;
+  for (const d of dirs(avail)) {
+    const r = waitUntil(d, Math.max(0, end - Date.now()), (o) => o.supervised && !!o.status);
+    if (!r.ok) throw new Failure(`linked, but ${path.join(d, 'supervise/ok')} has no supervisor after ${ms / 1000} seconds (is a scanner running on ${ctx.svdir}?)`);
+  }
+  // A supervisor takes up the directory before it starts run: wait for that too, unless down says not to.
+  const r = waitUntil(avail, Math.max(0, end - Date.now()), (o) => o.normallyDown || isUp(o));
+  report(svc, r.o, ctx);
+  if (!r.ok) throw new Failure(`supervised, but not up after ${ms / 1000} seconds`);
+}
+
+function del(ctx: Ctx, svc: string): void {
+  const live = path.join(ctx.svdir, svc);
+  const l = lstat(live);
+  if (!l) throw new Failure(`not managed: ${live} does not exist`);
+  if (!l.isSymbolicLink()) throw new Failure(`${live} is no link (srv --add makes links): not changed`);
+  const dir = fs.realpathSync(live);
+  const ds = dirs(dir);
+  let problem = '';
+  // The service first, then its log, so that the log takes all of its last lines.
+  for (const d of ds) {
+    if (!observe(d).supervised) continue;
+    try { send(d, 'd'); } catch (e) { if (!(e instanceof ControlError)) throw e; }
+    const r = waitUntil(d, ctx.waitMs, (o) => !o.supervised || (!!o.status && o.status.pid === 0));
+    if (!r.ok) problem ||= `${d} still runs (pid ${r.o.status?.pid}) after ${ctx.waitMs / 1000} seconds`;
+  }
+  try { fs.unlinkSync(live); } catch (e) { throw new Failure(`unable to remove ${live}: ${errstr(e)}`, SYSTEM); }
+  for (const d of ds) {
+    try { send(d, 'x'); } catch (e) { if (!(e instanceof ControlError)) throw e; }
+  }
+  for (const d of ds) {
+    const r = waitUntil(d, ctx.waitMs, (o) => !o.supervised);
+    if (!r.ok) problem ||= `the supervisor of ${d} still runs after ${ctx.waitMs / 1000} seconds`;
+  }
+  if (problem) throw new Failure(`removed ${live}, but ${problem}`);
+  writeLine(`${svc}: removed`, 1);
+}
+
+function needSupervisor(dir: string): void {
+  const o = observe(dir);
+  if (o.error) throw new Failure(o.error);
+  if (!o.supervised) throw new Failure(`unable to control ${path.join(dir, 'supervise/control')}: supervise not running`);
+}
+
+function finish(svc: string, ctx: Ctx, r: { o: Observed; ok: boolean }, wanted: string): void {
+  report(svc, r.o, ctx);
+  if (!r.ok) throw new Failure(`not ${wanted} after ${ctx.waitMs / 1000} seconds`);
+}
+
+function up(ctx: Ctx, svc: string): void {
+  const dir = serviceDir(ctx, svc);
+  try { fs.rmSync(path.join(dir, 'down'), { force: true }); } catch (e) { throw new Failure(`unable to remove ${path.join(dir, 'down')}: ${errstr(e)}`, SYSTEM); }
+  needSupervisor(dir);
+  send(dir, 'u');
+  finish(svc, ctx, waitUntil(dir, ctx.waitMs, isUp), 'up');
+}
+
+function down(ctx: Ctx, svc: string): void {
+  const dir = serviceDir(ctx, svc);
+  try { fs.writeFileSync(path.join(dir, 'down'), '', { flag: 'a' }); } catch (e) { throw new Failure(`unable to create ${path.join(dir, 'down')}: ${errstr(e)}`, SYSTEM); }
+  needSupervisor(dir);
+  send(dir, 'd');
+  finish(svc, ctx, waitUntil(dir, ctx.waitMs, (o) => !!o.status && o.status.pid === 0), 'down');
+}
+
+function restart(ctx: Ctx, svc: string): void {
+  const dir = serviceDir(ctx, svc);
+  needSupervisor(dir);
+  const before = observe(dir).status;
+  send(dir, 'tcu');
+  const changed = (o: Observed) => !!o.status && isUp(o) &&
+    (!before || o.status.pid !== before.pid || o.status.when.sec !== before.when.sec || o.status.when.nano !== before.when.nano);
+  finish(svc, ctx, waitUntil(dir, ctx.waitMs, changed), 'restarted');
+}
+
+function reload(ctx: Ctx, svc: string): void {
+  const dir = serviceDir(ctx, svc);
+  needSupervisor(dir);
+  send(dir, 'h');
+  report(svc, observe(dir), ctx);
+}
+
+function peers(ctx: Ctx, rest: string[]): number {
+  if (rest.length === 0) throw new UsageError();
+  const svc = rest[0];
+  checkName(svc);
+  const ops: Array<{ op: 'g' | 'x' | 'y'; host: string }> = [];
+  const settings: Setting[] = [];
+  let limit: number | null = null;
+  const left = getopt(rest.slice(1), 'g:x:y:e:m:', (ch, v) => {
+    const value = v as string;
+    if (ch === 'e') {
+      const s = parseSetting(value);
+      if (!s) throw new UsageError(`${PROG}: bad variable: ${JSON.stringify(value)} (VAR=value)`);
+      settings.push(s);
+    } else if (ch === 'm') {
+      limit = decimalArg(value);
+    } else {
+      const bad = checkHost(value);
+      if (bad) throw new UsageError(`${PROG}: ${bad}`);
+      ops.push({ op: ch as 'g' | 'x' | 'y', host: value });
+    }
+  });
+  if (left.length) throw new UsageError(`${PROG}: unexpected argument: ${left[0]}`);
+  if ((settings.length || limit !== null) && !ops.some((o) => o.op === 'g')) {
+    throw new UsageError(`${PROG}: -e and -m apply to the hosts granted with -g`);
+  }
+  return guarded(svc, () => {
+    const dir = serviceDir(ctx, svc);
+    const pdir = path.join(dir, 'peers');
+    if (ops.length) {
+      try { fs.mkdirSync(pdir, { recursive: true }); } catch (e) { throw new PeersError(`unable to create ${pdir}: ${errstr(e)}`); }
+    } else if (!isDir(pdir)) {
+      throw new Failure(`no peers directory: ${pdir}`);
+    }
+    for (const { op, host } of ops) {
+      if (op === 'g') grant(pdir, host, limit, settings);
+      else if (op === 'x') exclude(pdir, host);
+      else remove(pdir, host);
+    }
+    rebuild(pdir, path.join(dir, 'peers.cdb'), (m) => strerrWarn(PROG, `${svc}: ${m}`));
+  });
+}

@@ -1,0 +1,191 @@
+// srv over three supervisors: our svscan, runit's runsvdir + runsv, and
+// daemontools' svscan + supervise. Each gets its own temp dirs ($SRVDIR with
+// the service, $SVDIR for the scanner); everything is killed at teardown.
+import t, { Test } from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { alive, daemon, killUnder, ours, pidOf, run, service, supervised, tmp, waitFor } from './helpers/svdir';
+
+const SRV = ours('srv');
+
+interface Scanner { name: string; cmd: string; needs: string[]; restarts: boolean }
+const SCANNERS: Scanner[] = [
+  { name: 'our svscan', cmd: ours('svscan'), needs: [], restarts: true },
+  { name: "runit's runsvdir", cmd: '/usr/bin/runsvdir', needs: ['/usr/bin/runsvdir', '/usr/bin/runsv'], restarts: false },
+  { name: "daemontools' svscan", cmd: '/usr/bin/svscan', needs: ['/usr/bin/svscan', '/usr/bin/supervise'], restarts: false },
+];
+
+// A run with a long-lived child (for the process tree), that notes each HUP
+// and leaves, taking its child along, on TERM.
+const RUN = `#!/bin/sh
+sleep 1000 &
+trap 'echo hup >> hups' HUP
+trap 'kill $!; exit 0' TERM
+while :; do sleep 0.1; done
+`;
+
+function setup(t: Test) {
+  const root = tmp(t);
+  const srvdir = path.join(root, 'sv');
+  const svdir = path.join(root, 'service');
+  fs.mkdirSync(svdir);
+  fs.mkdirSync(path.join(srvdir), { recursive: true });
+  const dir = service(srvdir, 'demo', { run: RUN, log: '#!/bin/sh\nexec multilog t ./main\n' });
+  // The reference scanners must start the reference supervisors and multilog.
+  const env = { SVDIR: svdir, SRVDIR: srvdir, PATH: `/usr/bin:/bin:${path.dirname(SRV)}` };
+  const srv = (...args: string[]) => run(SRV, args, root, env);
+  return { root, srvdir, svdir, dir, env, srv };
+}
+
+for (const sc of SCANNERS) {
+  const missing = sc.needs.filter((f) => !fs.existsSync(f));
+  t.test(`srv over ${sc.name}`, { skip: missing.length ? `needs ${missing.join(', ')}` : false }, async (t) => {
+    const { root, svdir, dir, env, srv } = setup(t);
+    const start = () => daemon(t, sc.cmd, [svdir], svdir, env);
+    start();
+
+    let r = await srv('--list');
+    t.equal(r.code, 0, 'list before add');
+    t.match(r.stdout, /^SERVICE +STATUS +PID +TIME\ndemo +- +- +-\ndemo\/log +- +- +-\n$/, 'not supervised: -');
+
+    r = await srv('-w', '3', '--add', 'demo');
+    t.equal(r.code, 0, `add: ${r.stderr}`);
+    t.match(r.stdout, /^demo: up \(pid \d+\) \d+s\n$/);
+    t.equal(fs.readlinkSync(path.join(svdir, 'demo')), dir, 'linked from the available dir');
+    await waitFor('log up', () => pidOf(path.join(dir, 'log')));
+    const pid = pidOf(dir);
+
+    r = await srv('-l');
+    t.equal(r.code, 0);
+    t.match(r.stdout, new RegExp(`^demo +up +${pid} +\\d+s$`, 'm'), 'list: up with its pid');
+    t.match(r.stdout, new RegExp(`^demo/log +up +${pidOf(path.join(dir, 'log'))} +\\d+s$`, 'm'), 'list: the log service');
+
+    r = await srv('--info', 'demo');
+    t.equal(r.code, 0);
+    t.match(r.stdout, `managed:    yes (${path.join(svdir, 'demo')} -> ${dir})`);
+    t.match(r.stdout, /^status: +up/m);
+    t.match(r.stdout, new RegExp(`^pid: +${pid}$`, 'm'));
+    t.match(r.stdout, new RegExp(`^processes:\\n  ${pid} /bin/sh ./run\\n(    \\d+ .*\\n)*    \\d+ sleep 1000\\n`, 'm'), 'the run and its children');
+    t.match(r.stdout, /^started: +\d+ seconds ago, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
+    t.match(r.stdout, sc.restarts ? /^restarts: +0$/m : /^restarts: +-$/m, 'restart count only where current');
+    t.match(r.stdout, /^logged: +yes$/m);
+    t.match(r.stdout, `log dir:    ${path.join(dir, 'log', 'main')}\n`);
+    t.match(r.stdout, /^log status: up/m);
+
+    r = await srv('--reload', 'demo');
+    t.equal(r.code, 0, 'reload');
+    await waitFor('HUP noted', () => fs.existsSync(path.join(dir, 'hups')), 5000);
+    t.equal(pidOf(dir), pid, 'HUP leaves the run alive');
+
+    r = await srv('-w', '5', '--restart', 'demo');
+    t.equal(r.code, 0, `restart: ${r.stderr}`);
+    const pid2 = pidOf(dir);
+    t.not(pid2, pid, 'a new run');
+    t.match(r.stdout, `demo: up (pid ${pid2})`);
+
+    r = await srv('-w', '5', '--down', 'demo');
+    t.equal(r.code, 0, `down: ${r.stderr}`);
+    t.match(r.stdout, /^demo: down 0s\n$/);
+    t.ok(fs.existsSync(path.join(dir, 'down')), 'down file created');
+    t.equal(pidOf(dir), 0);
+
+    // A reboot: every process of the tree killed at once, the scanner started again.
+    killUnder(root);
+    await waitFor('all gone', () => !supervised(dir) && !supervised(path.join(dir, 'log')));
+    start();
+    await waitFor('supervised again', () => supervised(dir) && supervised(path.join(dir, 'log')));
+    await new Promise((res) => setTimeout(res, 1500));
+    t.equal(pidOf(dir), 0, 'still down after the reboot');
+    r = await srv('-l', 'demo');
+    t.match(r.stdout, /^demo +down +- +\d+s$/m);
+
+    r = await srv('-w', '5', '-u', 'demo');
+    t.equal(r.code, 0, `up: ${r.stderr}`);
+    t.notOk(fs.existsSync(path.join(dir, 'down')), 'up removes the down file');
+    t.ok(pidOf(dir), 'up again');
+
+    r = await srv('--env', 'demo', 'GREETING=hello world', 'EMPTY=', 'GONE');
+    t.equal(r.code, 0, 'env');
+    if (fs.existsSync('/usr/bin/envdir')) {
+      const seen = await run('/usr/bin/envdir', [path.join(dir, 'env'), 'sh', '-c', 'echo "$GREETING|${EMPTY-unset}|${GONE-unset}"'], root, { GONE: 'inherited' });
+      t.equal(seen.stdout, 'hello world||unset\n', "daemontools' envdir reads it");
+    }
+    if (fs.existsSync('/usr/bin/chpst')) {
+      const seen = await run('/usr/bin/chpst', ['-e', path.join(dir, 'env'), 'sh', '-c', 'echo "$GREETING|${EMPTY-unset}|${GONE-unset}"'], root, { GONE: 'inherited' });
+      t.equal(seen.stdout, 'hello world||unset\n', "runit's chpst -e reads it");
+    }
+
+    const runPid = pidOf(dir);
+    const logPid = pidOf(path.join(dir, 'log'));
+    r = await srv('-w', '5', '--del', 'demo');
+    t.equal(r.code, 0, `del: ${r.stderr}`);
+    t.equal(r.stdout, 'demo: removed\n');
+    t.notOk(fs.existsSync(path.join(svdir, 'demo')), 'unlinked');
+    t.notOk(supervised(dir) || supervised(path.join(dir, 'log')), 'both supervisors left');
+    await waitFor('run and log gone', () => !alive(runPid) && !alive(logPid), 5000);
+    t.ok(fs.existsSync(path.join(dir, 'run')), 'the service itself is kept');
+  });
+}
+
+t.test('errors name the service and the file; exit codes', async (t) => {
+  const { srvdir, svdir, dir, srv } = setup(t);
+  let r = await srv('--up', 'nosuch');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `srv: warning: nosuch: no such service: neither ${path.join(svdir, 'nosuch')} nor ${path.join(srvdir, 'nosuch')} exists`);
+
+  r = await srv('--up', 'demo');
+  t.equal(r.code, 1, 'no supervisor');
+  t.match(r.stderr, `srv: warning: demo: unable to control ${path.join(dir, 'supervise/control')}: supervise not running`);
+
+  r = await srv('-w', '0', '--add', 'demo');
+  t.equal(r.code, 1, 'no scanner');
+  t.match(r.stderr, /^srv: warning: demo: linked, but .*supervise\/ok has no supervisor after 5 seconds/);
+
+  r = await srv('--del', 'nosuch');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `not managed: ${path.join(svdir, 'nosuch')} does not exist`);
+
+  fs.mkdirSync(path.join(svdir, 'plain'));
+  r = await srv('--del', 'plain');
+  t.equal(r.code, 1);
+  t.match(r.stderr, 'is no link');
+  t.ok(fs.existsSync(path.join(svdir, 'plain')), 'not removed');
+
+  for (const bad of [[], ['--bogus'], ['--up'], ['--up', '../x'], ['--env', 'demo'], ['--env', 'demo', '=x'],
+                     ['-w', 'x', '-l'], ['--peers', 'demo', '-q'], ['--peers', 'demo', '-e', 'A=b'],
+                     ['--peers', 'demo', '-g', '../etc'], ['--peers', 'demo', '-g', '1.2.3.4', '-m', 'ten']]) {
+    r = await srv(...bad);
+    t.equal(r.code, 100, `usage: ${bad.join(' ')}`);
+    t.match(r.stderr, /usage: srv /);
+  }
+  r = await srv('--help');
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^usage: srv /);
+
+  // The env dir cannot be made: a system error, 111.
+  fs.writeFileSync(path.join(dir, 'env'), 'a file');
+  r = await srv('--env', 'demo', 'A=b');
+  t.equal(r.code, 111);
+  t.match(r.stderr, `srv: warning: demo: unable to create ${path.join(dir, 'env')}`);
+});
+
+t.test("runit's supervise/stat and pid stand in for an unreadable supervise/status", async (t) => {
+  const { dir, srv } = setup(t);
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [path.join(sup, 'ok')]);
+  // Holding a reader on supervise/ok is what makes a directory supervised.
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  fs.writeFileSync(path.join(sup, 'status'), 'short');
+  fs.writeFileSync(path.join(sup, 'stat'), 'run\n');
+  fs.writeFileSync(path.join(sup, 'pid'), '4242\n');
+  let r = await srv('-l', 'demo');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^demo +up +4242 +-$/m);
+  fs.unlinkSync(path.join(sup, 'stat'));
+  r = await srv('-l', 'demo');
+  t.match(r.stdout, /^demo +- +- +-$/m, 'neither: unknown');
+  t.match(r.stderr, `srv: warning: demo: unable to read ${path.join(sup, 'status')}: bad format (5 bytes)`);
+});
