@@ -15,6 +15,7 @@ import { RulesCdbSource } from '../src/rules/source';
 
 const ROOT = path.resolve(__dirname, '..');
 const bin = (n: string) => path.join(ROOT, 'bin', n);
+const bundle = (n: string) => path.join(ROOT, 'dist', 'cmd', n + '.js');
 const ref = (n: string) => `/usr/bin/${n}`;
 const have = (n: string) => fs.existsSync(ref(n));
 
@@ -59,10 +60,17 @@ t.test('tcprules with stdin closed fails and keeps the old cdb', async (t) => {
   const r = spawnSync('sh', ['-c', 'exec "$@" </dev/null', 'sh', bin('tcprules'), cdb, cdb + '.tmp'], { timeout: 30000 });
   t.equal(r.status, 0, r.stderr.toString());
   t.equal(fs.statSync(cdb).size, 2048, 'an empty database');
-  // What the start-up stage says wins over the guess (see src/stdio.ts).
-  const told = spawnSync('sh', ['-c', 'exec "$@" <&-', 'sh', bin('tcprules'), cdb, cdb + '.tmp'],
+  // /dev/null open for reading and writing is the input Node would have put
+  // there for a closed one; bin/'s start-up script tells the two apart.
+  const rw = spawnSync('sh', ['-c', 'exec "$@" <>/dev/null', 'sh', bin('tcprules'), cdb, cdb + '.tmp'], { timeout: 30000 });
+  t.equal(rw.status, 0, `<>/dev/null is an empty input: ${rw.stderr}`);
+  // What the start-up stage says wins over the guess (see src/lib/stdfd.ts),
+  // when the bundle is run without bin/'s script.
+  const told = spawnSync('sh', ['-c', 'exec "$@" <&-', 'sh', process.execPath, '-e', `require(${JSON.stringify(bundle('tcprules'))}).main(process.argv.slice(1))`, cdb, cdb + '.tmp'],
     { env: { ...process.env, UCSPI_CLOSED_FDS: '' }, timeout: 30000 });
   t.equal(told.status, 0, 'UCSPI_CLOSED_FDS="" means nothing was closed');
+  const guessed = spawnSync('sh', ['-c', 'exec "$@" <&-', 'sh', process.execPath, '-e', `require(${JSON.stringify(bundle('tcprules'))}).main(process.argv.slice(1))`, cdb, cdb + '.tmp'], { timeout: 30000 });
+  t.equal(guessed.status, 111, 'without bin/, a closed stdin is still told by the guess');
 });
 
 t.test('tai64nlocal with stdin or stdout closed exits 111 as the original', async (t) => {

@@ -7,7 +7,7 @@
 // The originals see the closed descriptor (or the next file they open lands
 // on it) and fail. To tell the two apart:
 //
-// 1. When the start-up stage in bin/ says which descriptors it found closed,
+// 1. The start-up stage in bin/ says which descriptors it found closed,
 //    in UCSPI_CLOSED_FDS (a comma-separated list such as "0" or "0,1"; empty
 //    for none), that answer is used and the variable is removed from the
 //    environment, so that no child inherits it. A POSIX shell learns it with:
@@ -33,7 +33,10 @@ let told: Set<number> | null | undefined;
 
 function fromEnv(): Set<number> | null {
   if (told !== undefined) return told;
-  const v = process.env[ENV];
+  // The bundle's start-up code (scripts/banner.js) takes it out of the
+  // environment for every command; run from elsewhere, it may still be there.
+  let v = (process as { ucspiClosedFds?: string }).ucspiClosedFds;
+  if (v === undefined) v = process.env[ENV];
   if (v === undefined) return (told = null);
   delete process.env[ENV];
   told = new Set(v.split(',').filter((x) => /^[0-9]+$/.test(x)).map(Number));
