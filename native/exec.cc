@@ -76,13 +76,25 @@ void HandOnDescriptors(const std::set<int>& keep) {
     }
   }
   closedir(d);
+  std::set<int> handed;
   for (auto& [fd, what] : target) {
     int fdfl = fcntl(fd, F_GETFD);
     if (fdfl == -1) continue;
     bool nodes = fd > 2 && !keep.count(fd) && (fdfl & FD_CLOEXEC) &&
                  (what.compare(0, 11, "anon_inode:") == 0 ||
                   (what.compare(0, 5, "pipe:") == 0 && modes[what] == 3));
-    if (!nodes && (fdfl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+    if (nodes) continue;
+    if (fdfl & FD_CLOEXEC) fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+    if (!keep.count(fd)) handed.insert(fd);
+  }
+  // A descriptor the tool opened takes the lowest number the program would
+  // see free, as in a C tool, where Node's own do not sit in the way.
+  for (int fd : keep) {
+    int low = 0;
+    while (handed.count(low)) low++;
+    if (low < fd && dup2(fd, low) == low) close(fd);
+    else low = fd;
+    handed.insert(low);
   }
 }
 
