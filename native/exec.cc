@@ -55,7 +55,20 @@ void ResetSignals() {
 // close-on-exec: the epoll and eventfd descriptors (anon_inode) and
 // libuv's self-pipes, whose two ends it both holds. So: every descriptor that
 // is not one of Node's loses close-on-exec; Node's keep it.
-void HandOnDescriptors(const std::set<int>& keep) {
+// What to put back when the exec fails and the tool lives on to complain.
+struct Undo {
+  std::vector<std::pair<int, int>> flags;  // fd, its FD_ flags before
+  std::vector<std::pair<int, int>> moved;  // number taken, a copy of what was there (-1: nothing)
+  void Apply() {
+    for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+      if (it->second >= 0) { dup3(it->second, it->first, O_CLOEXEC); close(it->second); }
+      else close(it->first);
+    }
+    for (auto& [fd, fl] : flags) fcntl(fd, F_SETFD, fl);
+  }
+};
+
+void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
   DIR* d = opendir("/proc/self/fd");
   if (d == nullptr) return;
   int self = dirfd(d);
@@ -84,7 +97,10 @@ void HandOnDescriptors(const std::set<int>& keep) {
                  (what.compare(0, 11, "anon_inode:") == 0 ||
                   (what.compare(0, 5, "pipe:") == 0 && modes[what] == 3));
     if (nodes) continue;
-    if (fdfl & FD_CLOEXEC) fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+    if (fdfl & FD_CLOEXEC) {
+      undo.flags.push_back({fd, fdfl});
+      fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+    }
     if (!keep.count(fd)) handed.insert(fd);
   }
   // A descriptor the tool opened takes the lowest number the program would
@@ -92,8 +108,16 @@ void HandOnDescriptors(const std::set<int>& keep) {
   for (int fd : keep) {
     int low = 0;
     while (handed.count(low)) low++;
-    if (low < fd && dup2(fd, low) == low) close(fd);
-    else low = fd;
+    if (low < fd) {
+      int saved = target.count(low) ? fcntl(low, F_DUPFD_CLOEXEC, 0) : -1;
+      if (dup2(fd, low) == low) {
+        undo.moved.push_back({low, saved});
+        fcntl(fd, F_SETFD, FD_CLOEXEC);  // the copy at low goes on; the original stays the tool's
+      } else {
+        if (saved >= 0) close(saved);
+        low = fd;
+      }
+    }
     handed.insert(low);
   }
 }
@@ -121,10 +145,12 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < k.Length(); i++) keep.insert(k.Get(i).ToNumber().Int32Value());
   }
   ResetSignals();
-  HandOnDescriptors(keep);
+  Undo undo;
+  HandOnDescriptors(keep, undo);
+  auto fail = [&](int err) { undo.Apply(); return ThrowErrno(env, "execve", err); };
   if (file.find('/') != std::string::npos) {
     execve(file.c_str(), argv.data(), envp.data());
-    return ThrowErrno(env, "execve", errno);
+    return fail(errno);
   }
   int saved = 0;
   size_t start = 0;
@@ -137,9 +163,9 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
     int err = errno;
     if (err != ENOENT) {
       saved = err;
-      if (err != EACCES && err != EPERM && err != EISDIR) return ThrowErrno(env, "execve", err);
+      if (err != EACCES && err != EPERM && err != EISDIR) return fail(err);
     }
-    if (colon == std::string::npos) return ThrowErrno(env, "execve", saved ? saved : err);
+    if (colon == std::string::npos) return fail(saved ? saved : err);
     start = colon + 1;
   }
 }
