@@ -27,11 +27,8 @@ function both(cmd: string, args: string[], opts: SpawnSyncOptions = {}): [Out, O
   return [run(`/usr/bin/${cmd}`, args, opts), run(path.join(BIN, cmd), args, opts)];
 }
 
-function ref(t: Tap.Test, cmd: string): boolean {
-  if (fs.existsSync(`/usr/bin/${cmd}`)) return true;
-  t.skip(`/usr/bin/${cmd} absent`);
-  return false;
-}
+/** A skip reason naming the reference when it is absent, else false. */
+const absent = (cmd: string): string | false => (fs.existsSync(`/usr/bin/${cmd}`) ? false : `/usr/bin/${cmd} absent`);
 
 const haveNative = !!loadNative()?.execvpe;
 
@@ -50,29 +47,26 @@ t.test('bad input: same words, same exit code', async (t) => {
     ['setlock', ['-x', '/nonexistent/f', 'true']], ['setlock', ['-nN', 'f', 'no-such-prog-here']],
   ];
   for (const [cmd, args] of cases) {
-    if (!fs.existsSync(`/usr/bin/${cmd}`)) { t.skip(`/usr/bin/${cmd} absent`); continue; }
+    if (!fs.existsSync(`/usr/bin/${cmd}`)) { t.comment(`skip: /usr/bin/${cmd} absent`); continue; }
     const [want, got] = both(cmd, args);
     t.same(got, want, `${cmd} ${args.join(' ')}`);
   }
 });
 
-t.test('setuidgid: id as the account, its gid the only group', { skip: root ? false : 'needs root' }, async (t) => {
-  if (!ref(t, 'setuidgid')) return;
+t.test('setuidgid: id as the account, its gid the only group', { skip: absent('setuidgid') || (root ? false : 'needs root') }, async (t) => {
   const [want, got] = both('setuidgid', ['nobody', 'id']);
   t.equal(got.status, 0);
   t.same(got, want);
   t.match(got.stdout, /^uid=65534\(nobody\) gid=65534\(\w+\) groups=65534\(\w+\)\n$/);
 });
 
-t.test('envuidgid: $UID and $GID', async (t) => {
-  if (!ref(t, 'envuidgid')) return;
+t.test('envuidgid: $UID and $GID', { skip: absent('envuidgid') }, async (t) => {
   const [want, got] = both('envuidgid', ['nobody', 'sh', '-c', 'echo "$UID $GID"; id -u'], { env: { ...process.env, UID: 'old' } });
   t.same(got, want);
   t.equal(got.stdout, `65534 65534\n${process.getuid!()}\n`);
 });
 
-t.test('envdir: first line, trailing blanks off, NUL to newline, empty unsets, dot files skipped', async (t) => {
-  if (!ref(t, 'envdir')) return;
+t.test('envdir: first line, trailing blanks off, NUL to newline, empty unsets, dot files skipped', { skip: absent('envdir') }, async (t) => {
   const e = path.join(dir, 'env');
   fs.mkdirSync(e);
   fs.writeFileSync(path.join(e, 'A'), 'one two \t \nsecond line\n');
@@ -95,8 +89,7 @@ t.test('envdir: first line, trailing blanks off, NUL to newline, empty unsets, d
   t.same(g2, w2, 'a subdirectory is fatal, as in the original');
 });
 
-t.test('softlimit: /proc/self/limits', { skip: haveNative ? false : 'no native addon' }, async (t) => {
-  if (!ref(t, 'softlimit')) return;
+t.test('softlimit: /proc/self/limits', { skip: absent('softlimit') || (haveNative ? false : 'no native addon') }, async (t) => {
   for (const args of [['-m', '300000000'], ['-o', '64', '-c', '0', '-t', '1000'], ['-d', '=', '-s', '=', '-p', '77'],
     ['-f', '123456', '-l', '65536', '-r', '999999', '-a', '400000000'], ['-o', '99999999999']]) {
     const [want, got] = both('softlimit', [...args, 'cat', '/proc/self/limits']);
@@ -144,8 +137,7 @@ t.test('pgrphack: a new session and process group', { skip: haveNative ? false :
   t.not(plain.sid, plain.pid, 'without it, the session is the test\'s');
 });
 
-t.test('setlock: the program holds the lock; -n fails on a held lock, -x quietly', async (t) => {
-  if (!ref(t, 'setlock')) return;
+t.test('setlock: the program holds the lock; -n fails on a held lock, -x quietly', { skip: absent('setlock') }, async (t) => {
   const lk = path.join(dir, 'held');
   for (const [outer, inner] of [[path.join(BIN, 'setlock'), '/usr/bin/setlock'], ['/usr/bin/setlock', path.join(BIN, 'setlock')]]) {
     const r = run(outer, [lk, 'sh', '-c', `"$0" -n "$1" true; echo "n:$?"; "$0" -nx "$1" true; echo "nx:$?"`, inner, lk]);
