@@ -68,9 +68,11 @@ struct Undo {
   }
 };
 
-void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
+// The open descriptors, each with whether it is one of Node's own.
+std::map<int, bool> Classify() {
+  std::map<int, bool> out;
   DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return;
+  if (d == nullptr) return out;
   int self = dirfd(d);
   std::map<int, std::string> target;
   std::map<std::string, int> modes;  // pipe -> O_RDONLY bit | O_WRONLY bit seen
@@ -89,14 +91,22 @@ void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
     }
   }
   closedir(d);
-  std::set<int> handed;
   for (auto& [fd, what] : target) {
     int fdfl = fcntl(fd, F_GETFD);
     if (fdfl == -1) continue;
-    bool nodes = fd > 2 && !keep.count(fd) && (fdfl & FD_CLOEXEC) &&
-                 (what.compare(0, 11, "anon_inode:") == 0 ||
-                  (what.compare(0, 5, "pipe:") == 0 && modes[what] == 3));
-    if (nodes) continue;
+    out[fd] = fd > 2 && (fdfl & FD_CLOEXEC) &&
+              (what.compare(0, 11, "anon_inode:") == 0 ||
+               (what.compare(0, 5, "pipe:") == 0 && modes[what] == 3));
+  }
+  return out;
+}
+
+void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
+  std::map<int, bool> all = Classify();
+  std::set<int> handed;
+  for (auto& [fd, nodes] : all) {
+    if (nodes && !keep.count(fd)) continue;
+    int fdfl = fcntl(fd, F_GETFD);
     if (fdfl & FD_CLOEXEC) {
       undo.flags.push_back({fd, fdfl});
       fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
@@ -109,7 +119,7 @@ void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
     int low = 0;
     while (handed.count(low)) low++;
     if (low < fd) {
-      int saved = target.count(low) ? fcntl(low, F_DUPFD_CLOEXEC, 0) : -1;
+      int saved = all.count(low) ? fcntl(low, F_DUPFD_CLOEXEC, 0) : -1;
       if (dup2(fd, low) == low) {
         undo.moved.push_back({low, saved});
         fcntl(fd, F_SETFD, FD_CLOEXEC);  // the copy at low goes on; the original stays the tool's
@@ -267,7 +277,18 @@ int SetSoftLimit(int resource, double soft) {
   return setrlimit(resource, &rl) == -1 ? errno : 0;
 }
 
+// inheritedFds() -> the descriptors the process was started with (by the
+// rule above), for a tool that passes them on to a child (fghack).
+Napi::Value InheritedFds(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (auto& [fd, nodes] : Classify())
+    if (!nodes) a.Set(i++, Napi::Number::New(info.Env(), fd));
+  return a;
+}
+
 void InitExec(Napi::Env env, Napi::Object exports) {
+  exports.Set("inheritedFds", Napi::Function::New(env, InheritedFds, "inheritedFds"));
   exports.Set("execvpe", Napi::Function::New(env, Execvpe, "execvpe"));
   exports.Set("getrlimit", Napi::Function::New(env, Getrlimit, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New(env, Setrlimit, "setrlimit"));
