@@ -59,7 +59,8 @@ function scanUlong(s: string, at: number): [number, number] {
 
 /** runit's ":uid:gid[:gid...]" (after the colon); undefined when malformed. */
 function numericSpec(s: string): UidGids | undefined {
-  let [uid, at] = scanUlong(s, 0);
+  const [uid, first] = scanUlong(s, 0);
+  let at = first;
   if (s[at] !== ':') return undefined;
   const gids: number[] = [];
   at++;
