@@ -6,7 +6,8 @@ root=$(dirname "$conf")
 ourbin=$root/bin
 # The commands this project provides; the suites' other tools (tcpclient,
 # envdir, tai64n, ...) come from the Debian packages in both runs.
-OURS='tcpsvd tcpserver tcprules tcprulescheck ipsvd-cdb supervise svscan svc svok svstat multilog tai64nlocal'
+OURS='tcpsvd udpsvd tcpserver tcprules tcprulescheck ipsvd-cdb supervise svscan svc svok svstat multilog tai64nlocal
+  setuidgid envuidgid envdir softlimit pgrphack setlock tai64n fghack readproctitle'
 sysbin=/usr/bin
 basepath=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
 

@@ -30,6 +30,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSys(env, exports);
   InitAccept(env, exports);
   { void InitUdp(Napi::Env, Napi::Object); InitUdp(env, exports); }  // native/udp.cc: udpsvd's socket
+  { void InitExec(Napi::Env, Napi::Object); InitExec(env, exports); }  // native/exec.cc: the chain-loading tools
   return exports;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int SetSoftLimit(int resource, double soft);  // native/exec.cc
+
 namespace {
 
 // flockExNb(fd) -> true when locked, false when another holder has it.
@@ -59,16 +61,12 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 // setNofile(soft): the soft RLIMIT_NOFILE back to what the command was
 // started with (bin/ records it before Node raises it to the hard limit), so
 // that the programs it runs inherit the administrator's limit; -1: unlimited.
+// A thin caller of native/exec.cc's SetSoftLimit, softlimit's and chpst's.
 Napi::Value SetNofile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "setrlimit", EINVAL);
-  double want = info[0].As<Napi::Number>().DoubleValue();
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == -1) return ThrowErrno(env, "getrlimit", errno);
-  rlim_t soft = want < 0 ? RLIM_INFINITY : rlim_t(want);
-  if (want != want || (rl.rlim_max != RLIM_INFINITY && soft > rl.rlim_max)) return ThrowErrno(env, "setrlimit", EINVAL);
-  rl.rlim_cur = soft;
-  if (setrlimit(RLIMIT_NOFILE, &rl) == -1) return ThrowErrno(env, "setrlimit", errno);
+  int err = SetSoftLimit(RLIMIT_NOFILE, info[0].As<Napi::Number>().DoubleValue());
+  if (err != 0) return ThrowErrno(env, "setrlimit", err);
   return env.Undefined();
 }
 

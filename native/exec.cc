@@ -1,0 +1,300 @@
+// What the chain-loading tools (setuidgid, envdir, softlimit, chpst, ...)
+// need and Node lacks: to become the program they run (execve, same pid, so
+// that a supervisor keeps tracking and signalling it), and the process
+// attributes they change on the way: resource limits, session and process
+// group, root directory, nice level, a blocking flock.
+#include "addon.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int SetSoftLimit(int resource, double soft);  // below, outside the namespace: sys.cc calls it too
+
+namespace {
+
+std::vector<std::string> Strings(const Napi::Value& v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  return out;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& s) {
+  std::vector<char*> p;
+  for (auto& x : s) p.push_back(&x[0]);
+  p.push_back(nullptr);
+  return p;
+}
+
+// The program gets the signal state a C tool would hand on: Node ignores
+// SIGPIPE and SIGXFSZ (ignored signals survive execve) and may block some
+// on this thread. Handled signals go back to default by execve itself.
+void ResetSignals() {
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGXFSZ, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+}
+
+// The descriptors the program gets: exactly those the tool had at start
+// (0, 1, 2 and whatever it inherited) and those it is told to keep (setlock's
+// lock). Node marks the low inherited descriptors close-on-exec while it
+// starts (0 to 17 with Node 20), and opens its own among them, all
+// close-on-exec: the epoll and eventfd descriptors (anon_inode) and
+// libuv's self-pipes, whose two ends it both holds. So: every descriptor that
+// is not one of Node's loses close-on-exec; Node's keep it.
+// What to put back when the exec fails and the tool lives on to complain.
+struct Undo {
+  std::vector<std::pair<int, int>> flags;  // fd, its FD_ flags before
+  std::vector<std::pair<int, int>> moved;  // number taken, a copy of what was there (-1: nothing)
+  void Apply() {
+    for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+      if (it->second >= 0) { dup3(it->second, it->first, O_CLOEXEC); close(it->second); }
+      else close(it->first);
+    }
+    for (auto& [fd, fl] : flags) fcntl(fd, F_SETFD, fl);
+  }
+};
+
+// The open descriptors, each with whether it is one of Node's own.
+std::map<int, bool> Classify() {
+  std::map<int, bool> out;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return out;
+  int self = dirfd(d);
+  std::map<int, std::string> target;
+  std::map<std::string, int> modes;  // pipe -> O_RDONLY bit | O_WRONLY bit seen
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = atoi(e->d_name);
+    if (fd == self) continue;
+    char buf[256];
+    std::string link = std::string("/proc/self/fd/") + e->d_name;
+    ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n < 0) continue;
+    target[fd] = std::string(buf, n);
+    if (target[fd].compare(0, 5, "pipe:") == 0) {
+      int fl = fcntl(fd, F_GETFL);
+      if (fl != -1) modes[target[fd]] |= (fl & O_ACCMODE) == O_RDONLY ? 1 : 2;
+    }
+  }
+  closedir(d);
+  for (auto& [fd, what] : target) {
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl == -1) continue;
+    out[fd] = fd > 2 && (fdfl & FD_CLOEXEC) &&
+              (what.compare(0, 11, "anon_inode:") == 0 ||
+               (what.compare(0, 5, "pipe:") == 0 && modes[what] == 3));
+  }
+  return out;
+}
+
+void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
+  std::map<int, bool> all = Classify();
+  std::set<int> handed;
+  for (auto& [fd, nodes] : all) {
+    if (nodes && !keep.count(fd)) continue;
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl & FD_CLOEXEC) {
+      undo.flags.push_back({fd, fdfl});
+      fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
+    }
+    if (!keep.count(fd)) handed.insert(fd);
+  }
+  // A descriptor the tool opened takes the lowest number the program would
+  // see free, as in a C tool, where Node's own do not sit in the way.
+  for (int fd : keep) {
+    int low = 0;
+    while (handed.count(low)) low++;
+    if (low < fd) {
+      int saved = all.count(low) ? fcntl(low, F_DUPFD_CLOEXEC, 0) : -1;
+      if (dup2(fd, low) == low) {
+        undo.moved.push_back({low, saved});
+        fcntl(fd, F_SETFD, FD_CLOEXEC);  // the copy at low goes on; the original stays the tool's
+      } else {
+        if (saved >= 0) close(saved);
+        low = fd;
+      }
+    }
+    handed.insert(low);
+  }
+}
+
+// execvpe(file, argv, env): the PATH search of djb's pathexec_run, which the
+// originals share: a file with a slash is run as it is; otherwise each PATH
+// entry (default /bin:/usr/bin, an empty entry is "."), going on after
+// ENOENT, EACCES, EPERM and EISDIR and stopping at any other error; the
+// error reported is the last that was not ENOENT. Returns only on failure,
+// by throwing. keep (optional): descriptors the tool opened for the program.
+Napi::Value Execvpe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray())
+    return ThrowErrno(env, "execve", EINVAL);
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> args = Strings(info[1]), envs = Strings(info[2]);
+  std::vector<char*> argv = Pointers(args), envp = Pointers(envs);
+  std::string path = "/bin:/usr/bin";
+  for (auto& e : envs)
+    if (e.compare(0, 5, "PATH=") == 0) { path = e.substr(5); break; }
+
+  std::set<int> keep;
+  if (info.Length() > 3 && info[3].IsArray()) {
+    Napi::Array k = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < k.Length(); i++) keep.insert(k.Get(i).ToNumber().Int32Value());
+  }
+  ResetSignals();
+  Undo undo;
+  HandOnDescriptors(keep, undo);
+  auto fail = [&](int err) { undo.Apply(); return ThrowErrno(env, "execve", err); };
+  if (file.find('/') != std::string::npos) {
+    execve(file.c_str(), argv.data(), envp.data());
+    return fail(errno);
+  }
+  int saved = 0;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path.find(':', start);
+    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (dir.empty()) dir = ".";
+    std::string full = dir + "/" + file;
+    execve(full.c_str(), argv.data(), envp.data());
+    int err = errno;
+    if (err != ENOENT) {
+      saved = err;
+      if (err != EACCES && err != EPERM && err != EISDIR) return fail(err);
+    }
+    if (colon == std::string::npos) return fail(saved ? saved : err);
+    start = colon + 1;
+  }
+}
+
+// Resource names as softlimit and chpst know them.
+int Resource(const std::string& name) {
+  if (name == "as") return RLIMIT_AS;
+  if (name == "core") return RLIMIT_CORE;
+  if (name == "cpu") return RLIMIT_CPU;
+  if (name == "data") return RLIMIT_DATA;
+  if (name == "fsize") return RLIMIT_FSIZE;
+  if (name == "memlock") return RLIMIT_MEMLOCK;
+  if (name == "nofile") return RLIMIT_NOFILE;
+  if (name == "nproc") return RLIMIT_NPROC;
+  if (name == "rss") return RLIMIT_RSS;
+  if (name == "stack") return RLIMIT_STACK;
+  return -1;
+}
+
+double Js(rlim_t v) { return v == RLIM_INFINITY ? -1 : double(v); }
+
+// getrlimit(name) -> [soft, hard]; -1 stands for unlimited.
+Napi::Value Getrlimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int res = info.Length() < 1 || !info[0].IsString() ? -1 : Resource(info[0].As<Napi::String>().Utf8Value());
+  if (res < 0) return ThrowErrno(env, "getrlimit", EINVAL);
+  struct rlimit rl;
+  if (getrlimit(res, &rl) == -1) return ThrowErrno(env, "getrlimit", errno);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, Js(rl.rlim_cur)));
+  a.Set(1u, Napi::Number::New(env, Js(rl.rlim_max)));
+  return a;
+}
+
+// setrlimit(name, soft): the soft limit, -1 for unlimited; the hard limit
+// stays (EINVAL above it).
+Napi::Value Setrlimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int res = info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()
+      ? -1 : Resource(info[0].As<Napi::String>().Utf8Value());
+  if (res < 0) return ThrowErrno(env, "setrlimit", EINVAL);
+  int err = SetSoftLimit(res, info[1].As<Napi::Number>().DoubleValue());
+  if (err != 0) return ThrowErrno(env, "setrlimit", err);
+  return env.Undefined();
+}
+
+Napi::Value Setsid(const Napi::CallbackInfo& info) {
+  pid_t s = setsid();
+  if (s == -1) return ThrowErrno(info.Env(), "setsid", errno);
+  return Napi::Number::New(info.Env(), s);
+}
+
+// setpgid(pid, pgid), both 0 for "this process, its own group".
+Napi::Value Setpgid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  pid_t pg = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  if (setpgid(pid, pg) == -1) return ThrowErrno(env, "setpgid", errno);
+  return env.Undefined();
+}
+
+Napi::Value Chroot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowErrno(env, "chroot", EINVAL);
+  if (chroot(info[0].As<Napi::String>().Utf8Value().c_str()) == -1) return ThrowErrno(env, "chroot", errno);
+  return env.Undefined();
+}
+
+// nice(inc), as chpst -n calls it: -1 with errno set is the only failure.
+Napi::Value Nice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "nice", EINVAL);
+  errno = 0;
+  int r = nice(info[0].As<Napi::Number>().Int32Value());
+  if (r == -1 && errno != 0) return ThrowErrno(env, "nice", errno);
+  return Napi::Number::New(env, r);
+}
+
+// flockEx(fd): waits for the lock (setlock without -n); the tool has
+// nothing else to do meanwhile, so blocking the loop is what it wants.
+Napi::Value FlockEx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "flock", EINVAL);
+  int fd = info[0].As<Napi::Number>().Int32Value(), r;
+  do r = flock(fd, LOCK_EX); while (r == -1 && errno == EINTR);
+  if (r == -1) return ThrowErrno(env, "flock", errno);
+  return env.Undefined();
+}
+
+}  // namespace
+
+// The one implementation of a soft limit change, also behind sys.cc's setNofile.
+int SetSoftLimit(int resource, double soft) {
+  struct rlimit rl;
+  if (getrlimit(resource, &rl) == -1) return errno;
+  rlim_t v = soft < 0 ? RLIM_INFINITY : rlim_t(soft);
+  if (soft != soft || (rl.rlim_max != RLIM_INFINITY && v > rl.rlim_max)) return EINVAL;
+  rl.rlim_cur = v;
+  return setrlimit(resource, &rl) == -1 ? errno : 0;
+}
+
+// inheritedFds() -> the descriptors the process was started with (by the
+// rule above), for a tool that passes them on to a child (fghack).
+Napi::Value InheritedFds(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (auto& [fd, nodes] : Classify())
+    if (!nodes) a.Set(i++, Napi::Number::New(info.Env(), fd));
+  return a;
+}
+
+void InitExec(Napi::Env env, Napi::Object exports) {
+  exports.Set("inheritedFds", Napi::Function::New(env, InheritedFds, "inheritedFds"));
+  exports.Set("execvpe", Napi::Function::New(env, Execvpe, "execvpe"));
+  exports.Set("getrlimit", Napi::Function::New(env, Getrlimit, "getrlimit"));
+  exports.Set("setrlimit", Napi::Function::New(env, Setrlimit, "setrlimit"));
+  exports.Set("setsid", Napi::Function::New(env, Setsid, "setsid"));
+  exports.Set("setpgid", Napi::Function::New(env, Setpgid, "setpgid"));
+  exports.Set("chroot", Napi::Function::New(env, Chroot, "chroot"));
+  exports.Set("nice", Napi::Function::New(env, Nice, "nice"));
+  exports.Set("flockEx", Napi::Function::New(env, FlockEx, "flockEx"));
+}

@@ -1,0 +1,126 @@
+// Environment changes as djb's pathexec_env makes them (envdir, envuidgid,
+// chpst -e and -U): each name first loses its old value, then gets the new
+// one, or none ("unset").
+import * as fs from 'node:fs';
+
+export class EnvChanges {
+  private readonly changes: [string, string | undefined][] = [];
+
+  set(name: string, value: string | undefined): void {
+    this.changes.push([name, value]);
+  }
+
+  /** The environment prog gets: base with the changes applied in order. */
+  apply(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...base };
+    for (const [k, v] of this.changes) {
+      delete env[k];
+      if (v !== undefined) env[k] = v;
+    }
+    return env;
+  }
+}
+
+/** Where an envdir read failed, for each tool's wording. */
+export class EnvDirError extends Error {
+  constructor(readonly step: 'cwd' | 'chdir' | 'opendir' | 'readdir' | 'read' | 'back',
+              readonly cause: unknown, readonly file?: string) {
+    super(step);
+  }
+}
+
+const MAX = 256; // the originals read no further than this: only the first line matters
+
+/**
+ * A file's value: the first line, spaces and tabs at its end removed, NULs
+ * turned into newlines; undefined for an empty file (unset the variable).
+ */
+export function envValue(buf: Buffer): string | undefined {
+  if (buf.length === 0) return undefined;
+  let end = buf.indexOf(0x0a);
+  if (end < 0) end = buf.length;
+  while (end > 0 && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+  const line = Buffer.from(buf.subarray(0, end));
+  for (let i = 0; i < line.length; i++) if (line[i] === 0) line[i] = 0x0a;
+  return line.toString('utf8');
+}
+
+function readHead(name: string): Buffer {
+  const fd = fs.openSync(name, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const b = Buffer.alloc(MAX);
+      const n = fs.readSync(fd, b, 0, MAX, null);
+      if (n === 0) break;
+      chunks.push(b.subarray(0, n));
+      total += n;
+      if (b.subarray(0, n).includes(0x0a)) break;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Reads dir as envdir does: every entry whose name does not start with '.',
+ * in directory order, read from inside dir (so a relative symlink resolves
+ * there). skipDir: a subdirectory is passed over (chpst -e) rather than fatal;
+ * onSkip hears of it.
+ */
+export function readEnvDir(dir: string, changes: EnvChanges,
+                           skipDir = false, onSkip?: (name: string, e: unknown) => void): void {
+  let start: string;
+  try {
+    start = process.cwd();
+  } catch (e) {
+    throw new EnvDirError('cwd', e);
+  }
+  try {
+    process.chdir(dir);
+  } catch (e) {
+    throw new EnvDirError('chdir', e);
+  }
+  try {
+    let d: fs.Dir;
+    try {
+      d = fs.opendirSync('.');
+    } catch (e) {
+      throw new EnvDirError('opendir', e);
+    }
+    try {
+      for (;;) {
+        let ent: fs.Dirent | null;
+        try {
+          ent = d.readSync();
+        } catch (e) {
+          throw new EnvDirError('readdir', e);
+        }
+        if (ent === null) break;
+        if (ent.name.startsWith('.')) continue;
+        let buf: Buffer;
+        try {
+          buf = readHead(ent.name);
+        } catch (e) {
+          if (skipDir && (e as NodeJS.ErrnoException).code === 'EISDIR') {
+            onSkip?.(ent.name, e);
+            continue;
+          }
+          throw new EnvDirError('read', e, ent.name);
+        }
+        changes.set(ent.name, envValue(buf));
+      }
+    } finally {
+      d.closeSync();
+    }
+  } finally {
+    try {
+      process.chdir(start);
+    } catch (e) {
+      // eslint-disable-next-line no-unsafe-finally
+      throw new EnvDirError('back', e);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+// setlock's and chpst -l/-L's lock: the file opened for appending (created
+// 0600 when missing, as open_append does), then flock'ed, exclusively; the
+// descriptor stays open into prog, which holds the lock while it runs.
+import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lockExNb } from '../lib/flock';
+import { loadNative } from '../native';
+
+export class LockError extends Error {
+  constructor(readonly step: 'open' | 'lock', readonly cause: unknown) {
+    super(step);
+  }
+}
+
+/** Returns the locked descriptor; wait: block until the lock is free (else EAGAIN). */
+export function takeLock(file: string, wait: boolean): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
+  } catch (e) {
+    throw new LockError('open', e);
+  }
+  try {
+    if (!wait) {
+      lockExNb(fd);
+    } else {
+      const n = loadNative();
+      if (n && typeof n.flockEx === 'function') n.flockEx(fd);
+      else {
+        const r = spawnSync('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
+        if (r.error) throw r.error;
+        if (r.status !== 0) throw Object.assign(new Error('flock(1) failed'), { code: 'ENOLCK' });
+      }
+    }
+  } catch (e) {
+    throw new LockError('lock', e);
+  }
+  return fd;
+}
