@@ -61,6 +61,7 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
       for (const r of tr.refused) notes.push({ where: s.where, what: `${s.service} (${s.daemon ?? s.service})`, reason: `${r}; not converted` });
       continue;
     }
+    for (const c of tr.caveats) notes.push({ where: s.where, what: `${s.service} (${s.daemon ?? s.service})`, reason: c });
     taken.add(name);
     const args: string[] = ['-v'];
     // No DNS for the local name: inetd never looked it up.

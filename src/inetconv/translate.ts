@@ -28,6 +28,8 @@ export interface Translation {
   needHost: boolean;
   /** Why the rules cannot be expressed; empty when they can. */
   refused: string[];
+  /** Where the translation is wider than the rules (a host name's entry also covers names under it). */
+  caveats: string[];
 }
 
 interface Scenario { addr: Prefix | null; name: string | null }
@@ -97,14 +99,17 @@ const where = (d: Decision) => (d.by ? `${d.by.file}:${d.by.line}` : 'the defaul
 /** rules: the allow table's rules for this daemon, then the deny table's, in file order. */
 export function translate(rules: Rule[], access?: XAccess): Translation {
   const refused: string[] = [];
+  const caveats: string[] = [];
   const prefixes = new Map<string, Prefix>();
   const nodes = new Set<string>();
+  const exactNodes = new Set<string>();
+  const domainNodes = new Set<string>();
   const walk = (l: List<ClientPat> | undefined) => {
     if (!l) return;
     for (const p of l.pats) {
       if (p.k === 'addr') prefixes.set(key(p.p), p.p);
-      else if (p.k === 'domain') nodes.add(p.d);
-      else if (p.k === 'host') nodes.add(p.h);
+      else if (p.k === 'domain') { nodes.add(p.d); domainNodes.add(p.d); }
+      else if (p.k === 'host') { nodes.add(p.h); exactNodes.add(p.h); }
     }
     walk(l.except);
   };
@@ -143,10 +148,19 @@ export function translate(rules: Rule[], access?: XAccess): Translation {
   const written = new Map<string, Decision>();
   const depth = (n: string) => n.split('.').length;
   for (const n of [...nodes].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
-    const [self, sub] = nodeReps(n).map((x) => decide({ addr: null, name: x }));
-    if (!same(self, sub)) {
-      refused.push(`${n} and names under it get different decisions (${where(self)} or ${where(sub)}); a peers entry for a name covers both`);
-      continue;
+    const [selfD, sub] = nodeReps(n).map((x) => decide({ addr: null, name: x }));
+    // A peers entry for a name covers the names under it too. With only
+    // ".n" patterns, n itself is taken as one of them (a client named exactly
+    // like a domain is rare; see inetconv(8)); with only "n", the names under
+    // it get n's decision, and this is listed; with both, it is refused.
+    let self = selfD;
+    if (!same(selfD, sub)) {
+      if (exactNodes.has(n) && domainNodes.has(n)) {
+        refused.push(`${n} and names under it get different decisions (${where(selfD)} or ${where(sub)}); a peers entry for a name covers both`);
+        continue;
+      }
+      if (domainNodes.has(n)) self = sub;
+      else caveats.push(`the entry for ${n} also covers the names under it, which the rules decide otherwise (${where(sub)})`);
     }
     let parent = rootD;
     for (let h = n.indexOf('.') >= 0 ? n.slice(n.indexOf('.') + 1) : ''; h !== ''; h = h.indexOf('.') >= 0 ? h.slice(h.indexOf('.') + 1) : '') {
@@ -159,5 +173,5 @@ export function translate(rules: Rule[], access?: XAccess): Translation {
     entries.set(n, entryFor(self));
     needHost = true;
   }
-  return { entries, needHost, refused };
+  return { entries, needHost, refused, caveats };
 }
