@@ -86,6 +86,7 @@ function writePeers(dir: string, entries: Map<string, { mode: number; content: s
 
 t.test('random rule tables: the peers lookup decides as first match does', async (t) => {
   let compared = 0, tables = 0;
+  const kinds = new Set<string>();
   for (let round = 0; round < 150; round++) {
     const gen = [...Array.from({ length: 1 + rnd(4) }, () => randomRule('allow')), ...Array.from({ length: rnd(3) }, () => randomRule('deny'))];
     const allowText = gen.filter((r) => r.table === 'allow').map((r) => r.line).join('\n') + '\n';
@@ -108,10 +109,12 @@ t.test('random rule tables: the peers lookup decides as first match does', async
         return;
       }
       compared++;
+      kinds.add(want.replace(/:.+/, ':…'));
     }
     tables++;
   }
   t.equal(tables, 150);
+  t.same([...kinds].sort(), ['allow:', 'allow:…', 'deny', 'twist:…'], 'every kind of decision was compared');
   t.equal(compared, 150 * 40);
 });
 

@@ -8,11 +8,15 @@ import type { Where } from './hosts';
 import { prefixOf, type Prefix } from './prefix';
 import { unwrap, type Note, type Service } from './service';
 
+// Known to xinetd, without an equivalent here: listed, the service converted without them.
+const UNSUPPORTED = ['banner', 'banner_success', 'banner_fail', 'max_load', 'rlimit_as', 'rlimit_cpu', 'rlimit_data',
+  'rlimit_rss', 'rlimit_stack', 'deny_time', 'umask', 'groups', 'nice', 'mdns', 'v6only'];
+
 type Attrs = Map<string, { op: string; values: string[]; where: Where }>;
 
 const KNOWN = new Set(['socket_type', 'protocol', 'wait', 'user', 'group', 'server', 'server_args', 'port', 'bind',
   'interface', 'instances', 'per_source', 'only_from', 'no_access', 'disable', 'type', 'env', 'passenv', 'cps', 'id',
-  'libwrap', 'flags', 'log_type', 'log_on_success', 'log_on_failure']);
+  'libwrap', 'flags', 'log_type', 'log_on_success', 'log_on_failure', 'redirect', 'access_times', ...UNSUPPORTED]);
 
 /** An xinetd address: a.b.c.d (trailing zero octets are wildcards), net/len, [v6]; undefined if not translatable. */
 function xAddr(w: string): Prefix | undefined {
@@ -48,20 +52,24 @@ function readBlocks(file: string, notes: Note[], out: Array<{ kind: string; name
     if (!cur) {
       let m = /^includedir\s+(\S+)$/.exec(t);
       if (m) {
-        const dir = path.resolve(path.dirname(file), m[1]);
+        const dir = path.isAbsolute(m[1]) ? m[1] : path.join(path.dirname(file), m[1]);
         let names: string[] = [];
         try { names = fs.readdirSync(dir).sort(); } catch (e) { notes.push({ where, what: t, reason: `cannot read ${dir}: ${(e as Error).message}` }); }
         for (const n of names) {
           if (n.includes('.') || n.endsWith('~')) continue;
           const f = path.join(dir, n);
-          if (seen.has(f) || !fs.statSync(f).isFile()) continue;
-          seen.add(f);
+          if (seen.has(path.resolve(f)) || !fs.statSync(f).isFile()) continue;
+          seen.add(path.resolve(f));
           readBlocks(f, notes, out, seen);
         }
         continue;
       }
       m = /^include\s+(\S+)$/.exec(t);
-      if (m) { const f = path.resolve(path.dirname(file), m[1]); if (!seen.has(f)) { seen.add(f); readBlocks(f, notes, out, seen); } continue; }
+      if (m) {
+        const f = path.isAbsolute(m[1]) ? m[1] : path.join(path.dirname(file), m[1]);
+        if (!seen.has(path.resolve(f))) { seen.add(path.resolve(f)); readBlocks(f, notes, out, seen); }
+        continue;
+      }
       m = /^(service)\s+(\S+)\s*(\{)?$/.exec(t) ?? /^(defaults)()\s*(\{)?$/.exec(t);
       if (m) {
         pending = { kind: m[1], name: m[2], where };
@@ -106,9 +114,7 @@ export function parseXinetd(file: string, notes: Note[]): Service[] {
     if (one('disable') === 'yes') { note(label, 'disabled: not converted'); continue; }
     if (/\bINTERNAL\b/.test(one('type') ?? '')) { note(label, 'internal service: not converted (no external program)'); continue; }
     if (/\bRPC\b/.test(one('type') ?? '')) { note(label, 'RPC services are not converted'); continue; }
-    for (const k of ['redirect', 'access_times', 'banner', 'banner_success', 'banner_fail', 'max_load', 'rlimit_as', 'rlimit_cpu', 'deny_time', 'umask', 'groups', 'nice']) {
-      if (a.has(k)) note(`${k} = ${one(k)}`, `${k} is not translated`, k);
-    }
+    for (const k of UNSUPPORTED) if (a.has(k)) note(`${k} = ${one(k)}`, `${k} is not translated`, k);
     if (a.has('redirect')) { note(label, 'redirect: not converted (tcpsvd does not forward connections)'); continue; }
     if (a.has('access_times')) { note(label, 'access_times: not converted (no time-of-day rules in peers entries)'); continue; }
     const socktype = one('socket_type'), wait = one('wait'), server = one('server');
