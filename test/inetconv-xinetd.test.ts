@@ -71,9 +71,9 @@ t.test('xinetd.conf with includedir', async (t) => {
   t.notMatch(r.stdout, /rpmsave|this is not|neither/, 'skipped files are not read');
 
   const run = (s: string) => fs.readFileSync(path.join(dir, 'sv', s, 'run'), 'utf8');
-  t.equal(run('rsync'), `#!/bin/sh\n# converted by inetconv from ${f('rsync')}:1\nexec 2>&1\nGREETING=hi; export GREETING\n` +
+  t.equal(run('rsync'), `#!/bin/sh\n# converted by inetconv from ${f('rsync')}\nexec 2>&1\nGREETING=hi; export GREETING\n` +
     `exec ${path.join(BIN, 'tcpsvd')} -v -l '' -c 10 -C 5 -x peers.cdb 127.0.0.1 7373 ${fake} --daemon\n`);
-  t.equal(run('tftp'), `#!/bin/sh\n# converted by inetconv from ${f('tftp')}:1\nexec 2>&1\n` +
+  t.equal(run('tftp'), `#!/bin/sh\n# converted by inetconv from ${f('tftp')}\nexec 2>&1\n` +
     `exec ${path.join(BIN, 'udpsvd')} -v -l '' -u nobody:nogroup -x peers.cdb 0.0.0.0 tftp /usr/sbin/in.tftpd -s /srv/tftp\n`);
   // defaults' no_access reaches tftp too; it has no only_from, so its peers deny that one address.
   t.same(fs.readdirSync(path.join(dir, 'sv', 'tftp', 'peers')), ['127.0.0.66']);

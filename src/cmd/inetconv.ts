@@ -7,7 +7,7 @@ import { getopt, orUsage, UsageError } from '../lib/getopt';
 import { die, warn as strerrWarn, writeLine } from '../lib/strerr';
 import { HostsError, parseHostsFile, type Rule, type Where } from '../inetconv/hosts';
 import { parseInetd } from '../inetconv/inetd';
-import { apply, NotOurs, orphans, plan } from '../inetconv/plan';
+import { apply, NotOurs, orphans, pending, plan } from '../inetconv/plan';
 import type { Note, Service } from '../inetconv/service';
 import { parseXinetd } from '../inetconv/xinetd';
 
@@ -75,20 +75,25 @@ export function main(argv: string[]): void {
   const planned = plan(services, rules, bindir, notes);
   let failed = false;
   for (const p of planned) {
-    if (dry) {
-      const dir = path.join(outdir, p.name);
-      writeLine(`would write ${dir} (from ${p.service.where.file}:${p.service.where.line})`, 1);
-      for (const [rel, f] of p.files) writeLine(`  ${rel} (${f.mode.toString(8).padStart(4, '0')}):\n${indent(f.content)}`, 1);
-      for (const [n, e] of p.peers) writeLine(`  peers/${n} (${e.mode.toString(8).padStart(4, '0')})${e.content ? `:\n${indent(e.content)}` : ''}`, 1);
-      if (p.peers.size > 0) writeLine('  peers.cdb (compiled from peers/)', 1);
-      continue;
-    }
+    const dir = path.join(outdir, p.name);
     try {
-      writeLine(`${apply(outdir, p, (m) => strerrWarn(PROG, m))} ${path.join(outdir, p.name)}`, 1);
+      if (dry) {
+        const { existed, changes } = pending(outdir, p);
+        if (changes.length === 0) { writeLine(`unchanged ${dir}`, 1); continue; }
+        writeLine(`would ${existed ? 'update' : 'create'} ${dir}: ${changes.join(', ')}`, 1);
+        for (const c of changes) {
+          const f = p.files.get(c) ?? p.peers.get(c.replace(/^peers\//, ''));
+          if (f) writeLine(`  ${c} (${f.mode.toString(8).padStart(4, '0')})${f.content ? `:\n${indent(f.content)}` : ''}`, 1);
+        }
+        continue;
+      }
+      const r = apply(outdir, p, (m) => strerrWarn(PROG, m));
+      // A new run script counts once the service restarts (svc -t); the rules at the next connection.
+      writeLine(r.outcome === 'updated' ? `updated ${dir}: ${r.changes.join(', ')}` : `${r.outcome} ${dir}`, 1);
     } catch (e) {
       failed = true;
       if (e instanceof NotOurs) strerrWarn(PROG, e.message);
-      else strerrWarn(PROG, `unable to write ${path.join(outdir, p.name)}: ${errstr(e)}${process.env.INETCONV_DEBUG ? (e as Error).stack : ''}`);
+      else strerrWarn(PROG, `unable to write ${dir}: ${errstr(e)}`);
     }
   }
   for (const o of orphans(outdir, planned)) writeLine(`removed-from-input ${path.join(outdir, o)} (left in place)`, 1);

@@ -19,7 +19,8 @@ export type ClientPat =
 
 export interface List<P> { pats: P[]; except?: List<P> }
 
-export type DaemonPat = { k: 'all' } | { k: 'name'; n: string } | { k: 'bad'; text: string; reason: string };
+/** A bad pattern's n: the daemon part of daemon@host, so that other daemons are not held up by it. */
+export type DaemonPat = { k: 'all' } | { k: 'name'; n: string } | { k: 'bad'; text: string; reason: string; n?: string };
 
 export type Option =
   | { k: 'allow' } | { k: 'deny' }
@@ -147,7 +148,10 @@ function parseOctets3(parts: string[]): number[] | null {
 
 function parseDaemon(w: string): DaemonPat {
   if (w.toUpperCase() === 'ALL') return { k: 'all' };
-  if (w.includes('@')) return { k: 'bad', text: w, reason: 'daemon@host patterns (server endpoints) are not translated' };
+  if (w.includes('@')) {
+    const n = w.slice(0, w.indexOf('@')).toLowerCase();
+    return { k: 'bad', text: w, reason: 'daemon@host patterns (server endpoints) are not translated', ...(/[*?]/.test(n) ? {} : { n }) };
+  }
   if (/[*?]/.test(w)) return { k: 'bad', text: w, reason: 'wildcards in daemon names are not translated' };
   return { k: 'name', n: w.toLowerCase() };
 }
@@ -228,7 +232,7 @@ export function daemonMatch(l: List<DaemonPat>, daemon: string): boolean | undef
   let any: boolean | undefined = false;
   for (const p of l.pats) {
     if (p.k === 'all' || (p.k === 'name' && p.n === daemon.toLowerCase())) { any = true; break; }
-    if (p.k === 'bad') any = undefined;
+    if (p.k === 'bad' && !(p.n !== undefined && p.n !== 'all' && p.n !== daemon.toLowerCase())) any = undefined;
   }
   if (any !== true) return any;
   if (!l.except) return true;

@@ -27,13 +27,18 @@ export function parseInetd(text: string, file: string, wrapAll: boolean, notes: 
     const where: Where = { file, line };
     const f = t.split(/[ \t]+/);
     const note = (reason: string) => notes.push({ where, what: t, reason });
-    if (f.length === 1 && f[0].endsWith(':')) { defHost = f[0].slice(0, -1); continue; }
+    if (f.length === 1 && f[0].endsWith(':')) {
+      defHost = f[0].slice(0, -1);
+      if (defHost.startsWith('[') && defHost.endsWith(']')) defHost = defHost.slice(1, -1);
+      continue;
+    }
     if (f.length < 6) { note('fewer than six fields: not an inetd.conf service line'); continue; }
     let [svc] = f;
     const [, socktype, protoField, waitField, userField, program, ...args] = f;
     let host = defHost;
     const colon = svc.lastIndexOf(':');
     if (colon >= 0 && !svc.includes('/')) { host = svc.slice(0, colon); svc = svc.slice(colon + 1); }
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
     const proto = protoField.split(',')[0];
     if (protoField.includes(',')) note(`${protoField.slice(proto.length + 1)}: socket buffer sizes are not translated`);
     if (proto.startsWith('rpc/') || svc.includes('/')) { note('RPC services are not converted (they need the portmapper)'); continue; }

@@ -51,7 +51,11 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
   const out: Planned[] = [];
   const taken = new Set<string>();
   for (const s of services) {
-    let name = s.service.replace(/\//g, '_');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(s.service)) {
+      notes.push({ where: s.where, what: s.service, reason: 'not usable as a service directory name; not converted' });
+      continue;
+    }
+    let name = s.service;
     if (taken.has(name)) name = `${name}-${s.kind}`;
     for (let k = 2; taken.has(name); k++) name = `${s.service}-${s.kind}${k}`;
     const rs = s.daemon === undefined ? [] : rulesFor(rules, s.daemon, s.where, notes);
@@ -84,10 +88,11 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
     }
     const server = path.join(bindir, s.kind === 'tcp' ? 'tcpsvd' : 'udpsvd');
     const envLines = s.env.map(([k, v]) => `${k}=${shq(v)}; export ${k}\n`).join('');
-    const run = `#!/bin/sh\n# converted by inetconv from ${s.where.file}:${s.where.line}\nexec 2>&1\n${envLines}exec ${shq(server)} ${args.join(' ')} ${progText}\n`;
+    const run = `#!/bin/sh\n# converted by inetconv from ${s.where.file}\nexec 2>&1\n${envLines}exec ${shq(server)} ${args.join(' ')} ${progText}\n`;
     const logRun = `#!/bin/sh\nexec ${shq(path.join(bindir, 'multilog'))} t ./main\n`;
     const files = new Map<string, FileOut>([
-      [MARKER, { mode: 0o644, content: `${s.where.file}:${s.where.line}\n` }],
+      // The source file, not the line: a line moving up or down is no change.
+      [MARKER, { mode: 0o644, content: `${s.where.file}\n` }],
       ['run', { mode: 0o755, content: run }],
       ['log/run', { mode: 0o755, content: logRun }],
     ]);
@@ -137,35 +142,45 @@ function compilePeers(dir: string, warn: (m: string) => void): void {
 
 export class NotOurs extends Error {}
 
-/** Bring one service directory to the plan. Throws NotOurs when dir exists without the marker. */
-export function apply(outdir: string, p: Planned, warn: (m: string) => void): Outcome {
+/** What bringing the service directory to the plan would change, by path relative to it. */
+export function pending(outdir: string, p: Planned): { existed: boolean; changes: string[] } {
   const dir = path.join(outdir, p.name);
   const existed = fs.existsSync(dir);
   if (existed && !fs.existsSync(path.join(dir, MARKER))) throw new NotOurs(`${dir} exists and was not made by inetconv; left alone`);
-  let changed = false;
+  const changes: string[] = [];
+  for (const [rel, f] of p.files) if (!same(path.join(dir, rel), f)) changes.push(rel);
+  const peersDir = path.join(dir, 'peers');
+  const present = fs.existsSync(peersDir) ? fs.readdirSync(peersDir) : [];
+  let peersChanged = false;
+  for (const n of present) if (!p.peers.has(n)) { changes.push(`peers/${n} (removed)`); peersChanged = true; }
+  // A service left without rules keeps an empty peers.cdb: the tcpsvd still
+  // running with -x peers.cdb (until restarted with the new run) allows all.
+  for (const [n, e] of p.peers) if (!same(path.join(peersDir, n), e)) { changes.push(`peers/${n}`); peersChanged = true; }
+  const cdb = fs.existsSync(path.join(dir, 'peers.cdb'));
+  if ((p.peers.size > 0 && !cdb) || (cdb && peersChanged)) changes.push('peers.cdb');
+  return { existed, changes };
+}
+
+/** Bring one service directory to the plan. Throws NotOurs when dir exists without the marker. */
+export function apply(outdir: string, p: Planned, warn: (m: string) => void): { outcome: Outcome; changes: string[] } {
+  const { existed, changes } = pending(outdir, p);
+  if (changes.length === 0) return { outcome: 'unchanged', changes };
+  const dir = path.join(outdir, p.name);
   fs.mkdirSync(path.join(dir, 'log'), { recursive: true });
   // The marker first: a directory we began to fill is ours on the next run.
   for (const [rel, f] of [...p.files].sort(([a], [b]) => (a === MARKER ? -1 : b === MARKER ? 1 : 0))) {
-    if (rel === 'run') continue;
-    changed = put(path.join(dir, rel), f) || changed;
+    if (rel !== 'run') put(path.join(dir, rel), f);
   }
   const peersDir = path.join(dir, 'peers');
-  let peersChanged = false;
-  if (p.peers.size > 0) {
+  if (p.peers.size > 0 || fs.existsSync(peersDir)) {
     fs.mkdirSync(peersDir, { recursive: true });
-    for (const n of fs.readdirSync(peersDir)) {
-      if (!p.peers.has(n)) { fs.rmSync(path.join(peersDir, n), { force: true }); peersChanged = true; }
-    }
-    for (const [n, e] of p.peers) peersChanged = put(path.join(peersDir, n), e) || peersChanged;
-    if (peersChanged || !fs.existsSync(path.join(dir, 'peers.cdb'))) { compilePeers(dir, warn); peersChanged = true; }
-  } else if (fs.existsSync(peersDir)) {
-    fs.rmSync(peersDir, { recursive: true, force: true });
-    fs.rmSync(path.join(dir, 'peers.cdb'), { force: true });
-    peersChanged = true;
+    for (const n of fs.readdirSync(peersDir)) if (!p.peers.has(n)) fs.rmSync(path.join(peersDir, n), { force: true });
+    for (const [n, e] of p.peers) put(path.join(peersDir, n), e);
+    if (changes.includes('peers.cdb')) compilePeers(dir, warn);
   }
   // run last: supervise starts the service once run exists, with its rules in place.
-  changed = put(path.join(dir, 'run'), p.files.get('run')!) || changed || peersChanged;
-  return !existed ? 'created' : changed ? 'updated' : 'unchanged';
+  put(path.join(dir, 'run'), p.files.get('run')!);
+  return { outcome: existed ? 'updated' : 'created', changes };
 }
 
 /** Service directories under outdir that carry the marker but are not in the plan. */

@@ -157,7 +157,8 @@ export function parseXinetd(file: string, notes: Note[]): Service[] {
     const env: Array<[string, string]> = [];
     for (const e of a.get('env')?.values ?? []) {
       const eq = e.indexOf('=');
-      if (eq > 0) env.push([e.slice(0, eq), e.slice(eq + 1)]); else note(`env = ${e}`, 'not NAME=value', 'env');
+      if (eq > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.slice(0, eq))) env.push([e.slice(0, eq), e.slice(eq + 1)]);
+      else note(`env = ${e}`, 'not NAME=value; left out', 'env');
     }
     out.push({
       where: b.where, service: b.name, kind, host: bind, port: one('port') ?? b.name,
