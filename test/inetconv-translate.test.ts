@@ -136,6 +136,13 @@ t.test('what a peers directory cannot say is refused', async (t) => {
   t.same(refusedOf('svc: 10.0.0.\nsvc: .example.org\n', 'svc: ALL\n'), [], 'an address rule before a name rule is fine');
 });
 
+t.test('IPv6 prefixes are CIDR names, full addresses their RFC 5952 text', async (t) => {
+  const tr = translate(parseHostsFile('svc: [2001:DB8::]/32 : deny\nsvc: [2001:db8:0:0::1]\n', 'hosts.allow', 'allow', () => {}));
+  t.same(tr.refused, []);
+  t.same([...tr.entries].map(([n, e]) => [n, e.mode]).sort(), [['2001:db8::1', 0], ['2001:db8::_32', 0]],
+    'first match: the address inside the denied /32 is denied too');
+});
+
 t.test('names: entries for domains, only where they change the decision', async (t) => {
   const rules = parseHostsFile('svc: .lab.example\nsvc: .example : deny\n', 'hosts.allow', 'allow', () => {});
   const tr = translate(rules);

@@ -74,7 +74,8 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
     if (s.kind === 'tcp' && s.concurrency !== undefined) args.push('-c', String(s.concurrency));
     if (s.kind === 'tcp' && s.perHost !== undefined) args.push('-C', String(s.perHost));
     if (s.kind === 'udp' && s.concurrency !== undefined && s.concurrency !== 1) notes.push({ where: s.where, what: `instances = ${s.concurrency}`, reason: 'udpsvd runs one program at a time' });
-    if (s.user !== undefined && s.user !== 'root') args.push('-u', shq(s.group ? `${s.user}:${s.group}` : s.user));
+    if (s.group !== undefined && s.user !== 'root') notes.push({ where: s.where, what: `${s.user}:${s.group}`, reason: `tcpsvd -u ${s.user}:${s.group} sets only ${s.group} as group; inetd also kept ${s.user}'s supplementary groups` });
+    if (s.user !== undefined && (s.user !== 'root' || s.group !== undefined)) args.push('-u', shq(s.group ? `${s.user}:${s.group}` : s.user));
     if (tr.entries.size > 0) args.push('-x', 'peers.cdb');
     args.push(shq(s.host), shq(s.port));
     // argv0: the program's own path or name needs nothing; any other name is

@@ -128,6 +128,10 @@ export function parseXinetd(file: string, notes: Note[]): Service[] {
       if (wait === 'no') note(label, 'dgram with wait = no: udpsvd runs one program at a time');
       kind = 'udp';
     } else { note(label, `${socktype}/${proto}: not converted`); continue; }
+    for (const k of ['log_type', 'log_on_success', 'log_on_failure']) {
+      if (a.has(k)) note(`${k} = ${one(k)}`, 'tcpsvd -v logs every connection to the log service instead', k);
+    }
+    if (a.has('flags')) note(`flags = ${one('flags')}`, 'socket and logging flags are not translated', 'flags');
     if (a.has('cps')) note(`cps = ${one('cps')}`, 'a connection rate: tcpsvd has none; not translated', 'cps');
     if (a.has('passenv')) note(`passenv = ${one('passenv')}`, 'xinetd passes only the listed variables; tcpsvd passes its whole environment', 'passenv');
     const num = (k: string): number | undefined => {
