@@ -142,6 +142,18 @@ t.test('dry run writes nothing; reruns change only what changed', async (t) => {
   t.same(fs.readdirSync(path.join(dir, 'sv', 'ftp')).filter((n) => n.includes('tmp')), [], 'no temporary files left');
 });
 
+t.test('-w: the tables apply to unwrapped lines too, by argv[0]', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  fs.appendFileSync(path.join(dir, 'hosts.deny'), 'rsyncd: 127.0.9.\n');
+  t.equal(conv(ARGS, dir).code, 2);
+  t.notOk(fs.existsSync(path.join(dir, 'sv', 'rsync', 'peers')), 'without -w rsync is not wrapped');
+  const r = conv(['-w', ...ARGS], dir);
+  t.match(r.out, /^updated sv\/rsync: run, peers\/127\.0\.6, peers\/127\.0\.9, peers\.cdb$/m);
+  t.equal(fs.statSync(path.join(dir, 'sv', 'rsync', 'peers', '127.0.9')).mode & 0o777, 0, 'rsyncd: 127.0.9. denied');
+  t.match(fs.readFileSync(path.join(dir, 'sv', 'rsync', 'run'), 'utf8'), / -x peers\.cdb 0 rsync /);
+});
+
 t.test('a directory it did not make is left alone', async (t) => {
   const dir = tmp(t);
   sample(dir);
