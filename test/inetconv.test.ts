@@ -1,0 +1,271 @@
+// inetconv end to end: a sample inetd.conf with hosts.allow/hosts.deny is
+// converted, the run scripts are checked word for word, reruns are
+// idempotent, and the converted tcpsvd services run on loopback: from
+// 127.x.y.z sources every decision, one row per rule form, is what tcpd's
+// rules mean (and what tcpdmatch says, when package tcpd is installed).
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, startServer, talk, type Running } from './helpers/net';
+import { startFakeDns } from './helpers/fakedns';
+import { tmp } from './helpers/svdir';
+
+const INETCONV = path.join(BIN, 'inetconv');
+const TCPDMATCH = '/usr/sbin/tcpdmatch';
+
+function conv(args: string[], cwd: string) {
+  const r = spawnSync(INETCONV, args, { cwd, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const SAMPLE = [
+  '# a classic inetd.conf',
+  'ftp\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\tin.ftpd -l',
+  'telnet\tstream\ttcp\tnowait.40\ttelnetd:utmp\t/usr/sbin/tcpd\t/usr/sbin/in.telnetd',
+  'finger\tstream\ttcp\tnowait\tnobody\t/usr/sbin/tcpd\tin.fingerd',
+  'daytime\tstream\ttcp\tnowait\troot\tinternal',
+  'tftp\tdgram\tudp\twait\tnobody\t/usr/sbin/tcpd\t/usr/sbin/in.tftpd /srv/tftp',
+  'rsync\tstream\ttcp\tnowait\troot\t/usr/bin/rsync\trsyncd --daemon',
+  '',
+].join('\n');
+const ALLOW = [
+  'in.ftpd: 127.0.1. EXCEPT 127.0.1.7',
+  'in.telnetd: 127.0.2.0/255.255.255.0 : setenv GREETING hi there',
+  'in.fingerd: 127.0.4.4 : twist /bin/echo twisted',
+  'ALL: 127.0.6.0/24 : spawn (echo %a) &',
+  '',
+].join('\n');
+const DENY = 'in.ftpd, in.fingerd: ALL\n';
+
+function sample(dir: string, inetd = SAMPLE): void {
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), inetd);
+  fs.writeFileSync(path.join(dir, 'hosts.allow'), ALLOW);
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), DENY);
+}
+const ARGS = ['-d', 'sv', '-i', 'inetd.conf', '-a', 'hosts.allow', '-D', 'hosts.deny'];
+
+t.test('the sample converts: run scripts, peers, and what is listed', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  const r = conv(ARGS, dir);
+  t.equal(r.code, 2, 'exit 2: converted, with things listed');
+  t.equal(r.err, '');
+  for (const s of ['ftp', 'telnet', 'finger', 'tftp', 'rsync']) t.match(r.out, new RegExp(`^created sv/${s}$`, 'm'));
+  t.notOk(fs.existsSync(path.join(dir, 'sv', 'daytime')), 'internal service not written');
+  t.match(r.out, /^inetd\.conf:5: not translated: .*internal service daytime/m);
+  t.match(r.out, /^inetd\.conf:3: not translated: .*nowait\.40: 40 is a rate/m);
+  t.match(r.out, /^hosts\.allow:4: not translated: spawn \(echo %a\) &: spawn/m);
+  t.match(r.out, /^inetd\.conf:7: not translated: rsyncd: argv0 differs/m);
+  const run = (s: string) => fs.readFileSync(path.join(dir, 'sv', s, 'run'), 'utf8');
+  const head = (_line: number) => '#!/bin/sh\n# converted by inetconv from inetd.conf\nexec 2>&1\n';
+  const svd = path.join(BIN, 'tcpsvd');
+  t.equal(run('ftp'), `${head(2)}exec ${svd} -v -l '' -x peers.cdb 0 ftp /usr/sbin/in.ftpd -l\n`);
+  t.equal(run('telnet'), `${head(3)}exec ${svd} -v -l '' -u telnetd:utmp -x peers.cdb 0 telnet /usr/sbin/in.telnetd\n`);
+  t.equal(run('finger'), `${head(4)}exec ${svd} -v -l '' -u nobody -x peers.cdb 0 finger /usr/sbin/in.fingerd\n`);
+  t.equal(run('tftp'), `${head(6)}exec ${path.join(BIN, 'udpsvd')} -v -l '' -u nobody -x peers.cdb 0.0.0.0 tftp /usr/sbin/in.tftpd /srv/tftp\n`);
+  t.equal(run('rsync'), `${head(7)}exec ${svd} -v -l '' 0 rsync /bin/bash -c 'exec -a "$0" /usr/bin/rsync "$@"' rsyncd --daemon\n`);
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'ftp', 'log', 'run'), 'utf8'), `#!/bin/sh\nexec ${path.join(BIN, 'multilog')} t ./main\n`);
+  t.equal(fs.statSync(path.join(dir, 'sv', 'ftp', 'run')).mode & 0o777, 0o755);
+  const peers = (s: string) => fs.readdirSync(path.join(dir, 'sv', s, 'peers')).sort();
+  t.same(peers('ftp'), ['0', '127.0.1', '127.0.1.7', '127.0.6']);
+  t.same(peers('telnet'), ['127.0.2', '127.0.6']);
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'telnet', 'peers', '127.0.2'), 'utf8'), '+GREETING=hi there\n');
+  t.ok(fs.existsSync(path.join(dir, 'sv', 'ftp', 'peers.cdb')));
+  t.notOk(fs.existsSync(path.join(dir, 'sv', 'rsync', 'peers')), 'not wrapped: no rules, no peers');
+
+  // The converted services run (the program replaced by a fake one, the port by 0).
+  const fake = path.join(dir, 'fake');
+  fs.writeFileSync(fake, '#!/bin/sh\necho "ok ${GREETING-}"\n', { mode: 0o755 });
+  const probe = async (svc: string, prog: string, cases: Array<[string, string]>) => {
+    const srv = await startRun(dir, svc, (s) => s.replace(` 0 ${svc} ${prog}`, ` 127.0.0.1 0 ${fake}`).replace(/-u \S+ /, ''));
+    try {
+      for (const [src, want] of cases) t.equal(await reply(srv, src), want, `${svc} from ${src}`);
+    } finally { await srv.stop(); }
+  };
+  await probe('ftp', '/usr/sbin/in.ftpd', [['127.0.1.5', 'ok \n'], ['127.0.1.7', ''], ['127.0.6.1', 'ok \n'], ['127.0.9.1', '']]);
+  await probe('telnet', '/usr/sbin/in.telnetd', [['127.0.2.9', 'ok hi there\n'], ['127.0.9.1', 'ok \n']]);
+  await probe('finger', '/usr/sbin/in.fingerd', [['127.0.4.4', 'twisted\n'], ['127.0.4.5', '']]);
+});
+
+/** Start a service's run script, edited by fix (host, port, program), in its directory. */
+async function startRun(dir: string, svc: string, fix: (s: string) => string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const sdir = path.join(dir, 'sv', svc);
+  const text = fs.readFileSync(path.join(sdir, 'run'), 'utf8');
+  const edited = fix(text);
+  if (edited === text) throw new Error(`run of ${svc} not edited: ${text}`);
+  fs.writeFileSync(path.join(sdir, 'run.test'), edited, { mode: 0o755 });
+  return startServer('/bin/sh', ['-c', `cd '${sdir}' && exec ./run.test`], { PATH: '/usr/bin:/bin', ...env });
+}
+
+async function reply(srv: Running, src: string): Promise<string> {
+  try {
+    return await talk(srv.port, { local: src });
+  } catch {
+    return '';
+  }
+}
+
+t.test('dry run writes nothing; reruns change only what changed', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  const dry = conv(['-n', ...ARGS], dir);
+  t.equal(dry.code, 2);
+  t.match(dry.out, /^would create sv\/ftp: \.inetconv, run, log\/run, peers\/127\.0\.1, peers\/127\.0\.1\.7, peers\/127\.0\.6, peers\/0, peers\.cdb$/m);
+  t.match(dry.out, /^ {2}run \(0755\):\n {4}#!\/bin\/sh/m);
+  t.match(dry.out, /^ {2}peers\/127\.0\.1\.7 \(0000\)$/m);
+  t.notOk(fs.existsSync(path.join(dir, 'sv')), '-n wrote nothing');
+  t.equal(conv(['--dry-run', ...ARGS], dir).out, dry.out, '--dry-run is -n');
+
+  t.equal(conv(ARGS, dir).code, 2);
+  const mtime = (f: string) => fs.statSync(path.join(dir, 'sv', f)).mtimeMs;
+  const before = { telnet: mtime('telnet/run'), cdb: mtime('telnet/peers.cdb') };
+  // A comment added on top moves every line: nothing changes.
+  sample(dir, '# moved\n' + SAMPLE);
+  const again = conv(ARGS, dir);
+  for (const s of ['ftp', 'telnet', 'finger', 'tftp', 'rsync']) t.match(again.out, new RegExp(`^unchanged sv/${s}$`, 'm'));
+  t.equal(conv(['-n', ...ARGS], dir).out.split('\n').filter((l) => /^(would|unchanged)/.test(l)).length, 5, 'dry run: five unchanged');
+  t.notMatch(conv(['-n', ...ARGS], dir).out, /^would/m);
+
+  // ftp's arguments change, rsync goes away, telnet's rule changes.
+  sample(dir, SAMPLE.replace('in.ftpd -l', 'in.ftpd -l -a').replace(/^rsync.*\n/m, ''));
+  fs.writeFileSync(path.join(dir, 'hosts.allow'), ALLOW.replace('setenv GREETING hi there', 'setenv GREETING hello'));
+  const third = conv(ARGS, dir);
+  t.match(third.out, /^updated sv\/ftp: run$/m);
+  t.match(third.out, /^updated sv\/telnet: peers\/127\.0\.2, peers\.cdb$/m);
+  t.match(third.out, /^unchanged sv\/finger$/m);
+  t.match(third.out, /^removed-from-input sv\/rsync \(left in place\)$/m);
+  t.ok(fs.existsSync(path.join(dir, 'sv', 'rsync', 'run')), 'never deletes a service dir');
+  t.match(fs.readFileSync(path.join(dir, 'sv', 'ftp', 'run'), 'utf8'), /in\.ftpd -l -a\n$/);
+  t.equal(mtime('telnet/run'), before.telnet, 'telnet/run not rewritten');
+  t.not(mtime('telnet/peers.cdb'), before.cdb, 'telnet/peers.cdb recompiled');
+  t.same(fs.readdirSync(path.join(dir, 'sv', 'ftp')).filter((n) => n.includes('tmp')), [], 'no temporary files left');
+});
+
+t.test('-w: the tables apply to unwrapped lines too, by argv[0]', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  fs.appendFileSync(path.join(dir, 'hosts.deny'), 'rsyncd: 127.0.9.\n');
+  t.equal(conv(ARGS, dir).code, 2);
+  t.notOk(fs.existsSync(path.join(dir, 'sv', 'rsync', 'peers')), 'without -w rsync is not wrapped');
+  const r = conv(['-w', ...ARGS], dir);
+  t.match(r.out, /^updated sv\/rsync: run, peers\/127\.0\.6, peers\/127\.0\.9, peers\.cdb$/m);
+  t.equal(fs.statSync(path.join(dir, 'sv', 'rsync', 'peers', '127.0.9')).mode & 0o777, 0, 'rsyncd: 127.0.9. denied');
+  t.match(fs.readFileSync(path.join(dir, 'sv', 'rsync', 'run'), 'utf8'), / -x peers\.cdb 0 rsync /);
+});
+
+t.test('a directory it did not make is left alone', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  fs.mkdirSync(path.join(dir, 'sv', 'telnet'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'sv', 'telnet', 'run'), '#!/bin/sh\nexec mine\n');
+  const r = conv(ARGS, dir);
+  t.equal(r.code, 111);
+  t.match(r.err, /^inetconv: warning: sv\/telnet exists and was not made by inetconv; left alone$/m);
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'telnet', 'run'), 'utf8'), '#!/bin/sh\nexec mine\n');
+  t.same(fs.readdirSync(path.join(dir, 'sv', 'telnet')), ['run']);
+  t.match(r.out, /^created sv\/ftp$/m, 'the others are written');
+});
+
+t.test('bad input: file and line, exit code, nothing written', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), 'in.ftpd: ALL\nthis line has no colon\n');
+  const r = conv(ARGS, dir);
+  t.equal(r.code, 100);
+  t.equal(r.err, 'inetconv: fatal: hosts.deny:2: not "daemons : clients [: options]": this line has no colon\n');
+  t.notOk(fs.existsSync(path.join(dir, 'sv')));
+  const u = conv(['-q'], dir);
+  t.equal(u.code, 100);
+  t.match(u.err, /^inetconv: illegal option -- q\nusage: inetconv /);
+  const missing = conv(['-d', 'sv', '-i', 'nonexistent'], dir);
+  t.equal(missing.code, 111);
+  t.match(missing.err, /^inetconv: fatal: unable to read nonexistent: file does not exist/);
+});
+
+// One row per rule form: its hosts.allow and hosts.deny lines (for daemon d),
+// and the decision expected from each source address.
+interface Row { form: string; allow?: string[]; deny?: string[]; probes: Array<[string, string]>; refused?: RegExp; names?: boolean }
+const ROWS: Row[] = [
+  { form: 'default allow', probes: [['127.0.0.2', 'allow:'], ['127.200.0.1', 'allow:']] },
+  { form: 'ALL (deny table)', deny: ['d: ALL'], probes: [['127.0.0.2', 'deny'], ['127.9.9.9', 'deny']] },
+  { form: 'prefix a.b.c.', allow: ['d: 127.0.1.'], deny: ['d: ALL'], probes: [['127.0.1.5', 'allow:'], ['127.0.2.5', 'deny']] },
+  { form: 'net/mask', allow: ['d: 127.1.0.0/255.255.0.0'], deny: ['d: ALL'], probes: [['127.1.3.4', 'allow:'], ['127.2.0.1', 'deny']] },
+  { form: 'net/len', allow: ['d: 127.0.0.128/25'], deny: ['d: ALL'], probes: [['127.0.0.200', 'allow:'], ['127.0.0.100', 'deny']] },
+  { form: 'EXCEPT', allow: ['d: 127.0.0.0/255.255.255.0 EXCEPT 127.0.0.7'], deny: ['d: ALL'],
+    probes: [['127.0.0.6', 'allow:'], ['127.0.0.7', 'deny'], ['127.0.3.1', 'deny']] },
+  { form: 'allow/deny options', allow: ['d: 127.0.3.3 : deny', 'd: 127.0.3.'], deny: ['d: 127.0.4. : allow', 'd: ALL'],
+    probes: [['127.0.3.3', 'deny'], ['127.0.3.9', 'allow:'], ['127.0.4.1', 'allow:'], ['127.0.5.1', 'deny']] },
+  { form: 'first match over longest prefix', allow: ['d: 127.0.11. : deny', 'd: 127.0.11.5'],
+    probes: [['127.0.11.5', 'deny'], ['127.0.12.5', 'allow:']] },
+  { form: 'setenv', allow: ['d: 127.0.0.0/8 : setenv GREETING hello world'], probes: [['127.0.0.9', 'allow:hello world']] },
+  { form: 'twist', allow: ['d: 127.0.6. : twist /bin/echo twisted'], probes: [['127.0.6.1', 'twist:twisted'], ['127.0.7.1', 'allow:']] },
+  { form: 'deny table', deny: ['d: 127.0.8.'], probes: [['127.0.8.1', 'deny'], ['127.0.9.1', 'allow:']] },
+  { form: '.domain (names from the fake DNS, -p)', allow: ['d: .lab.example'], deny: ['d: ALL'], names: true,
+    probes: [['127.0.12.1', 'allow:'], ['127.0.12.2', 'deny'], ['127.0.12.3', 'deny']] },
+  { form: 'LOCAL', allow: ['d: LOCAL'], deny: ['d: ALL'], probes: [], refused: /LOCAL and the like cannot be expressed/ },
+];
+
+const ZONE = {
+  '127.0.12.1': { ptr: 'a.lab.example' }, 'a.lab.example': { a: ['127.0.12.1'] },
+  '127.0.12.2': { ptr: 'b.other.example' }, 'b.other.example': { a: ['127.0.12.2'] },
+  // A PTR name that does not resolve back: -p drops it, as tcpd's PARANOID would refuse it.
+  '127.0.12.3': { ptr: 'c.lab.example' }, 'c.lab.example': { a: ['127.0.12.99'] },
+};
+
+function kindOf(text: string): string {
+  if (text === '') return 'deny';
+  if (text.startsWith('ok ')) return `allow:${text.slice(3).replace(/\n$/, '')}`;
+  return `twist:${text.replace(/\n$/, '')}`;
+}
+
+t.test('decisions of the converted services, one row per rule form', async (t) => {
+  const dir = tmp(t);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const inetd: string[] = [], allow: string[] = [], deny: string[] = [];
+  ROWS.forEach((row, i) => {
+    const d = `r${i}`;
+    fs.writeFileSync(path.join(bin, d), '#!/bin/sh\necho "ok ${GREETING-}"\n', { mode: 0o755 });
+    inetd.push(`${7100 + i} stream tcp nowait root /usr/sbin/tcpd ${path.join(bin, d)}`);
+    for (const l of row.allow ?? []) allow.push(l.replace(/^d:/, `${d}:`));
+    for (const l of row.deny ?? []) deny.push(l.replace(/^d:/, `${d}:`));
+  });
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), inetd.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'hosts.allow'), allow.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), deny.join('\n') + '\n');
+  const r = conv(ARGS, dir);
+  t.equal(r.err, '');
+  const dns = await startFakeDns(ZONE);
+  t.teardown(() => dns.close());
+  const haveTcpdmatch = fs.existsSync(TCPDMATCH);
+  if (!haveTcpdmatch) t.pass('comparison with tcpdmatch skipped', { skip: `${TCPDMATCH} absent (Debian package tcpd)` });
+
+  for (const [i, row] of ROWS.entries()) {
+    await t.test(row.form, async (t) => {
+      const port = String(7100 + i);
+      if (row.refused) {
+        t.match(r.out, new RegExp(`^inetd\\.conf:${i + 1}: not translated: ${port} \\(r${i}\\): .*${row.refused.source}`, 'm'));
+        t.notOk(fs.existsSync(path.join(dir, 'sv', port)), 'refused: nothing written');
+        return;
+      }
+      t.match(r.out, new RegExp(`^created sv/${port}$`, 'm'));
+      const run = fs.readFileSync(path.join(dir, 'sv', port, 'run'), 'utf8');
+      t.equal(/ -p /.test(run), row.names === true, row.names ? 'names are looked up (-p)' : 'no name lookups');
+      const srv = await startRun(dir, port, (s) => s.replace(` 0 ${port} `, ` 127.0.0.1 0 `), { DNSCACHEIP: dns.addr });
+      try {
+        for (const [src, want] of row.probes) {
+          const got = kindOf(await reply(srv, src));
+          t.equal(got, want, `from ${src}`);
+          if (!haveTcpdmatch || row.names) continue;
+          const m = spawnSync(TCPDMATCH, ['-d', `r${i}`, src], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
+          const access = /^access:\s+(\w+)/m.exec(m.stdout)?.[1];
+          const tcpd = { granted: 'allow', denied: 'deny', delegated: 'twist' }[access ?? ''] ?? `?${m.stdout}${m.stderr}`;
+          t.equal(got.replace(/:.*/, ''), tcpd, `from ${src}: tcpdmatch says ${access}`);
+        }
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+});
