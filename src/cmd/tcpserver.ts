@@ -1,7 +1,7 @@
 // tcpserver: ucspi-tcp's TCP super-server. Flags map onto the shared engine.
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier, needsIdentify } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { selectLauncher } from '../launch/index';
 import { errstr } from '../lib/errstr';

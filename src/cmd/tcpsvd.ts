@@ -1,6 +1,6 @@
 // tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier, needsIdentify } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { type Ids, lookupUserSpec } from '../engine/users';
 import { selectLauncher } from '../launch/index';

@@ -1,7 +1,7 @@
 // udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
 import { isIPv4 } from 'node:net';
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier } from '../engine/identify';
+import { createIdentifier } from '../identify/identify';
 import { UdpEngine } from '../engine/udp';
 import { type Ids, lookupUserSpec } from '../engine/users';
 import { errstr } from '../lib/errstr';

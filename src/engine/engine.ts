@@ -13,7 +13,7 @@ import type { EngineLog, Verdict } from '../log/log';
 import { HostCounts } from '../account/hosts';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
-import { type Identifier, needsIdentify } from './identify';
+import { type Identifier, needsIdentify } from '../identify/identify';
 import type { Listener } from '../listen/listen';
 
 export interface EngineConfig {
