@@ -10,7 +10,7 @@ import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
 import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
-import { HostCounts } from '../account/hosts';
+import { PerHost } from '../account/perhost';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from '../identify/identify';
@@ -98,7 +98,7 @@ class Conn {
 export class Engine {
   active = 0;
   private listener: Listener | undefined;
-  private readonly hosts = new HostCounts();
+  private readonly perHost: PerHost | undefined;
   private readonly template: string[];
   private readonly templateNames: Set<string>;
   private readonly base: EnvBase;
@@ -118,6 +118,7 @@ export class Engine {
     this.identify = id && needsIdentify(cfg) ? id : null;
     // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
     this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
+    this.perHost = cfg.perHost && new PerHost(cfg.perHost.limit, cfg.perHost.msg);
   }
 
   serve(listener: Listener): void {
@@ -132,7 +133,7 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    if (cfg.perHost) c.phcc = this.hosts.add(c.remoteIp);
+    if (this.perHost) c.phcc = this.perHost.admit(c.remoteIp);
     if (cfg.banner) {
       try {
         writeSync(c.fd, cfg.banner);
@@ -182,17 +183,15 @@ export class Engine {
     const cfg = this.cfg;
     let verdict: Verdict = d.action === 'deny' ? 'deny' : d.shell !== undefined ? 'exec' : 'start';
     let conc: [number, number] | null = null;
-    if (cfg.perHost) {
-      let limit = cfg.perHost.limit, msg = cfg.perHost.msg;
-      if (d.perHost) {
-        limit = d.perHost.limit;
-        if (d.perHost.msg !== undefined) msg = d.perHost.msg;
-      }
+    const ph = this.perHost;
+    if (ph) {
+      const limit = ph.limitFor(d);
       if (limit > 0) {
         conc = [c.phcc, limit];
         if (c.phcc > limit) {
           verdict = 'deny';
-          if (msg && msg.length) {
+          const msg = ph.messageFor(d);
+          if (msg !== undefined) {
             const err = sendNow(c.fd, msg);
             if (err) cfg.log.warn('unable to write concurrency message', err);
           }
@@ -251,7 +250,7 @@ export class Engine {
 
   private end(c: Conn, st: ExitStatus): void {
     const cfg = this.cfg;
-    if (cfg.perHost) this.hosts.remove(c.remoteIp);
+    if (this.perHost) this.perHost.release(c.remoteIp);
     this.active--;
     cfg.log.end(st);
     cfg.log.status(this.active, cfg.max);
