@@ -3,7 +3,7 @@ import type { RuleSource } from '../decide/decision';
 import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { type Ids, lookupUserSpec } from '../engine/users';
-import { selectLauncher } from '../launch/index';
+import { chooseBackend } from '../engine/backend';
 import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
 import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
@@ -138,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
       onError: (what, ip, e) => log.warn(`${what}: ${ip}`, e),
       localFailureDrops: true,
     }) : null,
-    launcher: selectLauncher(),
+    backend: chooseBackend((what, e) => log.warn(what, e)),
     log,
     env: process.env,
   });

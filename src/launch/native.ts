@@ -2,7 +2,7 @@
 // pid by a thread of their own (native/launch.cc): no descriptor per child.
 // JavaScript keeps only the two callbacks per child.
 import { getSystemErrorName } from 'node:util';
-import { loadNative } from '../native';
+import { type Addon, loadNative } from '../native';
 import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
 
 interface NativeBase extends EnvBase {
@@ -23,19 +23,19 @@ interface Pending {
   pid: number;
 }
 
-let shared: Launcher | null | undefined;
+let shared: Launcher | undefined;
 
-/** The native launcher, or null when the addon is missing. */
-export function createNativeLauncher(): Launcher | null {
+/**
+ * The native launcher on the addon chosen at start (servers pass it; a test
+ * or the launch benchmark, running a launcher alone, may leave it to
+ * loadNative()); null without an addon. Throws when the addon cannot start
+ * its threads.
+ */
+export function createNativeLauncher(addon: Addon | null = loadNative()): Launcher | null {
   if (shared !== undefined) return shared;
-  const addon = loadNative();
-  if (!addon || typeof addon.launchSetup !== 'function' || typeof addon.launchSpawn !== 'function') {
-    return (shared = null);
-  }
-  const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
-                lazy: boolean, base: number) => void =
-    addon.launchSpawn;
-  const template: (env: string, envc: number) => number = addon.launchTemplate;
+  if (!addon) return null;
+  const spawn = addon.launchSpawn;
+  const template = addon.launchTemplate;
   // The argv of most children is the server's prog: joined once.
   let lastArgv: string[] | undefined;
   let lastJoined = '';
@@ -65,8 +65,8 @@ export function createNativeLauncher(): Launcher | null {
     }
   }
 
-  // The addon is set up once per process; a second loader shares this launcher.
-  if (addon.launchSetup(onEvents) !== true) return (shared = null);
+  // The addon is set up once per process; a second caller shares this launcher.
+  if (addon.launchSetup(onEvents) !== true) throw new Error('launchSetup: the addon did not start its threads');
 
   return (shared = {
     name: 'native',
