@@ -5,6 +5,7 @@
 // negative, code, syscall) unless a signature says it returns -errno.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { getSystemErrorName } from 'node:util';
 
 export interface Addon {
   // native/accept.cc
@@ -85,4 +86,10 @@ export function loadNative(): Addon | null {
 export function nativeLoadError(): Error | undefined {
   loadNative();
   return loadError;
+}
+
+/** A failure an addon function returns as -errno, shaped as Node's errors ("syscall CODE"). */
+export function addonError(negErrno: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(negErrno);
+  return Object.assign(new Error(`${syscall} ${code}`), { errno: negErrno, code, syscall });
 }

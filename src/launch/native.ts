@@ -1,8 +1,7 @@
 // The native launcher: posix_spawn on the addon's own threads, reaped through
 // pid by a thread of their own (native/launch.cc): no descriptor per child.
 // JavaScript keeps only the two callbacks per child.
-import { getSystemErrorName } from 'node:util';
-import { type Addon, loadNative } from '../native';
+import { type Addon, addonError, loadNative } from '../native';
 import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
 
 interface NativeBase extends EnvBase {
@@ -95,11 +94,7 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
 
 // The shape child_process gives its spawn errors, so callers treat both alike.
 function spawnError(negErrno: number, argv0: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(negErrno);
-  const err: NodeJS.ErrnoException = new Error(`spawn ${argv0} ${code}`);
-  err.errno = negErrno;
-  err.code = code;
-  err.syscall = `spawn ${argv0}`;
+  const err = addonError(negErrno, `spawn ${argv0}`);
   err.path = argv0;
   return err;
 }

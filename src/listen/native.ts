@@ -1,18 +1,11 @@
 // The addon's accept path (native/accept.cc): no libuv stream and no
 // net.Socket per client, and -c kept by not polling the listening socket.
 import { closeSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
-import type { Addon } from '../native';
+import { type Addon, addonError } from '../native';
 import { formatIPv4, ipv6Env } from '../lib/ip';
 import type { Accepted, Listener } from './listen';
 
 const WORDS = 12; // int32 per client, as native/accept.cc lays them out
-
-/** A failure the addon returns as -errno, as Node's errors look (the addon's own throws already do). */
-function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`${syscall} ${code}`), { errno, code, syscall });
-}
 
 /** The opener of the addon's path: bound to the addon chosen at start. */
 export function nativeOpener(addon: Addon) {
@@ -34,7 +27,7 @@ export async function listenNative(addon: Addon, ip: string, port: number, backl
           const o = i * WORDS;
           const cfd = w[o];
           if (cfd < 0) {
-            onError(sysError(cfd, 'accept'));
+            onError(addonError(cfd, 'accept'));
             continue;
           }
           const fam = w[o + 1];
@@ -52,7 +45,7 @@ export async function listenNative(addon: Addon, ip: string, port: number, backl
     },
     sendNow(a: Accepted, data: string) {
       const r = addon.sendNow(a.fd, Buffer.from(data));
-      return r >= 0 ? null : sysError(r, 'write');
+      return r >= 0 ? null : addonError(r, 'write');
     },
     close(a: Accepted) {
       closeSync(a.fd);
