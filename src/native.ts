@@ -1,9 +1,79 @@
 // The optional native addon (build/Release/ucspi.node, built by node-gyp at
-// install). Every user must work without it: load() returns null when missing.
+// install): every function it exports, with its signature, declared here and
+// nowhere else. Every user must work without it: loadNative() returns null
+// when it is missing. Failures are thrown as Node's errors look (errno
+// negative, code, syscall) unless a signature says it returns -errno.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { getSystemErrorName } from 'node:util';
 
-let cached: any | null | undefined;
+export interface Addon {
+  // native/accept.cc
+  /** socket, SO_REUSEADDR, bind, listen (non-blocking): [fd, port bound]. */
+  listenTcp(ip: string, port: number, backlog: number): [fd: number, port: number];
+  /**
+   * Start accepting on fd, at most budget clients undone at once. onBatch gets
+   * the shared array (12 int32 per client: fd or -errno, family, remote port,
+   * local port, remote address at word 4, local address at word 8) and the count.
+   * Once per process.
+   */
+  acceptSetup(fd: number, budget: number, noDelay: boolean, onBatch: (words: Int32Array, n: number) => void): Int32Array;
+  /** n more clients may be accepted (that many ended). */
+  acceptMore(n: number): void;
+  /** One non-blocking send(2): bytes written, or -errno. */
+  sendNow(fd: number, data: Buffer): number;
+  // native/launch.cc
+  /** Starts the spawner and reaper threads; true when running. onEvents gets 4 int32 per event. Once per process. */
+  launchSetup(onEvents: (events: Int32Array) => void): boolean;
+  /** Keeps a NUL-joined, NUL-terminated environment for launchSpawn: its handle, or -1 (a stray NUL). */
+  launchTemplate(env: string, envc: number): number;
+  /**
+   * Queues one posix_spawn: argv and env NUL-joined and NUL-terminated, fd the
+   * child's fd 0 and 1, id echoed in the events, owned: fd is closed after the
+   * spawn, lazy: the start event of a success may wait, base: a template handle or -1.
+   */
+  launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
+              lazy: boolean, base: number): void;
+  // native/sys.cc
+  /** flock(LOCK_EX|LOCK_NB): false when another holds it. */
+  flockExNb(fd: number): boolean;
+  /** mkfifo(2); an existing FIFO is not an error. */
+  mkfifo(path: string, mode: number): void;
+  /** pipe2(O_CLOEXEC): [read, write]. */
+  pipe(): [read: number, write: number];
+  /** Raises the soft RLIMIT_NOFILE to n (at most the hard limit). */
+  setNofile(n: number): void;
+  // native/udp.cc
+  /** An IPv4 datagram socket with SO_REUSEADDR, bound: [fd, port bound]. */
+  udpBind(ip: string, port: number): [fd: number, port: number];
+  /** One-shot: calls back when a datagram is queued, with its sender or -errno of the peek. */
+  udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
+  /** Drops the first queued datagram: 0 or -errno. */
+  udpDiscard(fd: number): number;
+  // native/exec.cc
+  /**
+   * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
+   * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
+   * inherited and keep; returns only by throwing the exec's error.
+   */
+  execvpe(file: string, argv: string[], env: string[], keep?: number[]): never;
+  /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
+  getrlimit(resource: string): [soft: number, hard: number];
+  /** Sets the soft limit of a resource (-1: unlimited); the hard limit stays. */
+  setrlimit(resource: string, soft: number): void;
+  setsid(): void;
+  /** setpgid(pid, pgid); 0, 0 is this process into a group of its own. */
+  setpgid(pid: number, pgid: number): void;
+  chroot(path: string): void;
+  nice(inc: number): void;
+  /** flock(LOCK_EX), waiting. */
+  flockEx(fd: number): void;
+  /** The descriptors this process was started with. */
+  inheritedFds(): number[];
+}
+
+let cached: Addon | null | undefined;
+let loadError: Error | undefined;
 
 /** The package root: the nearest directory up from here with a package.json. */
 function packageRoot(): string | undefined {
@@ -14,13 +84,32 @@ function packageRoot(): string | undefined {
   return undefined;
 }
 
-export function loadNative(): any | null {
+/** The addon, or null when it is not built, $UCSPI_NO_NATIVE is set, or it failed to load (see nativeLoadError). */
+export function loadNative(): Addon | null {
   if (cached !== undefined) return cached;
   if (process.env.UCSPI_NO_NATIVE) return (cached = null);
   const root = packageRoot();
+  if (root === undefined) return (cached = null);
+  const file = path.join(root, 'build', 'Release', 'ucspi.node');
+  // Not built is the pure-Node install: nothing to report.
+  if (!existsSync(file)) return (cached = null);
   try {
-    return (cached = root === undefined ? null : require(path.join(root, 'build', 'Release', 'ucspi.node')));
-  } catch {
+    return (cached = require(file) as Addon);
+  } catch (e) {
+    // Built but unusable (another Node's ABI, a missing library): kept for the caller to report.
+    loadError = e as Error;
     return (cached = null);
   }
+}
+
+/** Why a built addon could not be loaded, when it could not. */
+export function nativeLoadError(): Error | undefined {
+  loadNative();
+  return loadError;
+}
+
+/** A failure an addon function returns as -errno, shaped as Node's errors ("syscall CODE"). */
+export function addonError(negErrno: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(negErrno);
+  return Object.assign(new Error(`${syscall} ${code}`), { errno: negErrno, code, syscall });
 }

@@ -1,5 +1,5 @@
-// Per-host concurrency (tcpsvd -C, ipsvd's C instruction): live connections
-// counted by client IP, the count including the connection being decided.
+// Live connections by client IP, the count including the connection being
+// decided: the counter under per-host concurrency (perhost.ts).
 export class HostCounts {
   private readonly n = new Map<string, number>();
 

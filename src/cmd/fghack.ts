@@ -57,7 +57,7 @@ export function main(argv: string[]): void {
   const stdio: any[] = ['inherit', 'inherit', 'inherit'];
   if (w === undefined) stdio.push('pipe');
   else {
-    const inherited = new Set<number>(native.inheritedFds());
+    const inherited = new Set<number>(native!.inheritedFds());
     inherited.delete(w);
     for (const fd of inherited) if (fd > 2) stdio[fd] = fd;
     for (let fd = 3, n = 0; n < 31; fd++) {

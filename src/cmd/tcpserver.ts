@@ -1,9 +1,9 @@
 // tcpserver: ucspi-tcp's TCP super-server. Flags map onto the shared engine.
 import { writeSync } from 'node:fs';
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier, needsIdentify } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
-import { selectLauncher } from '../launch/index';
+import { chooseBackend } from '../engine/backend';
 import { errstr } from '../lib/errstr';
 import { decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
@@ -134,7 +134,7 @@ export async function main(argv: string[]): Promise<void> {
     // (tcpserver asks DNS for the local name unless -l gave one, whatever -h/-H say.)
     identify: needsIdentify({ remoteHost: o.remoteHost, paranoid: o.paranoid, localName: o.localName,
       identTimeoutMs: o.remoteInfo ? o.timeout * 1000 : undefined }) ? createIdentifier() : null,
-    launcher: selectLauncher(),
+    backend: chooseBackend((what, e) => log.warn(what, e)),
     log,
     env: process.env,
   });

@@ -1,9 +1,10 @@
 // tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier, needsIdentify } from '../engine/identify';
+import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { type Ids, lookupUserSpec } from '../engine/users';
-import { selectLauncher } from '../launch/index';
+import { chooseBackend } from '../engine/backend';
+import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
 import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
@@ -106,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
       openError = e as NodeJS.ErrnoException; // every connection is dropped until it is readable
     }
   }
-  const log = svdLog(o.verbose, o.rules);
+  const log = svdLog(o.verbose, o.rules && matchedEntry(o.rules));
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
   const needDns = o.rules !== undefined ||
     needsIdentify({ remoteHost: o.lookup, paranoid: o.paranoid, localName: o.localName });
@@ -139,7 +140,7 @@ export async function main(argv: string[]): Promise<void> {
       onError: (what, ip, e) => log.warn(`${what}: ${ip}`, e),
       localFailureDrops: true,
     }) : null,
-    launcher: selectLauncher(),
+    backend: chooseBackend((what, e) => log.warn(what, e)),
     log,
     env: process.env,
   });

@@ -1,8 +1,9 @@
 // udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
 import type { RuleSource } from '../decide/decision';
-import { createIdentifier } from '../engine/identify';
+import { createIdentifier } from '../identify/identify';
 import { UdpEngine } from '../engine/udp';
 import { type Ids, lookupUserSpec } from '../engine/users';
+import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
 import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
@@ -91,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!ids) fatal(100, `unknown user/group: ${o.user}`);
   }
   // SIGTERM: stop at once; a running prog keeps running.
-  const log = udpsvdLog(o.verbose, o.rules);
+  const log = udpsvdLog(o.verbose, o.rules && matchedEntry(o.rules));
   process.on('SIGTERM', () => {
     log.sigterm();
     process.exit(0);

@@ -2,19 +2,17 @@
 // accept → identify → decide → launch → account → log.
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
-import { closeSync, writeSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
-import { loadNative } from '../native';
+import { writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
 import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
 import type { EngineLog, Verdict } from '../log/log';
-import { HostCounts } from '../account/hosts';
+import { PerHost } from '../account/perhost';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
-import { type Identifier, needsIdentify } from './identify';
-import type { Listener } from '../listen/listen';
+import { type Identifier, needsIdentify } from '../identify/identify';
+import type { Accepted, Listener } from '../listen/listen';
 
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
@@ -47,58 +45,37 @@ export interface EngineConfig {
   env: NodeJS.ProcessEnv;
 }
 
-/**
- * Write data to a client without ever waiting: what the socket buffer does not
- * take is dropped (ipsvd writes the -C message once, non-blocking, too). A
- * client that never reads must not stall the server. The error, or null.
- */
-function sendNow(fd: number, data: string): NodeJS.ErrnoException | null {
-  const b = Buffer.from(data);
-  const native = loadNative();
-  if (native && typeof native.sendNow === 'function') {
-    const r: number = native.sendNow(fd, b);
-    if (r >= 0) return null;
-    return Object.assign(new Error(getSystemErrorName(r)), { errno: r, code: getSystemErrorName(r), syscall: 'write' });
-  }
-  try {
-    writeSync(fd, b); // the net.Server path: the socket is non-blocking already
-    return null;
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-}
-
 /** One accepted client, from accept to the end of its child. */
-class Conn {
+class Conn implements Accepted {
   pid = 0;
+  readonly fd: number;
+  readonly v6: boolean;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly socket: net.Socket | undefined;
   localHost: string | undefined;
   remoteHost: string | undefined;
   remoteInfo: string | undefined;
+  /** Per-host count at admission, this connection included (0 without -C). */
   phcc = 0;
-  constructor(
-    readonly fd: number,
-    readonly v6: boolean,
-    readonly remoteIp: string,
-    readonly remotePort: number,
-    readonly localIp: string,
-    readonly localPort: number,
-    readonly socket: net.Socket | undefined,
-    localHost: string | undefined,
-  ) {
+  constructor(a: Accepted, localHost: string | undefined) {
+    this.fd = a.fd;
+    this.v6 = a.v6;
+    this.remoteIp = a.remoteIp;
+    this.remotePort = a.remotePort;
+    this.localIp = a.localIp;
+    this.localPort = a.localPort;
+    this.socket = a.socket;
     this.localHost = localHost;
-  }
-
-  /** Close the server's copy of the socket (the client sees EOF once prog's copies close too). */
-  close(): void {
-    if (this.socket) this.socket.destroy();
-    else closeSync(this.fd);
   }
 }
 
 export class Engine {
   active = 0;
   private listener: Listener | undefined;
-  private readonly hosts = new HostCounts();
+  private readonly perHost: PerHost | undefined;
   private readonly template: string[];
   private readonly templateNames: Set<string>;
   private readonly base: EnvBase;
@@ -118,13 +95,14 @@ export class Engine {
     this.identify = id && needsIdentify(cfg) ? id : null;
     // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
     this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
+    this.perHost = cfg.perHost && new PerHost(cfg.perHost.limit, cfg.perHost.msg);
   }
 
   serve(listener: Listener): void {
     this.listener = listener;
     // At -c the listener stops taking clients: they wait in the backlog, never refused.
     listener.start(this.cfg.max, this.cfg.noDelay,
-      (fd, v6, rip, rport, lip, lport, s) => this.accept(new Conn(fd, v6, rip, rport, lip, lport, s, this.localHost)),
+      (a) => this.accept(new Conn(a, this.localHost)),
       (e) => this.cfg.log.warn('unable to accept connection', e));
   }
 
@@ -132,7 +110,7 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    if (cfg.perHost) c.phcc = this.hosts.add(c.remoteIp);
+    if (this.perHost) c.phcc = this.perHost.admit(c.remoteIp);
     if (cfg.banner) {
       try {
         writeSync(c.fd, cfg.banner);
@@ -182,18 +160,16 @@ export class Engine {
     const cfg = this.cfg;
     let verdict: Verdict = d.action === 'deny' ? 'deny' : d.shell !== undefined ? 'exec' : 'start';
     let conc: [number, number] | null = null;
-    if (cfg.perHost) {
-      let limit = cfg.perHost.limit, msg = cfg.perHost.msg;
-      if (d.perHost) {
-        limit = d.perHost.limit;
-        if (d.perHost.msg !== undefined) msg = d.perHost.msg;
-      }
+    const ph = this.perHost;
+    if (ph) {
+      const limit = ph.limitFor(d);
       if (limit > 0) {
         conc = [c.phcc, limit];
         if (c.phcc > limit) {
           verdict = 'deny';
-          if (msg && msg.length) {
-            const err = sendNow(c.fd, msg);
+          const msg = ph.messageFor(d);
+          if (msg !== undefined) {
+            const err = this.listener!.sendNow(c, msg);
             if (err) cfg.log.warn('unable to write concurrency message', err);
           }
         }
@@ -225,13 +201,13 @@ export class Engine {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);
-        if (!owned) c.close();
+        if (!owned) this.listener!.close(c);
         this.end(c, { pid: this.pseudoPid, code: 111, signal: null });
         return;
       }
       c.pid = pid;
       // Close our copy without shutdown: the client sees EOF when prog closes it.
-      if (!owned) c.close();
+      if (!owned) this.listener!.close(c);
       cfg.log.connection(pid, c, verdict, conc, d);
     }, (st) => this.end(c, st));
   }
@@ -245,13 +221,13 @@ export class Engine {
 
   /** A connection that got no child: logged as if a child had exited with code. */
   private finish(c: Conn, code: number): void {
-    c.close();
+    this.listener!.close(c);
     this.end(c, { pid: this.pseudoPid, code, signal: null });
   }
 
   private end(c: Conn, st: ExitStatus): void {
     const cfg = this.cfg;
-    if (cfg.perHost) this.hosts.remove(c.remoteIp);
+    if (this.perHost) this.perHost.release(c.remoteIp);
     this.active--;
     cfg.log.end(st);
     cfg.log.status(this.active, cfg.max);

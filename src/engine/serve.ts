@@ -2,6 +2,7 @@
 // listening socket to the engine. Fatal errors exit 111 with the caller's wording.
 import { listen, type Listener } from '../listen/listen';
 import { Engine, type EngineConfig } from './engine';
+import type { Backend } from './backend';
 import { setFlagsFromString } from 'node:v8';
 
 // Every connection allocates a little garbage; left alone V8 grows the young
@@ -21,7 +22,10 @@ export interface ServeSpec {
   onTerm(): void;
 }
 
-export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine> {
+/** The engine's configuration, with the path chosen at start (chooseBackend) in place of the launcher. */
+export type ServeConfig = Omit<EngineConfig, 'launcher'> & { backend: Backend };
+
+export async function serve(spec: ServeSpec, cfg: ServeConfig): Promise<Engine> {
   // SIGTERM: stop at once; running children keep their connections.
   // (SIGPIPE needs nothing: Node ignores it from the start.)
   process.on('SIGTERM', () => {
@@ -30,7 +34,7 @@ export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine>
   });
   let l: Listener;
   try {
-    l = await listen(spec.host, spec.port, spec.backlog, spec.lookup);
+    l = await listen(spec.host, spec.port, spec.backlog, cfg.backend.open, spec.lookup);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     // The host name's lookup (listen/resolve.ts): no address, or no answer.
@@ -39,8 +43,9 @@ export async function serve(spec: ServeSpec, cfg: EngineConfig): Promise<Engine>
   }
   spec.afterBind(l);
   // The pure-Node path cannot keep inherited descriptors from the children otherwise.
-  if (cfg.launcher.name === 'spawn') (require('../launch/spawn') as typeof import('../launch/spawn')).closeInherited();
-  const engine = new Engine(cfg);
+  const { backend, ...rest } = cfg;
+  if (backend.launcher.name === 'spawn') (require('../launch/spawn') as typeof import('../launch/spawn')).closeInherited();
+  const engine = new Engine({ ...rest, launcher: backend.launcher });
   engine.serve(l);
   return engine;
 }

@@ -10,7 +10,7 @@ import { ALLOW_DEFAULT, type Decision, type HostResolver, type RuleSource } from
 import type { UdpSocket } from '../listen/udp';
 import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
-import type { Identifier } from './identify';
+import type { Identifier } from '../identify/identify';
 
 export interface UdpConfig {
   prog: string[];

@@ -3,6 +3,7 @@
 // instructions after ": ". Worded and sanitised byte for byte as ipsvd does,
 // since admins parse these lines.
 import type { Decision } from '../decide/decision';
+import type { MatchedEntry } from '../log/log';
 import { outfix, outinst } from '../lib/safe';
 
 /**
@@ -18,4 +19,9 @@ export function matchLog(kind: 'peers-dir' | 'peers-cdb', path: string, d: Decis
     : `${path}/${outfix(d.matched ?? '')}`;
   if (vv && d.inst) s += `: ${outinst(d.inst)}`;
   return s;
+}
+
+/** The -i/-x source's wording of its matched entry, handed to the log (log/ knows no rule source). */
+export function matchedEntry(rules: { kind: 'peers-dir' | 'peers-cdb'; path: string }): MatchedEntry {
+  return (d, vv) => matchLog(rules.kind, rules.path, d, vv);
 }

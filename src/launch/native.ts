@@ -1,8 +1,7 @@
 // The native launcher: posix_spawn on the addon's own threads, reaped through
 // pid by a thread of their own (native/launch.cc): no descriptor per child.
 // JavaScript keeps only the two callbacks per child.
-import { getSystemErrorName } from 'node:util';
-import { loadNative } from '../native';
+import { type Addon, addonError, loadNative } from '../native';
 import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
 
 interface NativeBase extends EnvBase {
@@ -23,19 +22,19 @@ interface Pending {
   pid: number;
 }
 
-let shared: Launcher | null | undefined;
+let shared: Launcher | undefined;
 
-/** The native launcher, or null when the addon is missing. */
-export function createNativeLauncher(): Launcher | null {
+/**
+ * The native launcher on the addon chosen at start (servers pass it; a test
+ * or the launch benchmark, running a launcher alone, may leave it to
+ * loadNative()); null without an addon. Throws when the addon cannot start
+ * its threads.
+ */
+export function createNativeLauncher(addon: Addon | null = loadNative()): Launcher | null {
   if (shared !== undefined) return shared;
-  const addon = loadNative();
-  if (!addon || typeof addon.launchSetup !== 'function' || typeof addon.launchSpawn !== 'function') {
-    return (shared = null);
-  }
-  const spawn: (argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
-                lazy: boolean, base: number) => void =
-    addon.launchSpawn;
-  const template: (env: string, envc: number) => number = addon.launchTemplate;
+  if (!addon) return null;
+  const spawn = addon.launchSpawn;
+  const template = addon.launchTemplate;
   // The argv of most children is the server's prog: joined once.
   let lastArgv: string[] | undefined;
   let lastJoined = '';
@@ -65,8 +64,8 @@ export function createNativeLauncher(): Launcher | null {
     }
   }
 
-  // The addon is set up once per process; a second loader shares this launcher.
-  if (addon.launchSetup(onEvents) !== true) return (shared = null);
+  // The addon is set up once per process; a second caller shares this launcher.
+  if (addon.launchSetup(onEvents) !== true) throw new Error('launchSetup: the addon did not start its threads');
 
   return (shared = {
     name: 'native',
@@ -95,11 +94,7 @@ export function createNativeLauncher(): Launcher | null {
 
 // The shape child_process gives its spawn errors, so callers treat both alike.
 function spawnError(negErrno: number, argv0: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(negErrno);
-  const err: NodeJS.ErrnoException = new Error(`spawn ${argv0} ${code}`);
-  err.errno = negErrno;
-  err.code = code;
-  err.syscall = `spawn ${argv0}`;
+  const err = addonError(negErrno, `spawn ${argv0}`);
   err.path = argv0;
   return err;
 }

@@ -7,17 +7,24 @@
 // stay in the kernel backlog as with the originals) and Node's net.Server
 // (netserver.ts, when the addon is missing or $UCSPI_LAUNCHER=spawn).
 import { isIPv6 } from 'node:net';
-import { loadNative } from '../native';
 import { resolveListenHost } from './resolve';
 
 /**
- * One accepted client, handed over as arguments (the engine builds its own
- * object from them, one per connection): the connected socket's fd,
- * blocking; addresses as dotted quads (IPv4-mapped clients unmapped) or
- * inet_ntop's IPv6 text; on the net.Server path the socket the fd belongs to.
+ * One accepted client: the connected socket's fd, blocking; addresses as
+ * dotted quads (IPv4-mapped clients unmapped) or inet_ntop's IPv6 text; on
+ * the net.Server path the socket the fd belongs to.
  */
-export type OnClient = (fd: number, v6: boolean, remoteIp: string, remotePort: number, localIp: string,
-                        localPort: number, socket?: import('node:net').Socket) => void;
+export interface Accepted {
+  readonly fd: number;
+  readonly v6: boolean;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly socket?: import('node:net').Socket;
+}
+
+export type OnClient = (a: Accepted) => void;
 
 export interface Listener {
   /** Address actually bound, as tcpsvd prints it ("0.0.0.0" for any). */
@@ -30,14 +37,17 @@ export interface Listener {
   start(max: number, noDelay: boolean, onClient: OnClient, onError: (e: NodeJS.ErrnoException) => void): void;
   /** A delivered client is done with (its child ended, or it was dropped). */
   done(): void;
+  /**
+   * Write to a client without ever waiting: what the socket buffer does not
+   * take is dropped. The error, or null.
+   */
+  sendNow(a: Accepted, data: string): NodeJS.ErrnoException | null;
+  /** Close the server's copy of the client's socket. */
+  close(a: Accepted): void;
 }
 
-/** The native path unless the addon is missing or the pure-Node path is asked for. */
-export function nativeWanted(): boolean {
-  if (process.env.UCSPI_LAUNCHER === 'spawn') return false;
-  const n = loadNative();
-  return !!n && typeof n.listenTcp === 'function';
-}
+/** Opens a listener on one path (the addon's or net.Server's), chosen once at start. */
+export type OpenListener = (ip: string, port: number, backlog: number, shownIp?: string) => Promise<Listener>;
 
 /**
  * A name is resolved once, at start, as the originals resolve it (resolve.ts:
@@ -50,14 +60,12 @@ async function hostAddress(host: string, asGivenFirst: boolean): Promise<string>
 }
 
 /**
- * lookup: "ipsvd" tries a name as given before qualifying it (tcpsvd),
- * "ucspi-tcp" qualifies it at once (tcpserver); both read "" and "0" as
- * every address.
+ * open: the addon's or net.Server's listener, chosen once at start. lookup:
+ * "ipsvd" tries a name as given before qualifying it (tcpsvd), "ucspi-tcp"
+ * qualifies it at once (tcpserver); both read "" and "0" as every address.
  */
-export async function listen(host: string, port: number, backlog: number,
+export async function listen(host: string, port: number, backlog: number, open: OpenListener,
                              lookup: 'ucspi-tcp' | 'ipsvd' = 'ucspi-tcp'): Promise<Listener> {
-  const open: (ip: string, port: number, backlog: number, shownIp?: string) => Promise<Listener> =
-    nativeWanted() ? require('./native').listenNative : require('./netserver').listenNet;
   if (host !== '0' && host !== '') return open(await hostAddress(host, lookup === 'ipsvd'), port, backlog);
   try {
     return await open('::', port, backlog, '0.0.0.0');

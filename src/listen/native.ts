@@ -1,22 +1,21 @@
 // The addon's accept path (native/accept.cc): no libuv stream and no
 // net.Socket per client, and -c kept by not polling the listening socket.
-import { getSystemErrorName } from 'node:util';
-import { loadNative } from '../native';
+import { closeSync } from 'node:fs';
+import { type Addon, addonError } from '../native';
 import { formatIPv4, ipv6Env } from '../lib/ip';
-import type { Listener } from './listen';
+import type { Accepted, Listener } from './listen';
 
 const WORDS = 12; // int32 per client, as native/accept.cc lays them out
 
-/** accept(2)'s failure (-errno) as Node's errors look (the addon's own throws already do). */
-function acceptError(errno: number): NodeJS.ErrnoException {
-  const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`accept ${code}`), { errno, code, syscall: 'accept' });
+/** The opener of the addon's path: bound to the addon chosen at start. */
+export function nativeOpener(addon: Addon) {
+  return (ip: string, port: number, backlog: number, shownIp?: string) => listenNative(addon, ip, port, backlog, shownIp);
 }
 
-export async function listenNative(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
-  const addon = loadNative();
-  const [fd, bound]: [number, number] = addon.listenTcp(ip, port, backlog);
-  const more: (n: number) => void = addon.acceptMore;
+export async function listenNative(addon: Addon, ip: string, port: number, backlog: number,
+                                   shownIp?: string): Promise<Listener> {
+  const [fd, bound] = addon.listenTcp(ip, port, backlog);
+  const more = addon.acceptMore;
   return {
     ip: shownIp ?? ip,
     port: bound,
@@ -28,19 +27,28 @@ export async function listenNative(ip: string, port: number, backlog: number, sh
           const o = i * WORDS;
           const cfd = w[o];
           if (cfd < 0) {
-            onError(acceptError(cfd));
+            onError(addonError(cfd, 'accept'));
             continue;
           }
           const fam = w[o + 1];
           const v6 = (fam & 0xff) === 6;
-          onClient(cfd, v6,
-            v6 ? ipv6Env(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4), w[o + 2],
-            fam >> 8 === 6 ? ipv6Env(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4), w[o + 3]);
+          onClient({
+            fd: cfd, v6,
+            remoteIp: v6 ? ipv6Env(bytes, (o + 4) * 4) : formatIPv4(bytes, (o + 4) * 4), remotePort: w[o + 2],
+            localIp: fam >> 8 === 6 ? ipv6Env(bytes, (o + 8) * 4) : formatIPv4(bytes, (o + 8) * 4), localPort: w[o + 3],
+          });
         }
       });
     },
     done() {
       more(1);
+    },
+    sendNow(a: Accepted, data: string) {
+      const r = addon.sendNow(a.fd, Buffer.from(data));
+      return r >= 0 ? null : addonError(r, 'write');
+    },
+    close(a: Accepted) {
+      closeSync(a.fd);
     },
   };
 }

@@ -1,8 +1,9 @@
 // Node's net.Server: the pure-Node accept path. Node accepts every client the
 // kernel reports and cannot stop short of closing the socket, so over -c a
 // client is held here (connected, unread, in arrival order) until one ends.
+import { closeSync, writeSync } from 'node:fs';
 import * as net from 'node:net';
-import type { Listener } from './listen';
+import type { Accepted, Listener } from './listen';
 
 function listenOn(server: net.Server, host: string, port: number, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -45,7 +46,10 @@ export async function listenNet(ip: string, port: number, backlog: number, shown
         s.on('error', noop); // a reset before the launch is that client's business
         if (noDelay) s.setNoDelay(true);
         const remoteIp = unmap(rip);
-        onClient(fd, remoteIp.includes(':'), remoteIp, s.remotePort ?? 0, unmap(lip), s.localPort ?? 0, s);
+        onClient({
+          fd, v6: remoteIp.includes(':'), remoteIp, remotePort: s.remotePort ?? 0,
+          localIp: unmap(lip), localPort: s.localPort ?? 0, socket: s,
+        });
       };
       server.on('connection', (s: net.Socket) => {
         if (room > 0) deliver(s);
@@ -60,6 +64,18 @@ export async function listenNet(ip: string, port: number, backlog: number, shown
         const s = waiting.shift()!;
         if (!s.destroyed) deliver(s);
       }
+    },
+    sendNow(a: Accepted, data: string) {
+      try {
+        writeSync(a.fd, data); // the socket is non-blocking already
+        return null;
+      } catch (e) {
+        return e as NodeJS.ErrnoException;
+      }
+    },
+    close(a: Accepted) {
+      if (a.socket) a.socket.destroy();
+      else closeSync(a.fd);
     },
   };
 }

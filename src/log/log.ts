@@ -16,6 +16,12 @@ export interface ConnFacts {
 
 export type Verdict = 'start' | 'exec' | 'deny';
 
+/**
+ * The words a rule source ends the start/deny/exec line with, naming the
+ * entry that matched (vv: tcpsvd -vv, with its instructions).
+ */
+export type MatchedEntry = (d: Decision, vv: boolean) => string;
+
 export interface EngineLog {
   /** Whether connection() and status() print anything at this verbosity. */
   readonly connections: boolean;

@@ -4,19 +4,18 @@ import type { ExitStatus } from '../launch/launch';
 import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
-import type { ConnFacts, EngineLog, Verdict } from './log';
+import type { ConnFacts, EngineLog, MatchedEntry, Verdict } from './log';
 import { ipSafe, outfix } from '../lib/safe';
-import { matchLog } from '../instruct/log';
 
 const info = (s: string) => writeLine(s, 1);
 // Addresses: IPv4 as ipsvd prints it; IPv6 with its colons, as ucspi-tcp6
 // prints it (ipsvd is IPv4-only; its outfix would turn them into '?').
 const ip = (s: string) => ipSafe(s, outfix);
 
-// rules: the -i/-x source, whose matched entry ends the start/deny/exec line
-// (ipsvd prints the path, and at -vv the instructions too). name: udpsvd words its lines alike.
-export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string },
-                       name = 'tcpsvd'): EngineLog {
+// entry: with -i/-x, the rule source's words for its matched entry, which end
+// the start/deny/exec line (ipsvd prints the path, and at -vv the instructions
+// too). name: udpsvd words its lines alike.
+export function svdLog(verbose: number, entry?: MatchedEntry, name = 'tcpsvd'): EngineLog {
   const INFO = `${name}: info: `;
   return {
     connections: verbose > 0,
@@ -37,7 +36,7 @@ export function svdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb
       if (conc) s += `${INFO}concurrency ${decimal(pid)} ${ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
       s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
         `${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
-      if (rules) s += ' ' + matchLog(rules.kind, rules.path, d, verbose > 1);
+      if (entry) s += ' ' + entry(d, verbose > 1);
       info(s);
     },
     end(st: ExitStatus) {

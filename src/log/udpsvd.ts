@@ -5,7 +5,7 @@ import type { Decision } from '../decide/decision';
 import { decimal } from '../decimal';
 import { errstr } from '../lib/errstr';
 import { writeLine } from '../lib/strerr';
-import type { ConnFacts } from './log';
+import type { ConnFacts, MatchedEntry } from './log';
 import { svdLog } from './svd';
 
 export interface UdpLog {
@@ -23,8 +23,8 @@ export interface UdpLog {
   sigterm(): void;
 }
 
-export function udpsvdLog(verbose: number, rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string }): UdpLog {
-  const svd = svdLog(verbose, rules, 'udpsvd');
+export function udpsvdLog(verbose: number, entry?: MatchedEntry): UdpLog {
+  const svd = svdLog(verbose, entry, 'udpsvd');
   return {
     listening: (ip, port, uid, gid) => svd.listening(ip, port, uid, gid),
     datagram: (pid, c, verdict, d) => svd.connection(pid, c, verdict, null, d),

@@ -47,8 +47,8 @@ export function needsIdentify(o: IdentifyOptions): boolean {
 
 export function createIdentifier(opts: IdentifierOptions = {}): Identifier {
   // Loaded only by servers that look things up.
-  const dns = require('../identify/dns') as typeof import('../identify/dns');
-  const { identLookup } = require('../identify/ident') as typeof import('../identify/ident');
+  const dns = require('./dns') as typeof import('../identify/dns');
+  const { identLookup } = require('./ident') as typeof import('../identify/ident');
   const resolver = dns.createDns({});
   const identPort = process.env.UCSPI_IDENT_PORT ? Number(process.env.UCSPI_IDENT_PORT) : undefined;
 
