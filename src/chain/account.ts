@@ -4,6 +4,8 @@
 // originals know is known here too.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { usage } from '../lib/getopt';
+import { die } from '../lib/strerr';
 
 export interface Account { uid: number; gid: number }
 
@@ -94,4 +96,21 @@ export function uidGids(spec: string): UidGids | undefined {
     gids.push(gid);
   }
   return { uid: pw.uid, gids };
+}
+
+/**
+ * daemontools' setuidgid and envuidgid: `prog account child`; the account
+ * looked up, or the tool's usage or fatal line and exit.
+ */
+export function accountAndChild(prog: string, argv: string[]): { pw: Account; child: string[] } {
+  const [account, ...child] = argv;
+  if (account === undefined || child.length === 0) usage({ prog, text: `${prog}: usage: ${prog} account child`, code: 100 });
+  let pw: Account | undefined;
+  try {
+    pw = getpwnam(account);
+  } catch (e) {
+    die(prog, 'unable to read the account database', e instanceof LookupError ? e.cause : e);
+  }
+  if (pw === undefined) die(prog, `unknown account ${account}`);
+  return { pw, child };
 }

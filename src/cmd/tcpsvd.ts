@@ -1,45 +1,24 @@
 // tcpsvd: ipsvd's TCP super-server. Flags map onto the shared engine.
-import type { RuleSource } from '../decide/decision';
 import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
-import { type Ids, lookupUserSpec } from '../engine/users';
+import { type IpsvdOptions, IPSVD_DEFAULTS, accountOf, commonOption, fatalOf, ipsvdUsage, openPeers } from '../engine/ipsvd';
 import { chooseBackend } from '../engine/backend';
 import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
 import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
-import { die } from '../lib/strerr';
 import { svdLog } from '../log/svd';
 import { parsePort } from '../listen/services';
 
-// ipsvd ends its usage with an empty line, and exits 111.
-const USAGE = {
-  prog: 'tcpsvd',
-  text: 'usage: tcpsvd [-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog\n',
-  code: 111,
-};
+const USAGE = ipsvdUsage('tcpsvd', '[-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog');
 
-function fatal(code: number, msg: string): never {
-  return die('tcpsvd', msg, undefined, code);
-}
+const fatal: (code: number, msg: string) => never = fatalOf('tcpsvd');
 
-function versionLine(): string {
-  const { version } = require('../../../package.json') as { version: string };
-  return `$Id: ucspi-node tcpsvd ${version} $`;
-}
-
-export interface SvdOptions {
-  verbose: number;
+export interface SvdOptions extends IpsvdOptions {
   ucspi: boolean;
-  lookup: boolean;
-  paranoid: boolean;
   max: number;
   backlog: number;
   perHost?: { limit: number; msg?: string };
-  user?: string;
-  localName?: string;
-  rules?: { kind: 'peers-dir' | 'peers-cdb'; path: string };
-  timeout: number;
   host: string;
   port: string;
   prog: string[];
@@ -48,7 +27,7 @@ export interface SvdOptions {
 /** Pure: argv → options, or BadOption or UsageError thrown. */
 export function parseArgs(argv: string[]): SvdOptions {
   const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
-    verbose: 0, ucspi: true, lookup: false, paranoid: false, max: 30, backlog: 20, timeout: 0,
+    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20,
   };
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
     switch (ch) {
@@ -61,20 +40,9 @@ export function parseArgs(argv: string[]): SvdOptions {
         o.perHost = { limit: Number(m[1]), msg: m[2] === undefined ? undefined : unescapeMsg(m[2]) };
         break;
       }
-      case 'i': case 'x':
-        if (o.rules) throw new UsageError(); // -i and -x exclude each other
-        o.rules = { kind: ch === 'i' ? 'peers-dir' : 'peers-cdb', path: v };
-        break;
-      case 'u': o.user = v; break;
-      case 'l': o.localName = v; break;
       case 'E': o.ucspi = false; break;
       case 'b': o.backlog = decimalArg(v); break;
-      case 'h': o.lookup = true; break;
-      case 'p': o.lookup = true; o.paranoid = true; break;
-      case 't': o.timeout = decimalArg(v); break;
-      case 'v': o.verbose++; break;
-      // ipsvd: -V prints its version, then the usage (exit 111).
-      case 'V': throw new UsageError(versionLine());
+      default: commonOption('tcpsvd', o, ch, v);
     }
   });
   const args = hostPortProg(rest);
@@ -84,29 +52,11 @@ export function parseArgs(argv: string[]): SvdOptions {
 
 export async function main(argv: string[]): Promise<void> {
   const o = orUsage(USAGE, () => parseArgs(argv));
-  let ids: Ids | undefined;
-  if (o.user !== undefined) {
-    try {
-      ids = lookupUserSpec(o.user);
-    } catch (e) {
-      fatal(111, `unable to get user/group: ${o.user}: ${errstr(e as NodeJS.ErrnoException)}`);
-    }
-    if (!ids) fatal(100, `unknown user/group: ${o.user}`);
-  }
+  const ids = accountOf('tcpsvd', o.user);
   const port = parsePort(o.port);
   if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
 
-  let source: RuleSource | null = null;
-  let openError: NodeJS.ErrnoException | undefined;
-  if (o.rules) {
-    try {
-      // Loaded only with -i/-x: the rules modules cost start-up time and memory.
-      const { openRuleSource } = require('../decide/index') as typeof import('../decide/index');
-      source = openRuleSource({ kind: o.rules.kind, path: o.rules.path, expireSec: o.timeout || undefined });
-    } catch (e) {
-      openError = e as NodeJS.ErrnoException; // every connection is dropped until it is readable
-    }
-  }
+  const { source, openError } = openPeers(o);
   const log = svdLog(o.verbose, o.rules && matchedEntry(o.rules));
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
   const needDns = o.rules !== undefined ||

@@ -3,7 +3,6 @@
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
 import { writeSync } from 'node:fs';
-import type * as net from 'node:net';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
 import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
@@ -45,29 +44,23 @@ export interface EngineConfig {
   env: NodeJS.ProcessEnv;
 }
 
-/** One accepted client, from accept to the end of its child. */
-class Conn implements Accepted {
+/**
+ * One accepted client, from accept to the end of its child: the listener's
+ * Accepted value (its fields copied in, so every access stays one load) and
+ * what the engine learns about it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+interface Conn extends Accepted {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+class Conn {
   pid = 0;
-  readonly fd: number;
-  readonly v6: boolean;
-  readonly remoteIp: string;
-  readonly remotePort: number;
-  readonly localIp: string;
-  readonly localPort: number;
-  readonly socket: net.Socket | undefined;
   localHost: string | undefined;
   remoteHost: string | undefined;
   remoteInfo: string | undefined;
   /** Per-host count at admission, this connection included (0 without -C). */
   phcc = 0;
   constructor(a: Accepted, localHost: string | undefined) {
-    this.fd = a.fd;
-    this.v6 = a.v6;
-    this.remoteIp = a.remoteIp;
-    this.remotePort = a.remotePort;
-    this.localIp = a.localIp;
-    this.localPort = a.localPort;
-    this.socket = a.socket;
+    Object.assign(this, a);
     this.localHost = localHost;
   }
 }

@@ -10,7 +10,7 @@ import { ALLOW_DEFAULT, type Decision, type HostResolver, type RuleSource } from
 import type { UdpSocket } from '../listen/udp';
 import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
-import type { Identifier } from '../identify/identify';
+import type { Identifier, Subject } from '../identify/identify';
 
 export interface UdpConfig {
   prog: string[];
@@ -30,15 +30,9 @@ export interface UdpConfig {
 /** After a failed peek, before waiting again: a persistent error must not spin. */
 const ERROR_PAUSE_MS = 100;
 
-interface Datagram {
+/** One datagram's sender and receiver, as identify sees a client (IPv4 only). */
+interface Datagram extends Subject {
   v6: false;
-  remoteIp: string;
-  remotePort: number;
-  localIp: string;
-  localPort: number;
-  localHost: string | undefined;
-  remoteHost: string | undefined;
-  remoteInfo: string | undefined;
 }
 
 export class UdpEngine {
