@@ -107,6 +107,8 @@ export class Service {
   private pending: { prog: 'run' | 'finish'; args: string[]; restart: boolean } | null = null;
   /** The directory is gone: no more warnings about files we cannot write. */
   private vanished = false;
+  /** A state not written because the directory was renamed or removed under us. */
+  private unpublished = false;
   readonly isLog: boolean;
   readonly flavor: Flavor;
 
@@ -236,6 +238,8 @@ export class Service {
   moveTo(name: string, dir: string): void {
     this.name = name;
     this.dir = dir;
+    // What could not be written under the old name is written now.
+    if (this.unpublished) this.announce();
   }
 
   /**
@@ -508,20 +512,33 @@ export class Service {
     if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
   }
 
-  /** Write name.new then rename, so that readers never see half a file. */
+  /**
+   * Write name.new then rename, so that readers never see half a file. The
+   * originals write from inside the service directory; we write by path, so
+   * a directory renamed or removed under us (ENOENT) is no failure to report:
+   * the scanner learns of it at its next scan and either moves us (moveTo
+   * writes the state again) or stops us.
+   */
   private put(name: string, data: Buffer | string): void {
     const tmp = this.file(`${name}.new`);
     try {
       fs.writeFileSync(tmp, data, { mode: 0o644 });
     } catch (e) {
-      if (!this.vanished) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
+      if (!this.gone(e)) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
       return;
     }
     try {
       fs.renameSync(tmp, this.file(name));
+      this.unpublished = false;
     } catch (e) {
-      if (!this.vanished) this.hooks.say(this.voice.renameFailed(name, e));
+      if (!this.gone(e)) this.hooks.say(this.voice.renameFailed(name, e));
     }
+  }
+
+  private gone(e: unknown): boolean {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(this.dir)) return this.vanished;
+    this.unpublished = true;
+    return true;
   }
 }
 
