@@ -70,6 +70,15 @@ const hardNofile = /^Max open files\s+\S+\s+(\S+)/m.exec(fs.readFileSync('/proc/
 const roomAbove1024 = hardNofile === 'unlimited' || Number(hardNofile) >= 4096;
 // A run (or log/run) that records the soft limit it started with, then stays.
 const RECORDER = '#!/bin/sh\nsed -n "s/^Max open files *\\([^ ]*\\).*/\\1/p" /proc/self/limits > nofile.seen\nexec sleep 1000\n';
+// What a recorder wrote, once it is whole (the shell creates the file before sed writes).
+function seen(file: string): string | undefined {
+  try {
+    const v = fs.readFileSync(file, 'latin1');
+    return v.endsWith('\n') ? v.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const LOG_RECORDER = '#!/bin/sh\nsed -n "s/^Max open files *\\([^ ]*\\).*/\\1/p" /proc/self/limits > nofile.seen\nexec cat > /dev/null\n';
 
 t.test('soft limit 1024: svscan raises its own and takes up 1,000 services, each run gets 1024', {
@@ -82,9 +91,9 @@ t.test('soft limit 1024: svscan raises its own and takes up 1,000 services, each
   await waitFor('1,000 services up', () => names.every((n) => pidOf(path.join(dir, n))), 300_000);
   t.not(softNofile(scan.proc.pid!), '1024', `svscan runs with a soft limit of ${softNofile(scan.proc.pid!)}`);
   t.ok(fdCount(scan.proc.pid!) > 1024, `svscan holds ${fdCount(scan.proc.pid!)} descriptors`);
-  await waitFor('every run recorded its limit', () => names.every((n) => fs.existsSync(path.join(dir, n, 'nofile.seen'))), 60_000);
-  const seen = new Set(names.map((n) => fs.readFileSync(path.join(dir, n, 'nofile.seen'), 'latin1').trim()));
-  t.same([...seen], ['1024'], 'every run saw the soft limit svscan was started with');
+  await waitFor('every run recorded its limit', () => names.every((n) => seen(path.join(dir, n, 'nofile.seen')) !== undefined), 60_000);
+  const limits = new Set(names.map((n) => seen(path.join(dir, n, 'nofile.seen'))));
+  t.same([...limits], ['1024'], 'every run saw the soft limit svscan was started with');
   // The pid svstat reports is the run's own (the limit stage execs it).
   const pid = pidOf(path.join(dir, names[0]));
   t.equal(fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim(), 'sleep');
@@ -101,16 +110,16 @@ t.test('soft limit 1024: runsv and supervise raise their own, run, log/run and f
     const d = service(dir, 'a', { run: RECORDER, finish: '#!/bin/sh\nsed -n "s/^Max open files *\\([^ ]*\\).*/\\1/p" /proc/self/limits > finish.seen\n',
       log: sup === 'runsv' ? LOG_RECORDER : undefined });
     const s = daemon(t, prlimit!, ['--nofile=1024:', ours(sup), 'a'], dir);
-    await waitFor(`${sup}: run recorded`, () => fs.existsSync(path.join(d, 'nofile.seen')) && pidOf(d), 30_000);
+    await waitFor(`${sup}: run recorded`, () => seen(path.join(d, 'nofile.seen')) !== undefined && pidOf(d), 30_000);
     t.not(softNofile(s.proc.pid!), '1024', `${sup} runs with a soft limit of ${softNofile(s.proc.pid!)}`);
-    t.equal(fs.readFileSync(path.join(d, 'nofile.seen'), 'latin1').trim(), '1024', `${sup}: run`);
+    t.equal(seen(path.join(d, 'nofile.seen')), '1024', `${sup}: run`);
     if (sup === 'runsv') {
-      await waitFor('log/run recorded', () => fs.existsSync(path.join(d, 'log', 'nofile.seen')), 30_000);
-      t.equal(fs.readFileSync(path.join(d, 'log', 'nofile.seen'), 'latin1').trim(), '1024', 'runsv: log/run');
+      await waitFor('log/run recorded', () => seen(path.join(d, 'log', 'nofile.seen')) !== undefined, 30_000);
+      t.equal(seen(path.join(d, 'log', 'nofile.seen')), '1024', 'runsv: log/run');
     }
     control(d, 'd');
-    await waitFor(`${sup}: finish recorded`, () => fs.existsSync(path.join(d, 'finish.seen')), 30_000);
-    t.equal(fs.readFileSync(path.join(d, 'finish.seen'), 'latin1').trim(), '1024', `${sup}: finish`);
+    await waitFor(`${sup}: finish recorded`, () => seen(path.join(d, 'finish.seen')) !== undefined, 30_000);
+    t.equal(seen(path.join(d, 'finish.seen')), '1024', `${sup}: finish`);
     s.proc.kill('SIGTERM');
     await within(`${sup} exit`, s.exited, 30_000);
   }
