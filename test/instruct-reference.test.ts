@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openRuleSource } from '../src/decide/index';
 import type { Decision } from '../src/decide/decision';
-import { startServer, talk, parseEnv } from './helpers/net';
+import { launchers, startServer, talk, parseEnv } from './helpers/net';
 import { matchLog } from '../src/instruct/log';
 import { ROOT, needReference, reference } from './helpers/common';
 
@@ -101,3 +101,47 @@ for (const kind of ['peers-dir', 'peers-cdb'] as const) {
     t.equal(parseEnv(await talk(srv.port, { local: '127.0.0.200' })).GREETING, 'hello', 'original: 0');
   });
 }
+
+// +VAR=value bytes that are not UTF-8 (and some that are), through a whole
+// server: prog (od of its own /proc/self/environ, no shell between) sees the
+// same bytes under ours (native launcher) as under /usr/bin/tcpsvd -i and -x.
+t.test('peers values reach prog byte for byte, as /usr/bin/tcpsvd -i and -x', { skip }, async (t) => {
+  if (launchers().find((l) => l.name === 'native')?.skip) {
+    t.comment('skipped: the native launcher is needed to pass bytes that are not UTF-8');
+    return;
+  }
+  const dir = path.join(tmp, 'bytes');
+  fs.mkdirSync(dir);
+  const entry = Buffer.concat([
+    Buffer.from('+B1=\xff\xfe\n+B2=\x80abc\xc3\n+B3= sp \t tab \r\n+B4=x=\x01\x1b[0m\n', 'latin1'),
+    Buffer.from('+U=grüß\n+\xe9N=high name\n+KEEP\n+GREETING=\xa0\n=0:fw\n', 'utf8'),
+  ]);
+  fs.writeFileSync(path.join(dir, '127.0.0.1'), entry);
+  fs.writeFileSync(path.join(dir, 'fw'), Buffer.from('+FW=\xfd\xfc\xfb\n', 'latin1'));
+  const cdb = path.join(tmp, 'bytes.cdb');
+  execFileSync(reference('ipsvd-cdb'), [cdb, `${cdb}.tmp`, dir], { stdio: 'ignore', timeout: 10000 });
+  // The variables of prog's environment, as hex, sorted; the ports (and our launcher choice) left out.
+  const environ = (hex: string) => {
+    const bytes = Buffer.from(hex.replace(/\s+/g, ''), 'hex');
+    const vars: string[] = [];
+    for (let at = 0, nul = bytes.indexOf(0); nul >= 0; at = nul + 1, nul = bytes.indexOf(0, at)) {
+      const v = bytes.subarray(at, nul);
+      if (!/^(TCPLOCALPORT|TCPREMOTEPORT|UCSPI_LAUNCHER|_TAPJS\w*)=/.test(v.toString('latin1'))) vars.push(v.toString('hex'));
+    }
+    return vars.sort();
+  };
+  for (const [opt, p] of [['-i', dir], ['-x', cdb]]) {
+    const seen: string[][] = [];
+    for (const [cmd, extra] of [[reference('tcpsvd'), {}], [path.join(ROOT, 'bin', 'tcpsvd'), { UCSPI_LAUNCHER: 'native' }]] as const) {
+      const srv = await startServer(cmd, ['-l', 'localhost', opt, p, '127.0.0.1', '0', 'od', '-An', '-tx1', '-v', '/proc/self/environ'],
+        { ...BASE, ...extra });
+      try {
+        seen.push(environ(await talk(srv.port)));
+      } finally {
+        await srv.stop();
+      }
+    }
+    t.ok(seen[0].includes(Buffer.from('B1=\xff\xfe', 'latin1').toString('hex')), `${opt}: the reference passes the bytes`);
+    t.same(seen[1], seen[0], `${opt}: prog's environment, byte for byte`);
+  }
+});

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { Unit } from '../supervise/unit';
+import { raiseNofile } from '../supervise/sys';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -21,6 +22,8 @@ export function main(argv: string[]): void {
     say(`runsv ${dir}: fatal: unable to change to directory: ${errstr(e)}`);
     process.exit(111);
   }
+  // Room for the service's and its log's descriptors; the children get the administrator's limit.
+  raiseNofile();
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
   const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0), 'runit');

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Service } from '../supervise/service';
 import { usage } from '../lib/getopt';
 import { die } from '../lib/strerr';
+import { raiseNofile } from '../supervise/sys';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -19,6 +20,8 @@ export function main(argv: string[]): void {
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
+  // As svscan; the children get the administrator's limit.
+  raiseNofile();
   const service = new Service(dir, path.resolve(dir), { stdin: 'inherit', stdout: 'inherit' },
     { say, exited: () => process.exit(0) });
   if (!service.open()) process.exit(111);

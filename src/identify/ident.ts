@@ -1,14 +1,59 @@
 // RFC 1413 client: ask the client's identd which user owns the connection.
-// The answer is from the client's side, so it is read with a size cap, parsed
-// strictly and given up on at the deadline.
+// The reply is cleaned as ucspi-tcp 0.88 cleans it (remoteinfo.c): blanks,
+// tabs and CRs dropped wherever they are, every other byte after the third
+// colon kept (latin1, one char per byte), up to the newline or 257 bytes; no
+// check of the ports or of USERID (an ERROR reply gives its error word); a
+// NUL ends the value, as it ends the C string the original puts in the
+// environment. No newline before the identd hangs up, or no answer by the
+// deadline: unknown.
 import * as net from 'node:net';
 
-const MAX_ANSWER = 1000; // RFC 1413 lines are short; stop reading beyond this
+/** ucspi-tcp stops reading once it keeps more than 256 bytes. */
+export const MAX_INFO = 257;
+
+/** The reply, fed as it arrives; done once the value is known. */
+export class IdentReply {
+  private colons = 0;
+  private out = '';
+  done = false;
+
+  /** Feeds latin1 bytes; returns the value once complete (newline, or MAX_INFO bytes kept), else undefined. */
+  feed(chunk: string): string | undefined {
+    if (this.done) return this.value();
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk.charCodeAt(i);
+      if (ch === 0x20 || ch === 0x09 || ch === 0x0d) continue;
+      if (ch === 0x0a) return this.finish();
+      if (this.colons < 3) {
+        if (ch === 0x3a) this.colons++;
+      } else {
+        this.out += chunk[i];
+        if (this.out.length >= MAX_INFO) return this.finish();
+      }
+    }
+    return undefined;
+  }
+
+  private finish(): string {
+    this.done = true;
+    return this.value();
+  }
+
+  private value(): string {
+    const nul = this.out.indexOf('\0');
+    return nul < 0 ? this.out : this.out.slice(0, nul);
+  }
+}
+
+/** A whole reply → TCPREMOTEINFO, or undefined when it has no newline and is short. */
+export function parseIdent(reply: string): string | undefined {
+  return new IdentReply().feed(reply);
+}
 
 export function identLookup(local: { ip: string; port: number }, remote: { ip: string; port: number },
                             timeoutMs: number, identPort = 113): Promise<string | undefined> {
   return new Promise((resolve) => {
-    let buf = '';
+    const reply = new IdentReply();
     let done = false;
     const finish = (v: string | undefined) => {
       if (done) return;
@@ -23,26 +68,11 @@ export function identLookup(local: { ip: string; port: number }, remote: { ip: s
     sock.setEncoding('latin1');
     sock.on('connect', () => sock.write(`${remote.port} , ${local.port}\r\n`));
     sock.on('data', (d: string) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) return finish(parseIdent(buf.slice(0, nl), remote.port, local.port));
-      if (buf.length > MAX_ANSWER) finish(undefined);
+      const v = reply.feed(d);
+      if (reply.done) finish(v);
     });
-    sock.on('end', () => finish(parseIdent(buf, remote.port, local.port)));
+    // Hung up before the newline: remoteinfo.c's read gives 0, a failure.
+    sock.on('end', () => finish(undefined));
     sock.on('error', () => finish(undefined));
   });
-}
-
-/**
- * "rport , lport : USERID : os[,charset] : user" → user, when the ports are
- * the ones asked about; ERROR replies and anything else → undefined. The user
- * may contain ':' (it runs to the end of the line); a CR before the LF and the
- * blanks around fields are dropped.
- */
-export function parseIdent(line: string, rport: number, lport: number): string | undefined {
-  const m = /^\s*(\d+)\s*,\s*(\d+)\s*:\s*USERID\s*:[^:]*:(.*)$/.exec(line.replace(/\r$/, ''));
-  if (!m || Number(m[1]) !== rport || Number(m[2]) !== lport) return undefined;
-  const user = m[3].replace(/^[ \t]+/, '').replace(/\s+$/, '');
-  if (user === '' || /[\0\r\n]/.test(user)) return undefined;
-  return user;
 }

@@ -5,11 +5,12 @@
 import * as net from 'node:net';
 import type { HostResolver } from '../decide/decision';
 import { parseInstruction } from './parse';
+import { fromBytes } from '../launch/launch';
 import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
 
 /** What the lines did to the connection so far (a forward entry adds to it). */
 export interface State {
-  /** Last word per variable: a value to set, or null to unset. */
+  /** Last word per variable: a value to set, or null to unset; names and values are byte strings (latin1). */
   env: Map<string, string | null>;
   perHost?: { limit: number; msg?: string };
 }
@@ -20,6 +21,8 @@ export type Outcome =
   | { kind: 'forward'; forward: string; upto: number };  // a check matched and names a forward entry
 
 /**
+ * lines are byte strings (splitLines): variables stay bytes; the message, host
+ * names and forward names, and warnings are read as UTF-8 text.
  * ip null turns =hostname lines off, as for a forward entry (and for ipsvd-cdb,
  * which reads entries without a client). Synchronous unless a check needs DNS.
  */
@@ -42,31 +45,32 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
           break;
         case 'limit': {
           // A limit without a message keeps the one given before (or tcpsvd -C's).
-          const msg = ins.msg ?? state.perHost?.msg;
+          const msg = ins.msg !== undefined ? fromBytes(ins.msg) : state.perHost?.msg;
           state.perHost = msg === undefined ? { limit: ins.limit } : { limit: ins.limit, msg };
           break;
         }
         case 'bad':
-          warn(`bad instruction: ${label}: ${lines[i]}`);
+          warn(`bad instruction: ${label}: ${fromBytes(lines[i])}`);
           break;
         case 'check': {
           if (ip === null) break;
           checked = true;
+          const host = fromBytes(ins.host);
           const done = (): Outcome => ins.forward === undefined ? { kind: 'instruct', upto: i }
-            : { kind: 'forward', forward: ins.forward, upto: i };
+            : { kind: 'forward', forward: fromBytes(ins.forward), upto: i };
           // "0" matches any client; an address literal needs no DNS.
-          if (ins.host === '0') return done();
-          if (net.isIP(ins.host)) {
-            if (sameIp(ins.host, ip)) return done();
+          if (host === '0') return done();
+          if (net.isIP(host)) {
+            if (sameIp(host, ip)) return done();
             break;
           }
           return Promise.resolve()
-            .then(() => resolve(ins.host))
+            .then(() => resolve(host))
             .then((addrs) => {
-              if (addrs.length === 0) warn(`unable to look up ip address: ${ins.host}`);
+              if (addrs.length === 0) warn(`unable to look up ip address: ${host}`);
               return addrs.some((a) => sameIp(a, ip));
             }, (e) => {
-              warn(`unable to look up ip address: ${ins.host}: ${e instanceof Error ? e.message : String(e)}`);
+              warn(`unable to look up ip address: ${host}: ${e instanceof Error ? e.message : String(e)}`);
               return false;
             })
             .then((hit) => hit ? done() : run(i + 1));

@@ -54,12 +54,14 @@ export function unescapeMsg(s: string): string {
 }
 
 /**
- * The lines of an instruction entry. Both stores hand over the text with lines
- * separated by NUL, as ipsvd does after reading a file (one final newline
- * removed, every other newline turned into NUL) and as ipsvd-cdb stores it.
+ * The lines of an instruction entry, as byte strings (latin1, one char per
+ * byte: a +VAR=value reaches prog byte for byte, as with ipsvd). Both stores
+ * hand over the text with lines separated by NUL, as ipsvd does after reading
+ * a file (one final newline removed, every other newline turned into NUL) and
+ * as ipsvd-cdb stores it.
  */
 export function splitLines(text: Buffer): string[] {
-  return text.toString('utf8').split('\0');
+  return text.toString('latin1').split('\0');
 }
 
 /**

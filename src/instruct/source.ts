@@ -2,7 +2,7 @@
 // candidate name, act on the first entry found (deny, run a shell command, or
 // follow instructions), or allow with nothing set when no name matches.
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource } from '../decide/decision';
-import { toBytes } from '../launch/launch';
+import { fromBytes } from '../launch/launch';
 import { candidates } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';
@@ -42,8 +42,8 @@ export class InstructSource implements RuleSource {
     const state: State = { env: new Map() };
     const out = evaluate(lines, view.label(name), ip, state, resolve, this.warn);
     const finish = (o: Outcome): Decision => {
-      if (o.kind === 'deny') return deny(name, lines.join('\0'));
-      const inst = lines.slice(0, o.upto + 1).join('\0');
+      if (o.kind === 'deny') return deny(name, fromBytes(lines.join('\0')));
+      const inst = fromBytes(lines.slice(0, o.upto + 1).join('\0'));
       if (o.kind === 'instruct') return allow(name, state, inst);
       return this.forward(view, name, o.forward, state, inst, resolve);
     };
@@ -64,7 +64,7 @@ export class InstructSource implements RuleSource {
     const lines = splitLines(e.text);
     // With checks off, evaluate() never waits for DNS: it has run when it returns.
     void evaluate(lines, view.label(fwd), null, state, resolve, this.warn);
-    return allow(matched, state, `${inst},${lines.join('\0')}`);
+    return allow(matched, state, `${inst},${fromBytes(lines.join('\0'))}`);
   }
 }
 
@@ -94,12 +94,13 @@ function shell(matched: string, text: Buffer, state: State): InstructDecision {
   return d;
 }
 
+// The lines' names and values are byte strings already (splitLines).
 function env(vars: State['env']): { set: Array<[string, string]>; unset: string[] } {
   const set: Array<[string, string]> = [];
   const unset: string[] = [];
   for (const [k, v] of vars) {
-    if (v === null) unset.push(toBytes(k));
-    else set.push([toBytes(k), toBytes(v)]);
+    if (v === null) unset.push(k);
+    else set.push([k, v]);
   }
   return { set, unset };
 }

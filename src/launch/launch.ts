@@ -31,6 +31,12 @@ export function toBytes(s: string): string {
   return s;
 }
 
+/** A byte string (one char per byte) as text, its bytes read as UTF-8: toBytes undone. */
+export function fromBytes(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1').toString('utf8');
+  return s;
+}
+
 /** How a child ended, as waitpid(2) reports it. */
 export interface ExitStatus {
   pid: number;

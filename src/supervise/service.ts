@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { command } from './commands';
 import { Voice, supervise } from './voice';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
-import { Unlock, lock, mkfifo, sameProcess } from './sys';
+import { Unlock, lock, mkfifo, sameProcess, underAdminLimit } from './sys';
 import { Tai, taiNow } from '../lib/tai64';
 
 const C = fs.constants;
@@ -322,7 +322,8 @@ export class Service {
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
-      cp = spawn(`./${prog}`, args, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
+      const [file, argv] = underAdminLimit(`./${prog}`, args, this.dir);
+      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
     } catch (e) {
       return this.forkFailed(prog, args, e);
     }

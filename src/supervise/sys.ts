@@ -109,3 +109,59 @@ export function reopenPipe(pid: number, fd: number): [number, number] | null {
     if (guard >= 0) fs.closeSync(guard);
   }
 }
+
+/** The administrator's soft descriptor limit, once the supervisor raised its own above it. */
+let adminNofile: number | undefined;
+/** How a child is put back under it: util-linux prlimit(1), or sh's ulimit when prlimit is missing. */
+let limiter: string | undefined;
+
+/**
+ * A supervisor serves every service from one process, about 3 descriptors a
+ * service: it raises its own soft RLIMIT_NOFILE to the hard limit, keeping
+ * the administrator's soft limit (the bundle's banner set it back at start)
+ * for every child it starts (see underAdminLimit). Needs the addon, as the
+ * banner does; without it, the children get the limit Node raised.
+ */
+export function raiseNofile(): void {
+  const n = loadNative();
+  if (!n) return;
+  try {
+    const [soft, hard] = n.getrlimit('nofile');
+    // An unlimited hard limit: the kernel's ceiling.
+    const to = hard >= 0 ? hard : Number(fs.readFileSync('/proc/sys/fs/nr_open', 'latin1'));
+    if (soft < 0 || !(to > soft)) return;
+    n.setrlimit('nofile', to);
+    adminNofile = soft;
+    limiter = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => {
+      try {
+        fs.accessSync(p, C.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? '/bin/sh';
+  } catch {
+    // The limit stays as it was: every child gets it too.
+  }
+}
+
+/**
+ * [file, args] that start file (relative to cwd) under the administrator's
+ * soft descriptor limit: as they are when the supervisor did not raise its
+ * own, else through a stage that sets the limit and execs file, so the pid is
+ * the service's. prlimit(1) leaves the environment alone; sh, its fallback,
+ * drops variables whose names are not shell names and sets PWD. A file that
+ * cannot be run is left to spawn, whose error the supervisor reports as usual.
+ */
+export function underAdminLimit(file: string, args: string[], cwd: string): [string, string[]] {
+  if (adminNofile === undefined || limiter === undefined) return [file, args];
+  try {
+    const p = path.resolve(cwd, file);
+    if (!fs.statSync(p).isFile()) return [file, args];
+    fs.accessSync(p, C.X_OK);
+  } catch {
+    return [file, args];
+  }
+  if (limiter === '/bin/sh') return [limiter, ['-c', `ulimit -S -n ${adminNofile}; exec "$0" "$@"`, file, ...args]];
+  return [limiter, [`--nofile=${adminNofile}:`, '--', file, ...args]];
+}
