@@ -55,14 +55,24 @@ t.test('runit stat text', async (t) => {
 
 t.test('getopt', async (t) => {
   const cases: Array<[string[], ReturnType<typeof getopt>]> = [
-    [['-du', 'a'], { flags: ['d', 'u'], rest: ['a'] }],
-    [['-d', '-t', 'a', '-u'], { flags: ['d', 't'], rest: ['a', '-u'] }],
-    [['--', '-d'], { flags: [], rest: ['-d'] }],
-    [['-', 'a'], { flags: [], rest: ['-', 'a'] }],
-    [['-dz', 'a'], { flags: ['d'], rest: ['a'], bad: 'z' }],
-    [[], { flags: [], rest: [] }],
+    [['-du', 'a'], { flags: ['d', 'u'], args: {}, rest: ['a'] }],
+    [['-d', '-t', 'a', '-u'], { flags: ['d', 't'], args: {}, rest: ['a', '-u'] }],
+    [['--', '-d'], { flags: [], args: {}, rest: ['-d'] }],
+    [['-', 'a'], { flags: [], args: {}, rest: ['-', 'a'] }],
+    [['-dz', 'a'], { flags: ['d'], args: {}, rest: ['a'], bad: 'z' }],
+    [[], { flags: [], args: {}, rest: [] }],
   ];
   for (const [argv, want] of cases) t.same(getopt(argv, 'udopchaitkx'), want, argv.join(' '));
+  // sv's option string: -w takes an argument, glued or as the next word.
+  const sv: Array<[string[], ReturnType<typeof getopt>]> = [
+    [['-w5', 'up', 'a'], { flags: ['w'], args: { w: '5' }, rest: ['up', 'a'] }],
+    [['-vw', '3', 'up'], { flags: ['v', 'w'], args: { w: '3' }, rest: ['up'] }],
+    [['-w', '-v', 'up'], { flags: ['w'], args: { w: '-v' }, rest: ['up'] }],
+    [['-v', '-w'], { flags: ['v'], args: {}, rest: [], missing: 'w' }],
+    [['-x', 'up'], { flags: [], args: {}, rest: ['up'], bad: 'x' }],
+    [['-:'], { flags: [], args: {}, rest: [], bad: ':' }],
+  ];
+  for (const [argv, want] of sv) t.same(getopt(argv, 'w:vV'), want, argv.join(' '));
 });
 
 t.test('control letters', async (t) => {
