@@ -60,6 +60,8 @@ export type Flavor = 'daemontools' | 'runit';
 export interface ServiceIO {
   stdin: 'inherit' | number;
   stdout: 'inherit' | number;
+  /** Where run and finish write errors: ours (inherit), or runsvdir's log pipe. */
+  stderr?: 'inherit' | number;
 }
 
 export interface ServiceHooks {
@@ -318,7 +320,7 @@ export class Service {
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
-      cp = spawn(`./${prog}`, args, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
+      cp = spawn(`./${prog}`, args, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, this.io.stderr ?? 'inherit'] });
     } catch (e) {
       return this.forkFailed(prog, args, e);
     }

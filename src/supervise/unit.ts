@@ -47,7 +47,9 @@ export class Unit {
    */
   constructor(public name: string, public dir: string,
               private say: (line: string) => void, private gone: (u: Unit) => void,
-              private flavor: Flavor = 'daemontools') {}
+              private flavor: Flavor = 'daemontools', errFd: 'inherit' | number = 'inherit') {
+    this.mainIO.stderr = this.logIO.stderr = errFd;
+  }
 
   /** Descriptors this unit will hold once open. */
   static need(dir: string): number {
@@ -57,9 +59,10 @@ export class Unit {
   /** Take both directories, the log first so that it is ready to read. */
   open(): boolean {
     let kind = logKind(this.dir);
-    if (this.flavor === 'runit' && kind !== 'dir') {
-      // runsv knows no empty-file rule: anything but a directory is reported, and ignored.
-      if (fs.existsSync(path.join(this.dir, 'log'))) this.say(`runsv ${this.name}: warning: ./log: not a directory.`);
+    if (this.flavor === 'runit' && kind === 'bad') {
+      // runsv reports anything but a directory, and runs without a log service.
+      // An empty file is the scanners' way of saying "no log service": silent.
+      this.say(`runsv ${this.name}: warning: ./log: not a directory.`);
       kind = 'none';
     }
     if (kind === 'bad') {
@@ -147,6 +150,20 @@ export class Unit {
     if (!this.main) return this.mainDown();
     if (vanished) this.main.vanish();
     else this.main.shutdown();
+  }
+
+  /**
+   * Let go of both directories, leaving the services running: a supervisor
+   * started afterwards takes them back from their status files (and the log
+   * service's pipe from /proc), as after a supervisor killed hard.
+   */
+  release(): void {
+    this.done = true;
+    if (this.drain) clearTimeout(this.drain);
+    this.main?.close();
+    this.log?.close();
+    this.main = this.log = null;
+    this.closePipe();
   }
 
   private mainDown(): void {
