@@ -23,7 +23,7 @@ export function main(argv: string[]): void {
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
-  const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0), 'runit');
+  const unit = new Unit(dir, path.resolve(dir), say, (u) => process.exit(u.failed ? 111 : 0), 'runit');
   if (!unit.open()) process.exit(111);
   // runsv's rule: TERM is an x for the service.
   process.on('SIGTERM', () => unit.stop());
