@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { errstr } from '../supervise/errstr';
+import { calledAs } from '../supervise/progname';
 import { Scanner, runsvdirVoice } from '../supervise/scan';
 import { pipe } from '../supervise/sys';
 
@@ -23,7 +24,7 @@ const DOT_MS = 900_000;
 const KEEP = 5;
 
 export function main(argv: string[]): void {
-  const progname = process.argv[1] ?? 'runsvdir';
+  const progname = calledAs('runsvdir');
   const usage = (): never => {
     process.stderr.write(`usage: ${progname} [-P] dir\n\n`);
     process.exit(1);
