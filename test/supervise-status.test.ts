@@ -1,10 +1,10 @@
 // Pure parts of the supervisor: the status layout, svstat's words, svc's
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 // option parsing, the control letters. Expected bytes were checked against
 // files written by /usr/bin/supervise (18 bytes) and /usr/bin/runsv (20).
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { State, decodeStatus, encodeStatus, statText } from '../src/supervise/status';
 import { describe } from '../src/supervise/svstat';
 import { getopt } from '../src/supervise/getopt';
