@@ -246,3 +246,22 @@ t.test('p on a service that is down is kept until c or a start, as /usr/bin/runs
   const [ref, mine] = await Promise.all([pauseDownScenario(t, '/usr/bin/runsv'), pauseDownScenario(t, ours('runsv'))]);
   t.same(mine, ref);
 });
+
+async function stuckFinishScenario(t: Test, supervisor: string): Promise<string[]> {
+  const dir = tmp(t);
+  const svc = service(dir, 'svc', { run: '#!/bin/sh\nexit 3\n', finish: '#!/bin/sh\nexec sleep 100\n' });
+  const d = daemon(t, supervisor, ['svc'], dir);
+  // runsv writes the finish state before the finish pid: wait for both.
+  await waitFor('in finish', () => { try { return fs.readFileSync(path.join(svc, 'supervise', 'status'))[19] === 2 && pidOf(svc); } catch { return false; } });
+  const fin = pidOf(svc);
+  const r = await run('/usr/bin/sv', ['-w', '1', 'force-shutdown', './svc'], dir);
+  const out = [`force-shutdown -> ${r.code} ${normalize(r.stdout)}`];
+  out.push(`exit ${await within('supervisor exit', d.exited, 20_000)}`);
+  out.push(`finish left running: ${alive(fin)}`, `stderr ${d.stderr()}`);
+  return out;
+}
+
+t.test('force-shutdown while finish hangs: runsv leaves, finish runs on, as /usr/bin/runsv', { skip }, async (t) => {
+  const [ref, mine] = await Promise.all([stuckFinishScenario(t, '/usr/bin/runsv'), stuckFinishScenario(t, ours('runsv'))]);
+  t.same(mine, ref);
+});

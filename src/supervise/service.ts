@@ -192,7 +192,7 @@ export class Service {
       up: (s) => { s.want = 'u'; return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
       down: (s) => { s.want = 'd'; return 'stopping'; },
-      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'stopping'; },
+      exit: (s) => s.exitLater('stopping'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       pause: (s) => { s.paused = true; s.signalOr('p', 'SIGSTOP'); return 'stopping'; },
@@ -209,13 +209,19 @@ export class Service {
       up: (s) => { s.want = 'u'; return 'finishing'; },
       once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
-      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'finishing'; },
+      exit: (s) => s.exitLater('finishing'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       // runsv signals run only: finish is left alone, a p is kept for the next run.
       pause: (s) => { s.paused = true; if (s.flavor !== 'runit') s.signal('SIGSTOP'); return 'finishing'; },
       cont: (s) => { s.paused = false; if (s.flavor !== 'runit') s.signal('SIGCONT'); return 'finishing'; },
-      signal: (s, e) => { if (s.flavor !== 'runit') s.signal(e.signal); return 'finishing'; },
+      signal: (s, e) => {
+        if (s.flavor !== 'runit') { s.signal(e.signal); return 'finishing'; }
+        // runsv's k marks the service down without touching finish; with an
+        // exit pending it then leaves, finish left to run on its own.
+        if (e.signal === 'SIGKILL' && s.exiting) { s.abandon(); return 'down'; }
+        return 'finishing';
+      },
     },
   };
 
@@ -391,7 +397,8 @@ export class Service {
     this.pid = cp.pid ?? 0;
     this.paused = false;
     this.term = false;
-    this.since = taiNow();
+    // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
+    if (prog === 'run' || this.flavor !== 'runit') this.since = taiNow();
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
@@ -467,6 +474,21 @@ export class Service {
     this.pending = { prog: 'run', args: [], restart: true };
     this.arm(wait);
     return 'waiting';
+  }
+
+  /** x while a child is on its way out: leave once down (runsv: shown as want down). */
+  private exitLater(p: Phase): Phase {
+    if (this.ignoresExit) return p;
+    this.exiting = true;
+    if (this.flavor === 'runit') this.want = 'd';
+    return p;
+  }
+
+  /** Stop tracking the current child, which goes on without us. */
+  private abandon(): void {
+    this.child = null;
+    this.clearChild();
+    this.since = taiNow();
   }
 
   private clearChild(): void {
