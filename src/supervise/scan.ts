@@ -61,7 +61,8 @@ export const svscanVoice: ScanVoice = {
 export function runsvdirVoice(dir: string): ScanVoice {
   const w = (m: string) => `runsvdir ${dir}: warning: ${m}`;
   return {
-    readFailed: (e) => w(`unable to read directory ${dir}: ${errstr(e)}`),
+    // readdirSync fails where the original's opendir does.
+    readFailed: (e) => w(`unable to open directory ${dir}: ${errstr(e)}`),
     statFailed: (name, e) => w(`unable to stat ${name}: ${errstr(e)}`),
     refused: (name, e) => w(`unable to start runsv ${name}: ${errstr(e)}`),
   };
