@@ -228,7 +228,10 @@ async function pauseDownScenario(t: Test, supervisor: string): Promise<string[]>
     out.push(`${what}: paused byte ${st[16]}, stat ${fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1').trim()}, ${normalize(r.stdout).trim()}`);
   };
   await run('/usr/bin/sv', ['pause', './svc'], dir);
-  await waitFor('pause taken', () => fs.readFileSync(path.join(svc, 'supervise', 'status'))[16] === 1 || fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1') !== 'down\n', 2000).catch(() => undefined);
+  // runsv writes stat, then status: wait for both (a supervisor that keeps
+  // no p while down never gets there, and the look below shows it).
+  await waitFor('pause taken', () => fs.readFileSync(path.join(svc, 'supervise', 'status'))[16] === 1
+    && fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1').includes('paused'), 2000).catch(() => undefined);
   await look('p while down');
   await run('/usr/bin/sv', ['-v', 'up', './svc'], dir);
   await look('then up');
