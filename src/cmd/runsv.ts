@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { calledAs } from '../supervise/progname';
 import { Unit } from '../supervise/unit';
 
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -11,7 +12,7 @@ const say = (line: string) => process.stderr.write(line + '\n');
 export function main(argv: string[]): void {
   if (argv.length !== 1) {
     // The original's line: the program as called, and an empty line after it.
-    say(`usage: ${process.argv[1] ?? 'runsv'} dir\n`);
+    say(`usage: ${calledAs('runsv')} dir\n`);
     process.exit(1);
   }
   const dir = argv[0];
@@ -23,7 +24,7 @@ export function main(argv: string[]): void {
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
-  const unit = new Unit(dir, path.resolve(dir), say, () => process.exit(0), 'runit');
+  const unit = new Unit(dir, path.resolve(dir), say, (u) => process.exit(u.failed ? 111 : 0), 'runit');
   if (!unit.open()) process.exit(111);
   // runsv's rule: TERM is an x for the service.
   process.on('SIGTERM', () => unit.stop());
