@@ -3,11 +3,11 @@
 // exit) or TERM stops the service, then the log service, then exits 0.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errstr } from '../lib/errstr';
+import { die, writeLine } from '../lib/strerr';
 import { calledAs } from '../supervise/progname';
 import { Unit } from '../supervise/unit';
 
-const say = (line: string) => process.stderr.write(line + '\n');
+const say = (line: string) => writeLine(line);
 
 export function main(argv: string[]): void {
   if (argv.length !== 1) {
@@ -19,8 +19,7 @@ export function main(argv: string[]): void {
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
   } catch (e) {
-    say(`runsv ${dir}: fatal: unable to change to directory: ${errstr(e)}`);
-    process.exit(111);
+    die(`runsv ${dir}`, 'unable to change to directory', e);
   }
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
