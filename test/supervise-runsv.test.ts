@@ -9,6 +9,17 @@ import { needReference, reference, sleep, which } from './helpers/common';
 
 const { skip } = needReference('runsv', 'sv');
 
+/** A scenario under the reference runsv and under ours, at once: [theirs, ours]. */
+function sideBySide(t: Test, scenario: (t: Test, supervisor: string) => Promise<string[]>): Promise<string[][]> {
+  return Promise.all([scenario(t, reference('runsv')), scenario(t, ours('runsv'))]);
+}
+
+/** sv exit on ./svc, then how the supervisor left: its exit code and what it wrote to stderr. */
+async function svExit(d: ReturnType<typeof daemon>, dir: string): Promise<string[]> {
+  await run(reference('sv'), ['exit', './svc'], dir);
+  return [`exit ${await within('supervisor exit', d.exited, 20_000)}`, `stderr ${d.stderr()}`];
+}
+
 async function runitScenario(t: Test, supervisor: string): Promise<string[]> {
   const dir = tmp(t);
   const svc = service(dir, 'svc', {
@@ -58,7 +69,7 @@ async function runitScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('sv drives our runsv as it drives /usr/bin/runsv (finish args, log service, exit)', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([runitScenario(t, reference('runsv')), runitScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, runitScenario);
   t.same(mine, ref);
   t.ok(ref.some((l) => l === 'sv status -> 0 run: ./svc: (pid N) Ss, want down; run: log: (pid N) Ss\n'), 'once is want down, as runsv');
 });
@@ -77,7 +88,7 @@ async function termScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('TERM: the service stops, its last line is logged, runsv exits 0', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([termScenario(t, reference('runsv')), termScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, termScenario);
   t.same(mine, ref);
 });
 
@@ -160,7 +171,7 @@ async function customScenario(t: Test, supervisor: string): Promise<string[]> {
 }
 
 t.test('control/<letter> scripts: run instead of the signal when they exit 0, as /usr/bin/runsv', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([customScenario(t, reference('runsv')), customScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, customScenario);
   t.same(mine, ref);
   t.match(ref.join('\n'), /control h/, 'the scripts ran');
 });
@@ -181,13 +192,12 @@ async function linkScenario(t: Test, supervisor: string): Promise<string[]> {
   out.push(`files: ${fs.readdirSync(path.join(dir, 'state', 'svc')).sort().join(' ')}`);
   out.push(`mode: ${(fs.statSync(path.join(dir, 'state', 'svc')).mode & 0o777).toString(8)}`);
   out.push(`links kept: ${fs.lstatSync(path.join(svc, 'supervise')).isSymbolicLink()}`);
-  await run(reference('sv'), ['exit', './svc'], dir);
-  out.push(`exit ${await within('supervisor exit', d.exited, 20_000)}`, `stderr ${d.stderr()}`);
+  out.push(...await svExit(d, dir));
   return out;
 }
 
 t.test('a supervise symbolic link is followed and its directory made, as /usr/bin/runsv', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([linkScenario(t, reference('runsv')), linkScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, linkScenario);
   t.same(mine, ref);
 });
 
@@ -206,13 +216,12 @@ async function logLockScenario(t: Test, supervisor: string): Promise<string[]> {
   await within('holder gone', holder.exited, 10_000);
   await waitFor('up once free', () => pidOf(svc) && pidOf(path.join(svc, 'log')));
   out.push(normalize((await run(reference('sv'), ['status', './svc'], dir)).stdout));
-  await run(reference('sv'), ['exit', './svc'], dir);
-  out.push(`exit ${await within('supervisor exit', d.exited, 20_000)}`, `stderr ${d.stderr()}`);
+  out.push(...await svExit(d, dir));
   return out;
 }
 
 t.test('the log service\'s lock is waited for, as /usr/bin/runsv', { skip: skip || (!fs.existsSync(which('flock')!) && 'needs /usr/bin/flock') }, async (t) => {
-  const [ref, mine] = await Promise.all([logLockScenario(t, reference('runsv')), logLockScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, logLockScenario);
   t.same(mine, ref);
   t.equal(ref[0], 'while held: alive true, service started false');
 });
@@ -228,26 +237,28 @@ async function pauseDownScenario(t: Test, supervisor: string): Promise<string[]>
     const r = await run(reference('sv'), ['status', './svc'], dir);
     out.push(`${what}: paused byte ${st[16]}, stat ${fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1').trim()}, ${normalize(r.stdout).trim()}`);
   };
+  // runsv writes stat, then status: wait for both (a supervisor that does
+  // not get there in time shows it in the look that follows).
+  const paused = (want: boolean) => waitFor(want ? 'pause taken' : 'cont taken',
+    () => fs.readFileSync(path.join(svc, 'supervise', 'status'))[16] === (want ? 1 : 0)
+      && fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1').includes('paused') === want, 2000).catch(() => undefined);
   await run(reference('sv'), ['pause', './svc'], dir);
-  // runsv writes stat, then status: wait for both (a supervisor that keeps
-  // no p while down never gets there, and the look below shows it).
-  await waitFor('pause taken', () => fs.readFileSync(path.join(svc, 'supervise', 'status'))[16] === 1
-    && fs.readFileSync(path.join(svc, 'supervise', 'stat'), 'latin1').includes('paused'), 2000).catch(() => undefined);
+  await paused(true);
   await look('p while down');
   await run(reference('sv'), ['-v', 'up', './svc'], dir);
   await look('then up');
   await run(reference('sv'), ['-v', 'down', './svc'], dir);
   await run(reference('sv'), ['pause', './svc'], dir);
+  await paused(true);
   await run(reference('sv'), ['cont', './svc'], dir);
-  await sleep(300);
+  await paused(false);
   await look('p then c while down');
-  await run(reference('sv'), ['exit', './svc'], dir);
-  out.push(`exit ${await within('supervisor exit', d.exited, 20_000)}`, `stderr ${d.stderr()}`);
+  out.push(...await svExit(d, dir));
   return out;
 }
 
 t.test('p on a service that is down is kept until c or a start, as /usr/bin/runsv', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([pauseDownScenario(t, reference('runsv')), pauseDownScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, pauseDownScenario);
   t.same(mine, ref);
 });
 
@@ -266,6 +277,6 @@ async function stuckFinishScenario(t: Test, supervisor: string): Promise<string[
 }
 
 t.test('force-shutdown while finish hangs: runsv leaves, finish runs on, as /usr/bin/runsv', { skip }, async (t) => {
-  const [ref, mine] = await Promise.all([stuckFinishScenario(t, reference('runsv')), stuckFinishScenario(t, ours('runsv'))]);
+  const [ref, mine] = await sideBySide(t, stuckFinishScenario);
   t.same(mine, ref);
 });
