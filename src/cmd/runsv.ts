@@ -24,7 +24,9 @@ export function main(argv: string[]): void {
   // A closed or broken stderr must not take the supervisor down with it.
   process.stderr.on('error', () => {});
   const unit = new Unit(dir, path.resolve(dir), say, (u) => process.exit(u.failed ? 111 : 0), 'runit');
-  if (!unit.open()) process.exit(111);
-  // runsv's rule: TERM is an x for the service.
+  // runsv's rule: TERM is an x for the service. Caught before the service
+  // starts, as runsv does: a TERM while open() is still at work (the run is
+  // already started) is handled once it returns, instead of killing us.
   process.on('SIGTERM', () => unit.stop());
+  if (!unit.open()) process.exit(111);
 }
