@@ -1,6 +1,8 @@
 // Memory of a supervision tree: 50 services, each with a log/ running our
 // multilog, under our svscan (one Node process for the whole tree), then
-// under Debian's /usr/bin/svscan with its /usr/bin/supervise (100 processes).
+// under Debian's /usr/bin/svscan with its /usr/bin/supervise (100 processes);
+// then the same tree under our runsvdir (one Node process, every runsv in it)
+// and under Debian's /usr/bin/runsvdir with its /usr/bin/runsv (50 processes).
 // The supervisors are counted apart from the multilog children (separate
 // processes whichever supervisor runs them) and from the services (sleep).
 // Goal: our supervision processes together at most 60 MB RSS.
@@ -94,7 +96,11 @@ async function waitFor(what: string, pred: () => boolean, ms: number): Promise<v
 
 interface Reading { supervisors: number; supRss: number; supPss: number; loggers: number; logRss: number; logPss: number }
 
-async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv): Promise<Reading> {
+/**
+ * stop: how the supervisor is ended once measured. Our runsvdir hands its
+ * services to runsv processes on TERM: KILL it, everything is killed after.
+ */
+async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv, stop: NodeJS.Signals = 'SIGTERM'): Promise<Reading> {
   const dir = tree(label);
   const p = spawn(cmd, [dir], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   live.add(p);
@@ -106,7 +112,7 @@ async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv): Prom
   for (const pid of new Set([p.pid!, ...pidsUnder(dir)])) {
     const line = comm(pid);
     const m = mem(pid);
-    if (pid === p.pid || /(^|\/)supervise /.test(line) || /\/supervise /.test(line)) {
+    if (pid === p.pid || /(^|\/)(supervise|runsv) /.test(line)) {
       r.supervisors++; r.supRss += m.rss; r.supPss += m.pss;
     } else if (/multilog/.test(line)) {
       r.loggers++; r.logRss += m.rss; r.logPss += m.pss;
@@ -114,7 +120,7 @@ async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv): Prom
       throw new Error(`${label}: unexpected process ${pid}: ${line}`);
     }
   }
-  p.kill('SIGTERM');
+  p.kill(stop);
   await new Promise((res) => setTimeout(res, 500));
   for (const pid of pidsUnder(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   p.kill('SIGKILL');
@@ -140,6 +146,21 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${SERVICES} services, each with log/ running our multilog (node ${process.version})\n\n${rows.join('\n')}\n`);
   if (ours.supervisors !== 1) throw new Error(`expected one supervision process of ours, found ${ours.supervisors}`);
+  const oursR = await measure('ours-runsvdir', path.join(BIN, 'runsvdir'), {}, 'SIGKILL');
+  const theirsR = await measure('debian-runsvdir', '/usr/bin/runsvdir', { PATH: '/usr/bin:/bin' });
+  const rowsR = [
+    '| what | ours runsvdir | Debian runsvdir + runsv |',
+    '|---|---|---|',
+    `| supervision processes | ${oursR.supervisors} | ${theirsR.supervisors} |`,
+    `| their RSS, summed (MB) | ${mb(oursR.supRss)} | ${mb(theirsR.supRss)} |`,
+    `| their PSS, summed (MB) | ${mb(oursR.supPss)} | ${mb(theirsR.supPss)} |`,
+    `| multilog children (ours, both) | ${oursR.loggers} | ${theirsR.loggers} |`,
+    `| their RSS, summed (MB) | ${mb(oursR.logRss)} | ${mb(theirsR.logRss)} |`,
+    `| their PSS, summed (MB) | ${mb(oursR.logPss)} | ${mb(theirsR.logPss)} |`,
+    `| goal: our supervision RSS ≤ ${GOAL_MB} MB | ${oursR.supRss / 1024 <= GOAL_MB ? 'met' : 'NOT met'} | |`,
+  ];
+  process.stdout.write(`\n${rowsR.join('\n')}\n`);
+  if (oursR.supervisors !== 1) throw new Error(`expected one runsvdir process of ours, found ${oursR.supervisors}`);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`supervise-rss: ${(e as Error).message}\n`); process.exit(111); });

@@ -2,6 +2,9 @@
 // option parsing, the control letters. Expected bytes were checked against
 // files written by /usr/bin/supervise (18 bytes) and /usr/bin/runsv (20).
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { State, decodeStatus, encodeStatus, statText } from '../src/supervise/status';
 import { describe } from '../src/supervise/svstat';
 import { command } from '../src/supervise/commands';
@@ -77,4 +80,23 @@ t.test('supervise/restarts goes with one status only', async (t) => {
   t.equal(readRestarts(b, () => { throw new Error('ENOENT'); }), null);
   // daemontools' 18-byte status carries the label too.
   t.equal(readRestarts(b.subarray(0, 18), () => text), 4);
+});
+
+t.test('calledAs: the bare name when $PATH leads to this very script, else the path', async (t) => {
+  const { calledAs } = await import('../src/supervise/progname');
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'progname-')));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const d of ['a', 'b']) {
+    fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, d, 'runsv'), '', { mode: 0o755 });
+  }
+  const saved = { argv1: process.argv[1], PATH: process.env.PATH };
+  t.teardown(() => { process.argv[1] = saved.argv1; process.env.PATH = saved.PATH; });
+  process.argv[1] = path.join(dir, 'b', 'runsv');
+  process.env.PATH = `${path.join(dir, 'b')}:/usr/bin`;
+  t.equal(calledAs('runsv'), 'runsv');
+  process.env.PATH = `${path.join(dir, 'a')}:${path.join(dir, 'b')}`;
+  t.equal(calledAs('runsv'), path.join(dir, 'b', 'runsv'), 'another runsv comes first: called by path');
+  process.env.PATH = '/nonexistent';
+  t.equal(calledAs('runsv'), path.join(dir, 'b', 'runsv'));
 });

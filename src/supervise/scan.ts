@@ -1,5 +1,5 @@
-// svscan's loop: every subdirectory of the current directory is a Unit,
-// rescanned every 5 seconds and on demand. The rules:
+// The scanners' loop (svscan's, runsvdir's): every subdirectory of the
+// current directory is a Unit, rescanned every 5 seconds and on demand. The rules:
 // - names starting with a dot are ignored: create .name, fill it, then
 //   rename it to name, and it is taken up complete;
 // - a directory is known by device and inode, so renaming it keeps its
@@ -9,12 +9,17 @@
 // - a directory is taken up only while the descriptors it needs fit under
 //   the soft limit with room to spare for starting processes; one that does
 //   not fit is named, and tried again at the next scan.
+// As runsvdir (flavor runit), a unit is runit's runsv: it leaves after x, and
+// a unit that left or could not start is tried again a second later.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { Flavor } from './service';
 import { Unit } from './unit';
 
 const RESCAN_MS = 5000;
+/** runsvdir: a runsv that ended (or could not start) is started again after a second. */
+const RECHECK_MS = 1000;
 /** Descriptors kept free for spawning (each spawn opens a few for a moment). */
 const RESERVE_FDS = 32;
 
@@ -38,13 +43,53 @@ function openFds(): number {
   }
 }
 
+/** The scanner's own warnings, in the words of the original it stands in for. */
+export interface ScanVoice {
+  readFailed(e: unknown): string;
+  statFailed(name: string, e: unknown): string;
+  /** Not started for want of descriptors. */
+  refused(name: string, e: unknown): string;
+}
+
+export const svscanVoice: ScanVoice = {
+  readFailed: (e) => `svscan: warning: unable to read directory: ${errstr(e)}`,
+  statFailed: (name, e) => `svscan: warning: unable to stat ${name}: ${errstr(e)}`,
+  refused: (name, e) => `svscan: warning: unable to start ${name}: ${errstr(e)}`,
+};
+
+/** runsvdir's words; dir is the directory as given. */
+export function runsvdirVoice(dir: string): ScanVoice {
+  const w = (m: string) => `runsvdir ${dir}: warning: ${m}`;
+  return {
+    // readdirSync fails where the original's opendir does.
+    readFailed: (e) => w(`unable to open directory ${dir}: ${errstr(e)}`),
+    statFailed: (name, e) => w(`unable to stat ${name}: ${errstr(e)}`),
+    refused: (name, e) => w(`unable to start runsv ${name}: ${errstr(e)}`),
+  };
+}
+
+export interface ScanOptions {
+  /** daemontools (svscan, the default) or runit (runsvdir running runsv). */
+  flavor?: Flavor;
+  voice?: ScanVoice;
+  /** The services' stderr: ours, or runsvdir's log pipe. */
+  errFd?: 'inherit' | number;
+}
+
 export class Scanner {
   /** By "dev:ino". */
   private units = new Map<string, Entry>();
   private timer: NodeJS.Timeout | null = null;
   private shuttingDown = false;
+  private readonly flavor: Flavor;
+  private readonly voice: ScanVoice;
+  private readonly errFd: 'inherit' | number;
 
-  constructor(private say: (line: string) => void, private finished: () => void) {}
+  constructor(private say: (line: string) => void, private finished: () => void, opts: ScanOptions = {}) {
+    this.flavor = opts.flavor ?? 'daemontools';
+    this.voice = opts.voice ?? svscanVoice;
+    this.errFd = opts.errFd ?? 'inherit';
+  }
 
   /** How many directories are supervised now (tests and the benchmark read it). */
   get size(): number {
@@ -53,13 +98,12 @@ export class Scanner {
 
   scan(): void {
     if (this.shuttingDown) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.scan(), RESCAN_MS);
+    this.rescanIn(RESCAN_MS);
     let names: string[];
     try {
       names = fs.readdirSync('.').sort();
     } catch (e) {
-      this.say(`svscan: warning: unable to read directory: ${errstr(e)}`);
+      this.say(this.voice.readFailed(e));
       return;
     }
     // Each directory once, under the names it has now.
@@ -70,7 +114,7 @@ export class Scanner {
       try {
         st = fs.statSync(name);
       } catch (e) {
-        this.say(`svscan: warning: unable to stat ${name}: ${errstr(e)}`);
+        this.say(this.voice.statFailed(name, e));
         continue;
       }
       if (!st.isDirectory()) continue;
@@ -96,13 +140,16 @@ export class Scanner {
       const dir = path.resolve(name);
       const need = Unit.need(dir);
       if (used + need > limit) {
-        this.say(`svscan: warning: unable to start ${name}: ${errstr({ code: 'EMFILE' })}`);
+        this.say(this.voice.refused(name, { code: 'EMFILE' }));
         continue;
       }
-      const unit = new Unit(name, dir, this.say, (u) => this.gone(key, u));
+      const unit = new Unit(name, dir, this.say, (u) => this.gone(key, u), this.flavor, this.errFd);
       if (unit.open()) {
         this.units.set(key, { unit, name, stopping: false });
         used += need;
+      } else if (this.flavor === 'runit') {
+        // runsvdir starts a runsv that exited again a second later.
+        this.rescanIn(RECHECK_MS);
       }
     }
     for (const [key, e] of this.units) {
@@ -112,9 +159,32 @@ export class Scanner {
     }
   }
 
+  private rescanIn(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.scan(), ms);
+  }
+
   private gone(key: string, u: Unit): void {
-    if (this.units.get(key)?.unit === u) this.units.delete(key);
-    if (this.shuttingDown && this.units.size === 0) this.finished();
+    const e = this.units.get(key);
+    if (e?.unit === u) this.units.delete(key);
+    if (this.shuttingDown && this.units.size === 0) return this.finished();
+    // A runsv that left after x, its directory still there: started again a second later.
+    if (this.flavor === 'runit' && e && !e.stopping && !this.shuttingDown) this.rescanIn(RECHECK_MS);
+  }
+
+  /**
+   * Let go of every directory without touching the services (runsvdir's
+   * TERM): each unit releases its locks and FIFOs, and handOver(name) is
+   * called so that another supervisor can take the services back.
+   */
+  release(handOver: (name: string) => void): void {
+    this.shuttingDown = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const e of this.units.values()) {
+      e.unit.release();
+      if (!e.stopping) handOver(e.name);
+    }
+    this.units.clear();
   }
 
   /** Every service down, each log service after its service; then finished(). */

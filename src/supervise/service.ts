@@ -3,7 +3,7 @@
 // each phase, the events it handles and the action that returns the next
 // phase; an event a phase does not list is ignored there. A Unit (unit.ts)
 // pairs a Service with its log/ under svscan.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -27,6 +27,11 @@ const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQU
 /** spawn() failures that mean "no process could be made", not "run is broken". */
 const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 const FD_ERRORS = new Set(['EMFILE', 'ENFILE']);
+/** The control letter of each signal command, for runsv's control/<letter>. */
+const LETTER: Partial<Record<NodeJS.Signals, string>> = {
+  SIGHUP: 'h', SIGALRM: 'a', SIGINT: 'i', SIGQUIT: 'q', SIGUSR1: '1', SIGUSR2: '2',
+  SIGWINCH: 'w', SIGTERM: 't', SIGKILL: 'k',
+};
 
 /**
  * down: no child, no start due. waiting: no child, a start due when the timer
@@ -60,6 +65,8 @@ export type Flavor = 'daemontools' | 'runit';
 export interface ServiceIO {
   stdin: 'inherit' | number;
   stdout: 'inherit' | number;
+  /** Where run and finish write errors: ours (inherit), or runsvdir's log pipe. */
+  stderr?: 'inherit' | number;
 }
 
 export interface ServiceHooks {
@@ -141,7 +148,8 @@ export class Service {
       exit: (s) => (s.ignoresExit ? 'down' : s.leave()),
       shutdown: (s) => { s.want = 'd'; return s.leave(); },
       retire: (s) => { s.want = 'd'; return s.leave(); },
-      pause: (s) => { s.paused = false; return 'down'; },
+      // runsv keeps a p given while down (status shows it) until c or a start.
+      pause: (s) => { s.paused = s.flavor === 'runit'; return 'down'; },
       cont: (s) => { s.paused = false; return 'down'; },
     },
     waiting: {
@@ -152,7 +160,7 @@ export class Service {
       exit: (s) => { if (s.ignoresExit) return 'waiting'; s.cancelStart(); return s.leave(); },
       shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
-      pause: (s) => { s.paused = false; return 'waiting'; },
+      pause: (s) => { s.paused = s.flavor === 'runit'; return 'waiting'; },
       cont: (s) => { s.paused = false; return 'waiting'; },
     },
     up: {
@@ -169,14 +177,15 @@ export class Service {
       },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
-      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'up'; },
-      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'up'; },
+      pause: (s) => { s.paused = true; s.signalOr('p', 'SIGSTOP'); return 'up'; },
+      cont: (s) => { s.paused = false; s.signalOr('c', 'SIGCONT'); return 'up'; },
       signal: (s, e) => {
         // Only the stopping signals make a deliberate restart; a HUP that
         // happens to kill is no more deliberate than a crash.
         if (STOPPING.has(e.signal)) s.requested = true;
+        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
         if (e.signal === 'SIGTERM') s.term = true;
-        s.signal(e.signal);
+        s.signalOr(LETTER[e.signal], e.signal);
         return 'up';
       },
     },
@@ -185,14 +194,15 @@ export class Service {
       up: (s) => { s.want = 'u'; return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
       down: (s) => { s.want = 'd'; return 'stopping'; },
-      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'stopping'; },
+      exit: (s) => s.exitLater('stopping'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
-      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'stopping'; },
-      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'stopping'; },
+      pause: (s) => { s.paused = true; s.signalOr('p', 'SIGSTOP'); return 'stopping'; },
+      cont: (s) => { s.paused = false; s.signalOr('c', 'SIGCONT'); return 'stopping'; },
       signal: (s, e) => {
         if (STOPPING.has(e.signal)) s.requested = true;
-        s.signal(e.signal);
+        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
+        s.signalOr(LETTER[e.signal], e.signal);
         return 'stopping';
       },
     },
@@ -201,12 +211,19 @@ export class Service {
       up: (s) => { s.want = 'u'; return 'finishing'; },
       once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
-      exit: (s) => { if (!s.ignoresExit) s.exiting = true; return 'finishing'; },
+      exit: (s) => s.exitLater('finishing'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
-      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return 'finishing'; },
-      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return 'finishing'; },
-      signal: (s, e) => { s.signal(e.signal); return 'finishing'; },
+      // runsv signals run only: finish is left alone, a p is kept for the next run.
+      pause: (s) => { s.paused = true; if (s.flavor !== 'runit') s.signal('SIGSTOP'); return 'finishing'; },
+      cont: (s) => { s.paused = false; if (s.flavor !== 'runit') s.signal('SIGCONT'); return 'finishing'; },
+      signal: (s, e) => {
+        if (s.flavor !== 'runit') { s.signal(e.signal); return 'finishing'; }
+        // runsv's k marks the service down without touching finish; with an
+        // exit pending it then leaves, finish left to run on its own.
+        if (e.signal === 'SIGKILL' && s.exiting) { s.abandon(); return 'down'; }
+        return 'finishing';
+      },
     },
   };
 
@@ -248,23 +265,75 @@ export class Service {
    * read-write (so that it never reads end of file) and supervise/ok.
    */
   open(): boolean {
+    const got = this.acquire();
+    if (got === 'busy') {
+      this.hooks.say(this.voice.lockFailed({ code: 'EAGAIN' }));
+      this.closeFds();
+    }
+    return got === 'ok' && this.setup();
+  }
+
+  /**
+   * supervise/ (runsv: following a supervise symlink, whose target it
+   * creates) and its lock. busy: another supervisor holds the lock; the lock
+   * file stays open for retryLock(). fail: said why, nothing held.
+   */
+  acquire(): 'ok' | 'busy' | 'fail' {
     try {
       fs.mkdirSync(path.join(this.dir, 'supervise'), { mode: 0o700 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
         this.hooks.say(this.voice.mkdirFailed(e));
-        return false;
+        return 'fail';
       }
+      if (this.flavor === 'runit' && !this.followLink()) return 'fail';
     }
     try {
       this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
-      if (!this.unlock) throw Object.assign(new Error('locked'), { code: 'EAGAIN' });
     } catch (e) {
-      this.hooks.say(this.voice.lockFailed(e));
-      this.closeFds();
+      // runsv's words for it: "unable to open"; supervise's: "unable to acquire".
+      this.hooks.say(this.flavor === 'runit' ? this.voice.mkdirFailed(e) : this.voice.lockFailed(e));
+      return 'fail';
+    }
+    return this.retryLock() ? 'ok' : 'busy';
+  }
+
+  /** Try the lock again (the lock file is open): whether it is ours now. */
+  retryLock(): boolean {
+    try {
+      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
+    } catch {
+      this.unlock = null;
+    }
+    return this.unlock !== null;
+  }
+
+  /** Let go of a lock file that acquire() left open while busy. */
+  giveUp(): void {
+    this.closeFds();
+  }
+
+  /**
+   * runsv: supervise/ exists already; when it is a symbolic link, make the
+   * directory it names (relative to the service directory), as runsv does
+   * before opening supervise/lock through it.
+   */
+  private followLink(): boolean {
+    let target: string;
+    try {
+      target = fs.readlinkSync(path.join(this.dir, 'supervise'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EINVAL') return true;
+      this.hooks.say(this.voice.readlinkFailed(e));
       return false;
     }
+    try { fs.mkdirSync(path.resolve(this.dir, target), { mode: 0o700 }); } catch { /* as runsv: the lock's open says */ }
+    return true;
+  }
+
+  /** Take the FIFOs, then any run left alive, or start. */
+  setup(): boolean {
     try {
       mkfifo(this.file('control'));
       mkfifo(this.file('ok'));
@@ -318,12 +387,14 @@ export class Service {
 
   /** Start prog now, or at once arrange for the retry: the phase that follows. */
   private start(prog: 'run' | 'finish', args: string[] = []): Phase {
+    // runsv runs control/u (whatever its outcome) before each ./run.
+    if (prog === 'run') this.custom('u');
     let cp: ChildProcess;
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
       const [file, argv] = underAdminLimit(`./${prog}`, args, this.dir);
-      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, 'inherit'] });
+      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, this.io.stderr ?? 'inherit'] });
     } catch (e) {
       return this.forkFailed(prog, args, e);
     }
@@ -331,7 +402,8 @@ export class Service {
     this.pid = cp.pid ?? 0;
     this.paused = false;
     this.term = false;
-    this.since = taiNow();
+    // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
+    if (prog === 'run' || this.flavor !== 'runit') this.since = taiNow();
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
@@ -409,6 +481,21 @@ export class Service {
     return 'waiting';
   }
 
+  /** x while a child is on its way out: leave once down (runsv: shown as want down). */
+  private exitLater(p: Phase): Phase {
+    if (this.ignoresExit) return p;
+    this.exiting = true;
+    if (this.flavor === 'runit') this.want = 'd';
+    return p;
+  }
+
+  /** Stop tracking the current child, which goes on without us. */
+  private abandon(): void {
+    this.child = null;
+    this.clearChild();
+    this.since = taiNow();
+  }
+
   private clearChild(): void {
     this.pid = 0;
     this.term = false;
@@ -437,11 +524,69 @@ export class Service {
   }
 
   private stopRun(): Phase {
+    if (this.flavor === 'runit') return this.stopService();
     this.term = true;
     this.paused = false;
     this.signal('SIGTERM');
     this.signal('SIGCONT');
     return 'stopping';
+  }
+
+  /**
+   * runsv's way to stop run: control/t instead of TERM when it exits 0; then,
+   * when the service is wanted down (or gone), CONT and control/d (control/x).
+   */
+  private stopService(): Phase {
+    let phase: Phase = this.phase;
+    if (this.pid && !this.custom('t')) {
+      this.signal('SIGTERM');
+      this.term = true;
+      if (this.phase === 'up') phase = 'stopping';
+    }
+    if (this.exiting) {
+      this.signal('SIGCONT');
+      this.custom('x');
+    } else if (this.want === 'd') {
+      this.signal('SIGCONT');
+      this.custom('d');
+    }
+    return phase;
+  }
+
+  /** A signal command: control/<letter> instead, when it exits 0 (runsv). */
+  private signalOr(letter: string | undefined, sig: NodeJS.Signals): void {
+    if (letter && this.custom(letter)) return;
+    this.signal(sig);
+  }
+
+  /**
+   * runsv's control/<letter>: when the main service's directory has an
+   * executable control/<letter>, run it (its output into the log pipe) and
+   * wait for it; true when it exited 0 (or was killed), and the command's
+   * own action is then left out. The wait holds this process up, as it
+   * holds up runsv.
+   */
+  private custom(letter: string): boolean {
+    if (this.flavor !== 'runit' || this.isLog) return false;
+    const rel = `control/${letter}`;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path.join(this.dir, rel));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.say(this.voice.customFailed(`unable to stat ${rel}`, e));
+      return false;
+    }
+    if (!(st.mode & 0o100)) return false;
+    // With the administrator's descriptor limit, as run and finish (see underAdminLimit).
+    const [file, args] = underAdminLimit(rel, [], this.dir);
+    const r = spawnSync(file, args, { cwd: this.dir, argv0: file === rel ? rel : undefined, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
+    if (r.error) {
+      const code = (r.error as NodeJS.ErrnoException).code ?? '';
+      this.hooks.say(this.voice.customFailed(FORK_ERRORS.has(code) ? `unable to fork for ${rel}` : 'run', r.error));
+      return false;
+    }
+    // A script killed by a signal has exit code 0 to runsv's wait_exitcode().
+    return (r.status ?? 0) === 0;
   }
 
   /** One byte read from supervise/control; unknown bytes are ignored. */

@@ -11,6 +11,8 @@ import { Flavor, Service, ServiceHooks, ServiceIO } from './service';
 import { runsv } from './voice';
 import { pipe, reopenPipe } from './sys';
 
+/** runsv waits for the log service's lock: how often we look. */
+const LOCK_POLL_MS = 100;
 /** How long a log service may take to drain the pipe after its service is gone. */
 const LOG_DRAIN_MS = 5000;
 
@@ -47,7 +49,9 @@ export class Unit {
    */
   constructor(public name: string, public dir: string,
               private say: (line: string) => void, private gone: (u: Unit) => void,
-              private flavor: Flavor = 'daemontools') {}
+              private flavor: Flavor = 'daemontools', errFd: 'inherit' | number = 'inherit') {
+    this.mainIO.stderr = this.logIO.stderr = errFd;
+  }
 
   /** Descriptors this unit will hold once open. */
   static need(dir: string): number {
@@ -57,9 +61,10 @@ export class Unit {
   /** Take both directories, the log first so that it is ready to read. */
   open(): boolean {
     let kind = logKind(this.dir);
-    if (this.flavor === 'runit' && kind !== 'dir') {
-      // runsv knows no empty-file rule: anything but a directory is reported, and ignored.
-      if (fs.existsSync(path.join(this.dir, 'log'))) this.say(`runsv ${this.name}: warning: ./log: not a directory.`);
+    if (this.flavor === 'runit' && kind === 'bad') {
+      // runsv reports anything but a directory, and runs without a log service.
+      // An empty file is the scanners' way of saying "no log service": silent.
+      this.say(`runsv ${this.name}: warning: ./log: not a directory.`);
       kind = 'none';
     }
     if (kind === 'bad') {
@@ -77,6 +82,9 @@ export class Unit {
         this.say(`svscan: warning: unable to create pipe for ${this.name}: ${errstr(e)}`);
         return false;
       }
+    }
+    if (this.flavor === 'runit') return this.openRunit();
+    if (this.logged) {
       if (!this.openLog()) {
         this.closePipe();
         return false;
@@ -92,19 +100,82 @@ export class Unit {
     return true;
   }
 
-  private openMain(): boolean {
+  /** Set when taking the directories failed after open() returned (runsv exits 111). */
+  failed = false;
+  private lockWait: NodeJS.Timeout | null = null;
+
+  /**
+   * runsv's order: the service's lock (taken at once, or fail), then the log
+   * service's lock, waited for as long as another holds it, then the FIFOs
+   * and the starts. true while waiting; a failure then ends the unit with
+   * failed set.
+   */
+  private openRunit(): boolean {
+    const main = this.newMain();
+    const got = main.acquire();
+    if (got === 'busy') {
+      this.say(runsv(this.name, false).lockFailed({ code: 'EAGAIN' }));
+      main.giveUp();
+    }
+    if (got !== 'ok') { this.closePipe(); return false; }
+    if (!this.logged) return this.setUp(main, null);
+    const log = this.newLog();
+    const lg = log.acquire();
+    if (lg === 'fail') { main.close(); this.closePipe(); return false; }
+    if (lg === 'ok') return this.setUp(main, log);
+    this.lockWait = setInterval(() => {
+      if (!log.retryLock()) return;
+      clearInterval(this.lockWait!);
+      this.lockWait = null;
+      if (this.setUp(main, log)) return;
+      this.failed = this.done = true;
+      this.gone(this);
+    }, LOCK_POLL_MS);
+    // Held while waiting, so that a stop() can let go of both.
+    this.waiting = [main, log];
+    return true;
+  }
+
+  private waiting: Service[] = [];
+
+  private setUp(main: Service, log: Service | null): boolean {
+    this.waiting = [];
+    if (log) {
+      if (!log.setup()) { main.close(); this.closePipe(); return false; }
+      this.log = log;
+      this.rejoin();
+    }
+    if (!main.setup()) {
+      this.log?.close();
+      this.log = null;
+      this.closePipe();
+      return false;
+    }
+    this.main = main;
+    return true;
+  }
+
+  private newMain(): Service {
     const hooks: ServiceHooks = { say: this.say, exited: () => this.mainDown() };
-    const s = new Service(this.name, this.dir, this.mainIO, hooks, this.flavor === 'runit'
+    return new Service(this.name, this.dir, this.mainIO, hooks, this.flavor === 'runit'
       ? { flavor: 'runit', voice: runsv(this.name, false) } : {});
+  }
+
+  private newLog(): Service {
+    const hooks: ServiceHooks = { say: this.say, exited: () => this.logDown() };
+    return new Service(`${this.name}/log`, path.join(this.dir, 'log'), this.logIO, hooks, this.flavor === 'runit'
+      ? { isLog: true, flavor: 'runit', voice: runsv(this.name, true) } : { isLog: true });
+  }
+
+  private openMain(): boolean {
+    const s = this.newMain();
     if (!s.open()) return false;
     this.main = s;
     return true;
   }
 
   private openLog(): boolean {
-    const hooks: ServiceHooks = { say: this.say, exited: () => this.logDown() };
-    const s = new Service(`${this.name}/log`, path.join(this.dir, 'log'), this.logIO, hooks, this.flavor === 'runit'
-      ? { isLog: true, flavor: 'runit', voice: runsv(this.name, true) } : { isLog: true });
+    const s = this.newLog();
     if (!s.open()) return false;
     this.log = s;
     return true;
@@ -144,9 +215,35 @@ export class Unit {
     if (this.stopping) return;
     this.stopping = true;
     this.vanished = vanished;
+    if (this.lockWait) {
+      // Still waiting for the log service's lock: nothing runs yet.
+      clearInterval(this.lockWait);
+      this.lockWait = null;
+      for (const s of this.waiting) s.close();
+      this.waiting = [];
+      this.closePipe();
+      this.done = true;
+      return this.gone(this);
+    }
     if (!this.main) return this.mainDown();
     if (vanished) this.main.vanish();
     else this.main.shutdown();
+  }
+
+  /**
+   * Let go of both directories, leaving the services running: a supervisor
+   * started afterwards takes them back from their status files (and the log
+   * service's pipe from /proc), as after a supervisor killed hard.
+   */
+  release(): void {
+    this.done = true;
+    if (this.lockWait) clearInterval(this.lockWait);
+    for (const s of this.waiting) s.close();
+    if (this.drain) clearTimeout(this.drain);
+    this.main?.close();
+    this.log?.close();
+    this.main = this.log = null;
+    this.closePipe();
   }
 
   private mainDown(): void {

@@ -13,6 +13,9 @@ export interface Voice {
   forkFailed(seconds: number, e: unknown): string;
   writeFailed(file: string, e: unknown): string;
   renameFailed(file: string, e: unknown): string;
+  readlinkFailed(e: unknown): string;
+  /** A control/<letter> script could not be run. */
+  customFailed(what: string, e: unknown): string;
   warning(m: string): string;
 }
 
@@ -29,6 +32,8 @@ export function supervise(name: () => string): Voice {
     forkFailed: (s, e) => w(`unable to fork for ${name()}, sleeping ${s} seconds: ${errstr(e)}`),
     writeFailed: (file, e) => w(`unable to write ${name()}/supervise/${file}: ${errstr(e)}`),
     renameFailed: (file, e) => w(`unable to rename ${name()}/supervise/${file}.new to ${file}: ${errstr(e)}`),
+    readlinkFailed: (e) => f(`unable to readlink ${name()}/supervise: ${errstr(e)}`),
+    customFailed: (what, e) => w(`${what}: ${errstr(e)}`),
     warning: w,
   };
 }
@@ -47,6 +52,9 @@ export function runsv(dir: string, log: boolean): Voice {
     forkFailed: (_s, e) => w(`unable to fork, sleeping: ${errstr(e)}`),
     writeFailed: (file, e) => w(`unable to open ${at}supervise/${file}: ${errstr(e)}`),
     renameFailed: (file, e) => w(`unable to rename ${file}.new to ${at}supervise/${file}: ${errstr(e)}`),
+    readlinkFailed: (e) => f(`unable to readlink ./${at}supervise: ${errstr(e)}`),
+    // "unable to run control/?" is the original's text, the question mark and all.
+    customFailed: (what, e) => (what === 'run' ? f(`unable to run control/?: ${errstr(e)}`) : w(`${what}: ${errstr(e)}`)),
     warning: w,
   };
 }

@@ -1,0 +1,390 @@
+// sv [-v] [-w sec] command service...: runit 2.1.2's sv. Writes control
+// letters to supervise/control, reports supervise/status (the 20-byte layout:
+// ours, runsv's), and with -v or an LSB command waits until the service is
+// where it was asked to be, or -w seconds (7, or $SVWAIT) have passed.
+// Called by any other name (an /etc/init.d/<name> link), it is that service's
+// LSB init script: "<name> [-w sec] command", exit codes per LSB.
+//
+// The whole run is synchronous, as the original's: one service after another,
+// each looked up from the directory sv started in, stdout flushed where the
+// original flushes it (diagnostics on stderr land between those flushes).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { errstr } from '../lib/errstr';
+import { Usage, getopt, orUsage, usage as lusage } from '../lib/getopt';
+import { writeLine } from '../lib/strerr';
+import { unpackTai } from '../lib/tai64';
+
+/** The ident of runit 2.1.2's sv.c, which sv -V prints. */
+const VERSION = '$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $';
+/** Between two checks of the services being waited for. */
+const POLL_MS = 420;
+
+type Act = 'control' | 'status' | null;
+
+class Sv {
+  private stdout = '';
+  rc = 0;
+  /** The service being worked on, as named on the command line. */
+  name = '';
+  /** Messages name name/log (sv status's log part). */
+  islog = false;
+  /** The run's start and the time of the latest look (seconds, fractional). */
+  readonly start: number;
+  now: number;
+
+  constructor(readonly lsb: boolean, readonly acts: string) {
+    this.now = this.start = nowSeconds();
+  }
+
+  /** The start's whole second, what "t", "k" and "o" compare status times with. */
+  private get startSec(): number { return Math.floor(this.start); }
+
+  outs(s: string): void { this.stdout += s; }
+  flush(s = ''): void {
+    this.stdout += s;
+    if (!this.stdout) return;
+    try { fs.writeSync(1, this.stdout); } catch { /* nowhere to say it */ }
+    this.stdout = '';
+  }
+  /** One line to stderr, in one write. */
+  err(line: string): void {
+    writeLine(line);
+  }
+
+  private out(prefix: string, m: string, e?: unknown): void {
+    this.outs(`${prefix}${this.name}${this.islog ? '/log' : ''}: ${m}`);
+    if (e !== undefined) this.outs(`: ${errstr(e)}`);
+    this.flush('\n');
+  }
+  fail(m: string, e?: unknown): void { this.rc++; this.out('fail: ', m, e); }
+  warn(m: string, e?: unknown): void { this.rc++; this.out('warning: ', m, e); }
+  ok(m: string): void { this.out('ok: ', m); }
+
+  /** The status bytes; null when it could not be read (said why), 0 when no runsv (said so). */
+  statusGet(): Buffer | null | 0 {
+    let fd: number;
+    try {
+      fd = fs.openSync('supervise/ok', fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENXIO') {
+        if (this.acts[0] === 'x') this.ok('runsv not running');
+        else this.fail('runsv not running');
+        return 0;
+      }
+      this.warn('unable to open supervise/ok', e);
+      return null;
+    }
+    fs.closeSync(fd);
+    try {
+      fd = fs.openSync('supervise/status', 'r');
+    } catch (e) {
+      this.warn('unable to open supervise/status', e);
+      return null;
+    }
+    const b = Buffer.alloc(20);
+    let n: number;
+    try {
+      n = fs.readSync(fd, b, 0, 20, null);
+    } catch (e) {
+      this.warn('unable to read supervise/status', e);
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (n !== 20) {
+      this.warn('unable to read supervise/status: bad format');
+      return null;
+    }
+    return b;
+  }
+
+  /** "run: name: (pid N) Ss, ..." without a newline: 1 up, 2 down, 0 when down could not be stat'ed. */
+  statusPrint(b: Buffer, m: string): number {
+    let normallyUp = false;
+    try {
+      fs.statSync('down');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.err(`warning: unable to stat ${this.name}/down: ${errstr(e)}`);
+        return 0;
+      }
+      normallyUp = true;
+    }
+    const pid = b.readUInt32LE(12);
+    const when = unpackTai(b, 0).sec;
+    const state = b[19];
+    this.outs(state === 0 ? 'down: ' : state === 1 ? 'run: ' : state === 2 ? 'finish: ' : '');
+    this.outs(`${m}: `);
+    if (state) this.outs(`(pid ${pid}) `);
+    const now = Math.floor(this.now);
+    this.outs(`${now < when ? 0 : now - when}s`);
+    if (pid && !normallyUp) this.outs(', normally down');
+    if (!pid && normallyUp) this.outs(', normally up');
+    if (pid && b[16]) this.outs(', paused');
+    if (!pid && b[17] === 0x75) this.outs(', want up');
+    if (pid && b[17] === 0x64) this.outs(', want down');
+    if (pid && b[18]) this.outs(', got TERM');
+    return pid ? 1 : 2;
+  }
+
+  /** sv status: the service, then its log service when it has log/. */
+  status(): number {
+    const b = this.statusGet();
+    if (b === null && this.lsb) done(4);
+    if (!b) return 0;
+    let rc = this.statusPrint(b, this.name);
+    this.islog = true;
+    try {
+      process.chdir('log');
+      this.outs('; ');
+      const l = this.statusGet();
+      if (l) { rc = this.statusPrint(l, 'log'); this.outs('\n'); }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.outs('; ');
+        this.warn('unable to change directory', e);
+      } else this.outs('\n');
+    }
+    this.islog = false;
+    this.flush();
+    if (this.lsb) done(rc === 1 ? 0 : rc === 2 ? 3 : 4);
+    return rc;
+  }
+
+  /** ./check, when there is one: whether it exits 0. */
+  checkScript(): boolean {
+    try {
+      fs.statSync('check');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      this.err(`warning: unable to stat ${this.name}/check: ${errstr(e)}`);
+      return false;
+    }
+    const r = spawnSync('./check', [], { stdio: ['inherit', 'ignore', 'inherit'] });
+    if (r.error) {
+      const code = (r.error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'ENOMEM') {
+        this.err(`warning: unable to fork for ${this.name}/check: ${errstr(r.error)}`);
+        return false;
+      }
+      // The original's child says so and exits 0: the check passes.
+      this.err(`warning: unable to run ${this.name}/check: ${errstr(r.error)}`);
+      return true;
+    }
+    // A check killed by a signal has exit code 0 to the original's wait_exitcode.
+    return (r.status ?? 0) === 0;
+  }
+
+  /** Whether the service is where acts asked it to be: 1 yes (said ok), 0 not yet, -1 give up. */
+  check(acts: string): number {
+    const b = this.statusGet();
+    if (b === null) return -1;
+    for (const a of acts) {
+      if (b === 0) return a === 'x' ? 1 : -1;
+      const pid = b.readUInt32LE(12);
+      const when = unpackTai(b, 0).sec;
+      switch (a) {
+        case 'x': return 0;
+        case 'u':
+          if (!pid || b[19] !== 1) return 0;
+          if (!this.checkScript()) return 0;
+          break;
+        case 'd': if (pid || b[19] !== 0) return 0; break;
+        case 'C': if (pid && !this.checkScript()) return 0; break;
+        case 't':
+        case 'k':
+          if (!pid && b[17] === 0x64) break;
+          if (this.startSec > when || !pid || b[18] || !this.checkScript()) return 0;
+          break;
+        case 'o':
+          if ((!pid && this.startSec > when) || (pid && b[17] !== 0x64)) return 0;
+          break;
+        case 'p': if (pid && !b[16]) return 0; break;
+        case 'c': if (pid && b[16]) return 0; break;
+      }
+    }
+    this.outs('ok: ');
+    this.statusPrint(b as Buffer, this.name);
+    this.flush('\n');
+    return 1;
+  }
+
+  /** Write acts to supervise/control unless the status says it is done already. */
+  control(acts: string): number {
+    const b = this.statusGet();
+    if (!b) return -1;
+    // Already wanted so: nothing to write (a down is written again until TERM was sent).
+    if (b[17] === acts.charCodeAt(0) && (acts[0] !== 'd' || b[18] === 1)) return 0;
+    let fd: number;
+    try {
+      fd = fs.openSync('supervise/control', fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') this.warn('unable to open supervise/control', e);
+      else if (acts[0] === 'x') this.ok('runsv not running');
+      else this.fail('runsv not running');
+      return -1;
+    }
+    const data = Buffer.from(acts, 'latin1');
+    let n = -1;
+    let err: unknown;
+    try { n = fs.writeSync(fd, data); } catch (e) { err = e; }
+    fs.closeSync(fd);
+    if (n !== data.length) {
+      this.warn('unable to write to supervise/control', err);
+      return -1;
+    }
+    return 1;
+  }
+}
+
+let home = '';
+function done(code: number): never {
+  try { if (home) process.chdir(home); } catch { /* leaving anyway */ }
+  process.exit(code);
+}
+
+/** Go to a service: a bare name is looked up in $SVDIR (/service/ by default). */
+function enter(name: string, svdir: string, bare: boolean): void {
+  if (bare) process.chdir(svdir);
+  process.chdir(name);
+}
+
+/** Synchronous sleep: sv waits between checks and does nothing else. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** djb's scan_ulong: the leading decimal digits, 0 when there are none. */
+function scanUlong(s: string): number {
+  const m = /^[0-9]*/.exec(s)![0];
+  return m ? Number(m) : 0;
+}
+
+export function main(argv: string[]): void {
+  const progname = path.basename(process.argv[1] ?? 'sv');
+  const lsb = progname !== 'sv';
+  // The original's usage: the program as called, then an empty line.
+  const u: Usage = {
+    prog: progname,
+    text: lsb ? `usage: ${progname} [-w sec] command\n` : `usage: ${progname} [-v] [-w sec] command service ...\n`,
+    code: lsb ? 2 : 100,
+  };
+  const usage = (): never => lusage(u);
+  const svdir = process.env.SVDIR ?? '/service/';
+  let wait = process.env.SVWAIT !== undefined ? scanUlong(process.env.SVWAIT) : 7;
+  let verbose = false;
+  // Options take effect in order up to a bad one, as getopt hands them out.
+  const rest = orUsage(u, () => getopt(argv, 'w:vV', (ch, value) => {
+    if (ch === 'w') wait = scanUlong(value!);
+    if (ch === 'w' || ch === 'v') verbose = true;
+    if (ch === 'V') { writeLine(VERSION); usage(); }
+  }));
+  if (!rest.length) usage();
+  const action = rest[0];
+  const services = lsb ? [progname] : rest.slice(1);
+  if (!services.length) usage();
+
+  let act: Act = 'control';
+  let acts = 's';
+  let kill = false;
+  let waitFor = verbose;
+  const sel = (a: string, opts: { kill?: boolean; wait?: boolean } = {}) => {
+    acts = a;
+    if (opts.kill) kill = true;
+    if (opts.wait) waitFor = true;
+  };
+  const first = action[0] ?? '';
+  if (first === 'x' || first === 'e') sel('x');
+  else if (first === 'X' || first === 'E') sel('x', { kill: true, wait: true });
+  else if (first === 'D') sel('d', { kill: true, wait: true });
+  else if (first === 'T') sel('tc', { kill: true, wait: true });
+  else if (action === 'try-restart') sel('tc', { wait: true });
+  else if (action === 'check') { act = null; sel('C', { wait: true }); }
+  else if ('tcudopahikq12'.includes(first) && first) sel(first);
+  else if (first === 's') {
+    if (action === 'shutdown') sel('x', { wait: true });
+    else if (action === 'start') sel('u', { wait: true });
+    else if (action === 'stop') sel('d', { wait: true });
+    else if (lsb && action !== 'status') usage();
+    else { act = 'status'; waitFor = false; }
+  } else if (first === 'r') {
+    if (action === 'restart') sel('tcu', { wait: true });
+    else if (action === 'reload') sel('h', { wait: true });
+    else usage();
+  } else if (action === 'force-reload') sel('tc', { kill: true, wait: true });
+  else if (action === 'force-restart') sel('tcu', { kill: true, wait: true });
+  else if (action === 'force-shutdown') sel('x', { kill: true, wait: true });
+  else if (action === 'force-stop') sel('d', { kill: true, wait: true });
+  else usage();
+
+  const sv = new Sv(lsb, acts);
+  home = process.cwd();
+  const back = () => {
+    try {
+      process.chdir(home);
+    } catch (e) {
+      sv.err(`fatal: unable to change to original directory: ${errstr(e)}`);
+      done(lsb ? 151 : 100);
+    }
+  };
+  // null: dropped (failed, or done with).
+  const todo: (string | null)[] = [...services];
+  for (let i = 0; i < todo.length; i++) {
+    const name = todo[i]!;
+    sv.name = name;
+    try {
+      enter(name, svdir, name !== '' && name[0] !== '/' && name[0] !== '.' && !name.endsWith('/'));
+    } catch (e) {
+      sv.fail('unable to change to service directory', e);
+      todo[i] = null;
+    }
+    if (todo[i] !== null && act) {
+      const r = act === 'status' ? sv.status() : sv.control(acts);
+      if (r === -1) todo[i] = null;
+    }
+    back();
+  }
+
+  if (waitFor) {
+    for (;;) {
+      const elapsed = sv.now - sv.start;
+      let finished = true;
+      for (let i = 0; i < todo.length; i++) {
+        const name = todo[i];
+        if (name === null) continue;
+        sv.name = name;
+        // The original's second look-up knows no trailing-slash rule.
+        try {
+          enter(name, svdir, name[0] !== '/' && name[0] !== '.');
+        } catch (e) {
+          sv.fail('unable to change to service directory', e);
+          todo[i] = null;
+        }
+        if (todo[i] !== null) {
+          if (sv.check(acts) !== 0) todo[i] = null;
+          else finished = false;
+        }
+        if (todo[i] !== null && elapsed > wait) {
+          sv.outs(kill ? 'kill: ' : 'timeout: ');
+          const b = sv.statusGet();
+          if (b) { sv.statusPrint(b, name); sv.rc++; }
+          sv.flush('\n');
+          if (kill) sv.control('k');
+          todo[i] = null;
+        }
+        back();
+      }
+      if (finished) break;
+      sleep(POLL_MS);
+      sv.now = nowSeconds();
+    }
+  }
+  done(Math.min(sv.rc, 99));
+}
+
+/** Now with sub-second precision, so that the -w deadline is kept as the original's. */
+function nowSeconds(): number {
+  return Date.now() / 1000;
+}
