@@ -91,12 +91,7 @@ export class Unit {
       }
       this.rejoin();
     }
-    if (!this.openMain()) {
-      this.log?.close();
-      this.log = null;
-      this.closePipe();
-      return false;
-    }
+    if (!this.openMain()) return this.abandon();
     return true;
   }
 
@@ -138,6 +133,14 @@ export class Unit {
 
   private waiting: Service[] = [];
 
+  /** The service could not be taken up: give its log service and the pipe back. */
+  private abandon(): false {
+    this.log?.close();
+    this.log = null;
+    this.closePipe();
+    return false;
+  }
+
   private setUp(main: Service, log: Service | null): boolean {
     this.waiting = [];
     if (log) {
@@ -145,12 +148,7 @@ export class Unit {
       this.log = log;
       this.rejoin();
     }
-    if (!main.setup()) {
-      this.log?.close();
-      this.log = null;
-      this.closePipe();
-      return false;
-    }
+    if (!main.setup()) return this.abandon();
     this.main = main;
     return true;
   }
