@@ -15,11 +15,12 @@ import { LineCompiler, type LineError } from '../src/rules/parse';
 import { checkRules } from '../src/rules/check';
 import { Cdb } from '../src/cdb/reader';
 import { CdbWriter } from '../src/cdb/writer';
+import { findReference, ours } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
-const bin = (n: string) => path.join(ROOT, 'bin', n);
-const ref = (n: string) => `/usr/bin/${n}`;
-const have = (n: string) => fs.existsSync(ref(n));
+// Ours from bin/, the reference tools through the shared helper (never our own copy on PATH).
+const bin = ours;
+const ref = (n: string) => findReference(n) ?? `/usr/bin/${n}`;
+const have = (n: string) => findReference(n) !== undefined;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'complexity-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

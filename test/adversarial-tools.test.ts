@@ -12,12 +12,13 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { checkRules } from '../src/rules/check';
 import { Cdb, CdbError } from '../src/cdb/reader';
 import { RulesCdbSource } from '../src/rules/source';
+import { ROOT, findReference, ours } from './helpers/common';
 
-const ROOT = path.resolve(__dirname, '..');
-const bin = (n: string) => path.join(ROOT, 'bin', n);
+// Ours from bin/, the reference tools through the shared helper (never our own copy on PATH).
+const bin = ours;
 const bundle = (n: string) => path.join(ROOT, 'dist', 'cmd', n + '.js');
-const ref = (n: string) => `/usr/bin/${n}`;
-const have = (n: string) => fs.existsSync(ref(n));
+const ref = (n: string) => findReference(n) ?? `/usr/bin/${n}`;
+const have = (n: string) => findReference(n) !== undefined;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adversarial-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
