@@ -40,3 +40,32 @@ t.test('a command stops at the first option it rejects', async (t) => {
   t.throws(() => getopt(['-c', '0', '-z'], 'c:', (ch) => { seen.push(ch); throw new Error('rejected'); }), { message: 'rejected' });
   t.same(seen, ['c']);
 });
+
+t.test('long options, for commands that declare them', async (t) => {
+  const longs = { 'proxy-from': true, json: false };
+  const parseLong = (argv: string[]) => {
+    const opts: string[] = [];
+    try {
+      const rest = getopt(argv, 'vc:', (ch, v) => opts.push(v === undefined ? ch : `${ch}=${v}`), longs);
+      return { opts, rest };
+    } catch (e) {
+      if (!(e instanceof BadOption)) throw e;
+      return `${opts.join(',')} ${e.message}`;
+    }
+  };
+  const cases: Array<[string[], ReturnType<typeof parse>]> = [
+    [['--proxy-from=10.0.0.0/8', 'h'], { opts: ['proxy-from=10.0.0.0/8'], rest: ['h'] }],
+    [['--proxy-from', '::1', '-v', 'h'], { opts: ['proxy-from=::1', 'v'], rest: ['h'] }],
+    [['--proxy-from='], { opts: ['proxy-from='], rest: [] }],
+    [['-v', '--json', '-c3', 'h'], { opts: ['v', 'json', 'c=3'], rest: ['h'] }],
+    [['--', '--json'], { opts: [], rest: ['--json'] }],
+    [['h', '--json'], { opts: [], rest: ['h', '--json'] }],
+    [['--jso'], ' illegal option -- -jso'],
+    [['--json=1'], ' illegal option -- -json=1'],
+    [['-v', '--proxy-from'], 'v option requires an argument -- -proxy-from'],
+    [['--x'], ' illegal option -- -x'],
+  ];
+  for (const [argv, want] of cases) t.same(parseLong(argv), want, argv.join(' '));
+  // Without long options "--json" is sgetopt's: '-' is an illegal letter.
+  t.same(parse(['--json'], 'vjson'), ' illegal option -- -');
+});

@@ -14,17 +14,41 @@ export class BadOption extends Error {
 }
 
 /**
+ * Long options, for what the originals do not have (every one opt-in):
+ * name → true when it takes a value ("--name=value" or "--name value").
+ * A command that declares none reads "--x" exactly as sgetopt does.
+ */
+export type LongOptions = Readonly<Record<string, boolean>>;
+
+/**
  * Calls each(letter, value) option by option, in order (so a command stops
  * at the first option it rejects, as the originals do), and returns the
  * words after the options. BadOption is thrown when the parse reaches a bad one.
  */
 export function getopt(argv: readonly string[], optstring: string,
-                       each: (letter: string, value: string | undefined) => void): string[] {
+                       each: (letter: string, value: string | undefined) => void,
+                       longs?: LongOptions): string[] {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') { i++; break; }
     if (a.length < 2 || a[0] !== '-') break;
+    if (longs && a[1] === '-') {
+      // each() gets the long name itself (never one letter: names are 2+ long).
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      if (name.length < 2 || !Object.hasOwn(longs, name)) throw new BadOption('illegal', '-' + name);
+      if (!longs[name]) {
+        if (eq >= 0) throw new BadOption('illegal', '-' + a.slice(2));
+        each(name, undefined);
+      } else if (eq >= 0) {
+        each(name, a.slice(eq + 1));
+      } else {
+        if (i + 1 >= argv.length) throw new BadOption('missing', '-' + name);
+        each(name, argv[++i]);
+      }
+      continue;
+    }
     for (let k = 1; k < a.length; k++) {
       const ch = a[k];
       const at = ch === ':' ? -1 : optstring.indexOf(ch);
