@@ -32,12 +32,30 @@ export interface Peer {
 export type HostResolver = (name: string) => Promise<string[]>;
 
 /**
+ * One step of a decision as the source takes it, for tcpexplain. The server
+ * passes no tracer: a source builds these only when given one.
+ */
+export type TraceEvent =
+  /** A key or entry name tried, in lookup order; skipped: not probed, the source holds no key of that CIDR length. */
+  | { kind: 'candidate'; step: string; key: string; name: string; result: 'found' | 'absent' | 'skipped';
+      /** tcprules: the rule's value; ipsvd: what the entry is. */
+      value?: Buffer; entry?: 'deny' | 'exec' | 'instructions' }
+  /** One instruction line of the ipsvd entry label (n from 1), read in order, and what it did. */
+  | { kind: 'line'; label: string; n: number; text: string; did: string }
+  /** The entry an =host:forward line named, found or not. */
+  | { kind: 'forward'; name: string; label: string; result: 'found' | 'absent'; entry?: 'deny' | 'exec' | 'instructions' };
+
+export type Trace = (e: TraceEvent) => void;
+
+/**
  * A rule source. decide() is synchronous unless it has to ask DNS (ipsvd `=hostname`),
  * so the common path costs no promise. It throws when the source cannot be read:
- * the caller then fails closed for that connection.
+ * the caller then fails closed for that connection. trace: tcpexplain's
+ * tracer; with one, the same lookup reports each step (and remembers nothing
+ * per client, so every step is taken).
  */
 export interface RuleSource {
-  decide(peer: Peer, resolve: HostResolver): Decision | Promise<Decision>;
+  decide(peer: Peer, resolve: HostResolver, trace?: Trace): Decision | Promise<Decision>;
 }
 
 export const ALLOW_DEFAULT: Readonly<Decision> = Object.freeze({ action: 'allow', set: [], unset: [] }) as Decision;

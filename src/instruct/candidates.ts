@@ -104,3 +104,16 @@ function ipv6Names(ip: string, lens: number[], out: string[]): void {
     out.push(`${ipv6Name(m)}_${len}`);
   }
 }
+
+/**
+ * Which of ipsvd's steps a candidate name belongs to, for tcpexplain; last:
+ * the last name candidates() gave, the default entry "0" (which a client
+ * 0.x.y.z also has as its last address prefix).
+ */
+export function candidateStep(name: string, ip: string, host: string | undefined, last: boolean): string {
+  if (last) return 'default';
+  if (name === ip) return 'ip';
+  if (cidrName(name) !== undefined) return 'cidr';
+  if (ip.startsWith(name + '.')) return 'ip prefix';
+  return name === host ? 'host' : 'domain';
+}

@@ -3,7 +3,7 @@
 // (lines after it are not read) and may hand over to a forward entry; when an
 // entry has =hostname lines and none matched, the client is denied.
 import * as net from 'node:net';
-import type { HostResolver } from '../decide/decision';
+import type { HostResolver, Trace } from '../decide/decision';
 import { parseInstruction } from './parse';
 import { fromBytes } from '../launch/launch';
 import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
@@ -25,55 +25,79 @@ export type Outcome =
  * names and forward names, and warnings are read as UTF-8 text.
  * ip null turns =hostname lines off, as for a forward entry (and for ipsvd-cdb,
  * which reads entries without a client). Synchronous unless a check needs DNS.
+ * trace (tcpexplain): told each line read and what it did.
  */
 export function evaluate(lines: string[], label: string, ip: string | null, state: State,
-                         resolve: HostResolver, warn: (msg: string) => void): Outcome | Promise<Outcome> {
+                         resolve: HostResolver, warn: (msg: string) => void, trace?: Trace): Outcome | Promise<Outcome> {
   let checked = false;
+  const said = (i: number, did: string) => {
+    trace!({ kind: 'line', label, n: i + 1, text: fromBytes(lines[i]), did });
+  };
   const run = (from: number): Outcome | Promise<Outcome> => {
     for (let i = from; i < lines.length; i++) {
       const ins = parseInstruction(lines[i]);
       switch (ins.kind) {
         case 'skip':
+          if (trace) said(i, lines[i] === '' ? 'empty line' : lines[i].charAt(0) === '#' ? 'comment' : 'no variable name: ignored');
           break;
         case 'set':
           state.env.delete(ins.name); // keep the order of the last word
           state.env.set(ins.name, ins.value);
+          if (trace) said(i, `set ${fromBytes(ins.name)}=${fromBytes(ins.value)}`);
           break;
         case 'unset':
           state.env.delete(ins.name);
           state.env.set(ins.name, null);
+          if (trace) said(i, `unset ${fromBytes(ins.name)}`);
           break;
         case 'limit': {
           // A limit without a message keeps the one given before (or tcpsvd -C's).
           const msg = ins.msg !== undefined ? fromBytes(ins.msg) : state.perHost?.msg;
           state.perHost = msg === undefined ? { limit: ins.limit } : { limit: ins.limit, msg };
+          if (trace) said(i, `per-host limit ${ins.limit}${ins.msg === undefined ? '' : `, message ${JSON.stringify(msg)}`}`);
           break;
         }
         case 'bad':
           warn(`bad instruction: ${label}: ${fromBytes(lines[i])}`);
+          if (trace) said(i, 'bad instruction: ignored');
           break;
         case 'check': {
-          if (ip === null) break;
+          if (ip === null) {
+            if (trace) said(i, 'check not made in a forward entry: ignored');
+            break;
+          }
           checked = true;
           const host = fromBytes(ins.host);
-          const done = (): Outcome => ins.forward === undefined ? { kind: 'instruct', upto: i }
-            : { kind: 'forward', forward: fromBytes(ins.forward), upto: i };
+          const done = (how: string): Outcome => {
+            if (trace) {
+              said(i, `${how}: matches` + (ins.forward === undefined ? '' : `, forward to ${fromBytes(ins.forward)}`) +
+                (i < lines.length - 1 ? '; the lines after it are not read' : ''));
+            }
+            return ins.forward === undefined ? { kind: 'instruct', upto: i }
+              : { kind: 'forward', forward: fromBytes(ins.forward), upto: i };
+          };
           // "0" matches any client; an address literal needs no DNS.
-          if (host === '0') return done();
+          if (host === '0') return done('any client');
           if (net.isIP(host)) {
-            if (sameIp(host, ip)) return done();
+            if (sameIp(host, ip)) return done(`address ${host}`);
+            if (trace) said(i, `address ${host}: no match`);
             break;
           }
           return Promise.resolve()
             .then(() => resolve(host))
             .then((addrs) => {
               if (addrs.length === 0) warn(`unable to look up ip address: ${host}`);
-              return addrs.some((a) => sameIp(a, ip));
+              return addrs;
             }, (e) => {
               warn(`unable to look up ip address: ${host}: ${e instanceof Error ? e.message : String(e)}`);
-              return false;
+              return null;
             })
-            .then((hit) => hit ? done() : run(i + 1));
+            .then((addrs) => {
+              const how = addrs === null ? `${host} not looked up` : `${host} has ${addrs.length ? addrs.join(' ') : 'no address'}`;
+              if (addrs !== null && addrs.some((a) => sameIp(a, ip))) return done(how);
+              if (trace) said(i, `${how}: no match`);
+              return run(i + 1);
+            });
         }
       }
     }

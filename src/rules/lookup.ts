@@ -7,7 +7,7 @@
 //   7 =.suffixes of host, longest first   8 "=" when host is known   9 ""
 // For IPv6 the ip in steps 1 and 3 is written in ucspi-tcp6's expanded form.
 // Keys are byte strings (one char per byte, latin1), so callers can cache by them.
-import type { Peer } from '../decide/decision';
+import type { Peer, Trace } from '../decide/decision';
 import type { Cdb } from '../cdb/reader';
 import { bitKeyText, ipv4BitKey, ipv6BitKey } from './keys';
 import { ipv6RulesKey, parseIPv4, parseIPv6 } from '../lib/ip';
@@ -56,7 +56,8 @@ function bytes(s: string): string {
   return s;
 }
 
-export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths): RuleMatch | null {
+/** trace (tcpexplain): told every key in order, found or not; skipped CIDR lengths too. */
+export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths, trace?: Trace): RuleMatch | null {
   const host = peer.host === undefined ? undefined : bytes(peer.host);
   const info = peer.info === undefined ? undefined : bytes(peer.info);
   const v6 = peer.ip.includes(':');
@@ -72,38 +73,48 @@ export function lookupRule(find: Find, peer: Peer, cidr?: CidrLengths): RuleMatc
     ip = bytes(peer.ip);
     v4b = parseIPv4(peer.ip);
   }
-  const at = (name: string, shared: boolean): RuleMatch | null => {
+  const at = (name: string, shared: boolean, step: string): RuleMatch | null => {
     const value = find(name, shared);
+    if (trace) trace({ kind: 'candidate', step, key: name, name, result: value === undefined ? 'absent' : 'found', value });
     return value === undefined ? null : { name, value };
   };
   let m: RuleMatch | null;
   if (info !== undefined) {
-    if (ip !== null && (m = at(`${info}@${ip}`, false))) return m;
-    if (host !== undefined && (m = at(`${info}@=${host}`, false))) return m;
+    if (ip !== null && (m = at(`${info}@${ip}`, false, 'info@ip'))) return m;
+    if (host !== undefined && (m = at(`${info}@=${host}`, false, 'info@=host'))) return m;
   }
-  if (ip !== null && (m = at(ip, false))) return m;
-  if (host !== undefined && (m = at(`=${host}`, false))) return m;
+  if (ip !== null && (m = at(ip, false, 'ip'))) return m;
+  if (host !== undefined && (m = at(`=${host}`, false, '=host'))) return m;
   if (!v6 && ip !== null) {
     for (let n = ip.length; n > 0; n--) {
-      if (ip.charCodeAt(n - 1) === 0x2e && (m = at(ip.slice(0, n), true))) return m;
+      if (ip.charCodeAt(n - 1) === 0x2e && (m = at(ip.slice(0, n), true, 'ip prefix'))) return m;
     }
   }
   const present = cidr && (v6 ? cidr.v6 : cidr.v4);
-  const bits = (present && present.indexOf(1) < 0) ? null  // no CIDR rules of this family
+  const none = present !== undefined && present.indexOf(1) < 0; // no CIDR rules of this family
+  const bits = none && !trace ? null
     : v6b ? ipv6BitKey(v6b, 128).toString('latin1') : v4b ? ipv4BitKey(v4b, 32).toString('latin1') : null;
   if (bits !== null) {
     for (let n = bits.length; n > 1; n--) {
-      if (present && !present[n - 1]) continue;
+      if (present && !present[n - 1]) {
+        if (trace) cidrStep(trace, bits.slice(0, n), 'skipped');
+        continue;
+      }
       const key = bits.slice(0, n);
       const value = find(key, n < bits.length);
+      if (trace) cidrStep(trace, key, value === undefined ? 'absent' : 'found', value);
       if (value !== undefined) return { name: bitKeyText(Buffer.from(key, 'latin1'))!, value };
     }
   }
   if (host !== undefined) {
     for (let i = 0; i < host.length; i++) {
-      if (host.charCodeAt(i) === 0x2e && (m = at(`=${host.slice(i)}`, true))) return m;
+      if (host.charCodeAt(i) === 0x2e && (m = at(`=${host.slice(i)}`, true, '=.domain'))) return m;
     }
-    if ((m = at('=', true))) return m;
+    if ((m = at('=', true, '='))) return m;
   }
-  return at('', true);
+  return at('', true, 'default');
+}
+
+function cidrStep(trace: Trace, key: string, result: 'found' | 'absent' | 'skipped', value?: Buffer): void {
+  trace({ kind: 'candidate', step: 'cidr', key, name: bitKeyText(Buffer.from(key, 'latin1'))!, result, value });
 }

@@ -15,7 +15,7 @@
 // share one decoded decision per rule: a server that meets a million
 // different clients must not grow.
 import * as fs from 'node:fs';
-import { ALLOW_DEFAULT, type Decision, type Peer, type RuleSource } from '../decide/decision';
+import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource, type Trace } from '../decide/decision';
 import { Cdb, CdbError } from '../cdb/reader';
 import { Stamp } from '../lib/stamp';
 import { CidrLengths, cidrLengths, lookupRule } from './lookup';
@@ -50,8 +50,10 @@ export class RulesCdbSource implements RuleSource {
 
   constructor(readonly path: string) {}
 
-  decide(peer: Peer): Decision {
+  decide(peer: Peer, _resolve?: HostResolver, trace?: Trace): Decision {
     const cdb = this.current();
+    // Traced: the lookup itself, every step of it, not a remembered answer.
+    if (trace) return this.lookup(cdb, peer, trace);
     const who = peer.host === undefined && peer.info === undefined ? peer.ip
       : `${peer.ip}\0${peer.host === undefined ? '-' : '+' + peer.host}\0${peer.info === undefined ? '-' : '+' + peer.info}`;
     let h = 0;
@@ -64,7 +66,7 @@ export class RulesCdbSource implements RuleSource {
     return d;
   }
 
-  private lookup(cdb: Cdb, peer: Peer): Decision {
+  private lookup(cdb: Cdb, peer: Peer, trace?: Trace): Decision {
     const m = lookupRule((key, shared) => {
       // A client's own keys are remembered in its decision, not here.
       if (!shared) return cdb.find(this.keyBytes(key));
@@ -79,7 +81,7 @@ export class RulesCdbSource implements RuleSource {
         remember(this.cache, KEYS_MAX, key, v);
       }
       return v ?? undefined;
-    }, peer, this.cidr);
+    }, peer, this.cidr, trace);
     if (!m) return ALLOW_DEFAULT;
     const known = this.rules.get(m.name);
     if (known) return known;
