@@ -55,17 +55,28 @@ function failure(file: string, why: string): CheckResult {
   return { code: 111, stdout: Buffer.alloc(0), stderr: `tcprulescheck: fatal: unable to read ${file}: ${why}\n` };
 }
 
-// The instructions in order, stopping at a deny as the original does.
+// The rule's name, then its instructions.
 function describe(name: Buffer, value: Buffer): Buffer[] {
   const out = [Buffer.from('rule '), name, Buffer.from(':\n')];
+  for (const line of ruleLines(value)) out.push(line, Buffer.from('\n'));
+  return out;
+}
+
+/**
+ * A rule's instructions in tcprulescheck's words, one line each (without
+ * newline), in order, stopping at a deny as the original does. tcpexplain
+ * shows a rule with these too.
+ */
+export function ruleLines(value: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   let at = 0;
   for (let nul = value.indexOf(0, at); nul >= 0; at = nul + 1, nul = value.indexOf(0, at)) {
     if (value[at] === 0x44) {
-      out.push(Buffer.from('deny connection\n'));
+      out.push(Buffer.from('deny connection'));
       return out;
     }
-    if (value[at] === 0x2b) out.push(Buffer.from('set environment variable '), value.subarray(at + 1, nul), Buffer.from('\n'));
+    if (value[at] === 0x2b) out.push(Buffer.concat([Buffer.from('set environment variable '), value.subarray(at + 1, nul)]));
   }
-  out.push(Buffer.from('allow connection\n'));
+  out.push(Buffer.from('allow connection'));
   return out;
 }
