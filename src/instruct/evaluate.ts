@@ -54,7 +54,7 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
           // A limit without a message keeps the one given before (or tcpsvd -C's).
           const msg = ins.msg !== undefined ? fromBytes(ins.msg) : state.perHost?.msg;
           state.perHost = msg === undefined ? { limit: ins.limit } : { limit: ins.limit, msg };
-          if (trace) said(i, `per-host limit ${ins.limit}${ins.msg === undefined ? '' : `, message ${JSON.stringify(msg)}`}`);
+          if (trace) said(i, `per-host limit ${ins.limit}${ins.msg === undefined ? '' : `, message "${msg}"`}`);
           break;
         }
         case 'bad':
