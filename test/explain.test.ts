@@ -428,3 +428,47 @@ t.test('(c) --dns: the name server silent or refusing, as the server goes on wit
   t.match(c.notes.join('\n'), /unable to look up hostname: connection refused/);
   t.ok(dns.queries.every((q) => q.type === 'PTR'), 'only PTR questions');
 });
+
+t.test('plain text: the steps, the entry\'s lines, the decision', async (t) => {
+  const dir = path.join(tmp, 'peers-text');
+  writeTree(dir, [
+    { name: '127.0.0', mode: 0o644, text: '+GREETING=hello\n+FOO\nC2:busy\\r\\n\n' },
+    { name: '127.0.0.5', mode: 0o755, text: 'echo hi\n' },
+    { name: '127.0.0.9', mode: 0, text: '' },
+  ]);
+  const r = await run(EXPLAIN, ['--per-host', '20', '--peers', dir, '127.0.0.3', '127.0.0.5', '127.0.0.9']);
+  t.equal(r.code, 0);
+  t.equal(r.stderr, '');
+  const [a, b, c] = r.stdout.split('\n\n');
+  t.match(a, /^client 127\.0\.0\.3\nsource: .*peers-text \(peers directory, as tcpsvd -i reads it\)\nlookup, in the server's order:\n/);
+  t.match(a, /\n {2}ip {10}127\.0\.0\.3 +absent\n {2}ip prefix {3}127\.0\.0 +found: instructions\n/);
+  t.match(a, /\ndecided by: entry 127\.0\.0\n/);
+  t.match(a, /line 3: C2:busy\\r\\n\n {4}per-host limit 2, message "busy\\r\\n"\n/, 'a control character shown escaped');
+  t.match(a, /\naction: allow\nenvironment: GREETING=hello\nunset: FOO\nper-host limit: 2 \(the entry's\), over it: deny, sending "busy\\r\\n"\ncommand: the server's prog$/);
+  t.match(b, /\naction: exec\nenvironment: nothing set\n(.*\n)?command: \/bin\/sh -c echo hi$/);
+  t.match(c, /found: deny\ndecided by: entry 127\.0\.0\.9\naction: deny\n$/);
+
+  const rules = path.join(tmp, 'text.txt');
+  fs.writeFileSync(rules, '# nets\n10.0.0.0/8:deny\n:allow,X="1"\n');
+  const s = await run(EXPLAIN, ['--rules', rules, '10.1.2.3', '192.0.2.1']);
+  const [d, e] = s.stdout.split('\n\n');
+  t.match(d, /\n {2}cidr {8}10\.1\.2\.3\/32 \.\. 10\.0\.0\.0\/9: not probed, no rule of these lengths\n {2}cidr {8}10\.0\.0\.0\/8 +found\n/);
+  t.match(d, new RegExp(`\\ndecided by: rule 10\\.0\\.0\\.0/8 \\(${rules.replace(/[.]/g, '\\.')} line 2: 10\\.0\\.0\\.0/8:deny\\)\\n {2}deny connection\\naction: deny$`));
+  t.match(e, /\n {2}default {5}\(empty key\) +found\ndecided by: rule \(empty key\) \(.* line 3: :allow,X="1"\)\n {2}set environment variable X=1\n {2}allow connection\naction: allow\nenvironment: X=1\n/);
+});
+
+t.test('--dns --paranoid: a name that does not point back is dropped, as tcpserver -p does', async (t) => {
+  const rules = path.join(tmp, 'paranoid.txt');
+  fs.writeFileSync(rules, '=liar.example:deny\n=good.example:allow,GOOD="1"\n');
+  const dns = await startFakeDns({
+    '127.0.0.21': { ptr: 'good.example' }, 'good.example': { a: ['127.0.0.21'] },
+    '127.0.0.22': { ptr: 'liar.example' }, 'liar.example': { a: ['127.0.0.99'] },
+  }, { port53: true });
+  t.teardown(() => dns.close());
+  const E = { DNSCACHEIP: dns.addr };
+  const plain = await explain(['--dns', '--rules', rules, '127.0.0.21', '127.0.0.22'], E);
+  t.same(plain.map((x) => [x.client.host, x.action]), [['good.example', 'allow'], ['liar.example', 'deny']]);
+  const paranoid = await explain(['--dns', '--paranoid', '--rules', rules, '127.0.0.21', '127.0.0.22'], E);
+  t.same(paranoid.map((x) => [x.client.host, x.action]), [['good.example', 'allow'], [null, 'allow']]);
+  t.match(paranoid[1].notes.join('\n'), /no name for the client that points back to it/);
+});

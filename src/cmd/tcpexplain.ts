@@ -401,7 +401,7 @@ export function text(r: Report): string {
   if (r.matched === null) {
     out.push(`decided by: nothing matched: the default, allow`);
   } else if (r.source.kind === 'rules' || r.source.kind === 'rules-cdb') {
-    let by = `decided by: rule ${shown(r.matched)}`;
+    let by = `decided by: rule ${r.matched === '' ? '(empty key)' : shown(r.matched)}`;
     if (r.line) by += ` (${shown(r.source.path)} line ${r.line.n}: ${shown(r.line.text)})`;
     out.push(by);
     for (const i of r.instructions) out.push(`  ${shown(i.did)}`);
