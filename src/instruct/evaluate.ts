@@ -30,47 +30,44 @@ export type Outcome =
 export function evaluate(lines: string[], label: string, ip: string | null, state: State,
                          resolve: HostResolver, warn: (msg: string) => void, trace?: Trace): Outcome | Promise<Outcome> {
   let checked = false;
-  const said = (i: number, did: string) => {
-    trace!({ kind: 'line', label, n: i + 1, text: fromBytes(lines[i]), did });
-  };
   const run = (from: number): Outcome | Promise<Outcome> => {
     for (let i = from; i < lines.length; i++) {
       const ins = parseInstruction(lines[i]);
       switch (ins.kind) {
         case 'skip':
-          if (trace) said(i, lines[i] === '' ? 'empty line' : lines[i].charAt(0) === '#' ? 'comment' : 'no variable name: ignored');
+          if (trace) told(trace, label, lines, i, lines[i] === '' ? 'empty line' : lines[i].charAt(0) === '#' ? 'comment' : 'no variable name: ignored');
           break;
         case 'set':
           state.env.delete(ins.name); // keep the order of the last word
           state.env.set(ins.name, ins.value);
-          if (trace) said(i, `set ${fromBytes(ins.name)}=${fromBytes(ins.value)}`);
+          if (trace) told(trace, label, lines, i, `set ${fromBytes(ins.name)}=${fromBytes(ins.value)}`);
           break;
         case 'unset':
           state.env.delete(ins.name);
           state.env.set(ins.name, null);
-          if (trace) said(i, `unset ${fromBytes(ins.name)}`);
+          if (trace) told(trace, label, lines, i, `unset ${fromBytes(ins.name)}`);
           break;
         case 'limit': {
           // A limit without a message keeps the one given before (or tcpsvd -C's).
           const msg = ins.msg !== undefined ? fromBytes(ins.msg) : state.perHost?.msg;
           state.perHost = msg === undefined ? { limit: ins.limit } : { limit: ins.limit, msg };
-          if (trace) said(i, `per-host limit ${ins.limit}${ins.msg === undefined ? '' : `, message "${msg}"`}`);
+          if (trace) told(trace, label, lines, i, `per-host limit ${ins.limit}${ins.msg === undefined ? '' : `, message "${msg}"`}`);
           break;
         }
         case 'bad':
           warn(`bad instruction: ${label}: ${fromBytes(lines[i])}`);
-          if (trace) said(i, 'bad instruction: ignored');
+          if (trace) told(trace, label, lines, i, 'bad instruction: ignored');
           break;
         case 'check': {
           if (ip === null) {
-            if (trace) said(i, 'check not made in a forward entry: ignored');
+            if (trace) told(trace, label, lines, i, 'check not made in a forward entry: ignored');
             break;
           }
           checked = true;
           const host = fromBytes(ins.host);
-          const done = (how: string): Outcome => {
+          const done = (how: string | undefined): Outcome => {
             if (trace) {
-              said(i, `${how}: matches` + (ins.forward === undefined ? '' : `, forward to ${fromBytes(ins.forward)}`) +
+              told(trace, label, lines, i, `${how}: matches` + (ins.forward === undefined ? '' : `, forward to ${fromBytes(ins.forward)}`) +
                 (i < lines.length - 1 ? '; the lines after it are not read' : ''));
             }
             return ins.forward === undefined ? { kind: 'instruct', upto: i }
@@ -79,8 +76,8 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
           // "0" matches any client; an address literal needs no DNS.
           if (host === '0') return done('any client');
           if (net.isIP(host)) {
-            if (sameIp(host, ip)) return done(`address ${host}`);
-            if (trace) said(i, `address ${host}: no match`);
+            if (sameIp(host, ip)) return done(trace && `address ${host}`);
+            if (trace) told(trace, label, lines, i, `address ${host}: no match`);
             break;
           }
           return Promise.resolve()
@@ -93,9 +90,10 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
               return null;
             })
             .then((addrs) => {
-              const how = addrs === null ? `${host} not looked up` : `${host} has ${addrs.length ? addrs.join(' ') : 'no address'}`;
+              const how = !trace ? undefined : addrs === null ? `${host} not looked up`
+                : `${host} has ${addrs.length ? addrs.join(' ') : 'no address'}`;
               if (addrs !== null && addrs.some((a) => sameIp(a, ip))) return done(how);
-              if (trace) said(i, `${how}: no match`);
+              if (trace) told(trace, label, lines, i, `${how}: no match`);
               return run(i + 1);
             });
         }
@@ -104,6 +102,10 @@ export function evaluate(lines: string[], label: string, ip: string | null, stat
     return checked ? { kind: 'deny' } : { kind: 'instruct', upto: lines.length - 1 };
   };
   return run(0);
+}
+
+function told(trace: Trace, label: string, lines: string[], i: number, did: string): void {
+  trace({ kind: 'line', label, n: i + 1, text: fromBytes(lines[i]), did });
 }
 
 // One text per address; an IPv4-mapped IPv6 address counts as IPv4.
