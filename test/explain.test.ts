@@ -410,6 +410,9 @@ t.test('(c) errors: the file named, exit 100 for usage and bad input, 111 for wh
     t.equal(r.code, 100, `usage: ${args.join(' ')}`);
     t.match(r.stderr, usage);
   }
+  // A closed standard output: the answer cannot be given, and it says so.
+  const closed = await run('/bin/sh', ['-c', 'exec "$0" "$@" >&-', EXPLAIN, '--rules', ok, '127.0.0.1']);
+  t.same([closed.code, closed.stderr], [111, 'tcpexplain: fatal: unable to write output: file descriptor not open\n'], 'stdout closed');
   // An IPv4-mapped address is the IPv4 client, as the server sees it.
   const [m] = await explain(['--rules', ok, '::ffff:127.0.0.1']);
   t.same([m.client.ip, m.action], ['127.0.0.1', 'deny']);

@@ -19,7 +19,9 @@ import { fromBytes } from '../launch/launch';
 import { errstr } from '../lib/errstr';
 import { getopt, orUsage, UsageError } from '../lib/getopt';
 import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
+import { badDescriptor, closedAtStart } from '../lib/stdfd';
 import { writeLine } from '../lib/strerr';
+import { writeAll } from '../lib/writeall';
 
 const PROG = 'tcpexplain';
 const USAGE = {
@@ -428,21 +430,38 @@ export function text(r: Report): string {
   return out.join('\n') + '\n';
 }
 
+// Each report as soon as it is made, whole: an error with a later client
+// leaves the earlier ones printed.
+function emit(s: string): void {
+  try {
+    writeAll(1, Buffer.from(s));
+  } catch (e) {
+    throw new ExplainError(`unable to write output: ${errstr(e)}`, 111);
+  }
+}
+
 export function main(argv: string[]): void {
   const o = orUsage(USAGE, () => parseArgs(argv));
+  // Node puts /dev/null in place of a closed stdout: the answer would vanish.
+  if (closedAtStart(1)) {
+    writeLine(`${PROG}: fatal: unable to write output: ${errstr(badDescriptor())}`);
+    process.exit(111);
+  }
   let first = true;
   explainAll(o, (r) => {
     if (o.json) {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      emit(JSON.stringify(r) + '\n');
     } else {
-      process.stdout.write((first ? '' : '\n') + text(r));
+      emit((first ? '' : '\n') + text(r));
       first = false;
     }
   }).then(() => {
     process.exitCode = 0;
   }, (e) => {
-    if (!(e instanceof ExplainError)) throw e;
-    writeLine(`${PROG}: fatal: ${e.text}`);
-    process.exitCode = e.code;
+    // A reader that went away (| head) is no news.
+    if (!/: broken pipe$/.test(e instanceof ExplainError ? e.text : '')) {
+      writeLine(`${PROG}: fatal: ${e instanceof ExplainError ? e.text : errstr(e)}`);
+    }
+    process.exitCode = e instanceof ExplainError ? e.code : 111;
   });
 }
