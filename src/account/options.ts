@@ -16,13 +16,15 @@ import type { PerHost } from './perhost';
 import type { RateLimiter } from './rate';
 
 export const FRONT_DOOR_LONGS: LongOptions = {
-  prefix: true, prefix4: true, prefix6: true, rate: true,
+  prefix: true, prefix4: true, prefix6: true, rate: true, 'rate-table': true,
   status: true, 'status-interval': true, metrics: true, 'log-json': false,
 };
 
 export interface FrontDoor {
   prefix?: PrefixLengths;
   rate?: { count: number; seconds: number; msg?: string };
+  /** --rate-table: slots in the rate table (rounded up to a power of two). */
+  rateSlots?: number;
   status?: string;
   statusMs: number;
   metrics?: { ip: string; port: number };
@@ -49,6 +51,10 @@ export function frontDoorOption(prog: string, f: FrontDoor, name: string, v = ''
       f.rate = r.msg === undefined ? { count: r.count, seconds: r.seconds } : { ...r, msg: unescape(r.msg) };
       return true;
     }
+    case 'rate-table':
+      if (!/^\d{1,8}$/.test(v) || Number(v) < 4 || Number(v) > 1 << 24) bad('slots, 4 to 16777216');
+      f.rateSlots = Number(v);
+      return true;
     case 'status': if (v === '') bad('a file name'); f.status = v; return true;
     case 'status-interval':
       if (!/^\d{1,7}$/.test(v) || Number(v) < 10) bad('milliseconds, at least 10');
@@ -64,7 +70,7 @@ export function frontDoorOption(prog: string, f: FrontDoor, name: string, v = ''
 export function engineParts(f: FrontDoor): Pick<EngineConfig, 'keyer' | 'rate' | 'stats'> {
   const out: Pick<EngineConfig, 'keyer' | 'rate' | 'stats'> = {};
   if (f.prefix) out.keyer = prefixKeyer(f.prefix);
-  if (f.rate) out.rate = { count: f.rate.count, perMs: f.rate.seconds * 1000, msg: f.rate.msg };
+  if (f.rate) out.rate = { count: f.rate.count, perMs: f.rate.seconds * 1000, msg: f.rate.msg, slots: f.rateSlots };
   if (f.status !== undefined || f.metrics) out.stats = new Stats();
   return out;
 }
@@ -91,6 +97,15 @@ export async function startStatus(f: FrontDoor, src: {
     started: Date.now(),
   };
   const render = () => snapshot(s);
+  if (f.metrics) {
+    const m = f.metrics;
+    try {
+      const addr = (await serveMetrics(m.ip, m.port, render)).address() as import('node:net').AddressInfo;
+      s.metrics = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+    } catch (e) {
+      src.fatal(`unable to bind metrics socket: ${m.ip}:${m.port}: ${errstr(e)}`);
+    }
+  }
   if (f.status !== undefined) {
     const file = new StatusFile(f.status, f.statusMs, render,
       (e) => src.warn(`unable to write status file: ${f.status}`, e));
@@ -100,13 +115,5 @@ export async function startStatus(f: FrontDoor, src: {
       src.fatal(`unable to write status file: ${f.status}: ${errstr(e)}`);
     }
     src.stats.onChange = () => file.changed();
-  }
-  if (f.metrics) {
-    const m = f.metrics;
-    try {
-      await serveMetrics(m.ip, m.port, render);
-    } catch (e) {
-      src.fatal(`unable to bind metrics socket: ${m.ip}:${m.port}: ${errstr(e)}`);
-    }
   }
 }

@@ -49,6 +49,8 @@ export interface StatusDoc {
   started: number;
   written: number;
   listening: string;
+  /** --metrics: the address it serves on (the port bound, when 0 was asked for). */
+  metrics?: string;
   /** -c, and connections live now. */
   max: number;
   active: number;
@@ -80,6 +82,7 @@ export interface StatusSource {
   perHostUnit?: string;
   rate?: RateLimiter;
   started: number;
+  metrics?: string;
 }
 
 export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
@@ -90,6 +93,7 @@ export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
     accepted: st.accepted, denied: st.denied, refused_limit: st.refusedLimit, refused_rate: st.refusedRate,
     dropped: st.dropped, deferred: st.deferred, exited: Object.fromEntries(st.exited),
   };
+  if (s.metrics !== undefined) doc.metrics = s.metrics;
   if (s.perHost) {
     doc.per_host = { unit: s.perHostUnit ?? 'host', keys: s.perHost.hosts, top: s.perHost.top(TOP) };
     const blocks = s.perHost.topBlocks(TOP);
