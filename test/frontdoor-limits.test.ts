@@ -212,7 +212,7 @@ t.test('tcpserver --per-host=0 and rules: MAXCONNC per /24, MAXCONNIP, DIEMSG; a
 
 t.test('tcpsvd --rate: a flood from one source leaves the others served in full', async (t) => {
   // -b 128: 55 clients connect at once, more than the default backlog of 20 holds.
-  const srv = await startServer(TCPSVD, ['--rate=5/3600:slow\\n', '-c', '60', '-b', '128', '-l', 'x', '127.0.0.1', '0',
+  const srv = await startServer(TCPSVD, ['-v', '--rate=5/3600:slow\\n', '-c', '60', '-b', '128', '-l', 'x', '127.0.0.1', '0',
     'sh', '-c', 'echo hi'], ENV);
   t.teardown(() => srv.stop());
   let flood = 0, floodSlow = 0, others = 0;
@@ -231,6 +231,8 @@ t.test('tcpsvd --rate: a flood from one source leaves the others served in full'
   t.equal(others, 120, 'every other source served every time (4 each, under the rate)');
   // The service itself keeps serving: a new source still gets in.
   t.equal((await firstLine(srv.port, '127.0.7.1')).line, 'hi');
+  t.match(srv.stdout(), /tcpsvd: info: pid (\d+) from 127\.0\.5\.1\ntcpsvd: info: rate \1 127\.0\.5\.1 5\/3600s\ntcpsvd: info: deny \1 x:127\.0\.0\.1 ::127\.0\.5\.1:\d+\n/,
+    'the -v lines of a refusal');
 });
 
 t.test('tcpserver --rate --rate-table=64: 1,000 distinct sources, a heavy one still limited, the table bounded', async (t) => {
@@ -284,16 +286,18 @@ t.test('bad options: a clear line and the usage exit code', async (t) => {
 
 const unshare = which('unshare');
 const ip = which('ip');
+// Inside the namespace: fd00:1::/64 on lo, every address of it bindable.
+const NS_SETUP = 'ip link set lo up && ip -6 addr add fd00:1::/64 dev lo nodad && ' +
+  'ip -6 route add local fd00:1::/64 dev lo && sysctl -qw net.ipv6.ip_nonlocal_bind=1';
 function nsSkip(): string | false {
   if (!unshare || !ip) return 'needs unshare(1) and ip(8) (util-linux, iproute2)';
   const args = isRoot ? ['-n'] : ['-rn'];
-  const r = spawnSync(unshare, [...args, 'sh', '-c', 'ip link set lo up && ip -6 addr add fd00:1::/64 dev lo nodad'], { timeout: 10_000 });
-  return r.status === 0 ? false : `cannot make a network namespace with IPv6 on lo: ${String(r.stderr).trim()}`;
+  const r = spawnSync(unshare, [...args, 'sh', '-c', NS_SETUP], { timeout: 10_000 });
+  return r.status === 0 ? false : `cannot set up a network namespace with an IPv6 /64 on lo: ${String(r.stderr).trim()}`;
 }
 
 t.test('IPv6: a client hopping over 1,000 addresses of one /64 is held to the per-prefix limit', { skip: nsSkip() }, async (t) => {
-  // Inside the namespace: fd00:1::/64 on lo, every address of it bindable;
-  // a script runs the server there and reports what the clients got.
+  // A script runs the server inside the namespace and reports what the clients got.
   const script = path.join(tmp, 'ns6.js');
   writeFileSync(script, `
 const net = require('net'), { spawn } = require('child_process');
@@ -328,8 +332,7 @@ async function portOf() {
   console.log(JSON.stringify(lines));
 })().catch((e) => { console.error(e); srv.kill('SIGKILL'); process.exit(1); });
 `);
-  const setup = 'ip link set lo up && ip -6 addr add fd00:1::/64 dev lo nodad && ' +
-    'ip -6 route add local fd00:1::/64 dev lo && sysctl -qw net.ipv6.ip_nonlocal_bind=1 && exec "$0" "$@"';
+  const setup = `${NS_SETUP} && exec "$0" "$@"`;
   for (const [name, cmd, args] of [
     ['tcpsvd', TCPSVD, ['-C', '5:busy\\n', '--prefix=24,64', '-c', '50', '-l', 'x']],
     ['tcpserver', TCPSERVER, ['-H', '-R', '-l', 'x', '--per-host=5:busy\\n', '--prefix6=64', '-c', '50']],
