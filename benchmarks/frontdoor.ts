@@ -6,7 +6,10 @@
 // (-l0/-HRl0 and $DNSCACHEIP on loopback); every server is killed on exit.
 // FRONTDOOR_SECS: seconds per load run (default 3); FRONTDOOR_ROUNDS: load
 // runs per variant, interleaved, the median reported (default 3);
-// FRONTDOOR_TRACKED: sources preloaded into the rate table (default 100000).
+// FRONTDOOR_TRACKED: sources preloaded into the rate table (default 100000);
+// FRONTDOOR_BASE: another checkout, built (say the branch point, in a git
+// worktree): its server is measured too, and "off" is compared with it, to
+// show that the options cost nothing when they are not given.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +22,7 @@ const out = path.join(root, 'benchmarks', 'out');
 const SECS = Number(process.env.FRONTDOOR_SECS ?? 3);
 const ROUNDS = Number(process.env.FRONTDOOR_ROUNDS ?? 3);
 const TRACKED = Number(process.env.FRONTDOOR_TRACKED ?? 100000);
+const BASE = process.env.FRONTDOOR_BASE;
 
 // A rate no benchmark client reaches: every connection takes the limiter's
 // whole path (hash, window, refill) and none is refused.
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
       variant(`${name} --rate`, cmd, base, [RATE]),
       variant(`${name} --status`, cmd, base, [`--status=${status}`]),
     ];
+    if (BASE) vs.push(variant(`${name} base`, path.join(BASE, 'bin', name), base, []));
     const up = [];
     for (const v of vs) up.push(await start(v, hello));
     process.stderr.write(`frontdoor: ${name}: preloading ${TRACKED} sources into the rate table\n`);
@@ -80,7 +85,11 @@ async function main(): Promise<void> {
       `${(m[1] / m[0]).toFixed(2)}× | ${rss[1].toFixed(1)} |`);
     rows.push(`| ${name}: conn/s, c=8, --status (${tracked} connections counted) | ${Math.round(m[2])} | ` +
       `${(m[2] / m[0]).toFixed(2)}× | ${rss[2].toFixed(1)} |`);
-    rows.push(`| ${name}: failed connections (off, --rate, --status) | ${errors.join(', ')} | – | – |`);
+    if (BASE) {
+      rows.push(`| ${name}: conn/s, c=8, ${BASE} without the options | ${Math.round(m[3])} | ` +
+        `off / base: ${(m[0] / m[3]).toFixed(2)}× | ${rss[3].toFixed(1)} |`);
+    }
+    rows.push(`| ${name}: failed connections (${vs.map((v) => v.name.split(' ')[1]).join(', ')}) | ${errors.join(', ')} | – | – |`);
   }
   const text = `| what | ours | ratio to off (goal ≥ 0.95×) | RSS after (MB) |\n|---|---|---|---|\n${rows.join('\n')}\n`;
   process.stdout.write(text);
