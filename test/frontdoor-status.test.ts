@@ -161,6 +161,24 @@ t.test('tcpserver --status with -x rules, --per-host and --rate: the same counte
   t.match(d.per_block, { keys: 0, top: [] }, 'the MAXCONNC blocks are counted too');
 });
 
+t.test('--prefix with --status: counts per network and per address', async (t) => {
+  const file = path.join(tmp, 'prefix.status');
+  const srv = await startServer(TCPSVD, ['-C', '3', '--prefix=24', `--status=${file}`, '--status-interval=20',
+    '-l', 'x', '127.0.0.1', '0', ...PROG], ENV);
+  t.teardown(() => srv.stop());
+  const a = await client(srv.port, '127.1.9.1');
+  const b = await client(srv.port, '127.1.9.2');
+  const c = await client(srv.port, '127.1.9.2');
+  t.same([a.line, b.line, c.line], ['hi', 'hi', 'hi']);
+  const d = await waitFor('three live', () => { const x = statusOf(file); return x.active === 3 ? x : undefined; });
+  t.same(d.per_host, { unit: 'prefix /24 /128', keys: 1, top: [['127.1.9.0/24', 3]] });
+  t.same(d.per_address, { keys: 2, top: [['127.1.9.2', 2], ['127.1.9.1', 1]] });
+  t.match(tcpstatus(file).stdout, /, per prefix \/24 \/128 1 \(most 127\.1\.9\.0\/24 3\), addresses 2\n$/);
+  for (const x of [a, b, c]) await x.send('0\n');
+  const e = await waitFor('none live', () => { const x = statusOf(file); return x.active === 0 ? x : undefined; });
+  t.same(e.per_address, { keys: 0, top: [] }, 'released with the connections');
+});
+
 t.test('the status file is whole at every read while connections come and go', async (t) => {
   const file = path.join(tmp, 'busy.status');
   const srv = await startServer(TCPSVD, [`--status=${file}`, '--status-interval=10', '-l', 'x', '127.0.0.1', '0',

@@ -28,6 +28,8 @@ export interface PerHostConfig {
    * added). 0 is a limit there: every client refused.
    */
   rulesVars?: boolean;
+  /** With --prefix and --status: count per address as well, for the status (its per_address). */
+  addressesToo?: boolean;
 }
 
 /** What the engine keeps on a connection for its counts. */
@@ -63,6 +65,7 @@ const CLASS_C = prefixKeyer({ v4: 24, v6: 64 });
 export class PerHost {
   private readonly counts = new HostCounts();
   private readonly blocks: HostCounts | undefined;
+  private readonly addresses: HostCounts | undefined;
   readonly keyOf: Keyer;
   private readonly limit: number;
   private readonly msg: string | undefined;
@@ -74,6 +77,7 @@ export class PerHost {
     this.keyOf = cfg.keyer ?? byAddress;
     this.rulesVars = cfg.rulesVars === true;
     if (this.rulesVars) this.blocks = new HostCounts();
+    if (cfg.addressesToo && cfg.keyer) this.addresses = new HostCounts();
   }
 
   /** Counts the client (and its block): its live connections, this one included. */
@@ -84,6 +88,7 @@ export class PerHost {
       c.blKey = CLASS_C(c.remoteIp);
       c.blcc = this.blocks.add(c.blKey);
     }
+    if (this.addresses) this.addresses.add(c.remoteIp);
     return c.phcc;
   }
 
@@ -125,6 +130,7 @@ export class PerHost {
   release(c: Counted): void {
     this.counts.remove(c.phKey);
     if (this.blocks && c.blKey !== undefined) this.blocks.remove(c.blKey);
+    if (this.addresses) this.addresses.remove(c.remoteIp);
   }
 
   /** Hosts (or prefixes) with live connections (the map never outgrows the clients). */
@@ -138,7 +144,12 @@ export class PerHost {
   }
 
   /** tcpserver's blocks (MAXCONNC) with live connections, largest first. */
-  topBlocks(n: number): Array<[string, number]> | undefined {
-    return this.blocks?.top(n);
+  topBlocks(n: number): { keys: number; top: Array<[string, number]> } | undefined {
+    return this.blocks && { keys: this.blocks.size, top: this.blocks.top(n) };
+  }
+
+  /** With addressesToo: the addresses with live connections, largest counts first. */
+  topAddresses(n: number): { keys: number; top: Array<[string, number]> } | undefined {
+    return this.addresses && { keys: this.addresses.size, top: this.addresses.top(n) };
   }
 }

@@ -65,6 +65,8 @@ export interface StatusDoc {
   per_host?: { unit: string; keys: number; top: Array<[string, number]> };
   /** tcpserver --per-host: the MAXCONNC blocks (/24, /64). */
   per_block?: { keys: number; top: Array<[string, number]> };
+  /** With --prefix: the addresses themselves, as per_host would be without it. */
+  per_address?: { keys: number; top: Array<[string, number]> };
   /** With --rate: the rate, the table's size and use. */
   rate?: { count: number; seconds: number; slots: number; tracked: number; evicted: number };
 }
@@ -97,7 +99,9 @@ export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
   if (s.perHost) {
     doc.per_host = { unit: s.perHostUnit ?? 'host', keys: s.perHost.hosts, top: s.perHost.top(TOP) };
     const blocks = s.perHost.topBlocks(TOP);
-    if (blocks) doc.per_block = { keys: blocks.length, top: blocks };
+    if (blocks) doc.per_block = blocks;
+    const addrs = s.perHost.topAddresses(TOP);
+    if (addrs) doc.per_address = addrs;
   }
   if (s.rate) {
     const r = s.rate;
@@ -175,6 +179,10 @@ export function metricsText(d: StatusDoc): string {
       [['', d.per_host.keys]]);
     metric(out, p + 'per_host_connections', 'gauge', 'Live connections of the busiest hosts or prefixes.',
       d.per_host.top.map(([k, v]) => [`{key="${label(k)}"}`, v]));
+  }
+  if (d.per_address) {
+    metric(out, p + 'per_address_connections', 'gauge', 'Live connections of the busiest addresses (with --prefix).',
+      d.per_address.top.map(([k, v]) => [`{key="${label(k)}"}`, v]));
   }
   if (d.rate) {
     metric(out, p + 'rate_tracked', 'gauge', 'Sources in the rate table.', [['', d.rate.tracked]]);

@@ -145,7 +145,7 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.limit,
-    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, rulesVars: true },
+    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, rulesVars: true, addressesToo: parts.stats !== undefined },
     ...parts,
     prog: o.prog,
     ucspiEnv: true,

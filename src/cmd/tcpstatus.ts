@@ -54,6 +54,7 @@ export function statusLine(file: string, d: StatusDoc, running: boolean, now = D
     const top = d.per_host.top[0];
     s += `, per ${d.per_host.unit} ${d.per_host.keys}${top ? ` (most ${top[0]} ${top[1]})` : ''}`;
   }
+  if (d.per_address) s += `, addresses ${d.per_address.keys}`;
   if (d.rate) s += `, rate ${d.rate.count}/${d.rate.seconds}s tracking ${d.rate.tracked}/${d.rate.slots}`;
   return s;
 }

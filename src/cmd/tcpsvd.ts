@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.max,
-    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer },
+    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, addressesToo: parts.stats !== undefined },
     ...parts,
     prog: o.prog,
     ucspiEnv: o.ucspi,
