@@ -21,7 +21,7 @@ const TARGET_CONNS = Number(process.env.BENCH_CONNS ?? 100000);
 const BULK = 2 * 1024 * 1024 * 1024;
 const STARTS = 9; // start-ups per server; the median is reported
 
-interface Server {
+export interface Server {
   name: string;
   cmd: string;
   args(port: number, prog: string[], rules?: string): string[];
@@ -43,7 +43,7 @@ function tcpsvdArgs(port: number, prog: string[], rules?: string): string[] {
   return ['-c', '200', '-b', '512', '-l0', ...(rules ? ['-x', rules] : []), '127.0.0.1', String(port), ...prog];
 }
 
-const live = new Set<ChildProcess>();
+export const live = new Set<ChildProcess>();
 function killAll(): void {
   for (const p of live) p.kill('SIGKILL');
   live.clear();
@@ -56,7 +56,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-function build(): void {
+export function build(): void {
   fs.mkdirSync(out, { recursive: true });
   const gcc = (args: string[]) => execFileSync('gcc', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   gcc(['-O2', '-o', path.join(out, 'connbench'), path.join(tools, 'connbench.c'), '-lpthread']);
@@ -112,7 +112,7 @@ interface Started {
   startMs: number;
 }
 
-async function start(s: Server, prog: string[], rules?: string): Promise<Started> {
+export async function start(s: Server, prog: string[], rules?: string): Promise<Started> {
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(s.cmd, s.args(port, prog, rules), { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -131,7 +131,7 @@ async function start(s: Server, prog: string[], rules?: string): Promise<Started
   throw new Error(`${s.name} did not start listening: ${stderr.trim()}`);
 }
 
-function stop(proc: ChildProcess): Promise<void> {
+export function stop(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       live.delete(proc);
@@ -147,7 +147,7 @@ function stop(proc: ChildProcess): Promise<void> {
   });
 }
 
-function rssMB(pid: number): number {
+export function rssMB(pid: number): number {
   const m = /VmRSS:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
@@ -160,7 +160,7 @@ interface Load {
   p99: number;
 }
 
-async function load(port: number, c: number, secs: number): Promise<Load> {
+export async function load(port: number, c: number, secs: number): Promise<Load> {
   const { stdout } = await run(path.join(out, 'connbench'), ['127.0.0.1', String(port), String(c), String(secs)]);
   const f = (k: string) => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
   return { conns: f('conns'), errors: f('errors'), rate: f('rate'), p50: f('p50'), p99: f('p99') };

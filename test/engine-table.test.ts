@@ -78,6 +78,7 @@ function recordingLog(): EngineLog & { calls: unknown[][] } {
     from: (pid, ip) => calls.push(['from', pid, ip]),
     connection: (pid, c, verdict, conc, d) =>
       calls.push(['connection', pid, c.remoteIp, c.remoteHost ?? null, c.localHost ?? null, verdict, conc, d.matched ?? null]),
+    rate: (pid, c, r) => calls.push(['rate', pid, c.remoteIp, r.key, r.count, r.seconds]),
     end: (st) => calls.push(['end', st.pid, st.code, st.signal]),
     cannotRun: (prog, err) => calls.push(['cannotRun', prog, (err as NodeJS.ErrnoException).code]),
     drop: (what, err) => calls.push(['drop', what, typeof err === 'string' ? err : err.code]),

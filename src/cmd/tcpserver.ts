@@ -5,10 +5,15 @@ import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { chooseBackend } from '../engine/backend';
 import { errstr } from '../lib/errstr';
-import { decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
 import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
+import { jsonLog } from '../log/json';
+import { FRONT_DOOR_DEFAULTS, FRONT_DOOR_LONGS, type FrontDoor, engineParts, frontDoorOption, startStatus } from '../account/options';
+
+// (instruct/parse is loaded only for a message: it costs start-up time.)
+const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 import { parsePort } from '../listen/services';
 
 const USAGE = {
@@ -41,6 +46,10 @@ export interface ServerOptions {
   host: string;
   port: string;
   prog: string[];
+  /** --per-host=n[:msg]: count clients, and read the rules' MAXCONNIP, MAXCONNC and DIEMSG. */
+  perHost?: { limit: number; msg?: string };
+  /** The long options: --prefix, --rate, --status, --metrics, --log-json. */
+  front: FrontDoor;
 }
 
 /** Pure except for -U, which reads $UID and $GID from env. */
@@ -48,10 +57,20 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = {
     verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, only4: false,
+    printPort: false, only4: false, front: { ...FRONT_DOOR_DEFAULTS },
   };
   // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
   const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
+    if (ch === 'per-host') {
+      const m = /^(\d{1,9})(?::([\s\S]*))?$/.exec(v);
+      if (!m) throw new UsageError(`tcpserver: bad --per-host value: ${JSON.stringify(v)}: want n[:message]`);
+      o.perHost = m[2] === undefined ? { limit: Number(m[1]) } : { limit: Number(m[1]), msg: unescapeMsg(m[2]) };
+      return;
+    }
+    if (ch.length > 1) {
+      frontDoorOption('tcpserver', o.front, ch, v, unescapeMsg);
+      return;
+    }
     switch (ch) {
       case '1': o.printPort = true; break;
       case '4': o.only4 = true; break;
@@ -82,8 +101,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'l': o.localName = v; break;
       case 't': o.timeout = decimalArg(v); break;
     }
-  });
+  }, { ...FRONT_DOOR_LONGS, 'per-host': true });
   const args = hostPortProg(rest);
+  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpserver: --prefix needs --per-host or --rate');
   return { ...o, ...args };
 }
 
@@ -103,15 +123,18 @@ export async function main(argv: string[]): Promise<void> {
       openError = e as NodeJS.ErrnoException; // decided per connection: drop, or allow with -X
     }
   }
-  const log = serverLog(o.verbosity);
+  const log = o.front.logJson ? jsonLog('tcpserver', 2) : serverLog(o.verbosity);
+  const parts = engineParts(o.front);
+  let listening = '';
   const host = o.only4 && (o.host === '0' || o.host === '') ? '0.0.0.0' : o.host;
-  await serve({
+  const engine = await serve({
     host, port, backlog: o.backlog,
     afterBind(b) {
       // prot_gid sets the groups and the gid: one message for both.
       dropPrivileges(o.gid ? [o.gid] : undefined, o.uid || undefined,
                      (step, e) => fatal(`unable to set ${step === 'uid' ? 'uid' : 'gid'}: ${errstr(e)}`));
       if (o.printPort) writeSync(1, `${b.port}\n`);
+      listening = `${b.ip}:${b.port}`;
       log.status(0, o.limit);
     },
     fatal(what, e) {
@@ -122,6 +145,8 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.limit,
+    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, rulesVars: true, addressesToo: parts.stats !== undefined },
+    ...parts,
     prog: o.prog,
     ucspiEnv: true,
     localName: o.localName,
@@ -137,5 +162,9 @@ export async function main(argv: string[]): Promise<void> {
     backend: chooseBackend((what, e) => log.warn(what, e)),
     log,
     env: process.env,
+  });
+  await startStatus(o.front, {
+    prog: 'tcpserver', listening, max: o.limit, stats: parts.stats, engine,
+    fatal, warn: (what, e) => log.warn(what, e),
   });
 }

@@ -8,6 +8,8 @@ import { errstr } from '../lib/errstr';
 import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
+import { jsonLog } from '../log/json';
+import { FRONT_DOOR_DEFAULTS, FRONT_DOOR_LONGS, type FrontDoor, engineParts, frontDoorOption, startStatus } from '../account/options';
 import { parsePort } from '../listen/services';
 
 const USAGE = ipsvdUsage('tcpsvd', '[-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog');
@@ -22,14 +24,21 @@ export interface SvdOptions extends IpsvdOptions {
   host: string;
   port: string;
   prog: string[];
+  /** The long options: --prefix, --rate, --status, --metrics, --log-json. */
+  front: FrontDoor;
 }
 
 /** Pure: argv → options, or BadOption or UsageError thrown. */
 export function parseArgs(argv: string[]): SvdOptions {
   const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
-    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20,
+    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20, front: { ...FRONT_DOOR_DEFAULTS },
   };
+  const unescape = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
+    if (ch.length > 1) {
+      frontDoorOption('tcpsvd', o.front, ch, v, unescape);
+      return;
+    }
     switch (ch) {
       case 'c': o.max = decimalArg(v); if (o.max < 1) throw new UsageError(); break;
       case 'C': {
@@ -44,8 +53,9 @@ export function parseArgs(argv: string[]): SvdOptions {
       case 'b': o.backlog = decimalArg(v); break;
       default: commonOption('tcpsvd', o, ch, v);
     }
-  });
+  }, FRONT_DOOR_LONGS);
   const args = hostPortProg(rest);
+  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpsvd: --prefix needs -C or --rate');
   if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
   return { ...o, ...args };
 }
@@ -57,15 +67,18 @@ export async function main(argv: string[]): Promise<void> {
   if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
 
   const { source, openError } = openPeers(o);
-  const log = svdLog(o.verbose, o.rules && matchedEntry(o.rules));
+  const log = o.front.logJson ? jsonLog('tcpsvd', 1) : svdLog(o.verbose, o.rules && matchedEntry(o.rules));
+  const parts = engineParts(o.front);
+  let listening = '';
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
   const needDns = o.rules !== undefined ||
     needsIdentify({ remoteHost: o.lookup, paranoid: o.paranoid, localName: o.localName });
-  await serve({
+  const engine = await serve({
     host: o.host, port, backlog: o.backlog,
     afterBind(b) {
       if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
       log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
+      listening = `${b.ip}:${b.port}`;
     },
     lookup: 'ipsvd',
     fatal(what, e) {
@@ -76,7 +89,8 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.max,
-    perHost: o.perHost,
+    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, addressesToo: parts.stats !== undefined },
+    ...parts,
     prog: o.prog,
     ucspiEnv: o.ucspi,
     localPortText: o.port,
@@ -93,5 +107,9 @@ export async function main(argv: string[]): Promise<void> {
     backend: chooseBackend((what, e) => log.warn(what, e)),
     log,
     env: process.env,
+  });
+  await startStatus(o.front, {
+    prog: 'tcpsvd', listening, max: o.max, stats: parts.stats, engine,
+    fatal: (msg) => fatal(111, msg), warn: (what, e) => log.warn(what, e),
   });
 }

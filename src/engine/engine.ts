@@ -3,11 +3,15 @@
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
 import { writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { Decision, HostResolver, RuleSource } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
 import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
-import type { EngineLog, Verdict } from '../log/log';
-import { PerHost } from '../account/perhost';
+import type { Concurrency, EngineLog, Verdict } from '../log/log';
+import { PerHost, type PerHostConfig } from '../account/perhost';
+import { type Keyer, byAddress } from '../account/prefix';
+import { type RateConfig, RateLimiter } from '../account/rate';
+import type { Stats } from '../account/status';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from '../identify/identify';
@@ -16,8 +20,18 @@ import type { Accepted, Listener } from '../listen/listen';
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
   max: number;
-  /** tcpsvd -C n[:msg] (msg already unescaped); rules' C overrides n and msg. */
-  perHost?: { limit: number; msg?: string };
+  /**
+   * tcpsvd -C n[:msg] (msg already unescaped); rules' C overrides n and msg.
+   * tcpserver --per-host: the rules' MAXCONNIP/MAXCONNC/DIEMSG (rulesVars).
+   * keyer (--prefix): counted per network rather than per address.
+   */
+  perHost?: PerHostConfig;
+  /** --prefix without a per-host limit: the key --rate counts under. */
+  keyer?: Keyer;
+  /** --rate: per-source token buckets. */
+  rate?: RateConfig;
+  /** --status, --metrics: the counters, kept only when asked for. */
+  stats?: Stats;
   prog: string[];
   /** false for tcpsvd -E: the connection's variables are not set up. */
   ucspiEnv: boolean;
@@ -57,8 +71,14 @@ class Conn {
   localHost: string | undefined;
   remoteHost: string | undefined;
   remoteInfo: string | undefined;
-  /** Per-host count at admission, this connection included (0 without -C). */
+  /** Per-host key (address or prefix) and count at admission, this connection included (0 without -C). */
+  phKey = '';
   phcc = 0;
+  /** tcpserver --per-host: the MAXCONNC block and its count. */
+  blKey: string | undefined;
+  blcc = 0;
+  /** Accept time, for a timed log (--log-json). */
+  t0: number | undefined;
   constructor(a: Accepted, localHost: string | undefined) {
     Object.assign(this, a);
     this.localHost = localHost;
@@ -68,7 +88,12 @@ class Conn {
 export class Engine {
   active = 0;
   private listener: Listener | undefined;
-  private readonly perHost: PerHost | undefined;
+  readonly perHost: PerHost | undefined;
+  readonly rate: RateLimiter | undefined;
+  private readonly rateKey: Keyer;
+  private readonly stats: Stats | undefined;
+  /** TCPCONCURRENCY is ipsvd's: tcpsvd -C sets it, tcpserver --per-host does not. */
+  private readonly concEnv: boolean;
   private readonly template: string[];
   private readonly templateNames: Set<string>;
   private readonly base: EnvBase;
@@ -80,7 +105,8 @@ export class Engine {
 
   constructor(private readonly cfg: EngineConfig) {
     // Byte strings, as the launchers take them (rule values already are).
-    this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined).map(toBytes);
+    this.concEnv = cfg.perHost !== undefined && !cfg.perHost.rulesVars;
+    this.template = envTemplate(cfg.env, cfg.ucspiEnv, this.concEnv).map(toBytes);
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
@@ -88,7 +114,10 @@ export class Engine {
     this.identify = id && needsIdentify(cfg) ? id : null;
     // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
     this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
-    this.perHost = cfg.perHost && new PerHost(cfg.perHost.limit, cfg.perHost.msg);
+    this.perHost = cfg.perHost && new PerHost(cfg.perHost);
+    this.rate = cfg.rate && new RateLimiter(cfg.rate);
+    this.rateKey = this.perHost ? this.perHost.keyOf : cfg.keyer ?? byAddress;
+    this.stats = cfg.stats;
   }
 
   serve(listener: Listener): void {
@@ -103,12 +132,35 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
-    if (this.perHost) c.phcc = this.perHost.admit(c.remoteIp);
+    const st = this.stats;
+    if (st) {
+      st.accepted++;
+      if (this.active >= cfg.max) st.deferred++; // the listener stops: the next clients wait
+      st.changed();
+    }
+    if (this.perHost) this.perHost.admit(c);
+    if (cfg.log.timed) c.t0 = performance.now();
+    const rate = this.rate;
+    if (rate) {
+      const key = this.perHost ? c.phKey : this.rateKey(c.remoteIp);
+      if (!rate.take(key, performance.now())) {
+        // Refused before any lookup or rule: that client only, never the service.
+        if (rate.msg !== undefined) {
+          const err = this.listener!.sendNow(c, rate.msg);
+          if (err) cfg.log.warn('unable to write rate message', err);
+        }
+        if (st) st.refusedRate++;
+        cfg.log.rate(this.pseudoPid, c, { key, count: rate.count, seconds: rate.perMs / 1000 });
+        this.finish(c, 100);
+        return;
+      }
+    }
     if (cfg.banner) {
       try {
         writeSync(c.fd, cfg.banner);
       } catch {
         // ucspi-tcp drops the connection when the banner cannot be written.
+        if (st) st.dropped++;
         this.finish(c, 111);
         return;
       }
@@ -119,6 +171,7 @@ export class Engine {
         if (!failed) return this.decide(c);
         cfg.log.from(this.pseudoPid, c.remoteIp);
         cfg.log.drop(failed.what, failed.err);
+        if (this.stats) this.stats.dropped++;
         this.finish(c, 111);
       }, () => this.decide(c));
     } else {
@@ -146,29 +199,44 @@ export class Engine {
     if (r.allowMissing && typeof e !== 'string' && e.code === 'ENOENT') return this.launch(c, ALLOW_DEFAULT);
     this.cfg.log.from(this.pseudoPid, c.remoteIp);
     this.cfg.log.cannotReadRules(r.path, e);
+    if (this.stats) this.stats.dropped++;
     this.finish(c, 111);
   }
 
   private launch(c: Conn, d: Decision): void {
     const cfg = this.cfg;
     let verdict: Verdict = d.action === 'deny' ? 'deny' : d.shell !== undefined ? 'exec' : 'start';
-    let conc: [number, number] | null = null;
+    let conc: Concurrency | null = null;
+    let limited = false;
     const ph = this.perHost;
     if (ph) {
-      const limit = ph.limitFor(d);
-      if (limit > 0) {
-        conc = [c.phcc, limit];
-        if (c.phcc > limit) {
+      const v = ph.check(c, d);
+      if (v !== null && 'bad' in v) {
+        // tcpserver --per-host: a rules variable that is no number drops the connection.
+        cfg.log.from(this.pseudoPid, c.remoteIp);
+        cfg.log.drop(`bad ${v.bad} in ${cfg.rules?.path ?? 'environment'}` +
+          (d.matched !== undefined ? ` rule ${d.matched}` : ''), `not a number: ${v.value}`);
+        if (this.stats) this.stats.dropped++;
+        this.finish(c, 111);
+        return;
+      }
+      if (v !== null) {
+        conc = v.key === c.remoteIp ? [v.n, v.limit] : [v.n, v.limit, v.key];
+        if (v.over) {
+          limited = verdict !== 'deny'; // (denied by the rules, it counts as denied)
           verdict = 'deny';
-          const msg = ph.messageFor(d);
-          if (msg !== undefined) {
-            const err = this.listener!.sendNow(c, msg);
+          if (v.msg !== undefined) {
+            const err = this.listener!.sendNow(c, v.msg);
             if (err) cfg.log.warn('unable to write concurrency message', err);
           }
         }
       }
     }
     if (verdict === 'deny') {
+      if (this.stats) {
+        if (limited) this.stats.refusedLimit++;
+        else this.stats.denied++;
+      }
       cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
       this.finish(c, 100);
       return;
@@ -177,7 +245,7 @@ export class Engine {
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
     if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
-    if (cfg.perHost && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
+    if (this.concEnv && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
     let base: EnvBase | undefined = this.base;
     if (d.set.length !== 0 || d.unset.length !== 0) {
       if (this.touchesTemplate(d)) {
@@ -194,6 +262,7 @@ export class Engine {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);
+        if (this.stats) this.stats.dropped++;
         if (!owned) this.listener!.close(c);
         this.end(c, { pid: this.pseudoPid, code: 111, signal: null });
         return;
@@ -220,9 +289,14 @@ export class Engine {
 
   private end(c: Conn, st: ExitStatus): void {
     const cfg = this.cfg;
-    if (this.perHost) this.perHost.release(c.remoteIp);
+    if (this.perHost) this.perHost.release(c);
     this.active--;
-    cfg.log.end(st);
+    const stats = this.stats;
+    if (stats) {
+      if (st.pid !== this.pseudoPid) stats.exit(st);
+      stats.changed();
+    }
+    cfg.log.end(st, c);
     cfg.log.status(this.active, cfg.max);
     this.listener!.done();
   }

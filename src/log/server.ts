@@ -33,6 +33,15 @@ export function serverLog(verbosity: number): EngineLog {
         `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
         `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
     },
+    rate(pid, c, r) {
+      // Only with --rate: the usual pid and deny lines, the rate line between them.
+      if (verbosity < 2) return;
+      writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
+        `tcpserver: rate ${decimal(pid)} ${r.key === c.remoteIp ? ipField(r.key) : r.key} ${r.count}/${r.seconds}\n` +
+        `tcpserver: deny ${decimal(pid)} ` +
+        `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
+        `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
+    },
     end(st: ExitStatus) {
       // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.
       if (verbosity < 2) return;

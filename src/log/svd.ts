@@ -33,11 +33,19 @@ export function svdLog(verbose: number, entry?: MatchedEntry, name = 'tcpsvd'): 
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
       let s = `${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n`;
-      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
+      // With --prefix, the network the client was counted in (our own text: digits, '.', ':', '/').
+      if (conc) s += `${INFO}concurrency ${decimal(pid)} ${conc[2] ?? ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
       s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
         `${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
       if (entry) s += ' ' + entry(d, verbose > 1);
       info(s);
+    },
+    rate(pid, c, r) {
+      if (!verbose) return;
+      info(`${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n` +
+        `${INFO}rate ${decimal(pid)} ${r.key === c.remoteIp ? ip(r.key) : r.key} ${r.count}/${r.seconds}s\n` +
+        `${INFO}deny ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
+        `${ip(c.remoteIp)}:${decimal(c.remotePort)}`);
     },
     end(st: ExitStatus) {
       // ipsvd prints the exit code; a child killed by a signal shows as exit 0.
