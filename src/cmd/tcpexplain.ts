@@ -334,9 +334,11 @@ function report(ctx: Ctx, peer: Peer, hostFrom: Report['client']['hostFrom'], d:
   if (!rules && d.action === 'allow') {
     if (o.perHost) {
       // The engine's own reading of -C against the entry's C.
-      const ph = new PerHost(o.perHost.limit, o.perHost.msg);
-      const limit = ph.limitFor(d);
-      if (limit > 0) perHost = { limit, message: ph.messageFor(d) ?? null, from: d.perHost ? 'entry' : 'server' };
+      const ph = new PerHost({ limit: o.perHost.limit, msg: o.perHost.msg });
+      const c = { remoteIp: peer.ip, phKey: '', phcc: 0, blcc: 0 };
+      ph.admit(c);
+      const v = ph.check(c, d);
+      if (v && 'limit' in v) perHost = { limit: v.limit, message: v.msg ?? null, from: d.perHost ? 'entry' : 'server' };
     } else if (d.perHost && d.perHost.limit > 0) {
       notes.push(`the entry's per-host limit ${d.perHost.limit} counts only when tcpsvd runs with -C (--per-host)`);
     }
