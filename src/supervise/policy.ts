@@ -116,8 +116,8 @@ export function decide(p: Policy, mem: RespawnMemory, nowMs: number, ranMs: numb
   let waitMs = paceMs;
   let viaPolicy = false;
   if (p.capMs !== null) {
-    // A run that lasted as long as the cap was no quick failure: the doubling starts over.
-    if (ranMs >= p.capMs) mem.streak = 0;
+    // A run that lasted twice the cap was no quick failure: the doubling starts over.
+    if (ranMs >= 2 * p.capMs) mem.streak = 0;
     mem.streak++;
     const base = p.delayMs ?? 1000;
     waitMs = Math.min(p.capMs, base * 2 ** Math.min(mem.streak - 1, 40));
