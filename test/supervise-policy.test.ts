@@ -203,7 +203,7 @@ t.test('the policy rules', async (t) => {
   const said: string[] = [];
   const read = readPolicy(dir, (file, why) => said.push(`${file}: ${why}`));
   t.same(read, NO_POLICY, 'respawn-max 0 is no limit, and a period without a limit is nothing');
-  t.same(said, ['respawn-period: ignored without respawn-max']);
+  t.same(said, ['respawn-period: no respawn-max to go with']);
 });
 
 t.test('supervise/info and supervise/ready go with one status only', async (t) => {

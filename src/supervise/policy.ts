@@ -59,7 +59,7 @@ export function readPolicy(dir: string, bad: (file: PolicyFile, why: string) => 
     else p.notifyFd = r;
   }
   if (p.periodMs !== null && p.max === null) {
-    bad('respawn-period', 'ignored without respawn-max');
+    bad('respawn-period', 'no respawn-max to go with');
     p.periodMs = null;
   }
   return p;
