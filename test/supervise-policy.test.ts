@@ -12,6 +12,7 @@ import { needReference, reference } from './helpers/common';
 import { decide, freshMemory, NO_POLICY, parseValue, readPolicy } from '../src/supervise/policy';
 import { decodeInfo, decodeReady, encodeInfo, encodeReady, readExtended } from '../src/supervise/extra';
 import { State, encodeStatus } from '../src/supervise/status';
+import { extended } from '../src/supervise/svstat';
 
 t.setTimeout(240_000);
 
@@ -225,4 +226,23 @@ t.test('supervise/info and supervise/ready go with one status only', async (t) =
   fs.mkdirSync(path.join(dir, 'supervise'));
   t.same(readExtended(dir, status), { status: { when: { sec: 1795442912, nano: 5 }, pid: 7, paused: false, want: 'u', term: false, state: State.Run }, info: null, ready: null },
     'no extra files (Debian\'s supervisors): the status alone');
+});
+
+t.test("svstat --long's lines for each state of the policy", async (t) => {
+  const up = { when: { sec: 1000, nano: 0 }, pid: 12, paused: false, want: 'u' as const, term: false, state: State.Run };
+  const down = { ...up, pid: 0, state: State.Down };
+  const base = { restarts: 4, lastExit: { code: 1 }, notify: null, respawn: null, delay: null };
+  const cases: Array<[Parameters<typeof extended>[0], string]> = [
+    [{ status: down, info: { ...base, respawn: { wait: { sec: 1012, nano: 400_000_000 } } }, ready: null },
+      '\n  uptime: -\n  restarts: 4\n  last exit: exit code 1\n  ready: -\n  respawn: next start in 3 seconds'],
+    [{ status: up, info: { ...base, delay: 400, lastExit: { signal: 9 }, notify: 5 }, ready: { sec: 1004, nano: 0 } },
+      '\n  uptime: 10 seconds\n  restarts: 4\n  last exit: signal 9 (SIGKILL)\n  ready: yes, 6 seconds\n  respawn: started after a delay of 0.4 seconds'],
+    [{ status: up, info: { ...base, notify: 5 }, ready: null },
+      '\n  uptime: 10 seconds\n  restarts: 4\n  last exit: exit code 1\n  ready: no\n  respawn: -'],
+    [{ status: down, info: { ...base, respawn: { stayDown: { restarts: 3, max: 3, periodMs: 1500 } } }, ready: null },
+      '\n  uptime: -\n  restarts: 4\n  last exit: exit code 1\n  ready: -\n  respawn: left down: run ended again after 3 restarts within 1.5 seconds (respawn-max 3)'],
+    [{ status: up, info: null, ready: null },
+      '\n  uptime: 10 seconds\n  restarts: -\n  last exit: -\n  ready: -\n  respawn: -'],
+  ];
+  for (const [e, want] of cases) t.equal(extended(e, 1010), want);
 });
