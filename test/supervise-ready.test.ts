@@ -29,6 +29,11 @@ function readyNow(svc: string): boolean {
   }
 }
 
+/** The unix second of dir's last status change. */
+function statusSec(svc: string): number {
+  return Number(fs.readFileSync(path.join(svc, 'supervise', 'status')).readBigUInt64BE(0) - (1n << 62n) - 10n);
+}
+
 function withFd(svc: string, fd = 5): string {
   fs.writeFileSync(path.join(svc, 'notification-fd'), `${fd}\n`);
   return svc;
@@ -45,12 +50,16 @@ for (const sc of SCANNERS) {
     const svc = withFd(service(dir, 'late', { run: LATE, down: true }));
     const d = sc.start(t, dir);
     await waitFor('supervised', () => fs.existsSync(path.join(svc, 'supervise', 'status')));
-    const pending = run(ours('sv'), ['-w', '5', 'up', './late'], dir);
+    let returned = false;
+    const pending = run(ours('sv'), ['-w', '5', 'up', './late'], dir).finally(() => { returned = true; });
     // Up, but not ready: sv is still waiting, and says so nowhere yet.
     await waitFor('run up', () => pidOf(svc));
     const long = await run(ours('svstat'), ['--long', 'late'], dir);
     t.match(long.stdout, /\n {2}ready: no\n/, 'svstat --long: not ready');
     t.notOk(readyNow(svc), 'not ready before it says so');
+    // Long enough up for sv to have looked at it more than once.
+    await waitFor('the run a second old', () => Math.floor(Date.now() / 1000) > statusSec(svc));
+    t.notOk(returned, 'sv still waiting for ready');
     fs.writeFileSync(path.join(dir, 'go'), '');
     const r = await pending;
     t.ok(readyNow(svc), 'supervise/ready was current when sv returned');
@@ -61,8 +70,7 @@ for (const sc of SCANNERS) {
     // A restart: sv waits for the new run's readiness (the old one's no longer
     // counts). runit's sv takes a run started in an earlier second than its
     // own start for the old one: let that second pass first.
-    const started = fs.readFileSync(path.join(svc, 'supervise', 'status')).readBigUInt64BE(0) - (1n << 62n) - 10n;
-    await waitFor('the run a second old', () => BigInt(Math.floor(Date.now() / 1000)) > started);
+    await waitFor('the run a second old', () => Math.floor(Date.now() / 1000) > statusSec(svc));
     const before = pidOf(svc);
     const rr = await run(ours('sv'), ['-w', '5', 'restart', './late'], dir);
     t.equal(rr.code, 0, 'restart ok');
