@@ -46,8 +46,9 @@ const SUPERVISORS: Supervisor[] = [
 ];
 
 /**
- * A run that waits (boundedly) until the supervisor published supervise/info
- * for this very run (its status line is the label of the current status),
+ * A run that waits (boundedly) until the supervisor published supervise/status
+ * for this very run (its pid is this shell's) and supervise/info with it
+ * (its status line is that status's label),
  * appends the delay it was started after to ../delays, and fails. TERM is
  * ignored, so that a down never cuts a run between its two lines.
  */
@@ -56,9 +57,10 @@ trap "" TERM
 echo x >> ../starts
 i=0
 while :; do
+  p=$(od -An -tu4 -j12 -N4 supervise/status | tr -d ' \\n')
   s=$(od -An -tx1 -N12 supervise/status | tr -d ' \\n')
   l=$(sed -n 's/^status //p' supervise/info 2>/dev/null)
-  [ -n "$s" ] && [ "$s" = "$l" ] && break
+  [ "$p" = "$$" ] && [ -n "$s" ] && [ "$s" = "$l" ] && break
   i=$((i+1)); [ $i -gt 500 ] && break
   sleep 0.01
 done
