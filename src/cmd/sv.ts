@@ -15,6 +15,7 @@ import { errstr } from '../lib/errstr';
 import { Usage, getopt, orUsage, usage as lusage } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
 import { unpackTai } from '../lib/tai64';
+import { readExtended, readyEnough } from '../supervise/extra';
 
 /** The ident of runit 2.1.2's sv.c, which sv -V prints. */
 const VERSION = '$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $';
@@ -153,6 +154,16 @@ class Sv {
     return rc;
   }
 
+  /**
+   * Ours: when our supervisor gave the current run a notification descriptor
+   * (the service directory's notification-fd), whether the run said it was
+   * ready; true otherwise. Readiness counts as a check passed, before ./check.
+   */
+  ready(b: Buffer): boolean {
+    const e = readExtended('.', b);
+    return !e || readyEnough(e);
+  }
+
   /** ./check, when there is one: whether it exits 0. */
   checkScript(): boolean {
     try {
@@ -189,14 +200,14 @@ class Sv {
         case 'x': return 0;
         case 'u':
           if (!pid || b[19] !== 1) return 0;
-          if (!this.checkScript()) return 0;
+          if (!this.ready(b) || !this.checkScript()) return 0;
           break;
         case 'd': if (pid || b[19] !== 0) return 0; break;
-        case 'C': if (pid && !this.checkScript()) return 0; break;
+        case 'C': if (pid && (!this.ready(b) || !this.checkScript())) return 0; break;
         case 't':
         case 'k':
           if (!pid && b[17] === 0x64) break;
-          if (this.startSec > when || !pid || b[18] || !this.checkScript()) return 0;
+          if (this.startSec > when || !pid || b[18] || !this.ready(b) || !this.checkScript()) return 0;
           break;
         case 'o':
           if ((!pid && this.startSec > when) || (pid && b[17] !== 0x64)) return 0;

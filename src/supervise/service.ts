@@ -9,10 +9,13 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { command } from './commands';
+import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
-import { Unlock, lock, mkfifo, sameProcess, underAdminLimit } from './sys';
-import { Tai, taiNow } from '../lib/tai64';
+import { Unlock, lock, mkfifo, pipe, sameProcess, underAdminLimit } from './sys';
+import { Tai, nowMicros, taiNow } from '../lib/tai64';
+import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
+import { LastExit, Respawn, encodeInfo, encodeReady, readExtended } from './extra';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -106,6 +109,25 @@ export class Service {
   restarts = 0;
   /** Taken back from a previous supervisor rather than started by us. */
   adopted = false;
+  /** The directory's restart policy and readiness files (policy.ts), as last read. */
+  policy: Policy = NO_POLICY;
+  private memory: RespawnMemory = freshMemory();
+  /** How the last run ended (null: none yet, or unknown). */
+  lastExit: LastExit = null;
+  /** The descriptor the current run was given for readiness. */
+  notify: number | null = null;
+  /** When the current run said it was ready. */
+  readyAt: Tai | null = null;
+  /** The policy's state, for supervise/info. */
+  respawn: Respawn = null;
+  /** The pending restart waits for the policy's delay, not the originals' pacing. */
+  private policyWait = false;
+  /** The policy's delay (ms) before the current run, and before the pending start. */
+  private delay: number | null = null;
+  private nextDelay: number | null = null;
+  private notifier: net.Socket | null = null;
+  /** The last complaint about each policy file, so that a restart loop says it once. */
+  private complaints = new Map<string, string>();
   private since: Tai = taiNow();
   private runStartedMs = -Infinity;
   /** The current run's death was asked for (t, k, ...): restart it without pacing. */
@@ -142,7 +164,7 @@ export class Service {
   /** The state × event table. */
   private static readonly PHASES: Record<Phase, Row> = {
     down: {
-      up: (s) => { s.want = 'u'; return s.start('run'); },
+      up: (s) => { s.want = 'u'; s.forgive(); return s.start('run'); },
       once: (s) => { s.want = s.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
       exit: (s) => (s.ignoresExit ? 'down' : s.leave()),
@@ -154,7 +176,7 @@ export class Service {
     },
     waiting: {
       timer: (s) => s.startPending(),
-      up: (s) => { s.want = 'u'; return 'waiting'; },
+      up: (s) => { s.want = 'u'; s.forgive(); return 'waiting'; },
       once: (s) => { s.want = s.onceWant; return 'waiting'; },
       down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
       exit: (s) => { if (s.ignoresExit) return 'waiting'; s.cancelStart(); return s.leave(); },
@@ -165,7 +187,7 @@ export class Service {
     },
     up: {
       died: (s, e) => s.runEnded(e.code, e.sig),
-      up: (s) => { s.want = 'u'; return 'up'; },
+      up: (s) => { s.want = 'u'; s.forgive(); return 'up'; },
       once: (s) => { s.want = s.onceWant; return 'up'; },
       down: (s) => { s.want = 'd'; return s.stopRun(); },
       exit: (s) => {
@@ -191,7 +213,7 @@ export class Service {
     },
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
-      up: (s) => { s.want = 'u'; return 'stopping'; },
+      up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
       down: (s) => { s.want = 'd'; return 'stopping'; },
       exit: (s) => s.exitLater('stopping'),
@@ -208,7 +230,7 @@ export class Service {
     },
     finishing: {
       died: (s) => s.settle(),
-      up: (s) => { s.want = 'u'; return 'finishing'; },
+      up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
       once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
       exit: (s) => s.exitLater('finishing'),
@@ -349,6 +371,7 @@ export class Service {
       return false;
     }
     this.want = fs.existsSync(path.join(this.dir, 'down')) ? 'd' : 'u';
+    this.loadPolicy();
     if (!this.adopt()) {
       this.announce();
       if (this.want === 'u') this.dispatch({ kind: 'up' });
@@ -369,7 +392,13 @@ export class Service {
     } catch { return false; }
     if (!old || !old.pid || old.state === State.Down || !sameProcess(old.pid, old.when.sec)) return false;
     // The count is ours only if it was written with this very status.
-    this.restarts = readRestarts(raw, () => fs.readFileSync(this.file('restarts'), 'latin1')) ?? 0;
+    const ext = readExtended(this.dir, raw);
+    this.restarts = readRestarts(raw, () => fs.readFileSync(this.file('restarts'), 'latin1')) ?? ext?.info?.restarts ?? 0;
+    this.lastExit = ext?.info?.lastExit ?? null;
+    // The notification pipe died with the old supervisor: a run that said it
+    // was ready stays so; one that had not can no longer say it.
+    this.readyAt = ext?.ready ?? null;
+    this.notify = this.readyAt ? ext?.info?.notify ?? null : null;
     this.adopted = true;
     Object.assign(this, { pid: old.pid, want: old.want, paused: old.paused, term: old.term, since: old.when });
     this.phase = old.state === State.Finish ? 'finishing' : old.term ? 'stopping' : 'up';
@@ -389,14 +418,37 @@ export class Service {
   private start(prog: 'run' | 'finish', args: string[] = []): Phase {
     // runsv runs control/u (whatever its outcome) before each ./run.
     if (prog === 'run') this.custom('u');
+    const stdio: Array<'inherit' | 'ignore' | number> = [this.io.stdin, this.io.stdout, this.io.stderr ?? 'inherit'];
+    let notify: [number, number] | null = null;
+    if (prog === 'run') {
+      this.loadPolicy();
+      this.respawn = null;
+      this.readyAt = null;
+      this.delay = this.nextDelay;
+      this.nextDelay = null;
+      notify = this.notifyPipe();
+      this.notify = notify ? this.policy.notifyFd : null;
+      if (notify) {
+        while (stdio.length < this.policy.notifyFd!) stdio.push('ignore');
+        stdio[this.policy.notifyFd!] = notify[1];
+      }
+    }
     let cp: ChildProcess;
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
       const [file, argv] = underAdminLimit(`./${prog}`, args, this.dir);
-      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio: [this.io.stdin, this.io.stdout, this.io.stderr ?? 'inherit'] });
+      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio });
     } catch (e) {
+      if (notify) { for (const fd of new Set(notify)) fs.closeSync(fd); }
+      this.notify = null;
       return this.forkFailed(prog, args, e);
+    }
+    if (notify) {
+      // Only run holds the write end now: its end (or its close) is the pipe's end.
+      if (notify[1] !== notify[0]) fs.closeSync(notify[1]);
+      if (cp.pid !== undefined) this.awaitReady(notify[0]);
+      else { fs.closeSync(notify[0]); this.notify = null; }
     }
     this.child = cp;
     this.pid = cp.pid ?? 0;
@@ -457,6 +509,9 @@ export class Service {
 
   /** run ended: its finish, if any, else settle. */
   private runEnded(code: number | null, sig: NodeJS.Signals | null): Phase {
+    this.lastExit = code !== null ? { code } : sig ? { signal: os.constants.signals[sig] } : null;
+    this.delay = null;
+    this.notReady();
     this.clearChild();
     if (this.hasFinish()) {
       // runit's ./finish: exit code (-1 when killed) and signal number (0 when exited).
@@ -466,7 +521,11 @@ export class Service {
     return this.settle();
   }
 
-  /** Nothing runs any more: down for good, or a restart after the pacing delay. */
+  /**
+   * Nothing runs any more: down for good, or a restart after the pacing
+   * delay, or after the delay of the directory's restart policy, which may
+   * also leave it down (respawn-max).
+   */
   private settle(): Phase {
     this.clearChild();
     this.since = taiNow();
@@ -474,11 +533,111 @@ export class Service {
       this.requested = false;
       return 'down';
     }
-    const wait = this.requested && this.flavor !== 'runit' ? 0 : Math.max(0, this.runStartedMs + PACE_MS - performance.now());
+    const now = performance.now();
+    const pace = Math.max(0, this.runStartedMs + PACE_MS - now);
+    let wait = pace;
+    this.policyWait = false;
+    this.nextDelay = null;
+    if (this.requested) {
+      if (this.flavor !== 'runit') wait = 0;
+    } else {
+      this.loadPolicy();
+      const d = decide(this.policy, this.memory, now, now - this.runStartedMs, pace);
+      if (d.kind === 'stay-down') {
+        this.want = 'd';
+        this.respawn = { stayDown: { restarts: d.restarts, max: d.max, periodMs: d.periodMs } };
+        this.hooks.say(this.voice.stayDown(d.restarts, d.max, d.periodMs));
+        return 'down';
+      }
+      wait = d.waitMs;
+      this.policyWait = d.viaPolicy;
+      if (d.viaPolicy) {
+        this.respawn = { wait: taiNow(nowMicros() + Math.round(wait * 1000)) };
+        this.nextDelay = wait;
+      }
+    }
     this.requested = false;
     this.pending = { prog: 'run', args: [], restart: true };
     this.arm(wait);
     return 'waiting';
+  }
+
+  /**
+   * u, the administrator's word: the count of respawn-max and the doubling
+   * of respawn-backoff start over, and a restart the policy delays is due
+   * as the originals' pacing has it.
+   */
+  private forgive(): void {
+    this.memory = freshMemory();
+    if (this.respawn && 'stayDown' in this.respawn) this.respawn = null;
+    if (this.phase === 'waiting' && this.policyWait && this.pending?.prog === 'run') {
+      this.policyWait = false;
+      this.respawn = null;
+      this.nextDelay = null;
+      this.arm(Math.max(0, this.runStartedMs + PACE_MS - performance.now()));
+    }
+  }
+
+  /** Read the directory's policy files; a bad one is said once (until it changes) and ignored. */
+  private loadPolicy(): void {
+    const now = new Map<string, string>();
+    this.policy = readPolicy(this.dir, (file, why) => {
+      now.set(file, why);
+      if (this.complaints.get(file) !== why) this.hooks.say(this.voice.badFile(file, why));
+    });
+    // A file put right is complained about again if it goes wrong again.
+    this.complaints = now;
+  }
+
+  /** A pipe for run's notification descriptor, when the directory asks for one. */
+  private notifyPipe(): [number, number] | null {
+    if (this.policy.notifyFd === null) return null;
+    try {
+      return pipe(this.dir);
+    } catch (e) {
+      this.hooks.say(this.voice.badFile('notification-fd', `unable to create pipe: ${errstr(e)}`));
+      return null;
+    }
+  }
+
+  /** Read the notification pipe until a newline (ready) or its end (never ready, this run). */
+  private awaitReady(fd: number): void {
+    let sock: net.Socket;
+    try {
+      sock = new net.Socket({ fd, readable: true, writable: false });
+    } catch {
+      fs.closeSync(fd);
+      return;
+    }
+    this.notifier = sock;
+    sock.on('data', (b: Buffer) => {
+      if (this.notifier !== sock || !b.includes(0x0a)) return;
+      this.stopNotifier();
+      this.becameReady();
+    });
+    sock.on('error', () => { if (this.notifier === sock) this.stopNotifier(); });
+    sock.on('end', () => { if (this.notifier === sock) this.stopNotifier(); });
+  }
+
+  private stopNotifier(): void {
+    this.notifier?.destroy();
+    this.notifier = null;
+  }
+
+  /** The run said it is ready: supervise/ready, tied to the status of this run. */
+  private becameReady(): void {
+    if (this.phase !== 'up' && this.phase !== 'stopping') return;
+    this.readyAt = taiNow();
+    this.put('ready', encodeReady(this.readyAt, encodeStatus(this.status)));
+  }
+
+  /** The run is gone: it is ready no more. */
+  private notReady(): void {
+    this.stopNotifier();
+    this.notify = null;
+    if (this.readyAt === null) return;
+    this.readyAt = null;
+    try { fs.unlinkSync(this.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
   }
 
   /** x while a child is on its way out: leave once down (runsv: shown as want down). */
@@ -491,6 +650,7 @@ export class Service {
 
   /** Stop tracking the current child, which goes on without us. */
   private abandon(): void {
+    this.notReady();
     this.child = null;
     this.clearChild();
     this.since = taiNow();
@@ -628,6 +788,7 @@ export class Service {
   /** Give the directory back: FIFOs closed, lock released. */
   close(): void {
     this.cancelStart();
+    this.stopNotifier();
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
     this.ctl?.destroy();
     this.ctl = null;
@@ -653,9 +814,15 @@ export class Service {
     const s = this.status;
     const b = encodeStatus(s);
     this.put('status', b);
-    this.put('stat', statText(s, this.exiting));
+    let stat = statText(s, this.exiting);
+    if (s.state === State.Down && this.respawn && 'stayDown' in this.respawn) stat = stat.replace(/\n$/, ', respawn-max reached\n');
+    this.put('stat', stat);
     this.put('pid', this.pid ? `${this.pid}\n` : '');
     if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
+    // runsv's supervise/ holds runsv's files only, unless the directory asks for more.
+    if (this.flavor !== 'runit' || optedIn(this.policy)) {
+      this.put('info', encodeInfo({ restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }, b));
+    }
   }
 
   /**

@@ -1,5 +1,8 @@
 // svstat's line for one directory, from what it read there (pure, for tests).
-import { decodeStatus } from './status';
+import * as os from 'node:os';
+import { State, decodeStatus } from './status';
+import { Extended, Info, LastExit } from './extra';
+import { Tai } from '../lib/tai64';
 
 export interface Observed {
   /** The "down" file exists. */
@@ -28,4 +31,39 @@ export function describe(o: Observed): string {
   if (s.pid && s.want === 'd') t += ', want down';
   if (o.restarts !== undefined && o.restarts !== null) t += `, restarts ${o.restarts}`;
   return t;
+}
+
+/**
+ * svstat --long's lines after the usual one, each "\n  key: value": what
+ * our supervisor's extra files (extra.ts) add to the status, '-' where the
+ * supervisor (Debian's, or runsv without policy files) keeps no such thing.
+ */
+export function extended(e: Extended, now: number): string {
+  const ago = (t: Tai) => `${Math.max(0, Math.floor(now - t.sec))} seconds`;
+  const up = e.status.state !== State.Down && e.status.pid !== 0;
+  const i = e.info;
+  const rows: Array<[string, string]> = [
+    ['uptime', up ? ago(e.status.when) : '-'],
+    ['restarts', i ? String(i.restarts) : '-'],
+    ['last exit', i ? exitText(i.lastExit) : '-'],
+    ['ready', !up || !i || i.notify === null ? '-' : e.ready ? `yes, ${ago(e.ready)}` : 'no'],
+    ['respawn', i ? respawnText(i, now) : '-'],
+  ];
+  return rows.map(([k, v]) => `\n  ${k}: ${v}`).join('');
+}
+
+function exitText(x: LastExit): string {
+  if (x === null) return '-';
+  if ('code' in x) return `exit code ${x.code}`;
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === x.signal)?.[0];
+  return `signal ${x.signal}${name ? ` (${name})` : ''}`;
+}
+
+function respawnText(i: Info, now: number): string {
+  const r = i.respawn;
+  if (r === null) return i.delay === null ? '-' : `started after a delay of ${i.delay / 1000} seconds`;
+  if ('wait' in r) return `next start in ${Math.max(0, Math.ceil(r.wait.sec + r.wait.nano / 1e9 - now))} seconds`;
+  const s = r.stayDown;
+  const within = s.periodMs === null ? ' since last asked up' : ` within ${s.periodMs / 1000} seconds`;
+  return `left down: run ended again after ${s.restarts} restarts${within} (respawn-max ${s.max})`;
 }

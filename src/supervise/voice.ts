@@ -17,6 +17,16 @@ export interface Voice {
   /** A control/<letter> script could not be run. */
   customFailed(what: string, e: unknown): string;
   warning(m: string): string;
+  /** A policy file (policy.ts) of the directory is ignored, and why. */
+  badFile(file: string, why: string): string;
+  /** run ended once more than respawn-max allows: left down. */
+  stayDown(restarts: number, max: number, periodMs: number | null): string;
+}
+
+/** "after 3 restarts within 60 seconds (respawn-max 3)", the body of stayDown. */
+function tooMany(restarts: number, max: number, periodMs: number | null): string {
+  const within = periodMs === null ? ' since last asked up' : ` within ${periodMs / 1000} seconds`;
+  return `run ended again after ${restarts} restarts${within} (respawn-max ${max})`;
 }
 
 /** daemontools' supervise; name is the directory as given (svscan: the entry, entry/log). */
@@ -35,6 +45,8 @@ export function supervise(name: () => string): Voice {
     readlinkFailed: (e) => f(`unable to readlink ${name()}/supervise: ${errstr(e)}`),
     customFailed: (what, e) => w(`${what}: ${errstr(e)}`),
     warning: w,
+    badFile: (file, why) => w(`${name()}/${file}: ${why}: ignored`),
+    stayDown: (n, max, period) => w(`${name()}: ${tooMany(n, max, period)}: left down until svc -u`),
   };
 }
 
@@ -56,5 +68,7 @@ export function runsv(dir: string, log: boolean): Voice {
     // "unable to run control/?" is the original's text, the question mark and all.
     customFailed: (what, e) => (what === 'run' ? f(`unable to run control/?: ${errstr(e)}`) : w(`${what}: ${errstr(e)}`)),
     warning: w,
+    badFile: (file, why) => w(`${at}${file}: ${why}: ignored`),
+    stayDown: (n, max, period) => w(`${at}${tooMany(n, max, period)}: left down until sv up`),
   };
 }
