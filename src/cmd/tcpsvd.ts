@@ -9,6 +9,8 @@ import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/ge
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
 import { parsePort } from '../listen/services';
+import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
+  proxyConfig } from '../engine/frontdoor';
 
 const USAGE = ipsvdUsage('tcpsvd', '[-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog');
 
@@ -22,12 +24,14 @@ export interface SvdOptions extends IpsvdOptions {
   host: string;
   port: string;
   prog: string[];
+  /** --proxy, --proxy-timeout, --socket-activation. */
+  front: FrontDoor;
 }
 
 /** Pure: argv → options, or BadOption or UsageError thrown. */
 export function parseArgs(argv: string[]): SvdOptions {
   const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
-    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20,
+    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20, front: frontDoorDefaults(),
   };
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
     switch (ch) {
@@ -42,9 +46,9 @@ export function parseArgs(argv: string[]): SvdOptions {
       }
       case 'E': o.ucspi = false; break;
       case 'b': o.backlog = decimalArg(v); break;
-      default: commonOption('tcpsvd', o, ch, v);
+      default: if (!frontDoorOption(o.front, ch, v)) commonOption('tcpsvd', o, ch, v);
     }
-  });
+  }, FRONT_DOOR_LONGS);
   const args = hostPortProg(rest);
   if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
   return { ...o, ...args };
@@ -53,24 +57,31 @@ export function parseArgs(argv: string[]): SvdOptions {
 export async function main(argv: string[]): Promise<void> {
   const o = orUsage(USAGE, () => parseArgs(argv));
   const ids = accountOf('tcpsvd', o.user);
-  const port = parsePort(o.port);
+  const passedFd = activationFd(o.front, process.env, (msg) => fatal(100, msg));
+  const port = passedFd !== undefined && o.port === '-' ? 0 : parsePort(o.port);
   if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
 
   const { source, openError } = openPeers(o);
   const log = svdLog(o.verbose, o.rules && matchedEntry(o.rules));
+  const backend = chooseBackend((what, e) => log.warn(what, e));
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
   const needDns = o.rules !== undefined ||
     needsIdentify({ remoteHost: o.lookup, paranoid: o.paranoid, localName: o.localName });
   await serve({
-    host: o.host, port, backlog: o.backlog,
+    host: o.host, port, backlog: o.backlog, passedFd,
     afterBind(b) {
+      if (passedFd !== undefined) {
+        const e = activationPortMismatch(o.port, port, b.port);
+        if (e) fatal(100, e);
+      }
       if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
-      log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
+      log.listening(b.ip, o.port === '0' || passedFd !== undefined ? b.port : o.port, ids?.uid, ids?.gids[0]);
     },
     lookup: 'ipsvd',
     fatal(what, e) {
       if (what === 'no address') fatal(100, `unable to look up ip address: ${o.host}`);
       if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errstr(e)}`);
+      if (what === 'adopt') fatal(111, `socket activation: unable to use the passed socket: ${errstr(e)}`);
       fatal(111, `unable to bind socket: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
@@ -79,7 +90,8 @@ export async function main(argv: string[]): Promise<void> {
     perHost: o.perHost,
     prog: o.prog,
     ucspiEnv: o.ucspi,
-    localPortText: o.port,
+    // (With socket activation, the passed socket's own port.)
+    localPortText: passedFd === undefined ? o.port : undefined,
     localName: o.localName,
     emptyLocalNameUnset: true,
     remoteHost: o.lookup,
@@ -90,7 +102,8 @@ export async function main(argv: string[]): Promise<void> {
       onError: (what, ip, e) => log.warn(`${what}: ${ip}`, e),
       localFailureDrops: true,
     }) : null,
-    backend: chooseBackend((what, e) => log.warn(what, e)),
+    backend,
+    proxy: proxyConfig(o.front, backend.addon, (msg) => fatal(100, msg)),
     log,
     env: process.env,
   });

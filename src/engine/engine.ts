@@ -12,6 +12,8 @@ import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from '../identify/identify';
 import type { Accepted, Listener } from '../listen/listen';
+import type { ProxyStage } from '../listen/proxywait';
+import type { ProxyHeader } from '../listen/proxy';
 
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
@@ -42,6 +44,8 @@ export interface EngineConfig {
   launcher: Launcher;
   log: EngineLog;
   env: NodeJS.ProcessEnv;
+  /** --proxy: the PROXY header stage, before everything else (src/listen/proxywait.ts). */
+  proxy?: { stage: ProxyStage; vars: readonly string[] };
 }
 
 /**
@@ -59,6 +63,10 @@ class Conn {
   remoteInfo: string | undefined;
   /** Per-host count at admission, this connection included (0 without -C). */
   phcc = 0;
+  /** --proxy: the addresses are the header's (TCPLOCALPORT is then its port, never the argument's text). */
+  proxied = false;
+  /** --proxy: the variables the header's TLVs give prog. */
+  proxyEnv: string[] | undefined;
   constructor(a: Accepted, localHost: string | undefined) {
     Object.assign(this, a);
     this.localHost = localHost;
@@ -81,6 +89,7 @@ export class Engine {
   constructor(private readonly cfg: EngineConfig) {
     // Byte strings, as the launchers take them (rule values already are).
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, cfg.perHost !== undefined).map(toBytes);
+    if (cfg.proxy && cfg.ucspiEnv) this.template = withoutVars(this.template, cfg.proxy.vars);
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
@@ -103,6 +112,28 @@ export class Engine {
     const cfg = this.cfg;
     this.active++;
     cfg.log.status(this.active, cfg.max);
+    if (cfg.proxy) return this.proxyStage(c, cfg.proxy.stage);
+    this.admit(c);
+  }
+
+  // ---- PROXY header stage (--proxy): the header's addresses replace the
+  // socket's before anything uses them; a failure drops the connection.
+  private proxyStage(c: Conn, stage: ProxyStage): void {
+    stage(c, (fail, h) => {
+      if (fail) {
+        this.cfg.log.from(this.pseudoPid, c.remoteIp);
+        this.cfg.log.drop(fail.what, fail.err);
+        this.finish(c, 111);
+        return;
+      }
+      if (h) useHeader(c, h);
+      this.admit(c);
+    });
+  }
+  // ---- end of the PROXY header stage
+
+  private admit(c: Conn): void {
+    const cfg = this.cfg;
     if (this.perHost) c.phcc = this.perHost.admit(c.remoteIp);
     if (cfg.banner) {
       try {
@@ -176,7 +207,10 @@ export class Engine {
     // The server's variables go once into the launcher (base); per connection
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
-    if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
+    if (cfg.ucspiEnv) {
+      pushConnEnv(env, c, c.proxied ? undefined : cfg.localPortText);
+      if (c.proxyEnv) env.push(...c.proxyEnv);
+    }
     if (cfg.perHost && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
     let base: EnvBase | undefined = this.base;
     if (d.set.length !== 0 || d.unset.length !== 0) {
@@ -226,4 +260,22 @@ export class Engine {
     cfg.log.status(this.active, cfg.max);
     this.listener!.done();
   }
+}
+
+/** A PROXY header's addresses (and TLV variables) in place of the socket's. */
+function useHeader(c: Conn, h: ProxyHeader): void {
+  if (h.env.length !== 0) c.proxyEnv = h.env;
+  if (!h.proxied) return;
+  const w = c as { -readonly [K in keyof Conn]: Conn[K] };
+  w.v6 = h.v6;
+  w.remoteIp = h.remoteIp;
+  w.remotePort = h.remotePort;
+  w.localIp = h.localIp;
+  w.localPort = h.localPort;
+  c.proxied = true;
+}
+
+function withoutVars(env: string[], names: readonly string[]): string[] {
+  const drop = new Set(names);
+  return env.filter((kv) => !drop.has(kv.slice(0, kv.indexOf('='))));
 }
