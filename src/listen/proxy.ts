@@ -47,6 +47,7 @@ export function scanHeader(b: Uint8Array, n: number): Scan {
     const m = Math.min(n, V1_MAX);
     for (let i = 0; i < m; i++) {
       if (b[i] === 0x0d) {
+        if (i + 2 > V1_MAX) break; // CRLF would end past 107 bytes
         if (i + 1 >= n) break; // the LF is still to come
         if (b[i + 1] !== 0x0a) return bad('v1 header: CR without LF');
         return { state: 'done', length: i + 2 };
@@ -193,7 +194,7 @@ export function crc32c(b: Uint8Array, n: number, skip = -1): number {
   }
   let c = 0xffffffff;
   for (let i = 0; i < n; i++) {
-    const x = i >= skip && i < skip + 4 ? 0 : b[i];
+    const x = skip >= 0 && i >= skip && i < skip + 4 ? 0 : b[i];
     c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
   }
   return (c ^ 0xffffffff) >>> 0;
