@@ -1,7 +1,8 @@
 // The PROXY protocol header on the addon's accept path (src/listen/proxy.ts
 // parses it; src/listen/proxywait.ts drives the wait). An accepted client is
 // a raw, blocking fd with no libuv stream, so waiting for its header needs a
-// poll of its own; reading never waits (MSG_DONTWAIT) and takes only what
+// poll of its own (uv_poll_init makes the fd non-blocking: its flags are
+// put back when the poll stops); reading never waits (MSG_DONTWAIT) and takes only what
 // the caller asks for, so no byte after the header is ever consumed.
 //
 //   proxyWait(fd, callback(status)) -> id   one-shot: readable (status 0) or
@@ -13,6 +14,7 @@
 #include "addon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -23,6 +25,8 @@ namespace {
 struct Wait {
   napi_env env = nullptr;
   int id = 0;
+  int fd = -1;
+  int flags = -1;  // the fd's status flags before uv_poll_init made it non-blocking
   uv_poll_t poll;
   napi_ref callback = nullptr;
 };
@@ -43,6 +47,8 @@ void onClosed(uv_handle_t* h) {
 // Stops the poll (synchronously out of epoll: the fd may be closed next) and frees the wait.
 void retire(Wait* w) {
   uv_poll_stop(&w->poll);
+  // prog gets the socket as accepted: blocking, unless it was not.
+  if (w->flags >= 0) fcntl(w->fd, F_SETFL, w->flags);
   shared->live.erase(w->id);
   napi_delete_reference(w->env, w->callback);
   w->callback = nullptr;
@@ -82,14 +88,18 @@ Napi::Value ProxyWait(const Napi::CallbackInfo& info) {
   napi_get_uv_event_loop(env, &loop);
   Wait* w = new Wait();
   w->env = env;
-  int rc = uv_poll_init(loop, &w->poll, info[0].As<Napi::Number>().Int32Value());
+  w->fd = info[0].As<Napi::Number>().Int32Value();
+  w->flags = fcntl(w->fd, F_GETFL);
+  int rc = uv_poll_init(loop, &w->poll, w->fd);
   if (rc < 0) {
+    if (w->flags >= 0) fcntl(w->fd, F_SETFL, w->flags);
     delete w;
     return ThrowErrno(env, "uv_poll_init", -rc);
   }
   w->poll.data = w;
   rc = uv_poll_start(&w->poll, UV_READABLE, onReadable);
   if (rc < 0) {
+    if (w->flags >= 0) fcntl(w->fd, F_SETFL, w->flags);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), onClosed);
     return ThrowErrno(env, "uv_poll_start", -rc);
   }
