@@ -262,6 +262,9 @@ t.test('trust lists: --proxy=CIDR,...', async (t) => {
   t.notOk(tr.has('2001:db9::1'));
   t.ok(tr.has('192.168.4.5'), 'an IPv4-mapped prefix matches IPv4 clients');
   t.notOk(tr.has('192.169.0.1'));
+  for (const odd of ['', '127.1.2', '127.1.2.3.4', '127.1.2.256', '127..1.2', '127.1.2.', 'x.1.2.3']) {
+    t.notOk(tr.has(odd), `not an address: ${JSON.stringify(odd)}`);
+  }
   const all = parseTrust(['0.0.0.0/0']);
   t.ok(typeof all !== 'string' && all.has('203.0.113.9') && !all.has('::1'));
   const odd = parseTrust(['10.0.0.0/9']);

@@ -346,18 +346,39 @@ export class Trust {
   constructor(private readonly v4: Net4[], private readonly v6: Net6[]) {}
 
   has(ip: string): boolean {
-    if (!ip.includes(':')) {
-      const q = parseIPv4(ip);
-      if (!q) return false;
-      const a = ((q[0] << 24) | (q[1] << 16) | (q[2] << 8) | q[3]) >>> 0;
+    const a = ipv4Number(ip);
+    if (a >= 0) {
       for (const n of this.v4) if (((a & n.mask) >>> 0) === n.net) return true;
       return false;
     }
+    if (!ip.includes(':')) return false;
     const b = parseIPv6(ip);
     if (!b) return false;
     for (const n of this.v6) if (prefixMatch(b, n.net, n.len)) return true;
     return false;
   }
+}
+
+/** A dotted quad as the accept path writes it → its 32-bit value; -1 for anything else. */
+function ipv4Number(ip: string): number {
+  let a = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const ch = ip.charCodeAt(i);
+    if (ch === 0x2e) {
+      if (digits === 0 || ++dots > 3) return -1;
+      a = a * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (ch >= 0x30 && ch <= 0x39 && digits < 3) {
+      part = part * 10 + (ch - 0x30);
+      if (part > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return a * 256 + part;
 }
 
 function prefixMatch(a: Uint8Array, net: Uint8Array, len: number): boolean {

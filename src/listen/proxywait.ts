@@ -72,13 +72,27 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
       read: (b, off, len) => addon.proxyRecv(fd, b, off, len),
       peek: (b, off, len) => addon.proxyPeek(fd, b, off, len),
     } : nodeSource(fd), (neg) => errnoError(neg, 'read'));
-    let timer: NodeJS.Timeout | undefined;
+    // The usual case: the whole header is there when the client is accepted.
+    const first = reader.step();
+    if ('header' in first) return done(undefined, first.header);
+    if ('error' in first) return done({ what: label(c), err: first.error });
+    waitFor(c, reader, done);
+  };
+
+  /** The header has not (fully) arrived: wait for more, never past the timeout. */
+  function waitFor(c: ProxySubject, reader: HeaderReader, done: Parameters<ProxyStage>[1]): void {
+    const fd = c.fd;
     let waitId = 0;
     let retry: NodeJS.Timeout | undefined;
     let delay = 1;
+    const timer = setTimeout(() => {
+      if (waitId) addon!.proxyCancel(waitId);
+      if (retry) clearTimeout(retry);
+      done({ what: label(c), err: 'timed out' });
+    }, o.timeoutMs);
     const settle = (st: Step): boolean => {
       if ('wait' in st) return false;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       if ('error' in st) done({ what: label(c), err: st.error });
       else done(undefined, st.header);
       return true;
@@ -88,7 +102,7 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
         waitId = addon.proxyWait(fd, (status) => {
           waitId = 0;
           if (status < 0) {
-            if (timer) clearTimeout(timer);
+            clearTimeout(timer);
             return done({ what: label(c), err: errnoError(status, 'poll') });
           }
           if (!settle(reader.step())) again();
@@ -101,12 +115,6 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
         }, delay);
       }
     };
-    if (settle(reader.step())) return;
-    timer = setTimeout(() => {
-      if (waitId) addon!.proxyCancel(waitId);
-      if (retry) clearTimeout(retry);
-      done({ what: label(c), err: 'timed out' });
-    }, o.timeoutMs);
     again();
-  };
+  }
 }
