@@ -3,8 +3,9 @@
 // bounded wait; the header's addresses then stand for the client's. Waiting
 // never blocks other clients: the addon's path polls the raw fd
 // (native/proxy.cc) and peeks; the pure-Node path, which has neither poll
-// nor peek for a paused net.Socket, reads exact lengths and retries on a
-// short timer. A client waiting for its header holds its -c slot.
+// nor peek for a paused net.Socket, reads exact lengths and looks again
+// after the current turn of the event loop, then on a timer of 1 to 20 ms.
+// A client waiting for its header holds its -c slot.
 import { readSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Addon } from '../native';
@@ -84,10 +85,12 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
     const fd = c.fd;
     let waitId = 0;
     let retry: NodeJS.Timeout | undefined;
-    let delay = 1;
+    let soon: NodeJS.Immediate | undefined;
+    let delay = 0;
     const timer = setTimeout(() => {
       if (waitId) addon!.proxyCancel(waitId);
       if (retry) clearTimeout(retry);
+      if (soon) clearImmediate(soon);
       done({ what: label(c), err: 'timed out' });
     }, o.timeoutMs);
     const settle = (st: Step): boolean => {
@@ -105,6 +108,13 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
             clearTimeout(timer);
             return done({ what: label(c), err: errnoError(status, 'poll') });
           }
+          if (!settle(reader.step())) again();
+        });
+      } else if (delay === 0) {
+        // The header usually follows the connection within microseconds: look again after this turn of the loop.
+        delay = 1;
+        soon = setImmediate(() => {
+          soon = undefined;
           if (!settle(reader.step())) again();
         });
       } else {
