@@ -102,14 +102,20 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
     };
     const again = () => {
       if (addon) {
-        waitId = addon.proxyWait(fd, (status) => {
-          waitId = 0;
-          if (status < 0) {
-            clearTimeout(timer);
-            return done({ what: label(c), err: errnoError(status, 'poll') });
-          }
-          if (!settle(reader.step())) again();
-        });
+        try {
+          waitId = addon.proxyWait(fd, (status) => {
+            waitId = 0;
+            if (status < 0) {
+              clearTimeout(timer);
+              return done({ what: label(c), err: errnoError(status, 'poll') });
+            }
+            if (!settle(reader.step())) again();
+          });
+        } catch (e) {
+          // The poll could not be set up (out of memory): this client is dropped, the server goes on.
+          clearTimeout(timer);
+          done({ what: label(c), err: e as NodeJS.ErrnoException });
+        }
       } else if (delay === 0) {
         // The header usually follows the connection within microseconds: look again after this turn of the loop.
         delay = 1;
