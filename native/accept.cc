@@ -276,6 +276,48 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// adoptTcp(fd) -> [fd, boundPort, address text]: a listening socket passed in
+// (systemd's socket activation) instead of one bound here. It must be a
+// listening TCP socket; it is made non-blocking and close-on-exec, as
+// listenTcp's own, and accepted from exactly as those are.
+Napi::Value AdoptTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "adoptTcp(fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int type = 0, listening = 0;
+  socklen_t tl = sizeof type, ll = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0) return ThrowErrno(env, "getsockopt", errno);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) < 0) return ThrowErrno(env, "getsockopt", errno);
+  sockaddr_storage ss;
+  socklen_t blen = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &blen) < 0) return ThrowErrno(env, "getsockname", errno);
+  if (type != SOCK_STREAM || !listening || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+    return ThrowErrno(env, "listen", ENOTSOCK);
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return ThrowErrno(env, "fcntl", errno);
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return ThrowErrno(env, "fcntl", errno);
+  char text[INET6_ADDRSTRLEN] = "";
+  int port;
+  if (ss.ss_family == AF_INET) {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+  } else {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    port = ntohs(a->sin6_port);
+  }
+  Napi::Array r = Napi::Array::New(env, 3);
+  r.Set(0u, Napi::Number::New(env, fd));
+  r.Set(1u, Napi::Number::New(env, port));
+  r.Set(2u, Napi::String::New(env, text));
+  return r;
+}
+
 // sendNow(fd, buffer) -> bytes sent or -errno: one send(2) that never waits
 // (MSG_DONTWAIT) nor raises SIGPIPE; what does not fit is the caller's to drop.
 Napi::Value SendNow(const Napi::CallbackInfo& info) {
@@ -295,6 +337,7 @@ Napi::Value SendNow(const Napi::CallbackInfo& info) {
 
 void InitAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
+  exports.Set("adoptTcp", Napi::Function::New(env, AdoptTcp, "adoptTcp"));
   exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
   exports.Set("sendNow", Napi::Function::New(env, SendNow, "sendNow"));
   napi_value fn;

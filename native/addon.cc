@@ -31,6 +31,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAccept(env, exports);
   { void InitUdp(Napi::Env, Napi::Object); InitUdp(env, exports); }  // native/udp.cc: udpsvd's socket
   { void InitExec(Napi::Env, Napi::Object); InitExec(env, exports); }  // native/exec.cc: the chain-loading tools
+  { void InitProxy(Napi::Env, Napi::Object); InitProxy(env, exports); }  // native/proxy.cc: PROXY protocol header reads
   return exports;
 }
 

@@ -20,6 +20,11 @@ export interface Addon {
   acceptSetup(fd: number, budget: number, noDelay: boolean, onBatch: (words: Int32Array, n: number) => void): Int32Array;
   /** n more clients may be accepted (that many ended). */
   acceptMore(n: number): void;
+  /**
+   * A listening TCP socket passed in (socket activation), made non-blocking
+   * and close-on-exec: [fd, port, address text]. Throws ENOTSOCK for anything else.
+   */
+  adoptTcp(fd: number): [fd: number, port: number, ip: string];
   /** One non-blocking send(2): bytes written, or -errno. */
   sendNow(fd: number, data: Buffer): number;
   // native/launch.cc
@@ -50,6 +55,15 @@ export interface Addon {
   udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
   /** Drops the first queued datagram: 0 or -errno. */
   udpDiscard(fd: number): number;
+  // native/proxy.cc
+  /** One-shot: callback(0) when fd is readable, or the poll's -errno; the id cancels it. */
+  proxyWait(fd: number, callback: (status: number) => void): number;
+  /** Stops a proxyWait that has not called back. */
+  proxyCancel(id: number): void;
+  /** recv(MSG_PEEK | MSG_DONTWAIT) into buf[off..off+len): count, 0 at end of stream, or -errno. */
+  proxyPeek(fd: number, buf: Buffer, off: number, len: number): number;
+  /** recv(MSG_DONTWAIT) into buf[off..off+len): count, 0 at end of stream, or -errno. */
+  proxyRecv(fd: number, buf: Buffer, off: number, len: number): number;
   // native/exec.cc
   /**
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and

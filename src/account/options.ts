@@ -1,5 +1,5 @@
 // The long options tcpsvd and tcpserver share for limits and status (none of
-// them the originals'): their reading, what they hand the engine, and the
+// them the originals'; engine/frontdoor.ts joins them with the others): their reading, what they hand the engine, and the
 // status file and metrics endpoint started once the server listens.
 //   --prefix=N4[,N6]  --prefix4=N  --prefix6=N   count per network
 //   --rate=R/SECONDS[:msg]                        per-source rate limit
@@ -15,12 +15,12 @@ import { Stats, StatusFile, type StatusSource, parseHostPort, serveMetrics, snap
 import type { PerHost } from './perhost';
 import type { RateLimiter } from './rate';
 
-export const FRONT_DOOR_LONGS: LongOptions = {
+export const LIMIT_LONGS: LongOptions = {
   prefix: true, prefix4: true, prefix6: true, rate: true, 'rate-table': true,
   status: true, 'status-interval': true, metrics: true, 'log-json': false,
 };
 
-export interface FrontDoor {
+export interface LimitOptions {
   prefix?: PrefixLengths;
   rate?: { count: number; seconds: number; msg?: string };
   /** --rate-table: slots in the rate table (rounded up to a power of two). */
@@ -31,13 +31,13 @@ export interface FrontDoor {
   logJson: boolean;
 }
 
-export const FRONT_DOOR_DEFAULTS: FrontDoor = { statusMs: 1000, logJson: false };
+export const LIMIT_DEFAULTS: LimitOptions = { statusMs: 1000, logJson: false };
 
 /**
  * One of the long options above into f; false for a name that is none of
  * them. A bad value throws UsageError with a line naming the option.
  */
-export function frontDoorOption(prog: string, f: FrontDoor, name: string, v = '',
+export function limitOption(prog: string, f: LimitOptions, name: string, v = '',
                                 unescape: (s: string) => string): boolean {
   const bad = (want: string): never => {
     throw new UsageError(`${prog}: bad --${name} value: ${JSON.stringify(v)}: want ${want}`);
@@ -67,7 +67,7 @@ export function frontDoorOption(prog: string, f: FrontDoor, name: string, v = ''
 }
 
 /** The engine's part of the options: keyer, rate, counters (each only when asked for). */
-export function engineParts(f: FrontDoor): Pick<EngineConfig, 'keyer' | 'rate' | 'stats'> {
+export function engineParts(f: LimitOptions): Pick<EngineConfig, 'keyer' | 'rate' | 'stats'> {
   const out: Pick<EngineConfig, 'keyer' | 'rate' | 'stats'> = {};
   if (f.prefix) out.keyer = prefixKeyer(f.prefix);
   if (f.rate) out.rate = { count: f.rate.count, perMs: f.rate.seconds * 1000, msg: f.rate.msg, slots: f.rateSlots };
@@ -76,7 +76,7 @@ export function engineParts(f: FrontDoor): Pick<EngineConfig, 'keyer' | 'rate' |
 }
 
 /** How the status names what a per-host count counts. */
-export function unitOf(f: FrontDoor): string {
+export function unitOf(f: LimitOptions): string {
   return f.prefix ? `prefix /${f.prefix.v4} /${f.prefix.v6}` : 'host';
 }
 
@@ -85,7 +85,7 @@ export function unitOf(f: FrontDoor): string {
  * A failure here is fatal (exit 111, naming the file or address); a later
  * write failure is a warning, once, until a write succeeds again.
  */
-export async function startStatus(f: FrontDoor, src: {
+export async function startStatus(f: LimitOptions, src: {
   prog: string; listening: string; max: number; stats?: Stats;
   engine: { active: number; perHost?: PerHost; rate?: RateLimiter };
   fatal(msg: string): never; warn(what: string, e: NodeJS.ErrnoException): void;

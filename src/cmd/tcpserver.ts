@@ -10,11 +10,13 @@ import { dropPrivileges } from '../lib/privs';
 import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
 import { jsonLog } from '../log/json';
-import { FRONT_DOOR_DEFAULTS, FRONT_DOOR_LONGS, type FrontDoor, engineParts, frontDoorOption, startStatus } from '../account/options';
+import { engineParts, startStatus } from '../account/options';
 
 // (instruct/parse is loaded only for a message: it costs start-up time.)
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 import { parsePort } from '../listen/services';
+import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
+  proxyConfig } from '../engine/frontdoor';
 
 const USAGE = {
   prog: 'tcpserver',
@@ -48,7 +50,7 @@ export interface ServerOptions {
   prog: string[];
   /** --per-host=n[:msg]: count clients, and read the rules' MAXCONNIP, MAXCONNC and DIEMSG. */
   perHost?: { limit: number; msg?: string };
-  /** The long options: --prefix, --rate, --status, --metrics, --log-json. */
+  /** The long options: --proxy, --proxy-timeout, --socket-activation, --prefix, --rate, --status, --metrics, --log-json. */
   front: FrontDoor;
 }
 
@@ -57,7 +59,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = {
     verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, only4: false, front: { ...FRONT_DOOR_DEFAULTS },
+    printPort: false, only4: false, front: frontDoorDefaults(),
   };
   // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
   const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
@@ -109,7 +111,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 
 export async function main(argv: string[]): Promise<void> {
   const o = orUsage(USAGE, () => parseArgs(argv));
-  const port = parsePort(o.port);
+  const passedFd = activationFd(o.front, process.env, (msg) => die('tcpserver', msg, undefined, 100));
+  const port = passedFd !== undefined && o.port === '-' ? 0 : parsePort(o.port);
   if (port === undefined) fatal(`unable to figure out port number for ${o.port}`);
 
   let source: RuleSource | null = null;
@@ -125,11 +128,16 @@ export async function main(argv: string[]): Promise<void> {
   }
   const log = o.front.logJson ? jsonLog('tcpserver', 2) : serverLog(o.verbosity);
   const parts = engineParts(o.front);
+  const backend = chooseBackend((what, e) => log.warn(what, e));
   let listening = '';
   const host = o.only4 && (o.host === '0' || o.host === '') ? '0.0.0.0' : o.host;
   const engine = await serve({
-    host, port, backlog: o.backlog,
+    host, port, backlog: o.backlog, passedFd,
     afterBind(b) {
+      if (passedFd !== undefined) {
+        const e = activationPortMismatch(o.port, port, b.port);
+        if (e) die('tcpserver', e, undefined, 100);
+      }
       // prot_gid sets the groups and the gid: one message for both.
       dropPrivileges(o.gid ? [o.gid] : undefined, o.uid || undefined,
                      (step, e) => fatal(`unable to set ${step === 'uid' ? 'uid' : 'gid'}: ${errstr(e)}`));
@@ -140,6 +148,7 @@ export async function main(argv: string[]): Promise<void> {
     fatal(what, e) {
       if (what === 'no address') fatal(`no IP address for ${o.host}`);
       if (what === 'lookup') fatal(`temporarily unable to figure out IP address for ${o.host}: ${errstr(e)}`);
+      if (what === 'adopt') fatal(`socket activation: unable to use the passed socket: ${errstr(e)}`);
       fatal(`unable to bind: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
@@ -159,7 +168,8 @@ export async function main(argv: string[]): Promise<void> {
     // (tcpserver asks DNS for the local name unless -l gave one, whatever -h/-H say.)
     identify: needsIdentify({ remoteHost: o.remoteHost, paranoid: o.paranoid, localName: o.localName,
       identTimeoutMs: o.remoteInfo ? o.timeout * 1000 : undefined }) ? createIdentifier() : null,
-    backend: chooseBackend((what, e) => log.warn(what, e)),
+    backend,
+    proxy: proxyConfig(o.front, backend.addon, (msg) => die('tcpserver', msg, undefined, 100)),
     log,
     env: process.env,
   });

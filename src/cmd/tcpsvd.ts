@@ -9,8 +9,10 @@ import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/ge
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
 import { jsonLog } from '../log/json';
-import { FRONT_DOOR_DEFAULTS, FRONT_DOOR_LONGS, type FrontDoor, engineParts, frontDoorOption, startStatus } from '../account/options';
+import { engineParts, startStatus } from '../account/options';
 import { parsePort } from '../listen/services';
+import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
+  proxyConfig } from '../engine/frontdoor';
 
 const USAGE = ipsvdUsage('tcpsvd', '[-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog');
 
@@ -24,14 +26,14 @@ export interface SvdOptions extends IpsvdOptions {
   host: string;
   port: string;
   prog: string[];
-  /** The long options: --prefix, --rate, --status, --metrics, --log-json. */
+  /** The long options: --proxy, --proxy-timeout, --socket-activation, --prefix, --rate, --status, --metrics, --log-json. */
   front: FrontDoor;
 }
 
 /** Pure: argv → options, or BadOption or UsageError thrown. */
 export function parseArgs(argv: string[]): SvdOptions {
   const o: Omit<SvdOptions, 'host' | 'port' | 'prog'> = {
-    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20, front: { ...FRONT_DOOR_DEFAULTS },
+    ...IPSVD_DEFAULTS, ucspi: true, max: 30, backlog: 20, front: frontDoorDefaults(),
   };
   const unescape = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
@@ -63,27 +65,34 @@ export function parseArgs(argv: string[]): SvdOptions {
 export async function main(argv: string[]): Promise<void> {
   const o = orUsage(USAGE, () => parseArgs(argv));
   const ids = accountOf('tcpsvd', o.user);
-  const port = parsePort(o.port);
+  const passedFd = activationFd(o.front, process.env, (msg) => fatal(100, msg));
+  const port = passedFd !== undefined && o.port === '-' ? 0 : parsePort(o.port);
   if (port === undefined) fatal(100, `unknown port number or name: ${o.port}`);
 
   const { source, openError } = openPeers(o);
   const log = o.front.logJson ? jsonLog('tcpsvd', 1) : svdLog(o.verbose, o.rules && matchedEntry(o.rules));
   const parts = engineParts(o.front);
+  const backend = chooseBackend((what, e) => log.warn(what, e));
   let listening = '';
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
   const needDns = o.rules !== undefined ||
     needsIdentify({ remoteHost: o.lookup, paranoid: o.paranoid, localName: o.localName });
   const engine = await serve({
-    host: o.host, port, backlog: o.backlog,
+    host: o.host, port, backlog: o.backlog, passedFd,
     afterBind(b) {
+      if (passedFd !== undefined) {
+        const e = activationPortMismatch(o.port, port, b.port);
+        if (e) fatal(100, e);
+      }
       if (ids) dropPrivileges(ids.gids, ids.uid, (step, e) => fatal(111, `unable to set ${step}: ${errstr(e)}`));
-      log.listening(b.ip, o.port === '0' ? b.port : o.port, ids?.uid, ids?.gids[0]);
+      log.listening(b.ip, o.port === '0' || passedFd !== undefined ? b.port : o.port, ids?.uid, ids?.gids[0]);
       listening = `${b.ip}:${b.port}`;
     },
     lookup: 'ipsvd',
     fatal(what, e) {
       if (what === 'no address') fatal(100, `unable to look up ip address: ${o.host}`);
       if (what === 'lookup') fatal(111, `unable to look up ip address: ${o.host}: ${errstr(e)}`);
+      if (what === 'adopt') fatal(111, `socket activation: unable to use the passed socket: ${errstr(e)}`);
       fatal(111, `unable to bind socket: ${errstr(e)}`);
     },
     onTerm: () => log.sigterm(),
@@ -93,7 +102,8 @@ export async function main(argv: string[]): Promise<void> {
     ...parts,
     prog: o.prog,
     ucspiEnv: o.ucspi,
-    localPortText: o.port,
+    // (With socket activation, the passed socket's own port.)
+    localPortText: passedFd === undefined ? o.port : undefined,
     localName: o.localName,
     emptyLocalNameUnset: true,
     remoteHost: o.lookup,
@@ -104,7 +114,8 @@ export async function main(argv: string[]): Promise<void> {
       onError: (what, ip, e) => log.warn(`${what}: ${ip}`, e),
       localFailureDrops: true,
     }) : null,
-    backend: chooseBackend((what, e) => log.warn(what, e)),
+    backend,
+    proxy: proxyConfig(o.front, backend.addon, (msg) => fatal(100, msg)),
     log,
     env: process.env,
   });

@@ -16,6 +16,8 @@ import { applyRules, envTemplate, pushConnEnv } from './environ';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from '../identify/identify';
 import type { Accepted, Listener } from '../listen/listen';
+import type { ProxyStage } from '../listen/proxywait';
+import type { ProxyHeader } from '../listen/proxy';
 
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
@@ -56,6 +58,8 @@ export interface EngineConfig {
   launcher: Launcher;
   log: EngineLog;
   env: NodeJS.ProcessEnv;
+  /** --proxy: the PROXY header stage, before everything else (src/listen/proxywait.ts). */
+  proxy?: { stage: ProxyStage; vars: readonly string[] };
 }
 
 /**
@@ -79,6 +83,10 @@ class Conn {
   blcc = 0;
   /** Accept time, for a timed log (--log-json). */
   t0: number | undefined;
+  /** --proxy: the addresses are the header's (TCPLOCALPORT is then its port, never the argument's text). */
+  proxied = false;
+  /** --proxy: the variables the header's TLVs give prog. */
+  proxyEnv: string[] | undefined;
   constructor(a: Accepted, localHost: string | undefined) {
     Object.assign(this, a);
     this.localHost = localHost;
@@ -107,6 +115,7 @@ export class Engine {
     // Byte strings, as the launchers take them (rule values already are).
     this.concEnv = cfg.perHost !== undefined && !cfg.perHost.rulesVars;
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, this.concEnv).map(toBytes);
+    if (cfg.proxy && cfg.ucspiEnv) this.template = withoutVars(this.template, cfg.proxy.vars);
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
@@ -138,8 +147,32 @@ export class Engine {
       if (this.active >= cfg.max) st.deferred++; // the listener stops: the next clients wait
       st.changed();
     }
-    if (this.perHost) this.perHost.admit(c);
     if (cfg.log.timed) c.t0 = performance.now();
+    if (cfg.proxy) return this.proxyStage(c, cfg.proxy.stage);
+    this.admit(c);
+  }
+
+  // ---- PROXY header stage (--proxy): the header's addresses replace the
+  // socket's before anything uses them (per-host and rate keys included);
+  // a failure drops the connection.
+  private proxyStage(c: Conn, stage: ProxyStage): void {
+    stage(c, (fail, h) => {
+      if (fail) {
+        this.cfg.log.from(this.pseudoPid, c.remoteIp);
+        this.cfg.log.drop(fail.what, fail.err);
+        if (this.stats) this.stats.dropped++;
+        this.finish(c, 111);
+        return;
+      }
+      if (h) useHeader(c, h);
+      this.admit(c);
+    });
+  }
+  // ---- end of the PROXY header stage
+
+  private admit(c: Conn): void {
+    const cfg = this.cfg;
+    if (this.perHost) this.perHost.admit(c);
     const rate = this.rate;
     if (rate) {
       const key = this.perHost ? c.phKey : this.rateKey(c.remoteIp);
@@ -149,7 +182,7 @@ export class Engine {
           const err = this.listener!.sendNow(c, rate.msg);
           if (err) cfg.log.warn('unable to write rate message', err);
         }
-        if (st) st.refusedRate++;
+        if (this.stats) this.stats.refusedRate++;
         cfg.log.rate(this.pseudoPid, c, { key, count: rate.count, seconds: rate.perMs / 1000 });
         this.finish(c, 100);
         return;
@@ -160,7 +193,7 @@ export class Engine {
         writeSync(c.fd, cfg.banner);
       } catch {
         // ucspi-tcp drops the connection when the banner cannot be written.
-        if (st) st.dropped++;
+        if (this.stats) this.stats.dropped++;
         this.finish(c, 111);
         return;
       }
@@ -244,7 +277,10 @@ export class Engine {
     // The server's variables go once into the launcher (base); per connection
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
-    if (cfg.ucspiEnv) pushConnEnv(env, c, cfg.localPortText);
+    if (cfg.ucspiEnv) {
+      pushConnEnv(env, c, c.proxied ? undefined : cfg.localPortText);
+      if (c.proxyEnv) env.push(...c.proxyEnv);
+    }
     if (this.concEnv && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
     let base: EnvBase | undefined = this.base;
     if (d.set.length !== 0 || d.unset.length !== 0) {
@@ -289,7 +325,8 @@ export class Engine {
 
   private end(c: Conn, st: ExitStatus): void {
     const cfg = this.cfg;
-    if (this.perHost) this.perHost.release(c);
+    // A client dropped in the PROXY stage was never admitted (phKey still '').
+    if (this.perHost && c.phKey !== '') this.perHost.release(c);
     this.active--;
     const stats = this.stats;
     if (stats) {
@@ -300,4 +337,22 @@ export class Engine {
     cfg.log.status(this.active, cfg.max);
     this.listener!.done();
   }
+}
+
+/** A PROXY header's addresses (and TLV variables) in place of the socket's. */
+function useHeader(c: Conn, h: ProxyHeader): void {
+  if (h.env.length !== 0) c.proxyEnv = h.env;
+  if (!h.proxied) return;
+  const w = c as { -readonly [K in keyof Conn]: Conn[K] };
+  w.v6 = h.v6;
+  w.remoteIp = h.remoteIp;
+  w.remotePort = h.remotePort;
+  w.localIp = h.localIp;
+  w.localPort = h.localPort;
+  c.proxied = true;
+}
+
+function withoutVars(env: string[], names: readonly string[]): string[] {
+  const drop = new Set(names);
+  return env.filter((kv) => !drop.has(kv.slice(0, kv.indexOf('='))));
 }

@@ -14,6 +14,8 @@ export interface ServeSpec {
   host: string;
   port: number;
   backlog: number;
+  /** --socket-activation: serve this passed listening socket instead of binding host and port. */
+  passedFd?: number;
   /** How a host name is looked up: ipsvd tries it as given before qualifying it (default ucspi-tcp). */
   lookup?: 'ucspi-tcp' | 'ipsvd';
   /** Runs between bind and the first accept (privilege drop, -1, start lines). */
@@ -34,11 +36,17 @@ export async function serve(spec: ServeSpec, cfg: ServeConfig): Promise<Engine> 
   });
   let l: Listener;
   try {
-    l = await listen(spec.host, spec.port, spec.backlog, cfg.backend.open, spec.lookup);
+    if (spec.passedFd !== undefined) {
+      const { adopt } = require('../listen/activation') as typeof import('../listen/activation');
+      l = await adopt(cfg.backend.addon, spec.passedFd);
+    } else {
+      l = await listen(spec.host, spec.port, spec.backlog, cfg.backend.open, spec.lookup);
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     // The host name's lookup (listen/resolve.ts): no address, or no answer.
     if (err.syscall === 'queryA') spec.fatal(err.code === 'ENOTFOUND' ? 'no address' : 'lookup', err);
+    if (spec.passedFd !== undefined) spec.fatal('adopt', err);
     spec.fatal('bind', err);
   }
   spec.afterBind(l);

@@ -15,9 +15,19 @@ export function nativeOpener(addon: Addon) {
 export async function listenNative(addon: Addon, ip: string, port: number, backlog: number,
                                    shownIp?: string): Promise<Listener> {
   const [fd, bound] = addon.listenTcp(ip, port, backlog);
+  return nativeListener(addon, fd, bound, shownIp ?? ip);
+}
+
+/** A listening socket passed in (socket activation, fd from 3): adopted, then served as a bound one. */
+export function adoptNative(addon: Addon, passed: number): Listener {
+  const [fd, bound, ip] = addon.adoptTcp(passed);
+  return nativeListener(addon, fd, bound, ip === '::' ? '0.0.0.0' : ip);
+}
+
+function nativeListener(addon: Addon, fd: number, bound: number, shownIp: string): Listener {
   const more = addon.acceptMore;
   return {
-    ip: shownIp ?? ip,
+    ip: shownIp,
     port: bound,
     start(max, noDelay, onClient, onError) {
       let bytes: Uint8Array | undefined;

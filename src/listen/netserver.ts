@@ -26,12 +26,30 @@ function noop(): void {}
 export async function listenNet(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
   const server = net.createServer({ pauseOnConnect: true });
   await listenOn(server, ip, port, backlog);
+  return netListener(server, shownIp ?? ip);
+}
+
+/** A listening socket passed in (socket activation, fd from 3), served by net.Server. */
+export async function adoptNet(fd: number): Promise<Listener> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const ip = unmap((server.address() as net.AddressInfo).address);
+  return netListener(server, ip === '::' ? '0.0.0.0' : ip);
+}
+
+function netListener(server: net.Server, shownIp: string): Listener {
   const bound = (server.address() as net.AddressInfo).port;
   let room = 0;
   const waiting: net.Socket[] = [];
   let deliver: (s: net.Socket) => void = noop;
   return {
-    ip: shownIp ?? ip,
+    ip: shownIp,
     port: bound,
     start(max, noDelay, onClient, onError) {
       room = max;

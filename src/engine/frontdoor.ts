@@ -1,0 +1,76 @@
+// The front-door options tcpsvd and tcpserver share, none of which the
+// originals have (long options, every one opt-in): --proxy=CIDR[,CIDR...]
+// (repeatable) and --proxy-timeout=SECONDS for PROXY protocol headers
+// (src/listen/proxy.ts), --socket-activation for a listening socket passed
+// in (src/listen/activation.ts), and the limits and status options of
+// src/account/options.ts. Without them nothing here is loaded.
+import type { LongOptions } from '../lib/getopt';
+import { UsageError, decimalArg } from '../lib/getopt';
+import { LIMIT_DEFAULTS, LIMIT_LONGS, type LimitOptions, limitOption } from '../account/options';
+import type { Addon } from '../native';
+import type { EngineConfig } from './engine';
+
+export const FRONT_DOOR_LONGS: LongOptions = { 'proxy': true, 'proxy-timeout': true, 'socket-activation': false, ...LIMIT_LONGS };
+
+/** Seconds a trusted source has to send its header unless --proxy-timeout says otherwise. */
+export const PROXY_TIMEOUT_DEFAULT = 5;
+
+export interface FrontDoor extends LimitOptions {
+  proxy: string[];
+  proxyTimeout?: number;
+  activation: boolean;
+}
+
+export const frontDoorDefaults = (): FrontDoor => ({ ...LIMIT_DEFAULTS, proxy: [], activation: false });
+
+/**
+ * One long option into fd; false for a name that is none of them. unescape:
+ * the command's reading of a message (--rate's).
+ */
+export function frontDoorOption(prog: string, fd: FrontDoor, name: string, v: string | undefined,
+                                unescape: (s: string) => string): boolean {
+  switch (name) {
+    case 'proxy': fd.proxy.push(v ?? ''); return true;
+    case 'proxy-timeout':
+      fd.proxyTimeout = decimalArg(v ?? '');
+      if (fd.proxyTimeout < 1) throw new UsageError();
+      return true;
+    case 'socket-activation': fd.activation = true; return true;
+    default: return limitOption(prog, fd, name, v, unescape);
+  }
+}
+
+/** The engine's PROXY stage for these options (undefined without --proxy), or fail(message). */
+export function proxyConfig(fd: FrontDoor, addon: Addon | null, fail: (msg: string) => never): EngineConfig['proxy'] {
+  if (fd.proxy.length === 0) {
+    if (fd.proxyTimeout !== undefined) fail('--proxy-timeout without --proxy');
+    return undefined;
+  }
+  const { parseTrust, PROXY_VARS } = require('../listen/proxy') as typeof import('../listen/proxy');
+  const { createProxyStage } = require('../listen/proxywait') as typeof import('../listen/proxywait');
+  const trust = parseTrust(fd.proxy);
+  if (typeof trust === 'string') fail(`--proxy: ${trust}`);
+  const timeoutMs = (fd.proxyTimeout ?? PROXY_TIMEOUT_DEFAULT) * 1000;
+  return { stage: createProxyStage({ trust, timeoutMs }, addon), vars: PROXY_VARS };
+}
+
+/**
+ * With --socket-activation: the passed socket's fd (LISTEN_* removed from
+ * env), or fail(message); undefined without the option.
+ */
+export function activationFd(fd: FrontDoor, env: NodeJS.ProcessEnv, fail: (msg: string) => never): number | undefined {
+  if (!fd.activation) return undefined;
+  const { passedSocket } = require('../listen/activation') as typeof import('../listen/activation');
+  const r = passedSocket(env, process.pid);
+  if (typeof r === 'string') fail(`socket activation: ${r}`);
+  return r;
+}
+
+/**
+ * With socket activation the port argument is not bound: "-" and "0" take
+ * the passed socket's port, any other must name that port.
+ */
+export function activationPortMismatch(given: string, port: number | undefined, bound: number): string | undefined {
+  if (given === '-' || given === '0' || port === bound) return undefined;
+  return `socket activation: port ${given} given, the passed socket listens on ${bound}`;
+}
