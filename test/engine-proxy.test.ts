@@ -127,3 +127,24 @@ t.test('-E: no connection variables, so no PROXY_* either, and the server\'s own
   t.notOk(f.specs[0].env.some((kv) => kv.startsWith('PROXY_') || kv.startsWith('TCP')));
   t.ok(f.specs[0].base!.vars.includes('PROXY_AUTHORITY=stale'));
 });
+
+t.test('per-host and rate accounting key on the header\'s client, and a dropped header is never counted', async (t) => {
+  // Two connections from the same proxy for two clients, then two for one client, under -C 1.
+  const seq = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.3'];
+  let i = 0;
+  const f = setup(laterStage(() => [undefined, header({ remoteIp: seq[i++] })]), { perHost: { limit: 1 } });
+  for (let fd = 7; fd < 11; fd++) f.client('127.0.0.1', fd);
+  await tick();
+  t.same(f.calls.filter((c) => c[0] === 'connection').map((c) => [c[2], c[6]]),
+    [['192.0.2.1', 'start'], ['192.0.2.2', 'start'], ['192.0.2.3', 'start'], ['192.0.2.3', 'deny']],
+    'the proxy\'s own address is not what is counted');
+  const g = setup(laterStage((ip) => (ip === '127.0.0.2' ? [{ what: 'proxy header: 127.0.0.2:40000', err: 'timed out' }]
+    : [undefined, header({ remoteIp: '127.0.0.2' })])), { perHost: { limit: 1 } });
+  g.client('127.0.0.2', 7); // dropped in the stage: must not release a count it never took
+  g.client('127.0.0.1', 8); // the header says 127.0.0.2: counted once, allowed
+  await tick();
+  g.client('127.0.0.1', 9); // the same client again: over -C 1
+  await tick();
+  t.same(g.calls.filter((c) => c[0] === 'connection').map((c) => [c[2], c[6]]),
+    [['127.0.0.2', 'start'], ['127.0.0.2', 'deny']]);
+});
