@@ -50,6 +50,8 @@ export interface Addon {
   udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
   /** Drops the first queued datagram: 0 or -errno. */
   udpDiscard(fd: number): number;
+  /** Stops waiting on fd (a pending wait is never called back) and closes it. */
+  udpClose(fd: number): void;
   // native/exec.cc
   /**
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
