@@ -111,12 +111,9 @@ function broadcasts(): Set<string> {
 /**
  * Whether a datagram from ip:port gets no answer, as with openbsd-inetd:
  * multicast, 0/8, 127/8, 255/8 and broadcast IPv4 senders; multicast,
- * unspecified and IPv4-mapped IPv6 ones (IPv4-compatible ones as IPv4); and
- * any sender whose port is that of an internal datagram service being served
- * (loopPorts), so that two such services never answer each other forever.
+ * unspecified and IPv4-mapped IPv6 ones (IPv4-compatible ones as IPv4).
  */
-export function badSender(ip: string, port: number, loopPorts: ReadonlySet<number>): boolean {
-  if (loopPorts.has(port)) return true;
+export function badSender(ip: string): boolean {
   let v4 = ip.includes(':') ? undefined : ip;
   if (!v4) {
     const l = ip.toLowerCase();

@@ -78,7 +78,6 @@ function rawStatus(st: ExitStatus): string {
 export class Table {
   private readonly live = new Map<string, Live>();
   private retryTimer: NodeJS.Timeout | undefined;
-  private loopPorts = new Set<number>();
 
   constructor(private readonly o: TableOptions) {}
 
@@ -113,8 +112,6 @@ export class Table {
       this.live.delete(key);
       this.o.log.trace(printService('FREE', l.entry));
     }
-    this.loopPorts = new Set([...this.live.values()]
-      .filter((l) => l.entry.internal && l.entry.socktype === 'dgram').map((l) => l.entry.port));
   }
 
   /** Whether old's socket can serve e: the same port, and the same kind of socket. */
@@ -318,7 +315,7 @@ export class Table {
         sock.on('error', () => {});
         sock.on('message', (msg, from) => {
           this.o.log.trace(`someone wants ${l.entry.service}`);
-          if (badSender(from.address, from.port, this.loopPorts)) return;
+          if (badSender(from.address)) return;
           const answer = answerDatagram(l.entry.internal!.name, msg, l.ring);
           if (answer) sock.send(answer, from.port, from.address);
         });
