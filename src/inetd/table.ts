@@ -32,6 +32,9 @@ export function strerror(e: unknown): string {
   return m[1].charAt(0).toUpperCase() + m[1].slice(1);
 }
 
+/** A line this inetd does not serve (a documented difference): said once, never retried. */
+class NotServed extends Error {}
+
 export interface TableOptions {
   log: InetdLog;
   /** The environment every program gets (laundered unless -E). */
@@ -146,6 +149,10 @@ export class Table {
       else if (e.internal) await this.openDgramInternal(l);
       else this.openDgramProgram(l);
     } catch (err) {
+      if (err instanceof NotServed) {
+        this.o.log.syslog('err', `${e.service}/${e.proto}: ${err.message}`);
+        return;
+      }
       this.o.log.syslog('err', `${e.service}/${e.proto}: bind: ${strerror(err)}`);
       this.scheduleRetry();
     }
@@ -166,11 +173,9 @@ export class Table {
 
   private openStream(l: Live): Promise<void> {
     const e = l.entry;
-    if (e.wait) {
-      // stream wait (a program that accepts by itself) needs the listening socket
-      // unwatched while it runs: not served.
-      throw Object.assign(new Error('stream wait services are not served'), { errno: -95 });
-    }
+    // stream wait (a program that accepts by itself) needs the listening socket
+    // unwatched while it runs, which net.Server cannot do.
+    if (e.wait) throw new NotServed('stream wait is not served (the program would accept by itself)');
     const server = net.createServer({ pauseOnConnect: true });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -328,8 +333,8 @@ export class Table {
   private openDgramProgram(l: Live): void {
     const e = l.entry;
     const addon = udpAddon();
-    if (!addon) throw Object.assign(new Error('datagram programs need the native addon'), { errno: -95 });
-    if (e.v6) throw Object.assign(new Error('datagram programs are served over IPv4 only'), { errno: -97 });
+    if (!addon) throw new NotServed('a datagram program needs the native addon (not built)');
+    if (e.v6) throw new NotServed('a datagram program is served over IPv4 only');
     l.usock = bindUdp(addon, e.ip, e.port);
     this.waitDatagram(l);
   }
