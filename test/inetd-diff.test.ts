@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { sleep } from './helpers/common';
+import { spawnSync } from 'node:child_process';
+import { BIN, descendants, killGroup, ours, sleep, spawn, waitFor } from './helpers/common';
 import {
   canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
@@ -107,8 +108,8 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
   t.notOk('PATH' in (seen.ours?.env as object), 'PATH laundered away');
 });
 
-t.test('tcpd-wrapped program: the same allow and deny', { skip: skipAll || (fs.existsSync(TCPD) ? false : `${TCPD} not installed: allow/deny not compared`) }, async (t) => {
-  await both(t, 'tcpd', async (impl, dir) => {
+t.test('tcpd-wrapped program: the same allow and deny; and inetconv\'s translation served by tcpsvd decides alike', { skip: skipAll || (fs.existsSync(TCPD) ? false : `${TCPD} not installed: allow/deny not compared`) }, async (t) => {
+  const seen = await both(t, 'tcpd', async (impl, dir) => {
     const ip = randomLoopback();
     const port = await freePortOn(ip);
     fs.writeFileSync(path.join(dir, 'hosts.allow'), 'greet: 127.0.0.1\n');
@@ -120,12 +121,36 @@ t.test('tcpd-wrapped program: the same allow and deny', { skip: skipAll || (fs.e
     try {
       return {
         allowed: (await tcpTalk(ip, port, { local: '127.0.0.1' })).replace(dir, 'DIR'),
-        denied: closed(await tcpTalk(ip, port, { local: '127.0.0.3' })),
+        // (tcpd waits 5 s before it closes a refused connection)
+        denied: closed(await tcpTalk(ip, port, { local: '127.0.0.3', ms: 12_000 })),
       };
     } finally {
       await srv.stop();
     }
   });
+  t.same(seen.ours, { allowed: 'hello DIR/greet\n', denied: 'closed' });
+  // The same line and tables through inetconv: tcpd unwrapped, the tables as peers for tcpsvd.
+  const dir = tmpDir('inetd-diff-inetconv-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  fs.writeFileSync(path.join(dir, 'hosts.allow'), 'greet: 127.0.0.1\n');
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), 'ALL: ALL\n');
+  fs.writeFileSync(path.join(dir, 'greet'), '#!/bin/sh\necho "hello $0"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), `${ip}:${port} stream tcp nowait root ${TCPD} ${dir}/greet\n`);
+  const conv = spawnSync(ours('inetconv'), ['-i', `${dir}/inetd.conf`, '-a', `${dir}/hosts.allow`, '-D', `${dir}/hosts.deny`, '-d', `${dir}/sv`, '-B', BIN],
+    { encoding: 'utf8', timeout: 30_000 });
+  t.equal(conv.status, 0, `inetconv converts (${conv.stderr})`);
+  const svc = path.join(dir, 'sv', port.toString());
+  const svcDir = fs.existsSync(svc) ? svc : path.join(dir, 'sv', fs.readdirSync(path.join(dir, 'sv'))[0]);
+  const run = spawn('/bin/sh', ['./run'], { cwd: svcDir, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });
+  t.teardown(() => killGroup(run.pid));
+  await waitFor('tcpsvd listening', () => listeners(run.pid!).some((l) => l.port === port) ||
+    descendants(run.pid!).some((p) => listeners(p).some((l) => l.port === port)));
+  t.same({
+    allowed: (await tcpTalk(ip, port, { local: '127.0.0.1' })).replace(dir, 'DIR'),
+    denied: closed(await tcpTalk(ip, port, { local: '127.0.0.3' })),
+  }, seen.ours, 'inetconv\'s translation under tcpsvd: the same decisions as tcpd under inetd');
 });
 
 t.test('SIGHUP: services added, removed and changed', { skip: skipAll }, async (t) => {
