@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
-import { ours, sleep, spawn, waitFor } from './helpers/common';
+import { killGroup, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import { canUnshare, freePortOn, randomLoopback, startInetd, tcpTalk, tmpDir } from './helpers/inetd';
 import { listeners } from './helpers/net';
 import { parseConf } from '../src/inetd/conf';
 import { chargenLine, daytime, machtime } from '../src/inetd/internal';
 import { programEnv } from '../src/inetd/environ';
+import { createLog } from '../src/inetd/log';
 
 const opts = { toomany: 256, ipv6: true, servicesFile: '/etc/services' };
 
@@ -164,4 +165,27 @@ t.test('SIGHUP keeps a changed line\'s socket and the live connections of a remo
   await srv.waitLog(new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: syntax error in inetd config file`));
   t.equal(await tcpTalk(ip, port), 'three\n');
   await sleep(10);
+});
+
+t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[pid]', {
+  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
+}, async (t) => {
+  const dir = tmpDir('inetd-syslog-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'log');
+  // A datagram socket standing for /dev/log, printing what it receives.
+  const py = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    's.bind(sys.argv[1])',
+    'print("ready", flush=True)',
+    'while True: print(s.recv(4096).decode(), flush=True)',
+  ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => killGroup(py.pid));
+  let out = '';
+  py.stdout!.on('data', (d) => { out += d; });
+  await waitFor('the log socket', () => out.startsWith('ready\n'));
+  createLog(false, sock).syslog('err', 'ftp/tcp: bind: Address already in use');
+  await waitFor('a message', () => out.split('\n').length > 2);
+  t.match(out.split('\n')[1], new RegExp(`^<27>.* inetd\\[${process.pid}\\]: ftp/tcp: bind: Address already in use$`), 'daemon.err, inetd[pid], the text');
 });
