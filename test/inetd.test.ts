@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { killGroup, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import { canUnshare, freePortOn, randomLoopback, startInetd, tcpTalk, tmpDir } from './helpers/inetd';
+import { startFakeDns } from './helpers/fakedns';
 import { listeners } from './helpers/net';
 import { parseConf } from '../src/inetd/conf';
 import { chargenLine, daytime, machtime } from '../src/inetd/internal';
@@ -188,4 +189,23 @@ t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[
   createLog(false, sock).syslog('err', 'ftp/tcp: bind: Address already in use');
   await waitFor('a message', () => out.split('\n').length > 2);
   t.match(out.split('\n')[1], new RegExp(`^<27>.* inetd\\[${process.pid}\\]: ftp/tcp: bind: Address already in use$`), 'daemon.err, inetd[pid], the text');
+});
+
+t.test('a host name in the file: looked up through $DNSCACHEIP, never the system resolver', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
+  const dir = tmpDir('inetd-name-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  const dns = await startFakeDns({ 'svc.example': { a: [ip] } });
+  t.teardown(() => dns.close());
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `svc.example:${port} stream tcp4 nowait root /bin/echo echo named\nno-such.example:${port} stream tcp4 nowait root /bin/echo echo x\n`);
+  const saved = process.env.DNSCACHEIP;
+  process.env.DNSCACHEIP = dns.addr;
+  t.teardown(() => { if (saved === undefined) delete process.env.DNSCACHEIP; else process.env.DNSCACHEIP = saved; });
+  const srv = await startInetd('ours', conf, dir, { tcp: [port] });
+  t.teardown(() => srv.stop());
+  t.equal(await tcpTalk(ip, port), 'named\n', 'served on the name\'s address');
+  await srv.waitLog(/inetd\.conf:2: \d+\/tcp4: no-such\.example: Name or service not known/);
+  t.ok(dns.queries.some((q) => q.name.startsWith('svc.example')), 'asked of $DNSCACHEIP');
 });

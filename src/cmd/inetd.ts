@@ -9,6 +9,7 @@ import { parseConf, TOOMANY } from '../inetd/conf';
 import { programEnv } from '../inetd/environ';
 import { createLog, type InetdLog } from '../inetd/log';
 import { strerror, Table } from '../inetd/table';
+import { resolveListenHost } from '../listen/resolve';
 
 const USAGE = 'usage: inetd [-dEil] [-q len] [-R rate] [configuration_file]';
 const CONFIG = '/etc/inetd.conf';
@@ -59,7 +60,13 @@ function ipv6Works(): boolean {
   return existsSync('/proc/net/if_inet6');
 }
 
-function readConfig(file: string, o: InetdOptions, log: InetdLog, ipv6: boolean) {
+/**
+ * The file's entries. Host names in it are looked up first (IPv4, through
+ * $DNSCACHEIP as tcpsvd looks up its host, never the system resolver); a name
+ * with no address is reported on its line, as openbsd-inetd reports
+ * getaddrinfo's failure.
+ */
+async function readConfig(file: string, o: InetdOptions, log: InetdLog, ipv6: boolean) {
   let text: string;
   try {
     text = readFileSync(file, 'latin1');
@@ -67,7 +74,17 @@ function readConfig(file: string, o: InetdOptions, log: InetdLog, ipv6: boolean)
     log.syslog('err', `${file}: ${strerror(e)}`);
     process.exit(1);
   }
-  const { entries, messages } = parseConf(text, file, { toomany: o.toomany, ipv6 });
+  const names = new Set<string>();
+  parseConf(text, file, { toomany: o.toomany, ipv6, resolve: (host, v6) => { if (!v6) names.add(host); return undefined; } });
+  const found = new Map<string, string>();
+  for (const name of names) {
+    try {
+      found.set(name, await resolveListenHost(name, { asGivenFirst: true }));
+    } catch {
+      // reported below, on its line
+    }
+  }
+  const { entries, messages } = parseConf(text, file, { toomany: o.toomany, ipv6, resolve: (host, v6) => (v6 ? undefined : found.get(host)) });
   for (const m of messages) log.syslog(m.level, `${m.file}:${m.line}: ${m.text}`);
   return entries;
 }
@@ -116,11 +133,11 @@ export async function main(argv: string[]): Promise<void> {
   const ipv6 = ipv6Works();
   const table = new Table({ log, env, backlog: o.backlog, uid });
   const config = o.config!;
-  await table.apply(readConfig(config, o, log, ipv6));
+  await table.apply(await readConfig(config, o, log, ipv6));
   // SIGHUP: reread; queued so that two rereads never interleave.
   let reread = Promise.resolve();
   process.on('SIGHUP', () => {
-    reread = reread.then(() => table.apply(readConfig(config, o as InetdOptions, log, ipv6)));
+    reread = reread.then(async () => table.apply(await readConfig(config, o as InetdOptions, log, ipv6)));
   });
   const die = () => {
     table.closeAll();
