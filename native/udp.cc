@@ -8,6 +8,10 @@
 //   udpWait(fd, callback(err, ip, port))       one-shot: the next datagram's sender,
 //                                              err = -errno of a failed peek or poll
 //   udpDiscard(fd) -> 0 or -errno              drop the first datagram (deny, failure)
+//   udpClose(fd)                               stop waiting on fd and close it
+//
+// Several sockets may wait at once (inetd serves one per datagram service),
+// each with one wait at a time.
 //
 // Our own reads use MSG_DONTWAIT, so the blocking socket never stalls the loop.
 #include "addon.h"
@@ -21,6 +25,7 @@
 #include <uv.h>
 
 #include <string>
+#include <unordered_map>
 
 namespace {
 
@@ -34,7 +39,7 @@ struct Waiter {
   napi_async_context context = nullptr;
 };
 
-Waiter* waiter = nullptr;
+std::unordered_map<int, Waiter*> waiters;
 
 Napi::Value UdpBind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -66,7 +71,7 @@ Napi::Value UdpBind(const Napi::CallbackInfo& info) {
   return r;
 }
 
-void deliver(int err, const char* ip, int port) {
+void deliver(Waiter* waiter, int err, const char* ip, int port) {
   napi_env env = waiter->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -81,16 +86,17 @@ void deliver(int err, const char* ip, int port) {
   napi_close_handle_scope(env, scope);
 }
 
-void stop() {
+void stop(Waiter* waiter) {
   if (!waiter->polling) return;
   uv_poll_stop(&waiter->poll);
   waiter->polling = false;
 }
 
-void onReadable(uv_poll_t*, int status, int) {
+void onReadable(uv_poll_t* handle, int status, int) {
+  Waiter* waiter = static_cast<Waiter*>(handle->data);
   if (status < 0) {
-    stop();
-    deliver(status, "", 0);
+    stop(waiter);
+    deliver(waiter, status, "", 0);
     return;
   }
   sockaddr_in from;
@@ -101,10 +107,10 @@ void onReadable(uv_poll_t*, int status, int) {
   while (r < 0 && errno == EINTR);
   if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // gone meanwhile: keep waiting
   int err = r < 0 ? -errno : 0;
-  stop();
+  stop(waiter);
   char ip[INET_ADDRSTRLEN] = "";
   if (!err) inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
-  deliver(err, ip, err ? 0 : ntohs(from.sin_port));
+  deliver(waiter, err, ip, err ? 0 : ntohs(from.sin_port));
 }
 
 Napi::Value UdpWait(const Napi::CallbackInfo& info) {
@@ -114,6 +120,8 @@ Napi::Value UdpWait(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
+  auto it = waiters.find(fd);
+  Waiter* waiter = it == waiters.end() ? nullptr : it->second;
   if (!waiter) {
     waiter = new Waiter();
     waiter->env = env;
@@ -123,14 +131,15 @@ Napi::Value UdpWait(const Napi::CallbackInfo& info) {
     int rc = uv_poll_init(loop, &waiter->poll, fd);
     if (rc < 0) {
       delete waiter;
-      waiter = nullptr;
       return ThrowErrno(env, "uv_poll_init", -rc);
     }
+    waiter->poll.data = waiter;
+    waiters[fd] = waiter;
     Napi::Object resource = Napi::Object::New(env);
     napi_create_reference(env, resource, 1, &waiter->resource);
     napi_async_init(env, resource, Napi::String::New(env, "ucspi-udp"), &waiter->context);
-  } else if (waiter->fd != fd || waiter->callback) {
-    Napi::Error::New(env, "udpWait: one socket, one wait at a time").ThrowAsJavaScriptException();
+  } else if (waiter->callback) {
+    Napi::Error::New(env, "udpWait: one wait at a time").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   napi_create_reference(env, info[1], 1, &waiter->callback);
@@ -152,10 +161,38 @@ Napi::Value UdpDiscard(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r < 0 ? -errno : 0);
 }
 
+void onClosed(uv_handle_t* h) {
+  delete static_cast<Waiter*>(h->data);
+}
+
+// udpClose(fd): no more waiting (a pending wait is never called back), and
+// the socket closed.
+Napi::Value UdpClose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "udpClose(fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto it = waiters.find(fd);
+  if (it != waiters.end()) {
+    Waiter* w = it->second;
+    waiters.erase(it);
+    stop(w);
+    if (w->callback) napi_delete_reference(env, w->callback);
+    if (w->resource) napi_delete_reference(env, w->resource);
+    if (w->context) napi_async_destroy(env, w->context);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), onClosed);
+  }
+  close(fd);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitUdp(Napi::Env env, Napi::Object exports) {
   exports.Set("udpBind", Napi::Function::New(env, UdpBind, "udpBind"));
   exports.Set("udpWait", Napi::Function::New(env, UdpWait, "udpWait"));
   exports.Set("udpDiscard", Napi::Function::New(env, UdpDiscard, "udpDiscard"));
+  exports.Set("udpClose", Napi::Function::New(env, UdpClose, "udpClose"));
 }

@@ -55,6 +55,8 @@ export interface Addon {
   udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
   /** Drops the first queued datagram: 0 or -errno. */
   udpDiscard(fd: number): number;
+  /** Stops waiting on fd (a pending wait is never called back) and closes it. */
+  udpClose(fd: number): void;
   // native/proxy.cc
   /** One-shot: callback(0) when fd is readable, or the poll's -errno; the id cancels it. */
   proxyWait(fd: number, callback: (status: number) => void): number;

@@ -15,12 +15,15 @@ export interface UdpSocket {
   wait(cb: (err: NodeJS.ErrnoException | null, ip: string, port: number) => void): void;
   /** Drops the first queued datagram (denied, or no prog for it). */
   discard(): void;
+  /** Stops waiting (a pending wait is never called back) and closes the socket. */
+  close(): void;
 }
 
 interface UdpAddon {
   udpBind(ip: string, port: number): [number, number];
   udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
   udpDiscard(fd: number): number;
+  udpClose(fd: number): void;
 }
 
 function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
@@ -44,6 +47,9 @@ export function bindUdp(addon: UdpAddon, ip: string, port: number): UdpSocket {
     },
     discard() {
       addon.udpDiscard(fd);
+    },
+    close() {
+      addon.udpClose(fd);
     },
   };
 }

@@ -1,0 +1,269 @@
+// Our inetd against Debian's openbsd-inetd (/usr/sbin/inetd): the same
+// inetd.conf, each server on its own random 127/8 address (the internal
+// services have fixed ports), one after the other on ::1, and the same
+// observations from both: what answers, the internal services' answers
+// (daytime and time compared modulo the clock), the program's argv, fds,
+// user and environment, tcpd's allow/deny, a SIGHUP reread, nowait.N and a
+// dgram wait program.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { BIN, descendants, killGroup, ours, sleep, spawn, waitFor } from './helpers/common';
+import {
+  canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
+} from './helpers/inetd';
+import { listeners } from './helpers/net';
+
+const Impls = ['ours', 'debian'] as const;
+type Impl = typeof Impls[number];
+
+const skipAll = needOpenbsdInetd().skip || (canUnshare() ? false : 'needs root and unshare -m (Debian\'s inetd writes /run/inetd.pid)');
+
+const DAYTIME = /^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d\d:\d\d:\d\d \d{4}\r\n$/;
+
+/** A daytime answer as "ok" when it has ctime's form and is within 5 s of now. */
+function daytimeOk(s: string | Buffer | undefined): string {
+  const text = s === undefined ? '' : s.toString();
+  if (!DAYTIME.test(text)) return `bad: ${JSON.stringify(text)}`;
+  const when = new Date(text.trim().replace(/^\w+ (\w+) +(\d+) ([\d:]+) (\d+)$/, '$1 $2 $4 $3')).getTime();
+  return Math.abs(when - Date.now()) <= 5000 ? 'ok' : `off by ${when - Date.now()} ms`;
+}
+
+/** A time answer as "ok" when it is 4 bytes within 5 s of now. */
+function timeOk(b: Buffer | undefined): string {
+  if (!b || b.length !== 4) return `bad: ${b?.toString('hex')}`;
+  const secs = b.readUInt32BE(0) - 2208988800;
+  return Math.abs(secs - Date.now() / 1000) <= 5 ? 'ok' : `off by ${secs - Date.now() / 1000} s`;
+}
+
+const closed = (s: string) => (s === '' || s === 'ERR:ECONNRESET' ? 'closed' : s);
+
+/** Runs scenario against both implementations, one after the other, and compares what each saw. */
+async function both(t: Test, what: string, scenario: (impl: Impl, dir: string) => Promise<Record<string, unknown>>) {
+  const seen: Partial<Record<Impl, Record<string, unknown>>> = {};
+  for (const impl of Impls) {
+    const dir = tmpDir(`inetd-diff-${impl}-`);
+    try {
+      seen[impl] = await scenario(impl, dir);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  t.same(seen.ours, seen.debian, `${what}: ours as openbsd-inetd`);
+  return seen;
+}
+
+t.test('internal services and programs over TCP', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'tcp services', async (impl, dir) => {
+    const ip = randomLoopback();
+    const [pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePortOn(ip)));
+    fs.writeFileSync(path.join(dir, 'fds'), '#!/bin/sh\necho "$0" "$@"; for f in 0 1 2; do readlink /proc/$$/fd/$f; done\n', { mode: 0o755 });
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, [
+      `${ip}:echo stream tcp nowait root internal`,
+      `${ip}:discard stream tcp nowait root internal`,
+      `${ip}:daytime stream tcp nowait root internal`,
+      `${ip}:time stream tcp nowait root internal`,
+      `${ip}:chargen stream tcp nowait root internal`,
+      `${ip}:${pEnv} stream tcp nowait root /usr/bin/env env`,
+      `${ip}:${pId} stream tcp nowait nobody /usr/bin/id id`,
+      `${ip}:${pFd} stream tcp nowait root ${dir}/fds fds-argv0 one two`,
+      `${ip}:${pMissing} stream tcp nowait root ${dir}/no-such-program x`,
+      `${ip}:${pArgv} stream tcp nowait root ${dir}/fds`,
+      `${ip}:${pArgv0} stream tcp nowait root /bin/sh argv0-given -c cat\${IFS}/proc/$$/cmdline`,
+      `${ip}:${pSig} stream tcp nowait root /bin/grep grep -E ^Sig(Ign|Blk) /proc/self/status`,
+      `${ip}:7001 stream tcp nowait root internal`,
+      '',
+    ].join('\n'));
+    const srv = await startInetd(impl, conf, dir, { tcp: [7, 9, 13, 37, 19, pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig] });
+    try {
+      const env = Object.fromEntries((await tcpTalk(ip, pEnv)).split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+      delete env._; // the path of whatever started the server
+      const fds = (await tcpTalk(ip, pFd)).replaceAll(dir, 'DIR').split('\n');
+      const argvOnly = (await tcpTalk(ip, pArgv)).replaceAll(dir, 'DIR').split('\n')[0];
+      return {
+        echo: await tcpTalk(ip, 7, { send: 'hello, echo\r\n', end: true }),
+        discard: await tcpTalk(ip, 9, { send: 'into the void\r\n', end: true }),
+        daytime: daytimeOk(await tcpTalk(ip, 13)),
+        time: timeOk(Buffer.from(await tcpTalk(ip, 37), 'latin1')),
+        chargen: await tcpTalk(ip, 19, { max: 74 * 5 }).then((s) => s.slice(0, 74 * 5)),
+        env,
+        id: await tcpTalk(ip, pId),
+        argv: fds[0],
+        argvDefault: argvOnly,
+        argv0: (await tcpTalk(ip, pArgv0)).split('\0'),
+        signals: await tcpTalk(ip, pSig),
+        fdsAreTheSocket: fds.slice(1, 4).every((l) => /^socket:\[\d+\]$/.test(l) && l === fds[1]),
+        missingProgram: closed(await tcpTalk(ip, pMissing)),
+        unknownInternal: await tcpTalk(ip, 7001),
+      };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.equal(seen.ours?.daytime, 'ok', 'daytime in ctime form, now');
+  t.equal(seen.ours?.time, 'ok', 'time: seconds since 1900, now');
+  t.equal(seen.ours?.echo, 'hello, echo\r\n');
+  t.same((seen.ours?.argv0 as string[]).slice(0, 2), ['argv0-given', '-c'], 'argv[0] from the line, apart from the path');
+  t.equal(seen.ours?.fdsAreTheSocket, true, 'fds 0, 1 and 2 are the socket');
+  t.match(seen.ours?.signals, /^SigBlk:\s+0+\nSigIgn:\s+0+\n$/, 'no signal blocked or ignored in the program');
+  t.notOk('PATH' in (seen.ours?.env as object), 'PATH laundered away');
+});
+
+t.test('tcpd-wrapped program: the same allow and deny; and inetconv\'s translation served by tcpsvd decides alike', { skip: skipAll || (fs.existsSync(TCPD) ? false : `${TCPD} not installed: allow/deny not compared`) }, async (t) => {
+  const seen = await both(t, 'tcpd', async (impl, dir) => {
+    const ip = randomLoopback();
+    const port = await freePortOn(ip);
+    fs.writeFileSync(path.join(dir, 'hosts.allow'), 'greet: 127.0.0.1\n');
+    fs.writeFileSync(path.join(dir, 'hosts.deny'), 'ALL: ALL\n');
+    fs.writeFileSync(path.join(dir, 'greet'), '#!/bin/sh\necho "hello $0"\n', { mode: 0o755 });
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${port} stream tcp nowait root ${TCPD} ${dir}/greet\n`);
+    const srv = await startInetd(impl, conf, dir, { tcp: [port], hostsAllow: path.join(dir, 'hosts.allow'), hostsDeny: path.join(dir, 'hosts.deny') });
+    try {
+      return {
+        allowed: (await tcpTalk(ip, port, { local: '127.0.0.1' })).replace(dir, 'DIR'),
+        // (tcpd waits 5 s before it closes a refused connection)
+        denied: closed(await tcpTalk(ip, port, { local: '127.0.0.3', ms: 12_000 })),
+      };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, { allowed: 'hello DIR/greet\n', denied: 'closed' });
+  // The same line and tables through inetconv: tcpd unwrapped, the tables as peers for tcpsvd.
+  const dir = tmpDir('inetd-diff-inetconv-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  fs.writeFileSync(path.join(dir, 'hosts.allow'), 'greet: 127.0.0.1\n');
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), 'ALL: ALL\n');
+  fs.writeFileSync(path.join(dir, 'greet'), '#!/bin/sh\necho "hello $0"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), `${ip}:${port} stream tcp nowait root ${TCPD} ${dir}/greet\n`);
+  const conv = spawnSync(ours('inetconv'), ['-i', `${dir}/inetd.conf`, '-a', `${dir}/hosts.allow`, '-D', `${dir}/hosts.deny`, '-d', `${dir}/sv`, '-B', BIN],
+    { encoding: 'utf8', timeout: 30_000 });
+  t.equal(conv.status, 0, `inetconv converts (${conv.stderr})`);
+  const svc = path.join(dir, 'sv', port.toString());
+  const svcDir = fs.existsSync(svc) ? svc : path.join(dir, 'sv', fs.readdirSync(path.join(dir, 'sv'))[0]);
+  const run = spawn('/bin/sh', ['./run'], { cwd: svcDir, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });
+  t.teardown(() => killGroup(run.pid));
+  await waitFor('tcpsvd listening', () => listeners(run.pid!).some((l) => l.port === port) ||
+    descendants(run.pid!).some((p) => listeners(p).some((l) => l.port === port)));
+  t.same({
+    allowed: (await tcpTalk(ip, port, { local: '127.0.0.1' })).replace(dir, 'DIR'),
+    denied: closed(await tcpTalk(ip, port, { local: '127.0.0.3' })),
+  }, seen.ours, 'inetconv\'s translation under tcpsvd: the same decisions as tcpd under inetd');
+});
+
+t.test('SIGHUP: services added, removed and changed', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'reread', async (impl, dir) => {
+    const ip = randomLoopback();
+    const [pA, pC] = await Promise.all([freePortOn(ip), freePortOn(ip)]);
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${pA} stream tcp nowait root /bin/echo echo first\n${ip}:daytime stream tcp nowait root internal\n`);
+    const srv = await startInetd(impl, conf, dir, { tcp: [pA, 13] });
+    try {
+      const before = { a: await tcpTalk(ip, pA), daytime: daytimeOk(await tcpTalk(ip, 13)) };
+      fs.writeFileSync(conf, `${ip}:${pA} stream tcp nowait root /bin/echo echo second\n${ip}:${pC} stream tcp nowait root /bin/echo echo added\n`);
+      srv.hup();
+      const end = Date.now() + 8000;
+      for (;;) {
+        const ports = new Set(listeners(srv.pid).map((l) => l.port));
+        if (ports.has(pC) && !ports.has(13)) break;
+        if (Date.now() > end) throw new Error(`${impl}: reread not seen: ${srv.stderr()}`);
+        await sleep(20);
+      }
+      return { before, after: { a: await tcpTalk(ip, pA), c: await tcpTalk(ip, pC), daytime: await tcpTalk(ip, 13) } };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours?.after, { a: 'second\n', c: 'added\n', daytime: 'ERR:ECONNREFUSED' }, 'changed, added, removed');
+});
+
+t.test('nowait.N: N - 1 programs a minute, then the service is closed (or, IPv4 port >= 1024, the client dropped)', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'nowait.3', async (impl, dir) => {
+    const ip = randomLoopback();
+    const [p4, p6] = await Promise.all([freePortOn(ip), freePortOn('::1')]);
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${p4} stream tcp nowait.3 root /bin/echo echo hi\n[::1]:${p6} stream tcp6 nowait.3 root /bin/echo echo hi\n`);
+    const srv = await startInetd(impl, conf, dir, { tcp: [p4, p6] });
+    try {
+      const v4: string[] = [], v6: string[] = [];
+      for (let i = 0; i < 5; i++) v4.push(closed(await tcpTalk(ip, p4)));
+      for (let i = 0; i < 3; i++) v6.push(closed(await tcpTalk('::1', p6)));
+      // A client racing the close can be reset rather than refused: wait for the socket to go.
+      const end = Date.now() + 3000;
+      while (listeners(srv.pid).some((l) => l.port === p6) && Date.now() < end) await sleep(20);
+      for (let i = 0; i < 2; i++) v6.push(closed(await tcpTalk('::1', p6)));
+      const ports = new Set(listeners(srv.pid).map((l) => l.port));
+      return { v4, v6, v4Listening: ports.has(p4), v6Listening: ports.has(p6) };
+    } finally {
+      await srv.stop();
+    }
+  });
+  // openbsd-inetd counts the invocation before comparing with N: N - 1 programs start.
+  t.same(seen.ours, {
+    v4: ['hi\n', 'hi\n', 'closed', 'closed', 'closed'],
+    v6: ['hi\n', 'hi\n', 'closed', 'ERR:ECONNREFUSED', 'ERR:ECONNREFUSED'],
+    v4Listening: true, v6Listening: false,
+  }, 'the counts');
+});
+
+t.test('dgram wait program: one at a time, each reads its datagram', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'dgram wait', async (impl, dir) => {
+    const ip = randomLoopback();
+    const port = await freePortOn(ip, true);
+    const rec = path.join(dir, 'rec');
+    // Reads one datagram, notes it with whether another copy was running, lingers a little.
+    fs.writeFileSync(rec, '#!/bin/sh\nd=$1\nif ! mkdir "$d/lock" 2>/dev/null; then echo overlap >> "$d/data"; fi\n' +
+      'dd bs=4096 count=1 2>/dev/null >> "$d/data"; echo >> "$d/data"; sleep 0.2; rmdir "$d/lock"\n', { mode: 0o755 });
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${port} dgram udp4 wait root ${rec} rec ${dir}\n`);
+    const srv = await startInetd(impl, conf, dir, { udp: [port] });
+    try {
+      for (const w of ['one', 'two', 'three']) await udpAsk(ip, ip, port, w, 1);
+      const file = path.join(dir, 'data');
+      const end = Date.now() + 8000;
+      while (!(fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').length >= 4) && Date.now() < end) await sleep(20);
+      await sleep(300);
+      return { data: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(none)' };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.equal(seen.ours?.data, 'one\ntwo\nthree\n', 'three runs, never two at once, each read its own datagram');
+});
+
+t.test('internal datagram services on ::1, and no answer to 127/8', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'udp internal', async (impl, dir) => {
+    const ip = randomLoopback();
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, ['daytime', 'echo', 'chargen', 'time'].map((s) => `[::1]:${s} dgram udp6 wait root internal\n`).join('') +
+      `${ip}:echo dgram udp4 wait root internal\n`);
+    let srv;
+    for (let i = 0; ; i++) {
+      try {
+        srv = await startInetd(impl, conf, dir, { udp: [13, 7, 19, 37] });
+        break;
+      } catch (e) {
+        if (i >= 4) throw e; // ::1's fixed ports held by someone else meanwhile
+        await sleep(500);
+      }
+    }
+    try {
+      return {
+        daytime: daytimeOk(await udpAsk('::1', '::1', 13, 'x')),
+        time: timeOk(await udpAsk('::1', '::1', 37, 'x')),
+        echo: (await udpAsk('::1', '::1', 7, 'hello'))?.toString(),
+        chargen: [(await udpAsk('::1', '::1', 19, 'x'))?.toString(), (await udpAsk('::1', '::1', 19, 'x'))?.toString()],
+        echoFrom127: (await udpAsk(ip, ip, 7, 'hello', 500))?.toString() ?? 'none',
+      };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.equal(seen.ours?.echo, 'hello');
+  t.equal(seen.ours?.echoFrom127, 'none', '127/8 senders get no answer');
+});

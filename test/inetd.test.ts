@@ -1,0 +1,211 @@
+// Our inetd alone: the reading of inetd.conf (src/inetd/conf.ts), its
+// messages by file and line, the command line and exit codes, the pid file,
+// going into the background, and what a reread keeps (the listening socket
+// of a changed line, live connections of a removed one). Compared with
+// openbsd-inetd in inetd-diff.test.ts.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import t from 'tap';
+import { killGroup, ours, sleep, spawn, waitFor, which } from './helpers/common';
+import { canUnshare, freePortOn, randomLoopback, startInetd, tcpTalk, tmpDir } from './helpers/inetd';
+import { startFakeDns } from './helpers/fakedns';
+import { listeners } from './helpers/net';
+import { parseConf } from '../src/inetd/conf';
+import { chargenLine, daytime, machtime } from '../src/inetd/internal';
+import { programEnv } from '../src/inetd/environ';
+import { createLog } from '../src/inetd/log';
+
+const opts = { toomany: 256, ipv6: true, servicesFile: '/etc/services' };
+
+t.test('inetd.conf as openbsd-inetd reads it', async (t) => {
+  const text = [
+    '# comment',
+    'echo stream tcp nowait root internal',
+    '127.0.0.2:',
+    '8001 stream tcp4 nowait.10 nobody.nogroup /bin/cat cat -u',
+    '[::1]:8002 stream tcp6 wait.x daemon:daemon /bin/cat',
+    '8003 stream tcp4 nowait root /bin/sh sh',
+    '  -c true',
+    '*:',
+    'rusers/1-3 dgram rpc/udp wait root /usr/sbin/rpc.rusersd rpc.rusersd',
+    '/tmp/sock stream unix nowait root /bin/cat cat',
+    '8004 stream tcp4 nowait root',
+    '7001 stream tcp nowait root internal',
+    'no-such-service stream tcp4 nowait root /bin/cat cat',
+    '8005 stream udp4 nowait root /bin/cat cat',
+    '',
+  ].join('\n');
+  const { entries, messages } = parseConf(text, 'f', opts);
+  const brief = entries.map((e) => [e.line, e.service, e.proto, e.ip, e.port, e.wait, e.max, e.user, e.group ?? '-', e.server, e.argv.join(' ')]);
+  t.same(brief, [
+    [2, 'echo', 'tcp', '0.0.0.0', 7, false, 256, 'root', '-', 'internal', ''],
+    [2, 'echo', 'tcp6', '::', 7, false, 256, 'root', '-', 'internal', ''],
+    [4, '8001', 'tcp4', '127.0.0.2', 8001, false, 10, 'nobody', 'nogroup', '/bin/cat', 'cat -u'],
+    [5, '8002', 'tcp6', '::1', 8002, true, 256, 'daemon', 'daemon', '/bin/cat', 'cat'],
+    [6, '8003', 'tcp4', '127.0.0.2', 8003, false, 256, 'root', '-', '/bin/sh', 'sh -c true'],
+  ], 'entries: tcp makes two, host: lines set the default, continuation lines, argv[0] defaults to the basename');
+  t.same(messages.map((m) => `${m.file}:${m.line}: ${m.text}`), [
+    'f:5: 8002: illegal max field "x", setting to 256',
+    'f:9: rusers/1-3/rpc/udp: RPC services are not served',
+    'f:10: /tmp/sock/unix: UNIX-domain services are not served',
+    'f:11: syntax error in inetd config file',
+    'f:12: internal service 7001 unknown',
+    'f:13: no-such-service/tcp4: unknown service',
+    'f:14: 8005/udp4: socket: Protocol not supported',
+  ], 'each bad line named by file and line, in openbsd-inetd\'s words');
+});
+
+t.test('internal answers', async (t) => {
+  t.equal(daytime(new Date(2026, 0, 5, 7, 8, 9)), 'Mon Jan  5 07:08:09 2026\r\n', 'ctime form, day padded with a blank');
+  t.equal(machtime(0).readUInt32BE(0), 2208988800, '1970 is 2208988800 s after 1900');
+  t.equal(machtime(Date.UTC(2036, 1, 7, 6, 28, 16)).readUInt32BE(0), 0, 'the 32 bits wrap in 2036');
+  t.equal(chargenLine(0).toString(), ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n');
+  t.equal(chargenLine(94).toString().slice(0, 3), '~ !', 'the ring wraps after ~');
+});
+
+t.test('environment: laundered unless -E, with inetd_dummy', async (t) => {
+  const env = { PATH: '/bin', HOME: '/root', LD_PRELOAD: 'x', TERMINFO: 'y', KEEP: 'z', SSH_AUTH_SOCK: 's' };
+  t.same(programEnv(env, false), { KEEP: 'z', inetd_dummy: 'x'.repeat(99) });
+  t.same(programEnv(env, true), { ...env, inetd_dummy: 'x'.repeat(99) });
+});
+
+function run(args: string[], ms = 8000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(ours('inetd'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr: err }); });
+  });
+}
+
+t.test('command line and exit codes', async (t) => {
+  const dir = tmpDir('inetd-args-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.same(await run(['-z']), { code: 1, stderr: "inetd: invalid option -- 'z'\nusage: inetd [-dEil] [-q len] [-R rate] [configuration_file]\n" });
+  t.same(await run(['-l', '/dev/null']), { code: 1, stderr: 'inetd: libwrap support not enabled\n' });
+  t.same(await run(['a', 'b']), { code: 1, stderr: 'inetd: more than one argument specified\n' });
+  const missing = path.join(dir, 'no-such.conf');
+  t.same(await run(['-d', `--pidfile=${dir}/pid`, missing]), { code: 1, stderr: `${missing}: No such file or directory\n` },
+    'an unreadable file: its message, exit 1');
+});
+
+t.test('pid file, SIGTERM, and the background', async (t) => {
+  const dir = tmpDir('inetd-pid-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `${ip}:${port} stream tcp nowait root /bin/echo echo up\n`);
+  const pidfile = path.join(dir, 'inetd.pid');
+  // Without -d or -i: the command returns at once, a copy runs on in a session of its own.
+  const r = await run([`--pidfile=${pidfile}`, conf]);
+  t.equal(r.code, 0, 'the starting command exits 0');
+  const pid = Number(await waitFor('pid file', () => fs.existsSync(pidfile) && fs.readFileSync(pidfile, 'utf8').trim()));
+  try {
+    await waitFor('listening', () => listeners(pid).some((l) => l.port === port));
+    t.equal(await tcpTalk(ip, port), 'up\n', 'the daemon serves');
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    t.equal(Number(f[3]), pid, 'it leads a session of its own');
+    t.equal(fs.readlinkSync(`/proc/${pid}/cwd`), '/', 'in /');
+    process.kill(pid, 'SIGTERM');
+    await waitFor('pid file removed', () => !fs.existsSync(pidfile));
+    t.pass('SIGTERM: the pid file is removed');
+  } finally {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** The inode of the listening socket pid holds on port. */
+function listenInode(pid: number, port: number): string | undefined {
+  for (const t of ['tcp', 'tcp6']) {
+    for (const line of fs.readFileSync(`/proc/${pid}/net/${t}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1].split(':')[1], 16) === port) {
+        const fds = fs.readdirSync(`/proc/${pid}/fd`).map((x) => { try { return fs.readlinkSync(`/proc/${pid}/fd/${x}`); } catch { return ''; } });
+        if (fds.includes(`socket:[${f[9]}]`)) return f[9];
+      }
+    }
+  }
+  return undefined;
+}
+
+t.test('SIGHUP keeps a changed line\'s socket and the live connections of a removed one', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
+  const dir = tmpDir('inetd-hup-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `${ip}:${port} stream tcp nowait root /bin/echo echo one\n${ip}:echo stream tcp nowait root internal\n`);
+  const srv = await startInetd('ours', conf, dir, { tcp: [port, 7] });
+  t.teardown(() => srv.stop());
+  const before = listenInode(srv.pid, port);
+  t.ok(before, 'listening');
+  // A live echo session, kept across the reread that removes echo.
+  const live = net.connect(7, ip);
+  const got: string[] = [];
+  live.on('data', (d) => got.push(d.toString()));
+  await new Promise((r) => live.once('connect', r));
+  live.write('before\n');
+  await waitFor('first echo', () => got.join('') === 'before\n');
+  fs.writeFileSync(conf, `${ip}:${port} stream tcp nowait root /bin/echo echo two\n`);
+  srv.hup();
+  await srv.waitLog(/FREE: [\d.]+:echo/);
+  t.equal(await tcpTalk(ip, port), 'two\n', 'the changed line serves its new program');
+  t.equal(listenInode(srv.pid, port), before, 'on the same listening socket');
+  t.equal(await tcpTalk(ip, 7), 'ERR:ECONNREFUSED', 'echo is gone for new clients');
+  live.write('after\n');
+  await waitFor('echo after the reread', () => got.join('') === 'before\nafter\n');
+  t.pass('the live echo session goes on');
+  live.destroy();
+  // A bad line in the new file: named, and the rest still served.
+  fs.writeFileSync(conf, `${ip}:${port} stream tcp nowait root /bin/echo echo three\nbroken line\n`);
+  srv.hup();
+  await srv.waitLog(new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: syntax error in inetd config file`));
+  t.equal(await tcpTalk(ip, port), 'three\n');
+  await sleep(10);
+});
+
+t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[pid]', {
+  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
+}, async (t) => {
+  const dir = tmpDir('inetd-syslog-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'log');
+  // A datagram socket standing for /dev/log, printing what it receives.
+  const py = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    's.bind(sys.argv[1])',
+    'print("ready", flush=True)',
+    'while True: print(s.recv(4096).decode(), flush=True)',
+  ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => killGroup(py.pid));
+  let out = '';
+  py.stdout!.on('data', (d) => { out += d; });
+  await waitFor('the log socket', () => out.startsWith('ready\n'));
+  createLog(false, sock).syslog('err', 'ftp/tcp: bind: Address already in use');
+  await waitFor('a message', () => out.split('\n').length > 2);
+  t.match(out.split('\n')[1], new RegExp(`^<27>.* inetd\\[${process.pid}\\]: ftp/tcp: bind: Address already in use$`), 'daemon.err, inetd[pid], the text');
+});
+
+t.test('a host name in the file: looked up through $DNSCACHEIP, never the system resolver', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
+  const dir = tmpDir('inetd-name-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ip = randomLoopback();
+  const port = await freePortOn(ip);
+  const dns = await startFakeDns({ 'svc.example': { a: [ip] } });
+  t.teardown(() => dns.close());
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `svc.example:${port} stream tcp4 nowait root /bin/echo echo named\nno-such.example:${port} stream tcp4 nowait root /bin/echo echo x\n`);
+  const saved = process.env.DNSCACHEIP;
+  process.env.DNSCACHEIP = dns.addr;
+  t.teardown(() => { if (saved === undefined) delete process.env.DNSCACHEIP; else process.env.DNSCACHEIP = saved; });
+  const srv = await startInetd('ours', conf, dir, { tcp: [port] });
+  t.teardown(() => srv.stop());
+  t.equal(await tcpTalk(ip, port), 'named\n', 'served on the name\'s address');
+  await srv.waitLog(/inetd\.conf:2: \d+\/tcp4: no-such\.example: Name or service not known/);
+  t.ok(dns.queries.some((q) => q.name.startsWith('svc.example')), 'asked of $DNSCACHEIP');
+});
