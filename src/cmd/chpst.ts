@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { BadOption, getopt, UsageError } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
 import { errstr } from '../lib/errstr';
+import { versionLine } from '../lib/version';
 import { getpwnam, LookupError, UidGids, uidGids } from '../chain/account';
 import { addNice, becomeAccount, changeRoot, newSession } from '../chain/effects';
 import { EnvChanges, EnvDirError, readEnvDir } from '../chain/env';
@@ -225,8 +226,7 @@ export function main(argv: string[]): void {
         case '0': case '1': case '2': close[Number(l)] = true; break;
         case 'V': {
           // Our own version line, as tcpsvd's, svlogd's: never the original's id.
-          const { version } = require('../../../package.json') as { version: string };
-          writeLine(`$Id: ucspi-node chpst ${version} $`);
+          writeLine(versionLine('chpst'));
           throw new UsageError();
         }
       }

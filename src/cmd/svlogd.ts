@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { UsageError, getopt, orUsage } from '../lib/getopt';
 import { scanUlong } from '../lib/scan';
+import { versionLine } from '../lib/version';
 import { LogDir } from '../svlogd/logdir';
 import { formatStamp, STAMP_LEN } from '../svlogd/stamp';
 import { INFO, fatal, say } from '../svlogd/say';
@@ -12,7 +13,6 @@ import { sleepSync } from '../lib/sleep';
 
 // The usage line ends with an empty line, as the original's does.
 const USAGE = { prog: 'svlogd', text: 'usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n', code: 111 };
-const VERSION = 'ucspi-node svlogd 0.1.0';
 const NL = 0x0a;
 const DOTS = Buffer.from('...');
 const NEWLINE = Buffer.from('\n');
@@ -48,7 +48,7 @@ function parseArgs(argv: string[]): Opts {
       case 't': if (++o.timestamp > 3) o.timestamp = 3; break;
       case 'v': o.verbose++; break;
       // -V prints the version, then the usage (exit 111).
-      case 'V': throw new UsageError(VERSION);
+      case 'V': throw new UsageError(versionLine('svlogd'));
     }
   });
   if (o.dirs.length === 0) throw new UsageError();
