@@ -128,12 +128,21 @@ t.test('chpst against runit\'s', needReference('chpst'), async (t) => {
       const [want, got] = both(args, { env: baseEnv });
       t.same({ ...got, stdout: got.stdout.split('\n').sort() }, { ...want, stdout: want.stdout.split('\n').sort() }, label(args));
     }
-    // The user is looked up inside the new root, which has no /etc/passwd:
-    // runit's getpwnam fails with ENOENT and says so; ours finds no entry.
-    const [want, got] = both(['-u', 'nobody', '-/', dir, 'true']);
-    t.equal(got.status, want.status, '-u after -/ without /etc/passwd: exit code');
-    t.equal(got.stderr, want.stderr, '-u after -/ without /etc/passwd: words',
-      { todo: 'ours reads a missing passwd file as one without the user' });
+    // The user is looked up inside the new root: without /etc/passwd there,
+    // getpwnam fails with ENOENT, and runit says so; with one that lacks the
+    // user or a group, it is unknown; without /etc/group, ENOENT again.
+    const etc = path.join(dir, 'jail2', 'etc');
+    fs.mkdirSync(etc, { recursive: true });
+    const jail2 = path.dirname(etc);
+    for (const [files, spec] of [[{}, 'nobody'], [{ passwd: 'x:x:7:7::/:/bin/sh\n' }, 'nobody'],
+      [{ passwd: 'x:x:7:7::/:/bin/sh\n' }, 'x:x'], [{ passwd: 'x:x:7:7::/:/bin/sh\n', group: 'g:x:8:\n' }, 'x:y'],
+      [{ passwd: 'x:x:7:7::/:/bin/sh\n' }, ':7:7']] as Array<[Record<string, string>, string]>) {
+      for (const f of ['passwd', 'group']) fs.rmSync(path.join(etc, f), { force: true });
+      for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(etc, f), text);
+      const args = ['-u', spec, '-/', jail2, 'true'];
+      const [want, got] = both(args);
+      t.same(got, want, `${label(args)}, ${Object.keys(files).join(' and ') || 'no files'} in the new root's /etc`);
+    }
   });
 
   t.test('-/: prog runs in the new root', { skip: isRoot ? false : 'needs root' }, async (t) => {
@@ -179,7 +188,7 @@ t.test('chpst against runit\'s', needReference('chpst'), async (t) => {
 
   t.test('limits: every letter, 0, and above the hard limit', { skip: haveNative ? false : 'no native addon' }, async (t) => {
     const limits = ['cat', '/proc/self/limits'];
-    for (const args of [['-m', '0'], ['-d', '0'], ['-o', '0'], ['-p', '0'], ['-f', '0'], ['-c', '0'], ['-r', '0'], ['-t', '0'],
+    for (const args of [['-m', '0'], ['-d', '0'], ['-o', '0'], ['-p', '0'], ['-f', '0'], ['-c', '0'], ['-r', '0'],
       ['-c', ''], ['-m', '123456789', '-d', '987654321'], ['-d', '987654321', '-m', '123456789'], ['-o', '00017'],
       ['-t', '18446744073709551615'], ['-f', '18446744073709551616']]) {
       const [want, got] = both([...args, ...limits]);
@@ -187,6 +196,9 @@ t.test('chpst against runit\'s', needReference('chpst'), async (t) => {
       t.equal(got.stdout, want.stdout, `${label(args)}: limits`);
       t.equal(got.stderr, want.stderr, `${label(args)}: stderr`);
     }
+    // -t 0 is left out: the CPU time a process has used counts across exec,
+    // so whether prog is killed at once depends on when the next tick checks
+    // (and ours has used more: see chpst(8)).
     // Above the hard limit: the soft limit goes up to the hard one, no further.
     for (const args of [['-o', '500'], ['-f', '99999'], ['-m', '99999999999']]) {
       const [want, got] = bothAfter('ulimit -H -n 200; ulimit -H -f 1000; ulimit -H -v 5000000', [...args, ...limits]);

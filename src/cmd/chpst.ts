@@ -43,6 +43,32 @@ function usageOf(text: string, e?: unknown): never {
   process.exit(100);
 }
 
+/**
+ * Why glibc's getpwnam or getgrnam would have failed with errno set, where
+ * runit then says so rather than "unknown user/group": the file it reads is
+ * missing (a new root from -/ without /etc/passwd). The user is looked up
+ * first, then the groups.
+ */
+function missingDatabase(spec: string): NodeJS.ErrnoException | undefined {
+  const missing = (file: string) => {
+    try {
+      fs.accessSync(file);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? e as NodeJS.ErrnoException : undefined;
+    }
+  };
+  const colon = spec.indexOf(':');
+  const e = missing('/etc/passwd');
+  if (e || colon < 0) return e;
+  try {
+    if (getpwnam(spec.slice(0, colon)) === undefined) return undefined;
+  } catch {
+    return undefined;
+  }
+  return missing('/etc/group');
+}
+
 /** -u and -U, and the setuidgid/envuidgid names (ext false: an account name only). */
 function ids(spec: string, ext: boolean): UidGids {
   let u: UidGids | undefined;
@@ -58,6 +84,10 @@ function ids(spec: string, ext: boolean): UidGids {
   }
   if (u === undefined) {
     if (ext && spec.startsWith(':')) fatal(`invalid uid/gids: ${spec.slice(1)}`);
+    if (ext) {
+      const e = missingDatabase(spec);
+      if (e) fatal('unable to get password/group file entry', e);
+    }
     fatal(ext ? `unknown user/group: ${spec}` : `unknown account: ${spec}`);
   }
   return u;
