@@ -51,12 +51,13 @@ scratch() {
 # in_ns USER SNIPPET: runs `sh -c SNIPPET` as USER (root, or a user name whose
 # group is given by $rungroup) inside new network and pid namespaces whose
 # only interface is loopback, with $DNSCACHEIP pointing at the fake DNS server
-# started inside the same namespace. When the snippet ends, the namespace's
+# started inside the same namespace, and a mount namespace of their own (see
+# netns.sh: /dev/null). When the snippet ends, the namespace's
 # first process ends and the kernel kills whatever the suite left behind; the
 # whole run is bounded by $CONF_TIMEOUT seconds (default 300).
 in_ns() {
   timeout -k 5 "${CONF_TIMEOUT:-300}" \
-    unshare --net --pid --fork --kill-child -- sh "$conf/netns.sh" "$1" "${rungroup:-nogroup}" "$2"
+    unshare --mount --net --pid --fork --kill-child -- sh "$conf/netns.sh" "$1" "${rungroup:-nogroup}" "$2"
 }
 
 # cleanup: remove the scratch directory on exit, unless $CONF_KEEP is set

@@ -25,6 +25,10 @@
 #include <cerrno>
 #include <string>
 
+// native/launch.cc: reaps the children that have already exited and hands
+// their events to JavaScript (a no-op before launchSetup).
+void LaunchReapNow();
+
 namespace {
 
 constexpr int WORDS = 12;      // int32 per accepted client
@@ -152,6 +156,10 @@ void onReadable(uv_poll_t*, int status, int) {
       break;
     }
   }
+  // Children that ended before these clients came are accounted first (their
+  // end and status lines, and the -c slots they free), as the originals'
+  // SIGCHLD handler does before accept(2) returns.
+  if (n > 0) LaunchReapNow();
   if (acc->budget <= 0) stopPolling();
   if (failed) {
     stopPolling();

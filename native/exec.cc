@@ -156,7 +156,17 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
   }
   ResetSignals();
   Undo undo;
+  // The tool may have set its own descriptor limit (chpst -o, softlimit -o)
+  // below the descriptors Node holds, and listing /proc/self/fd takes one
+  // more: for that moment the soft limit is the hard one. prog gets the limit set.
+  struct rlimit nofile;
+  bool low = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max;
+  if (low) {
+    struct rlimit up = {nofile.rlim_max, nofile.rlim_max};
+    setrlimit(RLIMIT_NOFILE, &up);
+  }
   HandOnDescriptors(keep, undo);
+  if (low) setrlimit(RLIMIT_NOFILE, &nofile);
   auto fail = [&](int err) { undo.Apply(); return ThrowErrno(env, "execve", err); };
   if (file.find('/') != std::string::npos) {
     execve(file.c_str(), argv.data(), envp.data());

@@ -292,6 +292,22 @@ void* spawner(void*) {
   return nullptr;
 }
 
+// With clock held: reap a listed child that has exited (it is a zombie:
+// waitpid does not block) and queue its event before clock is released, so
+// that a child missing from the list always has its event queued.
+void reapLocked(std::unordered_map<pid_t, int32_t>::iterator it) {
+  pid_t pid = it->first;
+  int32_t id = it->second;
+  state->children.erase(it);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  Event ev{EXITED, id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0};
+  std::lock_guard<std::mutex> e(state->elock);
+  if (state->closing) return;
+  state->events.push_back(ev);
+  wakeLocked();
+}
+
 void* reaper(void*) {
   std::vector<Event> done;
   for (;;) {
@@ -309,6 +325,12 @@ void* reaper(void*) {
       // ECHILD with children listed: reaped behind our back (SIGCHLD set to
       // SIG_IGN by someone); their status is unknown, but they are gone.
       std::unique_lock<std::mutex> g(state->clock);
+      // Asked again with clock held: LaunchReapNow() may have taken the last
+      // child after the wait above, and a spawner listed a new one since.
+      // Every child listed now has been forked: unless reaped behind our
+      // back, waitid sees it.
+      memset(&si, 0, sizeof si);
+      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) continue;
       done.clear();
       for (const auto& c : state->children) done.push_back({EXITED, c.second, -1, 0});
       state->children.clear();
@@ -320,26 +342,16 @@ void* reaper(void*) {
       continue;
     }
     if (si.si_pid == 0) continue;
-    pid_t pid = si.si_pid;
-    int32_t id;
-    {
-      std::unique_lock<std::mutex> g(state->clock);
-      auto it = state->children.find(pid);
-      if (it == state->children.end()) {
-        // Its spawner is about to list it or to reap it: wait for that.
-        state->ccond.wait_for(g, std::chrono::milliseconds(1));
-        continue;
-      }
-      id = it->second;
-      state->children.erase(it);
+    std::unique_lock<std::mutex> g(state->clock);
+    auto it = state->children.find(si.si_pid);
+    if (it == state->children.end()) {
+      // Its spawner is about to list it or to reap it, or LaunchReapNow() took
+      // it: wait for that.
+      state->ccond.wait_for(g, std::chrono::milliseconds(1));
+      continue;
     }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    Event ev{EXITED, id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0};
-    std::lock_guard<std::mutex> g(state->elock);
-    if (state->closing) continue;
-    state->events.push_back(ev);
-    wakeLocked();
+    // With clock held until its event is posted: see LaunchReapNow().
+    reapLocked(it);
   }
   return nullptr;
 }
@@ -529,6 +541,31 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace
+
+// Main thread: the children that have already exited are reaped and their
+// events handed to JavaScript now, not when the reaper thread gets to them.
+// The accept path calls it before the clients it accepted reach the engine:
+// the originals reap in their SIGCHLD handler before accept(2) returns, so a
+// child that ended before a client came is logged (end, status) before that
+// client's status line. One waitid(2) when nothing has exited.
+void LaunchReapNow() {
+  if (!state) return;
+  {
+    std::lock_guard<std::mutex> g(state->clock);
+    while (!state->children.empty()) {
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0) break;
+      auto it = state->children.find(si.si_pid);
+      // Not listed (yet): its spawner reaps it, or lists it and the reaper
+      // thread takes it. waitid shows one zombie at a time: stop here.
+      if (it == state->children.end()) break;
+      reapLocked(it);
+    }
+  }
+  // Every child missing from the list now has its event queued.
+  drain(nullptr);
+}
 
 void InitLaunch(Napi::Env env, Napi::Object exports) {
   exports.Set("launchSetup", Napi::Function::New(env, Setup, "launchSetup"));

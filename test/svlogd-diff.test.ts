@@ -95,6 +95,7 @@ t.test('-V: a version line, then the usage, exit 111', { skip: refMissing }, asy
   const ref = await runOnce(t, REF, ['-V'], [], '');
   t.equal(ours.code, 111);
   t.equal(ours.code, ref.code);
+  t.match(ours.stderr, /^\$Id: ucspi-node svlogd \S+ \$\n/, 'our version line, in the form of the other commands');
   const tail = (s: string) => s.split('\n').slice(1).join('\n');
   t.equal(tail(ours.stderr), tail(ref.stderr), 'the usage after the version line');
 });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { usage } from '../lib/getopt';
+import { scanUlong } from '../lib/scan';
 import { die } from '../lib/strerr';
 
 export interface Account { uid: number; gid: number }
@@ -51,13 +52,6 @@ export function getgrnam(name: string): number | undefined {
 
 /** uid and groups; gids[0] the gid, all of them the supplementary groups. */
 export interface UidGids { uid: number; gids: number[] }
-
-/** scan_ulong: the leading digits (none is 0) and where they end. */
-function scanUlong(s: string, at: number): [number, number] {
-  let end = at;
-  while (end < s.length && s[end] >= '0' && s[end] <= '9') end++;
-  return [end === at ? 0 : Number(s.slice(at, end)), end];
-}
 
 /** runit's ":uid:gid[:gid...]" (after the colon); undefined when malformed. */
 function numericSpec(s: string): UidGids | undefined {

@@ -29,6 +29,8 @@ export class EnvDirError extends Error {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+const NUL = Buffer.from([0]);
 const MAX = 256; // the originals read no further than this: only the first line matters
 
 /**
@@ -83,6 +85,7 @@ export function readEnvDir(dir: string, changes: EnvChanges,
   } catch (e) {
     throw new EnvDirError('chdir', e);
   }
+  let last = EMPTY;
   try {
     let d: fs.Dir;
     try {
@@ -108,9 +111,17 @@ export function readEnvDir(dir: string, changes: EnvChanges,
             onSkip?.(ent.name, e);
             continue;
           }
-          throw new EnvDirError('read', e, ent.name);
+          // An entry that cannot be opened for want of a file (a dangling
+          // symlink, a file removed since readdir) is no error to the
+          // originals: their read leaves the buffer as the entry before left
+          // it, and that is read again.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EnvDirError('read', e, ent.name);
+          buf = last;
         }
-        changes.set(ent.name, envValue(buf));
+        const value = envValue(buf);
+        changes.set(ent.name, value);
+        // What the originals' buffer holds now: the value and its NUL.
+        last = value === undefined ? EMPTY : Buffer.concat([Buffer.from(value), NUL]);
       }
     } finally {
       d.closeSync();

@@ -2,6 +2,7 @@
 // bytes (or files, processes, seconds), never above the hard limit, or "="
 // (softlimit) / -1 (chpst) for the hard limit itself.
 import { loadNative } from '../native';
+import { scanUlong } from '../lib/scan';
 
 export type Resource = 'as' | 'core' | 'cpu' | 'data' | 'fsize' | 'memlock' | 'nofile' | 'nproc' | 'rss' | 'stack';
 
@@ -40,5 +41,6 @@ export function softLimit(res: Resource, value: number | 'max'): void {
 
 /** softlimit's and scan_ulong's number: digits only (none is 0); undefined otherwise. */
 export function limitArg(s: string): number | undefined {
-  return /^\d*$/.test(s) ? Number(s || '0') : undefined;
+  const [v, end] = scanUlong(s);
+  return end === s.length ? v : undefined;
 }

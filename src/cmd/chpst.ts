@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { BadOption, getopt, UsageError } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
 import { errstr } from '../lib/errstr';
+import { versionLine } from '../lib/version';
 import { getpwnam, LookupError, UidGids, uidGids } from '../chain/account';
 import { addNice, becomeAccount, changeRoot, newSession } from '../chain/effects';
 import { EnvChanges, EnvDirError, readEnvDir } from '../chain/env';
@@ -42,6 +43,32 @@ function usageOf(text: string, e?: unknown): never {
   process.exit(100);
 }
 
+/**
+ * Why glibc's getpwnam or getgrnam would have failed with errno set, where
+ * runit then says so rather than "unknown user/group": the file it reads is
+ * missing (a new root from -/ without /etc/passwd). The user is looked up
+ * first, then the groups.
+ */
+function missingDatabase(spec: string): NodeJS.ErrnoException | undefined {
+  const missing = (file: string) => {
+    try {
+      fs.accessSync(file);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? e as NodeJS.ErrnoException : undefined;
+    }
+  };
+  const colon = spec.indexOf(':');
+  const e = missing('/etc/passwd');
+  if (e || colon < 0) return e;
+  try {
+    if (getpwnam(spec.slice(0, colon)) === undefined) return undefined;
+  } catch {
+    return undefined;
+  }
+  return missing('/etc/group');
+}
+
 /** -u and -U, and the setuidgid/envuidgid names (ext false: an account name only). */
 function ids(spec: string, ext: boolean): UidGids {
   let u: UidGids | undefined;
@@ -57,6 +84,10 @@ function ids(spec: string, ext: boolean): UidGids {
   }
   if (u === undefined) {
     if (ext && spec.startsWith(':')) fatal(`invalid uid/gids: ${spec.slice(1)}`);
+    if (ext) {
+      const e = missingDatabase(spec);
+      if (e) fatal('unable to get password/group file entry', e);
+    }
     fatal(ext ? `unknown user/group: ${spec}` : `unknown account: ${spec}`);
   }
   return u;
@@ -225,8 +256,7 @@ export function main(argv: string[]): void {
         case '0': case '1': case '2': close[Number(l)] = true; break;
         case 'V': {
           // Our own version line, as tcpsvd's, svlogd's: never the original's id.
-          const { version } = require('../../../package.json') as { version: string };
-          writeLine(`$Id: ucspi-node chpst ${version} $`);
+          writeLine(versionLine('chpst'));
           throw new UsageError();
         }
       }

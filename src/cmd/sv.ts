@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { errstr } from '../lib/errstr';
 import { Usage, getopt, orUsage, usage as lusage } from '../lib/getopt';
+import { scanUlong } from '../lib/scan';
 import { writeLine } from '../lib/strerr';
 import { unpackTai } from '../lib/tai64';
 import { readExtended, readyEnough } from '../supervise/extra';
@@ -267,12 +268,6 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** djb's scan_ulong: the leading decimal digits, 0 when there are none. */
-function scanUlong(s: string): number {
-  const m = /^[0-9]*/.exec(s)![0];
-  return m ? Number(m) : 0;
-}
-
 export function main(argv: string[]): void {
   const progname = path.basename(process.argv[1] ?? 'sv');
   const lsb = progname !== 'sv';
@@ -284,11 +279,11 @@ export function main(argv: string[]): void {
   };
   const usage = (): never => lusage(u);
   const svdir = process.env.SVDIR ?? '/service/';
-  let wait = process.env.SVWAIT !== undefined ? scanUlong(process.env.SVWAIT) : 7;
+  let wait = process.env.SVWAIT !== undefined ? scanUlong(process.env.SVWAIT)[0] : 7;
   let verbose = false;
   // Options take effect in order up to a bad one, as getopt hands them out.
   const rest = orUsage(u, () => getopt(argv, 'w:vV', (ch, value) => {
-    if (ch === 'w') wait = scanUlong(value!);
+    if (ch === 'w') wait = scanUlong(value!)[0];
     if (ch === 'w' || ch === 'v') verbose = true;
     if (ch === 'V') { writeLine(VERSION); usage(); }
   }));

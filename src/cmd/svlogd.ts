@@ -3,6 +3,8 @@
 // man/svlogd.8.
 import * as fs from 'node:fs';
 import { UsageError, getopt, orUsage } from '../lib/getopt';
+import { scanUlong } from '../lib/scan';
+import { versionLine } from '../lib/version';
 import { LogDir } from '../svlogd/logdir';
 import { formatStamp, STAMP_LEN } from '../svlogd/stamp';
 import { INFO, fatal, say } from '../svlogd/say';
@@ -11,17 +13,10 @@ import { sleepSync } from '../lib/sleep';
 
 // The usage line ends with an empty line, as the original's does.
 const USAGE = { prog: 'svlogd', text: 'usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n', code: 111 };
-const VERSION = 'ucspi-node svlogd 0.1.0';
 const NL = 0x0a;
 const DOTS = Buffer.from('...');
 const NEWLINE = Buffer.from('\n');
 const DEFAULT_WAKE_MS = 2744 * 1000; // the original wakes up this often anyway
-
-// djb's unsigned scan: leading digits, 0 when there are none.
-function scanUlong(s: string): number {
-  const m = /^\d+/.exec(s);
-  return m ? Number(m[0]) : 0;
-}
 
 interface Opts {
   verbose: number;
@@ -48,12 +43,12 @@ function parseArgs(argv: string[]): Opts {
         if (!o.repl || b.length > 1) throw new UsageError();
         break;
       }
-      case 'l': o.linemax = scanUlong(v!) || 1000; break;
-      case 'b': o.buflen = scanUlong(v!) || 1024; break;
+      case 'l': o.linemax = scanUlong(v!)[0] || 1000; break;
+      case 'b': o.buflen = scanUlong(v!)[0] || 1024; break;
       case 't': if (++o.timestamp > 3) o.timestamp = 3; break;
       case 'v': o.verbose++; break;
       // -V prints the version, then the usage (exit 111).
-      case 'V': throw new UsageError(VERSION);
+      case 'V': throw new UsageError(versionLine('svlogd'));
     }
   });
   if (o.dirs.length === 0) throw new UsageError();

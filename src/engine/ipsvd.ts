@@ -6,6 +6,7 @@ import { errstr } from '../lib/errstr';
 import { type Usage, UsageError, decimalArg } from '../lib/getopt';
 import { die } from '../lib/strerr';
 import { type Ids, lookupUserSpec } from './users';
+import { versionLine } from '../lib/version';
 
 /** The options tcpsvd and udpsvd have in common. */
 export interface IpsvdOptions {
@@ -28,12 +29,6 @@ export function ipsvdUsage(prog: string, synopsis: string): Usage {
 /** prog's fatal line with a given exit code. */
 export function fatalOf(prog: string): (code: number, msg: string) => never {
   return (code, msg) => die(prog, msg, undefined, code);
-}
-
-/** Our version line (never the original's id). */
-export function versionLine(prog: string): string {
-  const { version } = require('../../../package.json') as { version: string };
-  return `$Id: ucspi-node ${prog} ${version} $`;
 }
 
 /**

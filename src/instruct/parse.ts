@@ -1,6 +1,7 @@
 // One instruction line of ipsvd-instruct(5), parsed without side effects.
 // The evaluation (environment, DNS checks) lives in evaluate.ts; keeping the
 // parser pure lets the table-driven tests pin every quirk of the original.
+import { scanUlong } from '../lib/scan';
 
 export type Instruction =
   | { kind: 'skip' }                                   // empty line or comment
@@ -25,9 +26,8 @@ export function parseInstruction(line: string): Instruction {
     case 'C': {
       // As ipsvd's scan_ulong: the digits that are there (none means 0, which
       // turns the per-host limit off); ":msg" only right after them.
-      let end = 1;
-      while (end < line.length && line.charCodeAt(end) >= 48 && line.charCodeAt(end) <= 57) end++;
-      const limit = end > 1 ? Math.min(Number(line.slice(1, end)), Number.MAX_SAFE_INTEGER) : 0;
+      const [n, end] = scanUlong(line, 1);
+      const limit = Math.min(n, Number.MAX_SAFE_INTEGER);
       if (line.charAt(end) === ':') return { kind: 'limit', limit, msg: unescapeMsg(line.slice(end + 1)) };
       return { kind: 'limit', limit };
     }

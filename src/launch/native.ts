@@ -1,5 +1,8 @@
 // The native launcher: posix_spawn on the addon's own threads, reaped through
 // pid by a thread of their own (native/launch.cc): no descriptor per child.
+// The accept path (native/accept.cc) reaps too, before it hands clients to
+// the engine, so exits arrive here in the originals' order: an exit that
+// happened before an accept comes before that client.
 // JavaScript keeps only the two callbacks per child.
 import { type Addon, addonError, loadNative } from '../native';
 import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';

@@ -2,6 +2,7 @@
 // reads it. Unknown actions are ignored and numbers are whatever digits
 // lead the argument, clamped, exactly as the original does; sysadmins'
 // existing run scripts must mean the same thing here.
+import { scanUlongBig } from '../lib/scan';
 
 export interface LogDirSpec {
   dir: string;
@@ -32,12 +33,7 @@ export const MIN_NUM = 2;
 // scan_ulong: the leading decimal digits, 0 if none, wrapping like a
 // 64-bit unsigned long.
 export function leadingNumber(s: string): bigint {
-  let n = 0n;
-  for (const ch of s) {
-    if (ch < '0' || ch > '9') break;
-    n = BigInt.asUintN(64, n * 10n + BigInt(ch.charCodeAt(0) - 48));
-  }
-  return n;
+  return scanUlongBig(s)[0];
 }
 
 function clamp(n: bigint, lo: number, hi: number): number {

@@ -4,6 +4,7 @@
 // strings. The caller has already dropped trailing "\n", " " and "\t".
 import { ipv4BitKey, ipv6BitKey } from './keys';
 import { ipv6RulesKey, parseIPv6, parseOctets } from '../lib/ip';
+import { scanUlong } from '../lib/scan';
 
 /** Where a record goes: key is key[ks..ke), value val[vs..ve). */
 export interface RecordSink {
@@ -32,21 +33,8 @@ function isAllow(b: Buffer, p: number, end: number): boolean {
 // 2^64. Returns -1 for any other byte. Results above 256 are reported as 256:
 // callers only compare with 255.
 function fieldNumber(buf: Buffer, from: number, to: number): number {
-  if (to - from > 15) {
-    let v = 0n;
-    for (let i = from; i < to; i++) {
-      const d = buf[i] - 0x30;
-      if (d < 0 || d > 9) return -1;
-      v = (v * 10n + BigInt(d)) & 0xffffffffffffffffn;
-    }
-    return v > 256n ? 256 : Number(v);
-  }
-  let v = 0;
-  for (let i = from; i < to; i++) {
-    const d = buf[i] - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
+  const [v, end] = scanUlong(buf, from, to);
+  if (end !== to) return -1;
   return v > 256 ? 256 : v;
 }
 

@@ -2,6 +2,7 @@
 // start and on HUP). One setting per line, chosen by its first byte; lines
 // the original would not understand are ignored, as it ignores them.
 import { warning } from './say';
+import { scanUlong } from '../lib/scan';
 
 export interface Config {
   sizemax: number; // s: rotate current at this size; 0: never
@@ -19,12 +20,10 @@ export function defaults(): Config {
   return { sizemax: 1000000, nmax: 10, nmin: 10, tmax: 0, processor: '', prefix: Buffer.alloc(0), patterns: [], udp: null, udponly: false };
 }
 
-// djb's scan_ulong: the decimal digits at `at`; returns [value, digits].
-function scanUlong(b: Buffer, at: number): [number, number] {
-  let v = 0;
-  let i = at;
-  while (i < b.length && b[i] >= 0x30 && b[i] <= 0x39) v = v * 10 + (b[i++] - 0x30);
-  return [v, i - at];
+// scan_ulong, as the original counts: [value, digits].
+function scanDigits(b: Buffer, at: number): [number, number] {
+  const [v, end] = scanUlong(b, at);
+  return [v, end - at];
 }
 
 // a.b.c.d, each part decimal (kept modulo 256, as the original stores it in a
@@ -37,7 +36,7 @@ function ip4Scan(b: Buffer, at: number): [string, number] | null {
       if (b[i] !== 0x2e) return null;
       i++;
     }
-    const [v, n] = scanUlong(b, i);
+    const [v, n] = scanDigits(b, i);
     if (!n) return null;
     parts.push(v % 256);
     i += n;
@@ -66,21 +65,21 @@ export function parseConfig(text: Buffer, c: Config): void {
       }
       case 0x73: {
         // s
-        const [v, n] = scanUlong(rest, 0);
+        const [v, n] = scanDigits(rest, 0);
         c.sizemax = v;
         if (rest[n] === 0x6d) c.sizemax *= 1024 * 1024;
         else if (rest[n] === 0x6b) c.sizemax *= 1024;
         break;
       }
       case 0x6e: // n
-        c.nmax = scanUlong(rest, 0)[0];
+        c.nmax = scanDigits(rest, 0)[0];
         break;
       case 0x4e: // N
-        c.nmin = scanUlong(rest, 0)[0];
+        c.nmin = scanDigits(rest, 0)[0];
         break;
       case 0x74: {
         // t
-        const [v, n] = scanUlong(rest, 0);
+        const [v, n] = scanDigits(rest, 0);
         c.tmax = v;
         if (rest[n] === 0x68) c.tmax *= 3600;
         else if (rest[n] === 0x6d) c.tmax *= 60;
@@ -103,7 +102,7 @@ export function parseConfig(text: Buffer, c: Config): void {
         }
         let port = 514;
         if (rest[ip[1]] === 0x3a) {
-          port = scanUlong(rest, ip[1] + 1)[0] % 65536;
+          port = scanDigits(rest, ip[1] + 1)[0] % 65536;
           if (port === 0) {
             warning(`unable to scan port number: ${cstr(rest.subarray(ip[1] + 1))}`);
             break;
