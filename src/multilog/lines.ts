@@ -168,14 +168,13 @@ export class LineProcessor {
 
   // Every line to every log, stamped: what goes out of a read is built in
   // one piece (the held line, then stamp and line for each line begun
-  // here) and queued as one run when every log is far from its size limit.
-  // Changes nothing and returns false otherwise, or when a line would be
-  // cut at LINE_MAX: the read is then taken line by line.
+  // here, bytes past LINE_MAX included) and queued as one run when every
+  // log is far from its size limit. Changes nothing and returns false
+  // otherwise: the read is then taken line by line.
   private stampThrough(buf: Buffer, s: number, e: number): boolean {
     const out = this.out;
     let o = 0;
     let i = s;
-    let held = false; // the held line ends here
     if (this.extra) {
       const nl = this.nextNL(buf, i);
       const stop = nl >= 0 && nl < e ? nl + 1 : e;
@@ -183,54 +182,68 @@ export class LineProcessor {
       i = stop;
     } else if (this.inLine) {
       const nl = this.nextNL(buf, i);
-      if (nl < 0 || nl >= e || nl - i + this.linelen > LINE_MAX) return false;
-      o = copyInto(out, o, this.line, 0, this.linelen);
-      o = copyInto(out, o, buf, i, nl + 1);
-      held = true;
-      i = nl + 1;
-    }
-    if (i < e || !this.extra) {
-      const stamp = this.stamp;
-      for (;;) {
-        const nl = this.nextNL(buf, i);
-        if (nl < 0 || nl >= e) break;
-        if (nl - i + STAMP_LEN > LINE_MAX) return false;
-        out.set(stamp, o);
-        o = copyInto(out, o + STAMP_LEN, buf, i, nl + 1);
-        i = nl + 1;
+      const stop = nl >= 0 && nl < e ? nl + 1 : e;
+      if (stop === e && buf[e - 1] !== NL && this.linelen + (e - i) < LINE_MAX) {
+        this.append(buf, i, e); // still held: nothing goes out
+        return true;
       }
-      if (e - i + STAMP_LEN >= LINE_MAX) return false;
+      o = copyInto(out, o, this.line, 0, this.linelen);
+      o = copyInto(out, o, buf, i, stop);
+      i = stop;
+    }
+    const stamp = this.stamp;
+    while (i < e) {
+      const nl = this.nextNL(buf, i);
+      if (nl < 0 || nl >= e) {
+        if (e - i + STAMP_LEN < LINE_MAX) break; // held
+        out.set(stamp, o);
+        o = copyInto(out, o + STAMP_LEN, buf, i, e);
+        i = e;
+        break;
+      }
+      out.set(stamp, o);
+      o = copyInto(out, o + STAMP_LEN, buf, i, nl + 1);
+      i = nl + 1;
     }
     for (const d of this.dirs) if (!d.far(o)) return false;
     for (const d of this.dirs) {
       d.appendCopy(out, 0, o);
       d.flushFar();
     }
-    if (this.extra) {
-      if (i === e && buf[e - 1] !== NL) return true; // still past LINE_MAX
-      this.extra = false;
-      this.inLine = false;
-    } else if (held) this.inLine = false;
+    this.settleRead(buf, i, e);
+    return true;
+  }
+
+  // After a read taken in one piece, up to buf[i]: the state the line
+  // loop would have left. A line still open at e went out, so is past
+  // LINE_MAX; one that starts at i is held.
+  private settleRead(buf: Buffer, i: number, e: number): void {
     if (i < e) {
+      this.extra = false;
       this.startLine();
       this.append(buf, i, e);
+    } else if (buf[e - 1] === NL) {
+      this.extra = false;
+      this.inLine = false;
+    } else {
+      this.extra = true;
+      this.inLine = true;
+      this.linelen = LINE_MAX; // its bytes are gone: a length to clear, no more
     }
-    return true;
   }
 
   // Patterns, no e or =: each log's share of a read is built apart (runs
   // of its lines copied in one piece) and queued when every log is far
-  // from its size limit. Otherwise, or when a line would be cut at
-  // LINE_MAX, the line buffer is put back as it was and false returned:
-  // the read is then taken line by line.
+  // from its size limit. Otherwise the line buffer and the selection are
+  // put back as they were and false returned: the read is then taken line
+  // by line.
   private selectThrough(buf: Buffer, s: number, e: number): boolean {
     const dirs = this.dirs;
     const nd = dirs.length;
     const { outs, outLen, runFrom, runTo } = this;
     for (let j = 0; j < nd; j++) outLen[j] = runFrom[j] = runTo[j] = 0;
     const heldLen = this.linelen;
-    // What to put back for the line loop: the held line's length and, past
-    // LINE_MAX, the logs its rest goes to.
+    // Past LINE_MAX, the selection is the line's: kept for the line loop.
     const wasSelected = this.extra ? dirs.map((d) => d.selected) : null;
     const undo = (): false => {
       this.linelen = heldLen;
@@ -238,7 +251,6 @@ export class LineProcessor {
       return false;
     };
     let i = s;
-    let held = false;
     if (this.extra) {
       const nl = this.nextNL(buf, i);
       const stop = nl >= 0 && nl < e ? nl + 1 : e;
@@ -246,43 +258,50 @@ export class LineProcessor {
       i = stop;
     } else if (this.inLine) {
       const nl = this.nextNL(buf, i);
-      if (nl < 0 || nl >= e || nl - i + this.linelen > LINE_MAX) return false;
-      this.append(buf, i, nl);
+      const stop = nl >= 0 && nl < e ? nl + 1 : e;
+      if (stop === e && buf[e - 1] !== NL && this.linelen + (e - i) < LINE_MAX) {
+        this.append(buf, i, e); // still held: nothing goes out
+        return true;
+      }
+      const seen = Math.min(stop === e && buf[e - 1] !== NL ? e : stop - 1, i + LINE_MAX - this.linelen);
+      this.append(buf, i, seen);
       this.act(this.line, 0, this.linelen);
       for (let j = 0; j < nd; j++)
-        if (dirs[j].selected) outLen[j] = copyInto(outs[j], copyInto(outs[j], 0, this.line, 0, this.linelen), buf, nl, nl + 1);
-      held = true;
-      i = nl + 1;
+        if (dirs[j].selected) outLen[j] = copyInto(outs[j], copyInto(outs[j], 0, this.line, 0, this.linelen), buf, seen, stop);
+      i = stop;
     }
     const stampLen = this.stampLen;
-    if (i < e || !this.extra) {
-      const view = this.view;
-      if (stampLen) view.set(this.stamp, 0);
-      for (;;) {
-        const nl = this.nextNL(buf, i);
-        if (nl < 0 || nl >= e) break;
-        const len = nl - i;
-        if (len + stampLen > LINE_MAX) return undo();
-        if (stampLen) {
-          copyInto(view, STAMP_LEN, buf, i, nl);
-          this.act(view, 0, STAMP_LEN + len);
-        } else this.act(buf, i, len);
-        for (let j = 0; j < nd; j++) {
-          if (!dirs[j].selected) continue;
-          if (stampLen) {
-            const o = outLen[j];
-            outs[j].set(this.stamp, o);
-            outLen[j] = copyInto(outs[j], o + STAMP_LEN, buf, i, nl + 1);
-          } else if (runTo[j] === i && runTo[j] > runFrom[j]) runTo[j] = nl + 1;
-          else {
-            if (runTo[j] > runFrom[j]) outLen[j] = copyInto(outs[j], outLen[j], buf, runFrom[j], runTo[j]);
-            runFrom[j] = i;
-            runTo[j] = nl + 1;
-          }
-        }
-        i = nl + 1;
+    const seeMax = LINE_MAX - stampLen; // how much of a line the actions see after the stamp
+    const view = this.view;
+    if (stampLen) view.set(this.stamp, 0);
+    while (i < e) {
+      let nl = this.nextNL(buf, i);
+      let stop: number;
+      if (nl >= 0 && nl < e) stop = nl + 1;
+      else if (e - i < seeMax) break; // held
+      else {
+        nl = e;
+        stop = e;
       }
-      if (e - i + stampLen >= LINE_MAX) return undo();
+      const seen = Math.min(nl - i, seeMax);
+      if (stampLen) {
+        copyInto(view, STAMP_LEN, buf, i, i + seen);
+        this.act(view, 0, STAMP_LEN + seen);
+      } else this.act(buf, i, seen);
+      for (let j = 0; j < nd; j++) {
+        if (!dirs[j].selected) continue;
+        if (stampLen) {
+          const o = outLen[j];
+          outs[j].set(this.stamp, o);
+          outLen[j] = copyInto(outs[j], o + STAMP_LEN, buf, i, stop);
+        } else if (runTo[j] === i && runTo[j] > runFrom[j]) runTo[j] = stop;
+        else {
+          if (runTo[j] > runFrom[j]) outLen[j] = copyInto(outs[j], outLen[j], buf, runFrom[j], runTo[j]);
+          runFrom[j] = i;
+          runTo[j] = stop;
+        }
+      }
+      i = stop;
     }
     for (let j = 0; j < nd; j++) {
       if (runTo[j] > runFrom[j]) outLen[j] = copyInto(outs[j], outLen[j], buf, runFrom[j], runTo[j]);
@@ -292,15 +311,7 @@ export class LineProcessor {
       dirs[j].appendCopy(outs[j], 0, outLen[j]);
       dirs[j].flushFar();
     }
-    if (this.extra) {
-      if (i === e && buf[e - 1] !== NL) return true; // still past LINE_MAX
-      this.extra = false;
-      this.inLine = false;
-    } else if (held) this.inLine = false;
-    if (i < e) {
-      this.startLine();
-      this.append(buf, i, e);
-    }
+    this.settleRead(buf, i, e);
     return true;
   }
 
