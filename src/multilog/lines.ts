@@ -150,19 +150,7 @@ export class LineProcessor {
       d.appendRef(buf, s, upto - s);
       d.flushFar();
     }
-    // The state the line loop would have left.
-    if (upto === e && buf[e - 1] !== NL) {
-      this.inLine = true;
-      this.extra = true;
-      this.linelen = LINE_MAX; // its bytes went out: only to be cleared
-    } else {
-      this.extra = false;
-      this.inLine = false;
-      if (upto < e) {
-        this.startLine();
-        this.append(buf, upto, e);
-      }
-    }
+    this.settleRead(buf, upto, e);
     return true;
   }
 

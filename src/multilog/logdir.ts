@@ -243,8 +243,15 @@ export class LogDir {
     return this.bytes;
   }
 
+  // A file in the directory; the fixed names are joined once.
+  private readonly paths = new Map<string, string>();
   private p(name: string): string {
-    return path.join(this.abs, name);
+    let full = this.paths.get(name);
+    if (full === undefined) {
+      full = path.join(this.abs, name);
+      if (name[0] !== '@') this.paths.set(name, full);
+    }
+    return full;
   }
 
   private get dir(): string {
@@ -429,23 +436,27 @@ export class LogDir {
   }
 
   // True when fewer than num old files remain; otherwise removes the one
-  // with the smallest name (the oldest) and returns false.
+  // with the smallest name (the oldest) and tries again. The listing is
+  // read again only when a removal failed: the next pass tells why.
   private filesfit(): boolean {
-    const names = fs.readdirSync(this.abs, { encoding: 'buffer' });
-    let count = 0;
-    let oldest: Buffer = OLDEST_NONE;
-    for (const n of names)
-      if (n[0] === AT && n.length >= NAME_LEN) {
-        count++;
-        if (Buffer.compare(n, oldest) < 0) oldest = n.subarray(0, NAME_LEN);
+    const names: Array<Buffer | null> = fs.readdirSync(this.abs, { encoding: 'buffer' });
+    for (;;) {
+      let count = 0;
+      let oldest: Buffer = OLDEST_NONE;
+      for (const n of names)
+        if (n !== null && n[0] === AT && n.length >= NAME_LEN) {
+          count++;
+          if (Buffer.compare(n, oldest) < 0) oldest = n.subarray(0, NAME_LEN);
+        }
+      if (count < this.spec.num) return true;
+      const k = names.findIndex((n) => n !== null && n[0] === AT && n.length >= NAME_LEN && n.compare(oldest, 0, NAME_LEN, 0, NAME_LEN) === 0);
+      try {
+        fs.unlinkSync(Buffer.concat([this.absSlash, names[k] as Buffer]));
+      } catch {
+        return false; // gone already, or undeletable: the listing will tell
       }
-    if (count < this.spec.num) return true;
-    for (const n of names)
-      if (n[0] === AT && n.length >= NAME_LEN && n.compare(oldest, 0, NAME_LEN, 0, NAME_LEN) === 0) {
-        unlinkQuiet(Buffer.concat([this.absSlash, n]));
-        break;
-      }
-    return false;
+      names[k] = null;
+    }
   }
 
   // End of input: everything to disk, and mode +x says "finished cleanly".
