@@ -236,3 +236,77 @@ t.test('the lock excludes the reference multilog and ours both ways', needRefere
     }
   }
 });
+
+// The line loop takes whole reads in one piece while every log is far
+// from its size limit and line by line near it; these cases are where the
+// two meet. Input from a file: both read it in the same 1024-byte pieces
+// (ours in bigger chunks, cut into those).
+const BATCH_SCRIPTS: string[][] = [
+  ['s4096', 'n4', './main'],
+  ['t', 's4096', 'n4', './main'],
+  ['-*', '+*a*', '+* x*', 's4096', 'n4', './main'],
+  ['t', '-*r*', 's4096', 'n3', './a', '+*', '-*q*', 's5000', 'n3', './b', 's9000', './c'], // t: no hex digit in a pattern
+  ['+*', '-*1*', 's4096', 'n3', './a', '-*', '+*1*', './b'],
+];
+
+function lines(lens: number[], last = '\n'): Buffer {
+  return Buffer.from(lens.map((n, i) => String.fromCharCode(97 + (i % 26)).repeat(n)).join('\n') + last);
+}
+
+t.test('batched reads: a line split across reads, across chunks, at EOF', needReference('multilog'), async (t) => {
+  // Lines of 100 bytes cross every 1024-byte read; one of 70000 bytes
+  // crosses ours (64 kB) as well; the input ends inside a line, short or
+  // past 1000 bytes.
+  const inputs = [
+    lines(Array.from({ length: 300 }, () => 99)),
+    lines([...Array.from({ length: 50 }, () => 99), 70000, ...Array.from({ length: 200 }, () => 99)]),
+    lines(Array.from({ length: 200 }, () => 99), 'partial'),
+    lines(Array.from({ length: 200 }, () => 99), 'z'.repeat(1500)),
+    lines(Array.from({ length: 10 }, () => 1023), 'y'.repeat(1024 - 10)), // ends exactly at a read
+  ];
+  for (const args of BATCH_SCRIPTS)
+    for (const input of inputs) compare(t, args, [input], { labels: true });
+});
+
+t.test('batched reads: lines that fill current to exactly s bytes', needReference('multilog'), async (t) => {
+  // 4096 bytes is 64 lines of 64, 32 of 128 ..., so current can end on
+  // the limit itself; with t (26 more bytes a line) other widths do.
+  for (const width of [63, 127, 255, 511, 1023, 37, 101]) {
+    const input = lines(Array.from({ length: 20000 / (width + 1) + 200 }, () => width));
+    compare(t, ['s4096', 'n3', './main'], [input]);
+    compare(t, ['t', 's4096', 'n3', './main'], [input], { labels: true });
+  }
+});
+
+t.test('batched reads: lines around the 1000-byte window inside one read', needReference('multilog'), async (t) => {
+  // Within one read: a line the actions see whole, one cut at 1000 bytes
+  // (974 with t), a newline exactly at the cut, one just past it.
+  const lens = [0, 973, 974, 975, 999, 1000, 1001, 0, 5, 1022, 1023, 0, 2000, 3];
+  const input = lines([...lens, ...lens.reverse(), ...Array.from({ length: 100 }, (_, i) => (i * 37) % 1100)]);
+  for (const args of BATCH_SCRIPTS) compare(t, args, [input], { labels: true });
+  compare(t, ['t', '-*', '+*a*', './main'], [input], { labels: true }); // default size: all of it far from the limit
+});
+
+t.test('batched reads: random lines and scripts', needReference('multilog'), async (t) => {
+  for (let seed = 100; seed < 104; seed++) {
+    const r = rng(seed);
+    const lens = Array.from({ length: 1500 }, () => {
+      const x = r();
+      return x < 0.6 ? Math.floor(r() * 80) : x < 0.9 ? Math.floor(r() * 600) : x < 0.99 ? 900 + Math.floor(r() * 200) : Math.floor(r() * 5000);
+    });
+    const input = Buffer.concat([makeInput(500, seed), lines(lens, r() < 0.5 ? '\n' : 'tail')]);
+    compare(t, BATCH_SCRIPTS[seed % BATCH_SCRIPTS.length], [input], { labels: true });
+    compare(t, ['s4096', 'n4', './main'], [input]);
+  }
+});
+
+t.test('batched reads: the actions see the first 1000 bytes and no more', needReference('multilog'), async (t) => {
+  // A Q just inside or just past what the patterns see (974 bytes after
+  // the stamp with t), in lines that start at various places in a read.
+  const parts: string[] = [];
+  for (const skip of [0, 50, 500, 1000])
+    for (const n of [972, 973, 974, 975, 998, 999, 1000, 1001]) parts.push('x'.repeat(skip), 'a'.repeat(n) + 'Q' + 'b'.repeat(50));
+  const input = Buffer.from(parts.join('\n') + '\n' + 'c'.repeat(999) + 'Q' + 'partial');
+  for (const args of [['-*Q*', './main'], ['t', '-*Q*', './main'], ['-*', '+*Q*', 's4096', './main'], ['t', '-*', '+*Q*', './main']])
+    compare(t, args, [input], { labels: true });
+});

@@ -1,15 +1,14 @@
 // multilog script: read lines on stdin, act on them as the script says.
 // See man/multilog.8. Input is read in big chunks but cut into the 1024-
 // byte reads the original makes, with its flush between them, so that logs
-// are rotated at the very same bytes; the actual writes are batched.
+// are rotated at the very same bytes (src/multilog/lines.ts); the actual
+// writes are batched: one per log for each chunk, and one at each rotation.
 import * as fs from 'node:fs';
 import { parseScript } from '../multilog/script';
 import { LogDir } from '../multilog/logdir';
 import { LineProcessor } from '../multilog/lines';
 import { die, pause } from '../multilog/retry';
 import { writeAll } from '../lib/writeall';
-
-const READ_SIZE = 1024; // the original's input buffer
 
 export function main(argv: string[]): void {
   // Signals are caught from the start, like the original blocks them from
@@ -89,7 +88,7 @@ export function main(argv: string[]): void {
   onSignal = () => {
     if (forcerotate) {
       forcerotate = false;
-      for (const d of dirs) if (d.size > 0) d.fullcurrent();
+      for (const d of dirs) if (d.currentSize > 0) d.fullcurrent();
     }
     if (exitasap && lines.atLineBoundary()) quit();
   };
@@ -97,10 +96,7 @@ export function main(argv: string[]): void {
 
   const input = process.stdin;
   input.on('data', (chunk: Buffer) => {
-    for (let off = 0; off < chunk.length; off += READ_SIZE) {
-      lines.feed(chunk.subarray(off, off + READ_SIZE));
-      for (const d of dirs) d.out.flush();
-    }
+    lines.read(chunk);
     settle();
     if (exitasap && lines.atLineBoundary()) quit();
   });

@@ -8,8 +8,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LogDirSpec } from './script';
-import { OutBuf } from '../lib/outbuf';
-import { Pending } from '../lib/pending';
 import { lockExNb } from '../lib/flock';
 import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
@@ -17,7 +15,15 @@ import { sleepSync } from '../lib/sleep';
 import { nowMicros, timestampLabel } from '../lib/tai64';
 
 const AT = 0x40;
+const NL = 0x0a;
 const NAME_LEN = 25; // '@' + 24 hex digits
+const OUTSIZE = 512; // the original's buffer for each log
+const BIG_WRITE = 8192; // buffer_put's chunk for what bypasses the buffer
+const NEAR = 2000; // this close to the size limit, a write stops at a newline
+const QUEUE_START = 65536;
+const QUEUE_KEEP_MAX = 1 << 20; // a queue grown past this (a long pause) is let go once written
+const OLDEST_NONE = Buffer.from('@z'); // sorts after every old file's name
+const SHORT_COPY = 32; // shorter copies are done byte by byte: cheaper than a call into C++
 
 // Two rotations within a microsecond would want the same name; the
 // original then pauses 5 s. Old-file names are made strictly increasing.
@@ -42,21 +48,210 @@ function unlinkQuiet(p: fs.PathLike): void {
   }
 }
 
+// The bytes for current pass through a queue that models the original's
+// 512-byte buffer and its write(2)s without making them: q[0, c) are the
+// bytes the original would have written by now (its c_write took them),
+// q[c, n) those still in its buffer. Where a write falls matters only
+// near the size limit, where c_write cuts at a newline and rotates; far
+// from it (bytes + what is buffered + what comes < size - 2000) a whole
+// put or flush is bookkeeping. Either way the cuts are the original's,
+// byte for byte, and the queue is written out in one write(2) before
+// multilog waits for input, rotates or exits.
+//
+// The queue's tail may be a reference to the caller's input (lazy): runs
+// of input bytes that follow each other (lines and their newlines) are
+// then copied once, as one run.
 export class LogDir {
-  readonly out: OutBuf;
   selected = false;
   private fdcurrent = -1;
-  private bytes = 0; // size of current, counting what is still pending
-  private readonly pending = new Pending();
+  private bytes = 0; // size of current, counting q[0, c)
+  private q = Buffer.alloc(QUEUE_START);
+  private qlen = 0; // q holds bytes [0, qlen); [qlen, n) is lazySrc[lazyOff, ...)
+  private n = 0;
+  private c = 0;
+  private lazySrc: Buffer | null = null;
+  private lazyOff = 0;
+  private lazyEnd = 0;
+  private readonly size: number;
+  private readonly near: number; // size - NEAR
   private readonly abs: string;
+  private readonly absSlash: Buffer;
 
   constructor(private spec: LogDirSpec, startDir: string) {
     this.abs = path.resolve(startDir, spec.dir);
-    this.out = new OutBuf((buf, off, len) => this.cwrite(buf, off, len));
+    this.absSlash = Buffer.from(this.abs + '/');
+    this.size = spec.size;
+    this.near = spec.size - NEAR;
   }
 
+  // ---- the queue
+
+  private room(len: number): void {
+    const need = this.qlen + len;
+    if (need <= this.q.length) return;
+    const bigger = Buffer.alloc(Math.max(this.q.length * 2, need));
+    this.q.copy(bigger, 0, 0, this.qlen);
+    this.q = bigger;
+  }
+
+  private materialize(): void {
+    const src = this.lazySrc;
+    if (src === null) return;
+    const len = this.lazyEnd - this.lazyOff;
+    this.room(len);
+    copyBytes(this.q, this.qlen, src, this.lazyOff, len);
+    this.qlen += len;
+    this.lazySrc = null;
+  }
+
+  /** Queues src[off, off + len), which must not change before the next sync(). */
+  appendRef(src: Buffer, off: number, len: number): void {
+    if (len === 0) return;
+    this.n += len;
+    if (src === this.lazySrc && off === this.lazyEnd) {
+      this.lazyEnd += len;
+      return;
+    }
+    this.materialize();
+    this.lazySrc = src;
+    this.lazyOff = off;
+    this.lazyEnd = off + len;
+  }
+
+  /** Queues a copy of src[off, off + len), now. */
+  appendCopy(src: Buffer, off: number, len: number): void {
+    this.materialize();
+    this.room(len);
+    copyBytes(this.q, this.qlen, src, off, len);
+    this.qlen += len;
+    this.n += len;
+  }
+
+  // ---- the original's buffer, over the queue's last bytes
+
+  /** buffer_put of the last len bytes queued. */
+  put(len: number): void {
+    const p = this.n - len - this.c; // what the buffer held before
+    if (len <= OUTSIZE - p) return; // it fits: stays buffered
+    let rest = len; // what stays buffered: the put bypasses the buffer while over OUTSIZE
+    if (this.bytes + p + len < this.near) {
+      while (rest > OUTSIZE) rest -= Math.min(BIG_WRITE, rest);
+      const taken = p + len - rest;
+      this.c += taken;
+      this.bytes += taken;
+      return;
+    }
+    this.allwrite(p);
+    while (rest > OUTSIZE) {
+      const k = Math.min(BIG_WRITE, rest);
+      this.allwrite(k);
+      rest -= k;
+    }
+  }
+
+  /** buffer_PUTC of each of the last len bytes queued: written whenever the buffer is full and another comes. */
+  putc(len: number): void {
+    let p = this.n - len - this.c;
+    if (p + len <= OUTSIZE) return;
+    if (this.bytes + p + len < this.near) {
+      const left = ((p + len - 1) % OUTSIZE) + 1;
+      const taken = p + len - left;
+      this.c += taken;
+      this.bytes += taken;
+      return;
+    }
+    let todo = len;
+    while (todo > 0) {
+      if (p === OUTSIZE) {
+        this.allwrite(OUTSIZE);
+        p = 0;
+      }
+      const k = Math.min(OUTSIZE - p, todo);
+      p += k;
+      todo -= k;
+    }
+  }
+
+  /** buffer_flush: before every read of input. */
+  flush(): void {
+    const p = this.n - this.c;
+    if (p === 0) return;
+    if (this.bytes + p < this.near) {
+      this.c = this.n;
+      this.bytes += p;
+      return;
+    }
+    this.allwrite(p);
+  }
+
+  /** Can len more bytes, then a flush, go in without coming near the size limit? */
+  far(len: number): boolean {
+    return this.bytes + (this.n - this.c) + len < this.near;
+  }
+
+  /** A flush after far() said yes for what has been queued since. */
+  flushFar(): void {
+    this.bytes += this.n - this.c;
+    this.c = this.n;
+  }
+
+  private allwrite(len: number): void {
+    while (len > 0) len -= this.cwrite(len);
+  }
+
+  // c_write of q[c, c + len): take what the buffer hands over, but stop at
+  // the size limit and, close to it, at a newline, so logs end at line
+  // boundaries; rotate once current is full.
+  private cwrite(len: number): number {
+    if (this.bytes >= this.size) this.fullcurrent();
+    if (len >= this.size - this.bytes) len = this.size - this.bytes;
+    const c = this.c;
+    if (this.bytes + len >= this.near) {
+      this.materialize();
+      const nl = this.q.lastIndexOf(NL, c + len - 1);
+      if (nl >= c) len = nl - c + 1;
+    }
+    this.c = c + len;
+    this.bytes += len;
+    if (this.bytes >= this.near && this.q[c + len - 1] === NL) this.fullcurrent();
+    return len;
+  }
+
+  // Hands q[0, c) to the kernel and keeps the rest. Called before multilog
+  // waits for input, before rotating and before exiting.
+  sync(): void {
+    this.materialize();
+    const end = this.c;
+    let off = 0;
+    while (off < end) {
+      try {
+        off += fs.writeSync(this.fdcurrent, this.q, off, end - off);
+      } catch (e) {
+        pause(`unable to write to ${this.dir}/current, pausing: `, e);
+      }
+    }
+    const rest = this.qlen - end;
+    if (rest > 0) this.q.copy(this.q, 0, end, this.qlen);
+    else if (this.q.length > QUEUE_KEEP_MAX) this.q = Buffer.alloc(QUEUE_START);
+    this.qlen = rest;
+    this.n = rest;
+    this.c = 0;
+  }
+
+  /** Bytes in current, counting what is still queued for it. */
+  get currentSize(): number {
+    return this.bytes;
+  }
+
+  // A file in the directory; the fixed names are joined once.
+  private readonly paths = new Map<string, string>();
   private p(name: string): string {
-    return path.join(this.abs, name);
+    let full = this.paths.get(name);
+    if (full === undefined) {
+      full = path.join(this.abs, name);
+      if (name[0] !== '@') this.paths.set(name, full);
+    }
+    return full;
   }
 
   private get dir(): string {
@@ -136,41 +331,6 @@ export class LogDir {
     } catch (e) {
       die(`unable to set mode of ${this.dir}/current: `, e);
     }
-  }
-
-  // c_write: take what the buffer hands over, but stop at the size limit
-  // and, close to it, at a newline, so logs end at line boundaries.
-  private cwrite(buf: Buffer, off: number, len: number): number {
-    const { size } = this.spec;
-    if (this.bytes >= size) this.fullcurrent();
-    if (len >= size - this.bytes) len = size - this.bytes;
-    if (this.bytes + len >= size - 2000) {
-      const nl = buf.subarray(off, off + len).lastIndexOf(0x0a);
-      if (nl >= 0) len = nl + 1;
-    }
-    this.pending.add(buf, off, len);
-    this.bytes += len;
-    if (this.bytes >= size - 2000 && buf[off + len - 1] === 0x0a) this.fullcurrent();
-    return len;
-  }
-
-  // Hands the queued bytes to the kernel. Called before multilog waits for
-  // input, before rotating and before exiting.
-  sync(): void {
-    const q = this.pending;
-    let off = 0;
-    while (off < q.n) {
-      try {
-        off += fs.writeSync(this.fdcurrent, q.buf, off, q.n - off);
-      } catch (e) {
-        pause(`unable to write to ${this.dir}/current, pausing: `, e);
-      }
-    }
-    q.clear();
-  }
-
-  get size(): number {
-    return this.bytes;
   }
 
   // current is big enough (or ALRM said so): make it an old file.
@@ -275,34 +435,43 @@ export class LogDir {
     }
   }
 
-  private names(): Buffer[] {
-    const names: Buffer[] = [];
-    const dir = fs.opendirSync(this.abs, { encoding: 'buffer' as BufferEncoding });
-    try {
-      for (let ent; (ent = dir.readSync()) !== null;) names.push(ent.name as unknown as Buffer);
-    } finally {
-      dir.closeSync();
-    }
-    return names;
-  }
-
   // True when fewer than num old files remain; otherwise removes the one
-  // with the smallest name (the oldest) and returns false.
+  // with the smallest name (the oldest) and tries again. The listing is
+  // read again only when a removal failed: the next pass tells why.
   private filesfit(): boolean {
-    const old = this.names().filter((n) => n[0] === AT && n.length >= NAME_LEN);
-    if (old.length < this.spec.num) return true;
-    let oldest: Buffer = Buffer.from('@z');
-    for (const n of old) if (Buffer.compare(n, oldest) < 0) oldest = n.subarray(0, NAME_LEN);
-    const victim = old.find((n) => n.subarray(0, NAME_LEN).equals(oldest));
-    if (victim) unlinkQuiet(Buffer.concat([Buffer.from(this.abs + '/'), victim]));
-    return false;
+    const names: Array<Buffer | null> = fs.readdirSync(this.abs, { encoding: 'buffer' });
+    for (;;) {
+      let count = 0;
+      let oldest: Buffer = OLDEST_NONE;
+      for (const n of names)
+        if (n !== null && n[0] === AT && n.length >= NAME_LEN) {
+          count++;
+          if (Buffer.compare(n, oldest) < 0) oldest = n.subarray(0, NAME_LEN);
+        }
+      if (count < this.spec.num) return true;
+      const k = names.findIndex((n) => n !== null && n[0] === AT && n.length >= NAME_LEN && n.compare(oldest, 0, NAME_LEN, 0, NAME_LEN) === 0);
+      try {
+        fs.unlinkSync(Buffer.concat([this.absSlash, names[k] as Buffer]));
+      } catch {
+        return false; // gone already, or undeletable: the listing will tell
+      }
+      names[k] = null;
+    }
   }
 
   // End of input: everything to disk, and mode +x says "finished cleanly".
   quit(): void {
-    this.out.flush();
+    this.flush();
     this.sync();
     retry(() => `unable to write ${this.dir}/current to disk, pausing: `, () => fs.fsyncSync(this.fdcurrent));
     retry(() => `unable to set mode of ${this.dir}/current, pausing: `, () => fs.fchmodSync(this.fdcurrent, 0o744));
+  }
+}
+
+function copyBytes(dst: Buffer, at: number, src: Buffer, off: number, len: number): void {
+  if (len < SHORT_COPY) {
+    for (let k = 0; k < len; k++) dst[at + k] = src[off + k];
+  } else {
+    src.copy(dst, at, off, off + len);
   }
 }

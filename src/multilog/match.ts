@@ -4,23 +4,26 @@
 // "*a*b" behaves differently from a shell glob on purpose.
 const STAR = 0x2a;
 
-export function match(pattern: Buffer, line: Buffer, len: number): boolean {
+/** Does the pattern match line[start, start + len)? */
+export function match(pattern: Buffer, line: Buffer, len: number, start = 0): boolean {
+  const end = start + len;
+  const plen = pattern.length;
   let p = 0;
-  let i = 0;
+  let i = start;
   for (;;) {
-    if (p === pattern.length) return i === len;
+    if (p === plen) return i === end;
     const ch = pattern[p++];
     if (ch === STAR) {
-      if (p === pattern.length) return true;
+      if (p === plen) return true;
       const next = pattern[p];
       for (;;) {
-        if (i === len) return false;
+        if (i === end) return false;
         if (line[i] === next) break;
         i++;
       }
       continue;
     }
-    if (i === len || line[i] !== ch) return false;
+    if (i === end || line[i] !== ch) return false;
     i++;
   }
 }
