@@ -53,7 +53,7 @@ async function startDemo() {
 /** Resolves with p, or with undefined after ms. */
 function within<V>(p: Promise<V>, ms: number): Promise<V | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(r, ms); })])
+  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); })])
     .finally(() => clearTimeout(timer));
 }
 
