@@ -43,8 +43,13 @@ async function envSeen(cmd: string, args: string[], local: string, extra: NodeJS
   }
 }
 
+// The tests are independent (port 0, their own directories and fake DNS):
+// both launchers' at once, and three at a time within each.
+t.jobs = 2;
+
 for (const l of launchers()) {
   t.test(`launcher ${l.name}`, { skip: l.skip }, async (t) => {
+    t.jobs = 3;
     const L = { UCSPI_LAUNCHER: l.name };
     for (const flags of [['-HR'], ['-HR', '-l', 'local.name'], ['-HR', '-l', ''], ['-vHRD']]) {
       t.test(`environment with ${flags.join(' ')} equals the reference`, needReference('tcpserver'), async (t) => {
