@@ -131,23 +131,26 @@ t.test('TCPREMOTEINFO byte for byte as the reference tcpserver -r', needReferenc
     t.comment('skipped: the native launcher is needed to pass bytes that are not UTF-8');
     return;
   }
-  // Each reply has its own fake identd and servers: several run side by side
-  // (most of a case is waiting, up to the 1 s ident timeout for some).
+  // Each reply has its own fake identd and servers: several run side by
+  // side, and the reference beside ours. Most of a case is waiting: -t 5
+  // leaves an answer time to come on a loaded machine (with -t 1, ours
+  // sometimes gave up on an answer that was on its way), and silence costs
+  // those 5 s once per case.
   t.jobs = 7;
   for (const [name, answer] of hostile) {
     t.test(name, async (t) => {
       const idd = await startFakeIdentd(answer, { port113: true });
-      const seen: string[] = [];
+      let seen: string[];
       try {
-        for (const [cmd, extra] of [[REF, {}], [OURS, { UCSPI_LAUNCHER: 'native' }]] as const) {
-          const srv = await startServer(cmd, ['-Hr', '-t', '1', '127.0.0.1', '0', 'sh', '-c', PROBE],
+        seen = await Promise.all(([[REF, {}], [OURS, { UCSPI_LAUNCHER: 'native' }]] as const).map(async ([cmd, extra]) => {
+          const srv = await startServer(cmd, ['-Hr', '-t', '5', '127.0.0.1', '0', 'sh', '-c', PROBE],
             { PATH: '/usr/bin:/bin', ...extra });
           try {
-            seen.push(await talk(srv.port, { local: idd.host }));
+            return await talk(srv.port, { local: idd.host, ms: 20_000 });
           } finally {
             await srv.stop();
           }
-        }
+        }));
       } finally {
         await idd.close();
       }
