@@ -120,7 +120,9 @@ for (const tool of TOOLS) {
     const env = { ...base, DNSCACHEIP: dns.addr };
 
     const localIp = async (cmd: string, host: string, connectTo: string, e: NodeJS.ProcessEnv = env) => {
-      const srv = await startServer(cmd, [...tool.args, host, '0', 'sh', '-c', 'echo $TCPLOCALIP'], e);
+      // A loaded machine can make the fake DNS (this process) answer late;
+      // the references then wait for their second try: a wide bound.
+      const srv = await startServer(cmd, [...tool.args, host, '0', 'sh', '-c', 'echo $TCPLOCALIP'], e, 60_000);
       try {
         return await talk(srv.port, { host: connectTo });
       } finally {
@@ -177,7 +179,7 @@ t.test('udpsvd host by name, as the reference', needReference('udpsvd'), async (
   t.teardown(() => dns.close());
   const env = { ...base, DNSCACHEIP: dns.addr };
   const bound = async (cmd: string, host: string) => {
-    const srv = await startUdp(cmd, ['-l', 'me'], host, ['true'], env);
+    const srv = await startUdp(cmd, ['-l', 'me'], host, ['true'], env, 60_000);
     try {
       return udpLocalIp(srv.proc.pid!, srv.port);
     } finally {
