@@ -4,7 +4,7 @@ import t from 'tap';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, launchers, listeners, parseEnv, startServer, talk, tcpConnectionCount } from './helpers/net';
+import { BIN, type Running, launchers, listeners, parseEnv, startServer, talk, tcpConnectionCount } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { asRoot, findReference, needReference, reference, sleep } from './helpers/common';
 
@@ -50,6 +50,20 @@ const DNS_CASES: Array<[string[], string]> = [
   [['-p'], '127.0.0.22'], [['-h'], '127.0.0.23'], [['-h'], '127.0.0.24'], [['-h'], '127.0.0.27'],
   [['-h'], '127.0.0.28'], [['-h'], '127.0.0.30'], [['-h', '-l', 'given'], '127.0.0.21'],
 ];
+
+/**
+ * srv.stop(), then its output to the end: the exit event can come before the
+ * last lines written to the pipes have been read (seen under load: a missing
+ * "sigterm received, exit."). Bounded: prog may still hold the pipes.
+ */
+async function stopAndRead(srv: Running): Promise<void> {
+  await srv.stop();
+  await Promise.all([srv.proc.stdout!, srv.proc.stderr!].map((s) => (s.readableEnded ? undefined
+    : new Promise<void>((r) => {
+      const k = setTimeout(r, 5000);
+      s.once('end', () => { clearTimeout(k); r(); });
+    }))));
+}
 
 // The tests are independent (port 0, their own directories and fake DNS):
 // both launchers' at once, and three at a time within each.
@@ -129,7 +143,7 @@ for (const l of launchers()) {
           { ...baseEnv, ...E, ...(cmd === OURS ? { UCSPI_LAUNCHER: L } : {}) });
         t.equal(await talk(srv.port, { ms: 30000 }), '', `${cmd}: closed without running prog`);
         await srv.waitLog(/status 0\/30/, 30000);
-        await srv.stop();
+        await stopAndRead(srv);
         // ipsvd echoes port "0"; ours shows the bound port (documented).
         return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
       };
@@ -181,7 +195,7 @@ for (const l of launchers()) {
               await srv.waitLog(new RegExp(`(?:[\\s\\S]*? (?:deny|end) \\d+ ){${k + 1}}`));
             }
           } finally {
-            await srv.stop();
+            await stopAndRead(srv);
           }
           return srv.stdout()
             .split('\n').filter((l) => / (start|deny) /.test(l))
@@ -214,7 +228,7 @@ for (const l of launchers()) {
         first.end('a\n');
         await firstDone;
         await srv.waitLog(/end \d+ exit 0\n.*status 0\/30/);
-        await srv.stop();
+        await stopAndRead(srv);
         return { log: mask(srv.stdout(), srv.port), second };
       };
       const ref = await run(REF);
@@ -229,7 +243,7 @@ for (const l of launchers()) {
         { ...baseEnv, UCSPI_LAUNCHER: L });
       const replies = await Promise.all(Array.from({ length: 6 }, () => talk(srv.port)));
       await srv.waitLog(/(end \d+ exit 0\n[^\n]*status \d\/2\n[^]*){6}/);
-      await srv.stop();
+      await stopAndRead(srv);
       t.same(replies, Array(6).fill('done\n'));
       const counts = [...srv.stdout().matchAll(/status (\d+)\/2/g)].map((m) => Number(m[1]));
       t.equal(Math.max(...counts), 2);
@@ -291,7 +305,7 @@ for (const l of launchers()) {
             { ...baseEnv, UCSPI_LAUNCHER: L });
           t.equal(await talk(srv.port), '', `${flag}: closed without running prog`);
           await srv.waitLog(/status 0\/30/);
-          await srv.stop();
+          await stopAndRead(srv);
           return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
         };
         t.equal(await lines(OURS), await lines(REF), flag);
@@ -324,7 +338,7 @@ for (const l of launchers()) {
       s.on('data', (d) => { out += d; });
       const closed = new Promise<void>((r) => s.on('close', () => r()));
       await srv.waitLog(/start \d+/);
-      await srv.stop();
+      await stopAndRead(srv);
       t.match(srv.stdout(), /sigterm received, exit\.\n$/);
       s.write('late\n');
       const timer = setTimeout(() => s.destroy(), 5000);
