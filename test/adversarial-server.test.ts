@@ -12,6 +12,10 @@ import { BIN, listeners, listeningPort, parseEnv, quietDnsAddr } from './helpers
 
 // Many servers, some under thousands of clients, on a shared machine: more than the default file timeout.
 t.setTimeout(600000);
+// Every test has its own servers and directories: two run at a time, and
+// cases that mostly wait (a bound on a crowd, a signal) run side by side
+// within their test.
+t.jobs = 2;
 
 const OURS_TCPSERVER = path.join(BIN, 'tcpserver');
 const OURS_TCPSVD = path.join(BIN, 'tcpsvd');
@@ -138,6 +142,7 @@ const emfileCases: Array<{ name: string; cmd: string; args: string[]; skip: stri
 ];
 
 t.test('EMFILE: ulimit -n 30, 200 clients, -c 100: every client served, server still listening', async (t) => {
+  t.jobs = 4;
   for (const c of emfileCases) {
     t.test(c.name, { skip: c.skip }, async (t) => {
       const srv = await start(t, 'ulimit -n 30', c.cmd, [...c.args, '127.0.0.1', '0', 'sh', '-c', 'sleep 0.2; echo ok']);
@@ -152,6 +157,7 @@ t.test('EMFILE: ulimit -n 30, 200 clients, -c 100: every client served, server s
 });
 
 t.test('EMFILE with the default backlog: the server never exits, and serves once descriptors free up', async (t) => {
+  t.jobs = 4;
   for (const c of emfileCases) {
     t.test(c.name, { skip: c.skip }, async (t) => {
       const args = c.args.filter((a, i, all) => a !== '-b' && all[i - 1] !== '-b');
@@ -209,6 +215,7 @@ function ended(s: Server, ms: number): Promise<{ code: number | null; signal: No
 }
 
 t.test('SIGUSR1 does what it does to the originals: the server dies, no inspector opens', async (t) => {
+  t.jobs = 4;
   const cases = [
     { name: 'ours tcpserver', cmd: OURS_TCPSERVER, args: ['-H', '-R', '-l0'], skip: false as string | false },
     { name: 'ours tcpsvd', cmd: OURS_TCPSVD, args: ['-l0'], skip: false as string | false },
@@ -230,6 +237,7 @@ t.test('SIGUSR1 does what it does to the originals: the server dies, no inspecto
 });
 
 t.test('SIGUSR1 to supervise, svscan and multilog: the process dies', async (t) => {
+  t.jobs = 4;
   const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-usr1-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'svc'));
@@ -263,6 +271,7 @@ t.test('SIGUSR1 to supervise, svscan and multilog: the process dies', async (t) 
 });
 
 t.test('Node settings in the environment reach prog, never the server\'s own Node', async (t) => {
+  t.jobs = 4;
   const dir = mkdtempSync(path.join(tmpdir(), 'adversarial-env-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const marker = path.join(dir, 'required-ran');
@@ -299,6 +308,7 @@ t.test('Node settings in the environment reach prog, never the server\'s own Nod
 });
 
 t.test('children get the descriptor limit the server was started with', async (t) => {
+  t.jobs = 4;
   const cases = [
     { name: 'ours tcpserver, native', cmd: OURS_TCPSERVER, env: { UCSPI_LAUNCHER: 'native' }, skip: false as string | false },
     { name: 'ours tcpserver, spawn', cmd: OURS_TCPSERVER, env: { UCSPI_LAUNCHER: 'spawn' }, skip: false as string | false },

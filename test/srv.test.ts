@@ -41,6 +41,10 @@ function setup(t: Test, first: string[] = []) {
   return { root, srvdir, svdir, dir, env, srv };
 }
 
+// Every test has its own directories and supervisors (and kills only what
+// runs under them): they run side by side.
+t.jobs = 5;
+
 for (const sc of SCANNERS) {
   t.test(`srv over ${sc.name}`, needReference(...sc.needs), async (t) => {
     const refs = sc.needs.map((n) => reference(n));

@@ -73,13 +73,19 @@ const COMMANDS = [
   ['-v', '-w', '1', 'exit'],
 ];
 
+// The tests below are independent (each its own directories and supervisors): they run side by side.
+t.jobs = 3;
+
 t.test('every command, ours against /usr/bin/sv, on services under /usr/bin/runsv', { skip, timeout: 600_000 }, async (t) => {
-  // A few commands at a time: each takes two trees of services.
-  for (let i = 0; i < COMMANDS.length; i += 5) {
-    await Promise.all(COMMANDS.slice(i, i + 5).map(async (args) => {
+  // Each command on its own two trees, a subtest each: its trees are torn
+  // down when it ends. Most of a command's time is waiting (for the trees to
+  // come up, for the status ages, for -w), so several run at once.
+  t.jobs = 6;
+  for (const args of COMMANDS) {
+    t.test(args.join(' '), async (t) => {
       const [ref, mine] = await Promise.all([oneCommand(t, reference('sv'), args), oneCommand(t, SV, args)]);
       t.equal(mine, ref, args.join(' '));
-    }));
+    });
   }
 });
 
@@ -87,8 +93,9 @@ t.test('status and check read the same services as /usr/bin/sv', { skip }, async
   const dir = await tree(t, reference('runsv'));
   for (const args of [['status'], ['s'], ['-v', 'status'], ['check'], ['-w', '1', 'check']]) {
     for (const names of [NAMES, ['up', 'logged'], ['logged/'], ['./up', `${dir}/fin`]]) {
-      const [ref, mine] = [await run(reference('sv'), [...args, ...names], dir, { SVDIR: dir }),
-        await run(SV, [...args, ...names], dir, { SVDIR: dir })];
+      // Both only read: they run at the same time.
+      const [ref, mine] = await Promise.all([run(reference('sv'), [...args, ...names], dir, { SVDIR: dir }),
+        run(SV, [...args, ...names], dir, { SVDIR: dir })]);
       t.equal(say('ours', mine), say('ours', ref), `${args.join(' ')} ${names.join(' ')}`);
     }
   }
@@ -96,8 +103,8 @@ t.test('status and check read the same services as /usr/bin/sv', { skip }, async
   fs.rmSync(path.join(dir, 'up', 'supervise'), { recursive: true, force: true });
   fs.writeFileSync(path.join(dir, 'nosv', 'log'), '');
   for (const names of [['nosv'], ['up']]) {
-    const [ref, mine] = [await run(reference('sv'), ['status', ...names], dir, { SVDIR: dir }),
-      await run(SV, ['status', ...names], dir, { SVDIR: dir })];
+    const [ref, mine] = await Promise.all([run(reference('sv'), ['status', ...names], dir, { SVDIR: dir }),
+      run(SV, ['status', ...names], dir, { SVDIR: dir })]);
     t.equal(say('ours', mine), say('ours', ref), `status ${names.join(' ')}`);
   }
 });
@@ -106,11 +113,13 @@ t.test('usage, options and exit codes as /usr/bin/sv', { skip }, async (t) => {
   const dir = tmp(t);
   const cases = [[], ['-V'], ['-z', 'up', 'x'], ['-w'], ['-w5'], ['bogus', 'x'], ['r', 'x'], ['f', 'x'], ['up'],
     ['status', 'missing'], ['-w', 'x', 'start', 'missing'], ['--', 'status', 'missing'], ['status', '']];
-  for (const args of cases) {
-    const ref = await run(reference('sv'), args, dir, { SVDIR: dir });
-    const mine = await run(SV, args, dir, { SVDIR: dir });
+  // Nothing here changes the directory: every case at once.
+  const results = await Promise.all(cases.map((args) => Promise.all([run(reference('sv'), args, dir, { SVDIR: dir }),
+    run(SV, args, dir, { SVDIR: dir })])));
+  cases.forEach((args, i) => {
+    const [ref, mine] = results[i];
     t.equal(say('sv', mine), say('sv', ref), args.join(' ') || '(none)');
-  }
+  });
   // Ninety-nine at most.
   const many = Array.from({ length: 120 }, (_, i) => `m${i}`);
   const r = await run(SV, ['status', ...many], dir, { SVDIR: dir });
@@ -170,10 +179,12 @@ t.test('our sv drives Debian\'s runsv and ours as /usr/bin/sv does', { skip }, a
 
 t.test('against supervise: ours, and daemontools\' where runit\'s sv reads its status', { skip }, async (t) => {
   // daemontools' supervise is optional here: without it, ours alone.
-  for (const sup of [ours('supervise'), findReference('supervise')]) {
-    if (!sup) { t.comment('reference supervise not on PATH: daemontools\' part left out'); continue; }
-    const outs: string[][] = [];
-    for (const sv of [reference('sv'), SV]) {
+  // Every supervisor and sv pair on its own directory, all at once.
+  const sups = [ours('supervise'), findReference('supervise')];
+  if (!sups[1]) t.comment('reference supervise not on PATH: daemontools\' part left out');
+  await Promise.all(sups.map(async (sup) => {
+    if (!sup) return;
+    const outs = await Promise.all([reference('sv'), SV].map(async (sv) => {
       const dir = tmp(t);
       service(dir, 'svc', { run: SLEEP });
       daemon(t, sup, ['svc'], dir);
@@ -182,8 +193,8 @@ t.test('against supervise: ours, and daemontools\' where runit\'s sv reads its s
       for (const args of [['status'], ['hup'], ['-w', '1', 'stop'], ['status'], ['-w', '1', 'start'], ['-v', 'exit']]) {
         out.push(say(args.join(' '), await run(sv, [...args, './svc'], dir)));
       }
-      outs.push(out);
-    }
+      return out;
+    }));
     t.same(outs[1], outs[0], sup);
-  }
+  }));
 });

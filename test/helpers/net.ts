@@ -72,6 +72,41 @@ export function socketCount(pid: number): number {
   return n - listeners(pid).length;
 }
 
+/**
+ * TCP connections held open by pid (its sockets in /proc/<pid>/net/tcp and
+ * tcp6 that are not listening): unlike socketCount, a UDP socket (a DNS
+ * question under way) is not counted.
+ */
+export function tcpConnectionCount(pid: number): number {
+  const inodes = new Set<string>();
+  try {
+    for (const f of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const t of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${t}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] !== '0A' && inodes.has(f[9])) n++;
+    }
+  }
+  return n;
+}
+
 let quietDns: Promise<FakeDns> | undefined;
 
 /**
