@@ -10,6 +10,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from './run';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -41,17 +42,6 @@ function build(): void {
   gcc(['-O2', '-o', path.join(out, 'connbench'), path.join(tools, 'connbench.c'), '-lpthread']);
   gcc(['-O2', '-o', path.join(out, 'connproxy'), path.join(tools, 'connproxy.c'), '-lpthread']);
   gcc(['-O2', '-static', '-o', path.join(out, 'hello'), path.join(tools, 'hello.c')]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function tryConnect(port: number): Promise<boolean> {

@@ -83,7 +83,8 @@ function compileRules(): { tcprules: string; ipsvd: string } {
   return { tcprules, ipsvd };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free right now on 127.0.0.1 (for servers that cannot listen on port 0). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);

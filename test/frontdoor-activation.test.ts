@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, launchers, listeners, parseEnv, quietDnsAddr, talk } from './helpers/net';
+import { BIN, freePortOn, launchers, listeners, parseEnv, quietDnsAddr, talk } from './helpers/net';
 import { killGroup, ours, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
@@ -19,17 +19,6 @@ const ACTIVATE = which('systemd-socket-activate') ??
   (existsSync('/usr/bin/systemd-socket-activate') ? '/usr/bin/systemd-socket-activate' : undefined);
 const NO_ACTIVATE = ACTIVATE ? false : 'systemd-socket-activate not installed (apt-get install systemd)';
 const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-activation-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Activated {
   proc: ChildProcess;
@@ -48,7 +37,7 @@ async function activate(count: number, env: Record<string, string>, cmd: (ports:
   let last = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(await freePort());
+    for (let i = 0; i < count; i++) ports.push(await freePortOn('127.0.0.1'));
     const args = [...ports.flatMap((p) => ['-l', `127.0.0.1:${p}`]), '--fdname=front',
       ...Object.entries(env).flatMap(([k, v]) => ['-E', `${k}=${v}`]), ...cmd(ports)];
     const proc = spawn(ACTIVATE!, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, launchers, listeningPort, parseEnv, startServer, talk } from './helpers/net';
+import { BIN, freePortOn, launchers, listeningPort, parseEnv, startServer, talk } from './helpers/net';
 import { killGroup, ours, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
@@ -20,25 +20,13 @@ const NO_HAPROXY = HAPROXY ? false : 'haproxy not installed (apt-get install hap
 const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-proxy-'));
 const baseEnv = { PATH: '/usr/bin:/bin', PROXY_AUTHORITY: 'stale' };
 
-/** A port free right now on 127.0.0.1 (haproxy cannot listen on port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 interface Haproxy { port: number; stop(): void }
 
 /** haproxy in front of 127.0.0.1:backend with one send-proxy option; a taken port is retried, a bounded number of times. */
 async function startHaproxy(backend: number, send: 'send-proxy' | 'send-proxy-v2'): Promise<Haproxy> {
   let last = '';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = await freePortOn('127.0.0.1');
     const dir = mkdtempSync(path.join(tmp, 'haproxy-'));
     const cfg = path.join(dir, 'haproxy.cfg');
     // No "source" line: haproxy connects from 127.0.0.1, the client's own

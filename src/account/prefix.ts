@@ -4,7 +4,7 @@
 // network (an IPv6 client usually holds a whole /64). The key is the
 // prefix's text, as administrators read it in the log lines and the status
 // file: "127.1.2.0/24", "fd00:1::/64".
-import { ipv6Name, parseIPv6 } from '../lib/ip';
+import { ipv4Number, ipv6Name, parseIPv6 } from '../lib/ip';
 
 export interface PrefixLengths {
   /** IPv4 prefix length, 0..32 (32: the address itself). */
@@ -19,26 +19,6 @@ export type Keyer = (ip: string) => string;
 /** The identity: every address counts for itself (the originals' per-host count). */
 export const byAddress: Keyer = (ip) => ip;
 
-/** IPv4 a.b.c.d → 32-bit number, or -1 when not a strict dotted quad. */
-export function ipv4Number(ip: string): number {
-  let n = 0, part = 0, digits = 0, dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      n = n * 256 + part;
-      part = 0; digits = 0; dots++;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return -1;
-      digits++;
-    } else {
-      return -1;
-    }
-  }
-  if (digits === 0 || dots !== 3) return -1;
-  return n * 256 + part;
-}
 
 /** The text of an IPv4 prefix: network address and length. */
 function v4Key(n: number, len: number): string {

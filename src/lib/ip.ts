@@ -143,3 +143,24 @@ function longestZeroRun(w: number[]): [number, number] {
   }
   return best < 0 ? [-1, 0] : [best, bestLen];
 }
+
+/** IPv4 a.b.c.d → 32-bit number, or -1 when not a strict dotted quad. */
+export function ipv4Number(ip: string): number {
+  let n = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0; digits = 0; dots++;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return n * 256 + part;
+}

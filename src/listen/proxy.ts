@@ -12,7 +12,7 @@
 // addon's MSG_PEEK and exact recv, or plain exact reads on the pure-Node
 // path); the trust list (--proxy=CIDR,...) is parseTrust()/Trust.
 import { constants } from 'node:os';
-import { formatIPv4, ipv6Env, parseIPv4, parseIPv6 } from '../lib/ip';
+import { formatIPv4, ipv4Number, ipv6Env, parseIPv4, parseIPv6 } from '../lib/ip';
 
 /** A version 1 header is at most 107 bytes, CRLF included. */
 export const V1_MAX = 107;
@@ -357,28 +357,6 @@ export class Trust {
     for (const n of this.v6) if (prefixMatch(b, n.net, n.len)) return true;
     return false;
   }
-}
-
-/** A dotted quad as the accept path writes it → its 32-bit value; -1 for anything else. */
-function ipv4Number(ip: string): number {
-  let a = 0, part = 0, digits = 0, dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const ch = ip.charCodeAt(i);
-    if (ch === 0x2e) {
-      if (digits === 0 || ++dots > 3) return -1;
-      a = a * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (ch >= 0x30 && ch <= 0x39 && digits < 3) {
-      part = part * 10 + (ch - 0x30);
-      if (part > 255) return -1;
-      digits++;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return a * 256 + part;
 }
 
 function prefixMatch(a: Uint8Array, net: Uint8Array, len: number): boolean {

@@ -140,22 +140,7 @@ export function randomLoopback(): string {
   return `127.${b()}.${b()}.${b()}`;
 }
 
-/** A TCP port free right now on ip (and, when asked, free for UDP too). */
-export function freePortOn(ip: string, alsoUdp = false): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, ip, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => {
-        if (!alsoUdp) return resolve(p);
-        const u = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4');
-        u.once('error', () => { u.close(); resolve(freePortOn(ip, true)); });
-        u.bind(p, ip, () => u.close(() => resolve(p)));
-      });
-    });
-  });
-}
+export { freePortOn } from './net';
 
 /** Connect (from local, when given), send, half-close when asked, read to the end; bounded. ERR:<code> on failure. */
 export function tcpTalk(host: string, port: number, o: { send?: string; end?: boolean; local?: string; ms?: number; max?: number } = {}): Promise<string> {

@@ -3,6 +3,7 @@
 // for servers that cannot print it (tcpsvd).
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { BIN, ROOT, killGroup, sleep, spawn } from './common';
@@ -216,4 +217,21 @@ export function launchers(): Array<{ name: string; skip: string | false }> {
     // keep the skip reason
   }
   return [{ name: 'spawn', skip: false }, { name: 'native', skip: native }];
+}
+
+/** A TCP port free right now on ip (and, when asked, free for UDP too). */
+export function freePortOn(ip: string, alsoUdp = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, ip, () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => {
+        if (!alsoUdp) return resolve(p);
+        const u = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+        u.once('error', () => { u.close(); resolve(freePortOn(ip, true)); });
+        u.bind(p, ip, () => u.close(() => resolve(p)));
+      });
+    });
+  });
 }
