@@ -807,22 +807,24 @@ export class Service {
   }
 
   /**
-   * Publish the state: status (both originals), stat and pid (runit), then
-   * restarts (ours), which carries the label of the status it goes with.
+   * Publish the state: restarts and info (ours), which carry the label of the
+   * status they go with, then status (both originals), stat and pid (runit).
+   * Ours come first, so that a reader who sees the new status (svc --wait,
+   * sv -w) never takes a stale info for "not ours, nothing to wait for".
    */
   private announce(): void {
     const s = this.status;
     const b = encodeStatus(s);
-    this.put('status', b);
-    let stat = statText(s, this.exiting);
-    if (s.state === State.Down && this.respawn && 'stayDown' in this.respawn) stat = stat.replace(/\n$/, ', respawn-max reached\n');
-    this.put('stat', stat);
-    this.put('pid', this.pid ? `${this.pid}\n` : '');
     if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
     // runsv's supervise/ holds runsv's files only, unless the directory asks for more.
     if (this.flavor !== 'runit' || optedIn(this.policy)) {
       this.put('info', encodeInfo({ restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }, b));
     }
+    this.put('status', b);
+    let stat = statText(s, this.exiting);
+    if (s.state === State.Down && this.respawn && 'stayDown' in this.respawn) stat = stat.replace(/\n$/, ', respawn-max reached\n');
+    this.put('stat', stat);
+    this.put('pid', this.pid ? `${this.pid}\n` : '');
   }
 
   /**
