@@ -11,13 +11,13 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeners, parseEnv, quietDnsAddr, talk } from './helpers/net';
-import { killGroup, ours, sleep, spawn, which } from './helpers/common';
+import { killGroup, needPackage, ours, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
 const ACTIVATE = which('systemd-socket-activate') ??
   (existsSync('/usr/bin/systemd-socket-activate') ? '/usr/bin/systemd-socket-activate' : undefined);
-const NO_ACTIVATE = ACTIVATE ? false : 'systemd-socket-activate not installed (apt-get install systemd)';
+const NO_ACTIVATE = needPackage('systemd', ACTIVATE !== undefined, 'systemd-socket-activate');
 const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-activation-'));
 
 interface Activated {

@@ -11,12 +11,12 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeningPort, parseEnv, startServer, talk } from './helpers/net';
-import { killGroup, ours, sleep, spawn, which } from './helpers/common';
+import { killGroup, needPackage, ours, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
 const HAPROXY = which('haproxy') ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : undefined);
-const NO_HAPROXY = HAPROXY ? false : 'haproxy not installed (apt-get install haproxy)';
+const NO_HAPROXY = needPackage('haproxy', HAPROXY !== undefined);
 const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-proxy-'));
 const baseEnv = { PATH: '/usr/bin:/bin', PROXY_AUTHORITY: 'stale' };
 

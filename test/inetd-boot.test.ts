@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { BIN, ROOT, which } from './helpers/common';
+import { BIN, ROOT, needPackage, which } from './helpers/common';
 import { canUnshare, freePortOn, randomLoopback, tcpTalk, tmpDir } from './helpers/inetd';
 
 const CONTRIB = path.join(ROOT, 'contrib');
@@ -29,7 +29,7 @@ t.test('contrib/ ships, and names commands of this package', async (t) => {
   }
 });
 
-t.test('systemd units: systemd-analyze verify', { skip: which('systemd-analyze') ? false : 'systemd-analyze not installed (apt-get install systemd)' }, async (t) => {
+t.test('systemd units: systemd-analyze verify', { skip: needPackage('systemd', which('systemd-analyze') !== undefined, 'systemd-analyze') }, async (t) => {
   const dir = tmpDir('inetd-units-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const u of units) {
@@ -61,9 +61,9 @@ function killMentioning(dir: string): void {
   }
 }
 
-const noOpenrc = !fs.existsSync('/sbin/openrc-run') || !which('supervise-daemon')
-  ? 'OpenRC not installed (apt-get install openrc): the script was only parsed'
-  : !canUnshare() ? 'needs root and unshare -m to run OpenRC beside the system' : false;
+const noOpenrc = needPackage('openrc', fs.existsSync('/sbin/openrc-run') && which('supervise-daemon') !== undefined,
+  'OpenRC (the script was only parsed)')
+  || (!canUnshare() ? 'needs root and unshare -m to run OpenRC beside the system' : false);
 
 t.test('OpenRC: ucspi-inetd started, reloaded and stopped by openrc-run and supervise-daemon', { skip: noOpenrc }, async (t) => {
   const dir = tmpDir('inetd-openrc-');

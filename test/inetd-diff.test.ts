@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { BIN, descendants, killGroup, ours, sleep, spawn, waitFor } from './helpers/common';
+import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor } from './helpers/common';
 import {
   canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
@@ -111,7 +111,7 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
   t.notOk('PATH' in (seen.ours?.env as object), 'PATH laundered away');
 });
 
-t.test('tcpd-wrapped program: the same allow and deny; and inetconv\'s translation served by tcpsvd decides alike', { skip: skipAll || (fs.existsSync(TCPD) ? false : `${TCPD} not installed: allow/deny not compared`) }, async (t) => {
+t.test('tcpd-wrapped program: the same allow and deny; and inetconv\'s translation served by tcpsvd decides alike', { skip: skipAll || needPackage('tcpd', fs.existsSync(TCPD), `${TCPD} (allow/deny not compared)`) }, async (t) => {
   const seen = await both(t, 'tcpd', async (impl, dir) => {
     const ip = randomLoopback();
     const port = await freePortOn(ip);

@@ -149,6 +149,21 @@ export function needReference(...names: string[]): { skip: string | false } {
   return { skip: why };
 }
 
+/**
+ * A Debian package that some tests run beside ours (haproxy, systemd, openrc,
+ * openbsd-inetd, tcpd): false when present, else the reason to skip; under
+ * UCSPI_REQUIRE_REFERENCE=1 its absence is a failure, as for the references.
+ */
+export function needPackage(pkg: string, present: boolean, what: string = pkg): string | false {
+  if (present) return false;
+  const why = `${what} not installed: apt-get install ${pkg}`;
+  if (REFERENCE_REQUIRED && !reported.has(why)) {
+    reported.add(why);
+    tap.fail(`${why} (UCSPI_REQUIRE_REFERENCE=1: a missing reference is a failure)`);
+  }
+  return why;
+}
+
 // ---- processes -------------------------------------------------------------
 
 const groups = new Set<number>();

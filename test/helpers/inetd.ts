@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { killGroup, ours, sleep, spawn, which } from './common';
+import { killGroup, needPackage, ours, sleep, spawn, which } from './common';
 import { listeners } from './net';
 import { holdsUdpPort } from './udp';
 
@@ -23,8 +23,7 @@ export const TCPD = '/usr/sbin/tcpd';
 
 /** Skip reason when Debian's inetd is absent, or false. */
 export function needOpenbsdInetd(): { skip: string | false } {
-  if (fs.existsSync(DEBIAN_INETD)) return { skip: false };
-  return { skip: `${DEBIAN_INETD} not installed: apt-get install openbsd-inetd` };
+  return { skip: needPackage('openbsd-inetd', fs.existsSync(DEBIAN_INETD), DEBIAN_INETD) };
 }
 
 let unshareOk: boolean | undefined;
