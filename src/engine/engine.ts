@@ -115,7 +115,8 @@ export class Engine {
     // Byte strings, as the launchers take them (rule values already are).
     this.concEnv = cfg.perHost !== undefined && !cfg.perHost.rulesVars;
     this.template = envTemplate(cfg.env, cfg.ucspiEnv, this.concEnv).map(toBytes);
-    if (cfg.proxy && cfg.ucspiEnv) this.template = withoutVars(this.template, cfg.proxy.vars);
+    // (The server's own PROXY_* values never reach prog: the header's do.)
+    if (cfg.proxy && cfg.ucspiEnv) this.template = applyRules(this.template, { action: 'allow', set: [], unset: [...cfg.proxy.vars] });
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
@@ -157,13 +158,7 @@ export class Engine {
   // a failure drops the connection.
   private proxyStage(c: Conn, stage: ProxyStage): void {
     stage(c, (fail, h) => {
-      if (fail) {
-        this.cfg.log.from(this.pseudoPid, c.remoteIp);
-        this.cfg.log.drop(fail.what, fail.err);
-        if (this.stats) this.stats.dropped++;
-        this.finish(c, 111);
-        return;
-      }
+      if (fail) return this.dropWith(c, fail.what, fail.err);
       if (h) useHeader(c, h);
       this.admit(c);
     });
@@ -193,19 +188,14 @@ export class Engine {
         writeSync(c.fd, cfg.banner);
       } catch {
         // ucspi-tcp drops the connection when the banner cannot be written.
-        if (this.stats) this.stats.dropped++;
-        this.finish(c, 111);
-        return;
+        return this.dropped(c);
       }
     }
     const id = this.identify;
     if (id) {
       id.identify(c, cfg).then((failed) => {
         if (!failed) return this.decide(c);
-        cfg.log.from(this.pseudoPid, c.remoteIp);
-        cfg.log.drop(failed.what, failed.err);
-        if (this.stats) this.stats.dropped++;
-        this.finish(c, 111);
+        this.dropWith(c, failed.what, failed.err);
       }, () => this.decide(c));
     } else {
       this.decide(c);
@@ -232,8 +222,7 @@ export class Engine {
     if (r.allowMissing && typeof e !== 'string' && e.code === 'ENOENT') return this.launch(c, ALLOW_DEFAULT);
     this.cfg.log.from(this.pseudoPid, c.remoteIp);
     this.cfg.log.cannotReadRules(r.path, e);
-    if (this.stats) this.stats.dropped++;
-    this.finish(c, 111);
+    this.dropped(c);
   }
 
   private launch(c: Conn, d: Decision): void {
@@ -246,12 +235,8 @@ export class Engine {
       const v = ph.check(c, d);
       if (v !== null && 'bad' in v) {
         // tcpserver --per-host: a rules variable that is no number drops the connection.
-        cfg.log.from(this.pseudoPid, c.remoteIp);
-        cfg.log.drop(`bad ${v.bad} in ${cfg.rules?.path ?? 'environment'}` +
+        return this.dropWith(c, `bad ${v.bad} in ${cfg.rules?.path ?? 'environment'}` +
           (d.matched !== undefined ? ` rule ${d.matched}` : ''), `not a number: ${v.value}`);
-        if (this.stats) this.stats.dropped++;
-        this.finish(c, 111);
-        return;
       }
       if (v !== null) {
         conc = v.key === c.remoteIp ? [v.n, v.limit] : [v.n, v.limit, v.key];
@@ -317,6 +302,19 @@ export class Engine {
     return false;
   }
 
+  /** Dropped before any verdict, saying why (the "from" and "drop" lines). */
+  private dropWith(c: Conn, what: string, err: NodeJS.ErrnoException | string): void {
+    this.cfg.log.from(this.pseudoPid, c.remoteIp);
+    this.cfg.log.drop(what, err);
+    this.dropped(c);
+  }
+
+  /** Dropped (counted as such): ends as a child that exited 111 would. */
+  private dropped(c: Conn): void {
+    if (this.stats) this.stats.dropped++;
+    this.finish(c, 111);
+  }
+
   /** A connection that got no child: logged as if a child had exited with code. */
   private finish(c: Conn, code: number): void {
     this.listener!.close(c);
@@ -350,9 +348,4 @@ function useHeader(c: Conn, h: ProxyHeader): void {
   w.localIp = h.localIp;
   w.localPort = h.localPort;
   c.proxied = true;
-}
-
-function withoutVars(env: string[], names: readonly string[]): string[] {
-  const drop = new Set(names);
-  return env.filter((kv) => !drop.has(kv.slice(0, kv.indexOf('='))));
 }
