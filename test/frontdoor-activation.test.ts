@@ -6,12 +6,13 @@
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeners, parseEnv, quietDnsAddr, talk } from './helpers/net';
-import { killGroup, needPackage, ours, sleep, spawn, which } from './helpers/common';
+import { peersDir, rulesCdb } from './helpers/frontdoor';
+import { killGroup, needPackage, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
@@ -74,26 +75,11 @@ async function exitWithin(a: Activated, ms = 10_000): Promise<number | null> {
   return code;
 }
 
-function peersDir(): string {
-  const d = mkdtempSync(path.join(tmp, 'peers-'));
-  writeFileSync(path.join(d, '127.0.0.5'), '+GREETING=hello-five\n');
-  writeFileSync(path.join(d, '127.0.0.9'), '');
-  chmodSync(path.join(d, '127.0.0.9'), 0o000); // deny
-  return d;
-}
 
-function rulesCdb(): string {
-  const d = mkdtempSync(path.join(tmp, 'rules-'));
-  const cdb = path.join(d, 'rules.cdb');
-  const r = spawnSync(ours('tcprules'), [cdb, cdb + '.tmp'],
-    { input: '127.0.0.9:deny\n127.0.0.5:allow,GREETING="hello-five"\n:allow\n', timeout: 10000 });
-  if (r.status !== 0) throw new Error(`tcprules failed: ${r.stderr}`);
-  return cdb;
-}
 
 const SERVERS = [
-  { name: 'tcpsvd', cmd: TCPSVD, args: () => ['-v', '-l', 'me', '-i', peersDir()], listening: /listening on 127\.0\.0\.1:(\d+), starting/ },
-  { name: 'tcpserver', cmd: TCPSERVER, args: () => ['-v', '-HR', '-l', 'me', '-x', rulesCdb()], listening: /status: 0\/40/ },
+  { name: 'tcpsvd', cmd: TCPSVD, args: () => ['-v', '-l', 'me', '-i', peersDir(tmp)], listening: /listening on 127\.0\.0\.1:(\d+), starting/ },
+  { name: 'tcpserver', cmd: TCPSERVER, args: () => ['-v', '-HR', '-l', 'me', '-x', rulesCdb(tmp)], listening: /status: 0\/40/ },
 ];
 
 for (const l of launchers()) {

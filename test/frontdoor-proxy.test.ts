@@ -6,12 +6,13 @@
 // header holds its -c slot.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeningPort, parseEnv, startServer, talk } from './helpers/net';
-import { killGroup, needPackage, ours, sleep, spawn, which } from './helpers/common';
+import { peersDir, rulesCdb } from './helpers/frontdoor';
+import { killGroup, needPackage, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
@@ -79,26 +80,11 @@ function talkOrReset(port: number, o: Parameters<typeof talk>[1]): Promise<strin
 // A server-speaks-first prog: greets with what it was told, then echoes the client's first line byte for byte.
 const GREETER = ['sh', '-c', 'echo "220 $TCPREMOTEIP $TCPLOCALIP $GREETING ${PROXY_AUTHORITY-none}"; IFS= read -r line; printf "got %s\\n" "$line"'];
 
-function peersDir(): string {
-  const d = mkdtempSync(path.join(tmp, 'peers-'));
-  writeFileSync(path.join(d, '127.0.0.5'), '+GREETING=hello-five\n');
-  writeFileSync(path.join(d, '127.0.0.9'), '');
-  chmodSync(path.join(d, '127.0.0.9'), 0o000); // deny
-  return d;
-}
 
-function rulesCdb(): string {
-  const d = mkdtempSync(path.join(tmp, 'rules-'));
-  const cdb = path.join(d, 'rules.cdb');
-  const r = spawnSync(ours('tcprules'), [cdb, cdb + '.tmp'],
-    { input: '127.0.0.9:deny\n127.0.0.5:allow,GREETING="hello-five"\n:allow\n', timeout: 10000 });
-  if (r.status !== 0) throw new Error(`tcprules failed: ${r.stderr}`);
-  return cdb;
-}
 
 const SERVERS: Array<{ name: string; cmd: string; args: () => string[] }> = [
-  { name: 'tcpsvd -i peers', cmd: TCPSVD, args: () => ['-v', '-l', 'me', '-i', peersDir()] },
-  { name: 'tcpserver -x rules.cdb', cmd: TCPSERVER, args: () => ['-v', '-HR', '-l', 'me', '-x', rulesCdb()] },
+  { name: 'tcpsvd -i peers', cmd: TCPSVD, args: () => ['-v', '-l', 'me', '-i', peersDir(tmp)] },
+  { name: 'tcpserver -x rules.cdb', cmd: TCPSERVER, args: () => ['-v', '-HR', '-l', 'me', '-x', rulesCdb(tmp)] },
 ];
 
 for (const l of launchers()) {
