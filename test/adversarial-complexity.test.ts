@@ -8,28 +8,20 @@
 // wide margin.
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { LineCompiler, type LineError } from '../src/rules/parse';
 import { checkRules } from '../src/rules/check';
 import { Cdb } from '../src/cdb/reader';
 import { CdbWriter } from '../src/cdb/writer';
-import { findReference, ours } from './helpers/common';
+import { findReference, ours, scratch } from './helpers/common';
 
 // Ours from bin/, the reference tools through the shared helper (never our own copy on PATH).
 const bin = ours;
 const ref = (n: string) => findReference(n) ?? `/usr/bin/${n}`;
 const have = (n: string) => findReference(n) !== undefined;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'complexity-'));
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-let serial = 0;
-const fresh = (tag: string) => {
-  const d = path.join(dir, `${tag}-${serial++}`);
-  fs.mkdirSync(d);
-  return d;
-};
+const fresh = scratch('complexity');
 
 const RULES = '1.2.3.4:deny\n=example.org:allow,A="1"\n10.0.0.0/8:allow,B="2"\n:allow\n';
 

@@ -6,13 +6,12 @@
 // it is not, the comparison is skipped, naming it.
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { checkRules } from '../src/rules/check';
 import { Cdb, CdbError } from '../src/cdb/reader';
 import { RulesCdbSource } from '../src/rules/source';
-import { ROOT, findReference, ours } from './helpers/common';
+import { ROOT, findReference, ours, scratch } from './helpers/common';
 
 // Ours from bin/, the reference tools through the shared helper (never our own copy on PATH).
 const bin = ours;
@@ -20,14 +19,7 @@ const bundle = (n: string) => path.join(ROOT, 'dist', 'cmd', n + '.js');
 const ref = (n: string) => findReference(n) ?? `/usr/bin/${n}`;
 const have = (n: string) => findReference(n) !== undefined;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adversarial-'));
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-let serial = 0;
-const fresh = (tag: string) => {
-  const d = path.join(dir, `${tag}-${serial++}`);
-  fs.mkdirSync(d);
-  return d;
-};
+const fresh = scratch('adversarial');
 
 // Runs cmd with the given standard descriptors closed ("<&-", ">&-").
 function closedRun(cmd: string, args: string[], close: string, opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<Buffer> {

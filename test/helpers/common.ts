@@ -240,6 +240,21 @@ export function watchDir(dir: string): void {
   writeGroups();
 }
 
+/**
+ * A scratch directory for this test file, removed at its end, handing out a
+ * fresh subdirectory per call (tag names it, a counter keeps them apart).
+ */
+export function scratch(prefix: string): (tag: string) => string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-'));
+  tap.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let serial = 0;
+  return (tag) => {
+    const d = path.join(dir, `${tag}-${serial++}`);
+    fs.mkdirSync(d);
+    return d;
+  };
+}
+
 /** Kills pid's process group at once (SIGKILL), and forgets it. */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (pid === undefined) return;
