@@ -277,7 +277,8 @@ t.test('chpst against runit\'s', needReference('chpst'), async (t) => {
       const w = spawn(waiter, ['-l', lk, 'cat', state], { cwd: dir, argv0: 'chpst', stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       w.stdout!.on('data', (d) => { out += d; });
-      const done = new Promise<number | null>((resolve) => w.once('exit', (code) => resolve(code)));
+      // 'close', not 'exit': the output may still be in the pipe when the process has exited.
+      const done = new Promise<number | null>((resolve) => w.once('close', (code) => resolve(code)));
       await waitFor(`${name}: the waiter blocked in flock`, () => waiterBlocked(w.pid!));
       fs.writeFileSync(state, 'released\n');
       h.stdin!.end();
