@@ -86,6 +86,17 @@ export interface Addon {
   flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
+  // native/cyclog.cc
+  /**
+   * multilog's rotation of a directory with no processor (dirSlash: its path
+   * and a slash), from step `step` on (the steps are numbered in
+   * src/multilog/logdir.ts), data[out[3], length) first written to current:
+   * the last step, or the step that failed. out[0]: current's descriptor now,
+   * out[1]: the microseconds of the last old file's name (at least floor),
+   * out[2]: the errno, out[3]: the bytes of data written.
+   */
+  cyclogRotate(dirSlash: Buffer, fd: number, num: number, floor: number, step: number, out: Float64Array,
+               data: Buffer, length: number): number;
 }
 
 let cached: Addon | null | undefined;

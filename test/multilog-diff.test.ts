@@ -41,12 +41,12 @@ interface Run {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], cwd: string, input: Buffer): Run {
+function run(cmd: string, args: string[], cwd: string, input: Buffer, env: NodeJS.ProcessEnv = process.env): Run {
   const file = path.join(cwd, '..', `input-${process.pid}-${Math.random()}`);
   fs.writeFileSync(file, input);
   const fd = fs.openSync(file, 'r');
   try {
-    const r = spawnSync(cmd, args, { cwd, stdio: [fd, 'pipe', 'pipe'], timeout: 60000 });
+    const r = spawnSync(cmd, args, { cwd, env, stdio: [fd, 'pipe', 'pipe'], timeout: 60000 });
     if (r.error) throw r.error;
     return { status: r.status, stderr: r.stderr.toString() };
   } finally {
@@ -82,13 +82,15 @@ function sandbox(t: any): { ref: string; ours: string } {
 }
 
 // Runs both, each in its own directory, and compares everything.
-function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: boolean; between?: (dir: string) => void; oursTurns?: string[] } = {}) {
+// opts.env: more environment for ours.
+function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: boolean; between?: (dir: string) => void; oursTurns?: string[]; env?: NodeJS.ProcessEnv } = {}) {
   const box = sandbox(t);
   const results: Record<string, Run[]> = { ref: [], ours: [] };
   for (const [who, cmd] of [['ref', REF], ['ours', OURS]] as const)
     inputs.forEach((input, i) => {
       if (i > 0 && opts.between) opts.between(box[who]);
-      results[who].push(run(who === 'ours' && opts.oursTurns ? opts.oursTurns[i] : cmd, args, box[who], input));
+      results[who].push(run(who === 'ours' && opts.oursTurns ? opts.oursTurns[i] : cmd, args, box[who], input,
+        who === 'ours' ? { ...process.env, ...opts.env } : process.env));
     });
   const norm = (rs: Run[]) => rs.map((r) => ({ status: r.status, stderr: r.stderr.replace(LABEL, '@T') }));
   t.same(norm(results.ours), norm(results.ref), 'exit codes and stderr');
@@ -98,6 +100,28 @@ function compare(t: any, args: string[], inputs: Buffer[], opts: { labels?: bool
 
 t.test('rotation at s4096 n5: same cut points, same files', needReference('multilog'), async (t) => {
   compare(t, ['s4096', 'n5', './main'], [makeInput(4000, 1)]);
+});
+
+// A log without a processor rotates through the addon when it is there;
+// without it, the same steps in JavaScript must cut and prune the same.
+t.test('rotation without the addon: same cut points, same files', needReference('multilog'), async (t) => {
+  const env = { UCSPI_NO_NATIVE: '1' };
+  compare(t, ['s4096', 'n5', './main'], [makeInput(4000, 1)], { env });
+  compare(t, ['t', 's4096', 'n3', './a', 's5000', 'n4', './b'], [makeInput(3000, 3, true)], { labels: true, env });
+  compare(t, ['s4096', 'n4', './main'], [makeInput(500, 7), makeInput(900, 8)], { env });
+});
+
+// Pruning goes by name: whatever starts with @ and has 25 bytes or more
+// counts as an old file, the smallest name goes first, and a name from
+// "@z" on is counted but never the oldest.
+t.test('names that look like old files are counted and pruned by name', needReference('multilog'), async (t) => {
+  const between = (dir: string) => {
+    const main = path.join(dir, 'main');
+    for (const n of ['@0000000000000000000000000.x', '@000000000000000000000000', '@zzzzzzzzzzzzzzzzzzzzzzzzzz', '@short', 'x@0000000000000000000000000'])
+      fs.writeFileSync(path.join(main, n), n);
+  };
+  for (const env of [{}, { UCSPI_NO_NATIVE: '1' }])
+    compare(t, ['s4096', 'n4', './main'], [makeInput(100, 31), makeInput(600, 32)], { between, env });
 });
 
 t.test('rotation of uniform short lines: cut points follow the 512-byte buffer', needReference('multilog'), async (t) => {

@@ -13,6 +13,7 @@ import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
 import { nowMicros, timestampLabel } from '../lib/tai64';
+import { addonError, loadNative, type Addon } from '../native';
 
 const AT = 0x40;
 const NL = 0x0a;
@@ -32,6 +33,22 @@ function nameMicros(): number {
   lastName = Math.max(nowMicros(), lastName + 1);
   return lastName;
 }
+
+// native/cyclog.cc's rotation: its steps in order (the numbers it
+// returns), what each says when it fails, and its end.
+const ROTATION_SAYS: Array<(d: string, fn: string) => string> = [
+  (d) => `unable to write to ${d}/current, pausing: `,
+  (d) => `unable to write ${d}/current to disk, pausing: `,
+  (d) => `unable to rename current to previous in directory ${d}, pausing: `,
+  (d) => `unable to create ${d}/current, pausing: `,
+  (d) => `unable to set mode of ${d}/current, pausing: `,
+  (d) => `unable to set mode of ${d}/previous, pausing: `,
+  (d) => `unable to stat ${d}/previous, pausing: `,
+  (d, fn) => `unable to link to ${d}/${fn}, pausing: `,
+  (d) => `unable to remove ${d}/previous, pausing: `,
+  (d) => `unable to read ${d}, pausing: `,
+];
+const ROTATION_DONE = ROTATION_SAYS.length;
 
 function errno(code: string): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(code);
@@ -76,12 +93,17 @@ export class LogDir {
   private readonly near: number; // size - NEAR
   private readonly abs: string;
   private readonly absSlash: Buffer;
+  // The addon's rotation, for a directory with no processor; else the one below.
+  private readonly rotator: Addon | null;
+  private readonly rotated = new Float64Array(4);
 
   constructor(private spec: LogDirSpec, startDir: string) {
     this.abs = path.resolve(startDir, spec.dir);
     this.absSlash = Buffer.from(this.abs + '/');
     this.size = spec.size;
     this.near = spec.size - NEAR;
+    const addon = spec.processor === null ? loadNative() : null;
+    this.rotator = addon && typeof addon.cyclogRotate === 'function' ? addon : null;
   }
 
   // ---- the queue
@@ -230,6 +252,12 @@ export class LogDir {
         pause(`unable to write to ${this.dir}/current, pausing: `, e);
       }
     }
+    this.written();
+  }
+
+  // q[0, c) is in the kernel: the rest moves to the front.
+  private written(): void {
+    const end = this.c;
     const rest = this.qlen - end;
     if (rest > 0) this.q.copy(this.q, 0, end, this.qlen);
     else if (this.q.length > QUEUE_KEEP_MAX) this.q = Buffer.alloc(QUEUE_START);
@@ -335,6 +363,7 @@ export class LogDir {
 
   // current is big enough (or ALRM said so): make it an old file.
   fullcurrent(): void {
+    if (this.rotator) return this.rotateNative(this.rotator);
     const d = this.dir;
     this.sync();
     retry(() => `unable to write ${d}/current to disk, pausing: `, () => fs.fsyncSync(this.fdcurrent));
@@ -366,6 +395,24 @@ export class LogDir {
     retry(() => `unable to rename newstate to state in directory ${d}, pausing: `, () =>
       fs.renameSync(this.p('newstate'), this.p('state')));
     this.finish('processed', 's');
+  }
+
+  // sync() and the same steps as fullcurrent's and finish's with no
+  // processor, in one call into the addon; a failed step is said, paused
+  // on and taken again.
+  private rotateNative(addon: Addon): void {
+    this.materialize();
+    const out = this.rotated;
+    out[3] = 0;
+    for (let step = 0; ;) {
+      step = addon.cyclogRotate(this.absSlash, this.fdcurrent, this.spec.num, lastName + 1, step, out, this.q, this.c);
+      this.fdcurrent = out[0];
+      if (out[1] > lastName) lastName = out[1];
+      if (step === ROTATION_DONE) break;
+      pause(ROTATION_SAYS[step](this.dir, timestampLabel(out[1]) + '.s'), addonError(-out[2], 'rotate'));
+    }
+    this.written();
+    this.bytes = 0;
   }
 
   // sh -c processor < previous > processed 4< state 5> newstate; true when
@@ -450,6 +497,7 @@ export class LogDir {
         }
       if (count < this.spec.num) return true;
       const k = names.findIndex((n) => n !== null && n[0] === AT && n.length >= NAME_LEN && n.compare(oldest, 0, NAME_LEN, 0, NAME_LEN) === 0);
+      if (k < 0) return true; // only names from "@z" on: none is old enough to go
       try {
         fs.unlinkSync(Buffer.concat([this.absSlash, names[k] as Buffer]));
       } catch {
