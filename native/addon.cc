@@ -32,7 +32,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitUdp(Napi::Env, Napi::Object); InitUdp(env, exports); }  // native/udp.cc: udpsvd's socket
   { void InitExec(Napi::Env, Napi::Object); InitExec(env, exports); }  // native/exec.cc: the chain-loading tools
   { void InitProxy(Napi::Env, Napi::Object); InitProxy(env, exports); }  // native/proxy.cc: PROXY protocol header reads
-  { void InitCyclog(Napi::Env, Napi::Object); InitCyclog(env, exports); }  // native/cyclog.cc: multilog's rotation
+  { void InitRotate(Napi::Env, Napi::Object); InitRotate(env, exports); }  // native/rotate.cc: multilog's and svlogd's rotation
   return exports;
 }
 

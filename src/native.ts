@@ -86,7 +86,7 @@ export interface Addon {
   flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
-  // native/cyclog.cc
+  // native/rotate.cc
   /**
    * multilog's rotation of a directory with no processor (dirSlash: its path
    * and a slash), from step `step` on (the steps are numbered in
@@ -97,6 +97,21 @@ export interface Addon {
    */
   cyclogRotate(dirSlash: Buffer, fd: number, num: number, floor: number, step: number, out: Float64Array,
                data: Buffer, length: number): number;
+  /**
+   * svlogd's rotation of current to a new @<tai64n>.<kind>, from `step` up to
+   * `stop` (numbered in src/svlogd/logdir.ts): `stop`, or the step that
+   * failed. out[0]: current's descriptor now, out[1]: the name's
+   * microseconds, out[2]: the errno.
+   */
+  svlogdRotate(dirSlash: Buffer, fd: number, kind: string, step: number, stop: number, out: Float64Array): number;
+  /**
+   * svlogd's pruning: the processor's leftovers, then the oldest old file when
+   * more than nmax remain. 0: nothing to say; -errno: the directory could not
+   * be opened; else what to say, in order: [0, name, errno] a leftover that
+   * stays, [2, null, errno] a listing cut short, [1, name, errno or 0] the
+   * oldest file (said with verbose, or when it stays).
+   */
+  svlogdPrune(dirSlash: Buffer, nmax: number, verbose: boolean): number | Array<[kind: 0 | 1 | 2, name: Buffer | null, errno: number]>;
 }
 
 let cached: Addon | null | undefined;

@@ -34,7 +34,7 @@ function nameMicros(): number {
   return lastName;
 }
 
-// native/cyclog.cc's rotation: its steps in order (the numbers it
+// native/rotate.cc's rotation: its steps in order (the numbers it
 // returns), what each says when it fails, and its end.
 const ROTATION_SAYS: Array<(d: string, fn: string) => string> = [
   (d) => `unable to write to ${d}/current, pausing: `,

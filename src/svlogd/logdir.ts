@@ -22,9 +22,24 @@ import { Pending } from '../lib/pending';
 import { lockExNb } from '../lib/flock';
 import { errstr } from '../lib/errstr';
 import { timestampLabel } from '../lib/tai64';
+import { addonError, loadNative, type Addon } from '../native';
 
 const AT = 0x40;
 const OLD_LEN = 27; // '@' + 24 hex digits + '.' + one of s u t
+
+// native/rotate.cc's rotation: its steps in order (the numbers it
+// returns), what each says when it fails (a name is tried until one is
+// free), and where -v's line goes.
+const ROTATION_SAYS = [
+  '',
+  'unable to fsync current logfile',
+  'unable to set mode of current',
+  'unable to rename current',
+  'unable to create new current',
+  'unable to set mode of current',
+];
+const ROTATION_RENAME = 3;
+const ROTATION_DONE = ROTATION_SAYS.length;
 
 function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;
@@ -45,6 +60,8 @@ export class LogDir {
   onUnblock: () => void = () => {};
 
   private abs = '';
+  private absSlash = ''; // abs and a slash: a file's path is this and its name
+  private absSlashBytes = Buffer.alloc(0);
   private fdcur = -1;
   private fdlock = -1;
   size = 0; // bytes in current, as the original counts them
@@ -60,12 +77,23 @@ export class LogDir {
   private udp: dgram.Socket | null = null;
   udpOutstanding = 0;
 
+  // The addon's rotation, or null: the one below.
+  private readonly rotator: Addon | null;
+  private readonly rotated = new Float64Array(3);
+
   constructor(readonly name: string, private readonly startDir: string, private readonly o: Options) {
     this.out = new OutBuf((b, off, len) => this.op(b, off, len), o.buflen);
+    const addon = loadNative();
+    this.rotator = addon && typeof addon.svlogdRotate === 'function' ? addon : null;
   }
 
   private f(file: string): string {
-    return path.join(this.abs, file);
+    return this.absSlash + file;
+  }
+
+  // A name as the directory listing has it, byte for byte.
+  private fb(name: Buffer): Buffer {
+    return Buffer.concat([this.absSlashBytes, name]);
   }
 
   get processorRunning(): boolean {
@@ -76,6 +104,8 @@ export class LogDir {
   open(nowMs: number): boolean {
     const name = this.name;
     this.abs = path.resolve(this.startDir, name);
+    this.absSlash = this.abs.endsWith('/') ? this.abs : this.abs + '/';
+    this.absSlashBytes = Buffer.from(this.absSlash);
     try {
       const fd = fs.openSync(this.abs, 'r');
       const isDir = fs.fstatSync(fd).isDirectory();
@@ -256,7 +286,7 @@ export class LogDir {
     if (n <= this.cfg.nmin || oldest === null) return false;
     warning(`out of disk space, delete: ${this.name}/${oldest.toString('latin1')}`);
     try {
-      fs.unlinkSync(this.f(oldest.toString('latin1')));
+      fs.unlinkSync(this.fb(oldest));
       return true;
     } catch (e) {
       warn2('unable to unlink oldest logfile', this.name, e);
@@ -282,16 +312,26 @@ export class LogDir {
     for (;;) {
       const n = timestampLabel() + '.' + kind;
       try {
-        fs.statSync(this.f(n));
-      } catch (e) {
-        if (code(e) === 'ENOENT') return n;
+        // Without a throw for the usual answer: an exception costs more than the stat.
+        if (fs.statSync(this.f(n), { throwIfNoEntry: false }) === undefined) return n;
+      } catch {
+        // any other failure: another name, as the original loops
       }
     }
   }
 
   private rotateNow(size: number): void {
     const name = this.name;
-    this.fnsave = this.newName(this.cfg.processor ? 'u' : 's');
+    const kind = this.cfg.processor ? 'u' : 's';
+    if (this.rotator) {
+      this.rotateSteps(this.rotator, kind, 0, ROTATION_RENAME);
+      if (this.o.verbose) say(`${INFO}rename: ${name}/current ${this.fnsave} ${size}`);
+      this.rotateSteps(this.rotator, kind, ROTATION_RENAME, ROTATION_DONE);
+      this.rmoldest();
+      this.processorStart();
+      return;
+    }
+    this.fnsave = this.newName(kind);
     persist('unable to fsync current logfile', name, () => fs.fsyncSync(this.fdcur));
     persist('unable to set mode of current', name, () => fs.fchmodSync(this.fdcur, 0o744));
     fs.closeSync(this.fdcur);
@@ -303,15 +343,29 @@ export class LogDir {
     this.processorStart();
   }
 
+  // The steps of rotateNow from `from` up to `to` in one call into the
+  // addon; a failed step is said, paused on and taken again.
+  private rotateSteps(addon: Addon, kind: string, from: number, to: number): void {
+    const out = this.rotated;
+    for (let step = from; ;) {
+      step = addon.svlogdRotate(this.absSlashBytes, this.fdcur, kind, step, to, out);
+      this.fdcur = out[0];
+      if (step === to) break;
+      pause2(ROTATION_SAYS[step], this.name, addonError(-out[2], 'rotate'));
+    }
+    this.fnsave = timestampLabel(out[1]) + '.' + kind;
+  }
+
   // Removes processor leftovers (.t) and, when more than n old files
   // remain, the oldest one.
   private rmoldest(): void {
+    if (this.rotator) return this.pruneNative(this.rotator);
     let oldest: Buffer | null = null;
     let n = 0;
     for (const f of this.oldFiles()) {
       if (f[26] === 0x74) {
         try {
-          fs.unlinkSync(this.f(f.toString('latin1')));
+          fs.unlinkSync(this.fb(f));
         } catch (e) {
           warn2('unable to unlink processor leftover', f.toString('latin1'), e);
         }
@@ -324,10 +378,32 @@ export class LogDir {
       const o = oldest.toString('latin1');
       if (this.o.verbose) say(`${INFO}delete: ${this.name}/${o}`);
       try {
-        fs.unlinkSync(this.f(o));
+        fs.unlinkSync(this.fb(oldest));
       } catch (e) {
         warn2('unable to unlink oldest logfile', this.name, e);
       }
+    }
+  }
+
+  // rmoldest in one call into the addon, then what it found to say.
+  private pruneNative(addon: Addon): void {
+    for (;;) {
+      const r = addon.svlogdPrune(this.absSlashBytes, this.cfg.nmax, this.o.verbose > 0);
+      if (typeof r === 'number') {
+        if (r === 0) return;
+        pause2('unable to open directory, want rotate', this.name, addonError(r, 'opendir'));
+        continue;
+      }
+      for (const [kind, name, err] of r) {
+        const file = name === null ? '' : name.toString('latin1');
+        if (kind === 0) warn2('unable to unlink processor leftover', file, addonError(-err, 'unlink'));
+        else if (kind === 2) warn2('unable to read directory', this.name, addonError(-err, 'readdir'));
+        else {
+          if (this.o.verbose) say(`${INFO}delete: ${this.name}/${file}`);
+          if (err !== 0) warn2('unable to unlink oldest logfile', this.name, addonError(-err, 'unlink'));
+        }
+      }
+      return;
     }
   }
 

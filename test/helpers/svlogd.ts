@@ -17,14 +17,14 @@ interface T { teardown(fn: () => unknown): void }
 export interface Outcome { code: number | null; stderr: string; dirs: string[] }
 
 /** A started svlogd with a pipe on stdin and its stderr collected; its group is killed at teardown. */
-export function start(t: T, cmd: string, args: string[], cwd: string): ReturnType<typeof daemon> {
-  return daemon(t, cmd, args, cwd, {}, { stdin: true, argv0: 'svlogd', group: true });
+export function start(t: T, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ReturnType<typeof daemon> {
+  return daemon(t, cmd, args, cwd, env, { stdin: true, argv0: 'svlogd', group: true });
 }
 
 /** Runs cmd args... in a fresh directory holding one log directory per entry of configs
  * (null: no config file), feeds input and waits (bounded) for the exit. */
 export async function runOnce(t: T, cmd: string, args: string[], configs: Array<string | null>, input: Buffer | string,
-    prepare: (root: string) => void = () => {}, ms = 60_000): Promise<Outcome & { root: string }> {
+    prepare: (root: string) => void = () => {}, ms = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Outcome & { root: string }> {
   const root = tmp(t);
   const names = configs.map((c, k) => {
     const d = path.join(root, `log${k}`);
@@ -33,7 +33,7 @@ export async function runOnce(t: T, cmd: string, args: string[], configs: Array<
     return `log${k}`;
   });
   prepare(root);
-  const p = start(t, cmd, [...args, ...names], root);
+  const p = start(t, cmd, [...args, ...names], root, env);
   p.proc.stdin!.end(input);
   const code = await within(`${cmd} to exit`, p.exited, ms);
   return { code, stderr: p.stderr(), dirs: names.map((n) => describe(path.join(root, n))), root };
@@ -56,7 +56,7 @@ export function describe(dir: string): string {
     const p = path.join(dir, f);
     const st = fs.statSync(p);
     const name = f.replace(/^@[0-9a-f]{24}\./, '@L.');
-    const body = f === 'lock' ? '' : JSON.stringify(unstamp(fs.readFileSync(p, 'latin1')));
+    const body = f === 'lock' ? '' : st.isDirectory() ? '(directory)' : JSON.stringify(unstamp(fs.readFileSync(p, 'latin1')));
     lines.push(`${name} ${(st.mode & 0o777).toString(8)} ${st.size} ${body}`);
   }
   return lines.join('\n');

@@ -1,12 +1,10 @@
-// multilog's rotation of a full current file, for a log directory with no
-// processor, in one call: the last bytes written, fsync, close, rename
-// current to previous, a new current (mode 644), previous to mode 744,
-// previous linked to its @<tai64n>.s name and removed, then the oldest old
-// files removed until fewer than n remain. The same system calls in the
-// same order as the JavaScript path in src/multilog/logdir.ts, which is
-// what runs without the addon or with a processor; here they cost no
-// JavaScript in between, which matters when `s` is small and rotations
-// come every few kilobytes.
+// The rotation of a log directory's full current file in one call, for
+// multilog and for svlogd: the same system calls in the same order as the
+// JavaScript paths in src/multilog/logdir.ts and src/svlogd/logdir.ts
+// (which run without the addon), with no JavaScript between them. That
+// matters when the size limit is small and rotations come every few
+// kilobytes: a dozen fs calls from JavaScript cost more than the C
+// originals' whole rotation.
 //
 // A failing step stops the call and is reported with its errno, so that the
 // caller can say what failed, pause and call again from that step: a logger
@@ -22,12 +20,16 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <string>
 #include <vector>
 
 namespace {
 
-// The steps, in order; src/multilog/logdir.ts numbers them the same.
+// multilog's steps, in order; src/multilog/logdir.ts numbers them the same.
 enum Step { kWrite, kFsync, kRename, kOpen, kFchmod, kChmod, kStat, kLink, kUnlink, kFit, kDone };
+
+// svlogd's, numbered the same in src/svlogd/logdir.ts.
+enum SvStep { kSvName, kSvFsync, kSvFchmodOld, kSvRename, kSvOpen, kSvFchmodNew, kSvDone };
 
 constexpr size_t kNameLen = 25;  // '@' and 24 hex digits
 constexpr size_t kNameMax = 256;  // a directory entry's name, with its NUL
@@ -49,12 +51,20 @@ class Paths {
 };
 
 // "@" + 16 hex digits of 2^62 + 10 + seconds + 8 of the nanoseconds, as
-// daemontools' timestamp() has them from gettimeofday (microseconds * 1000 + 500).
+// daemontools' timestamp() and runit's fmt_taia have them from gettimeofday
+// (microseconds * 1000 + 500).
 void Label(double micros, char* out) {
   unsigned long long us = static_cast<unsigned long long>(micros);
   unsigned long long sec = us / 1000000ULL;
   unsigned long nano = static_cast<unsigned long>(us % 1000000ULL) * 1000UL + 500UL;
   snprintf(out, kNameLen + 1, "@%016llx%08lx", (1ULL << 62) + 10ULL + sec, nano);
+}
+
+// gettimeofday, as the originals read the time for a name.
+double NowMicros() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<double>(tv.tv_sec) * 1e6 + static_cast<double>(tv.tv_usec);
 }
 
 // 1 when fewer than num old files remain; otherwise removes the one with
@@ -172,9 +182,7 @@ Napi::Value CyclogRotate(const Napi::CallbackInfo& info) {
         }
         break;
       case kLink: {
-        struct timeval tv;
-        gettimeofday(&tv, nullptr);
-        double us = static_cast<double>(tv.tv_sec) * 1e6 + static_cast<double>(tv.tv_usec);
+        double us = NowMicros();
         if (us < floor) us = floor;
         out[1] = us;
         floor = us + 1;
@@ -199,8 +207,128 @@ Napi::Value CyclogRotate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, err == 0 ? kDone : step - 1);
 }
 
+// svlogdRotate(dirSlash, fd, kind, step, stop, out): svlogd's rotation,
+// from `step` up to (not including) `stop`: a name @<tai64n>.<kind> that
+// does not exist yet, fsync current, mode 744, close, rename it to that
+// name, a new current, mode 644. Returns `stop`, or the step that failed.
+// out[0]: current's descriptor (-1 once closed), out[1]: the name's
+// microseconds, out[2]: errno.
+Napi::Value SvlogdRotate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsBuffer() || !info[2].IsString() || !info[5].IsTypedArray())
+    return ThrowErrno(env, "svlogdRotate", EINVAL);
+  Napi::Buffer<char> dir = info[0].As<Napi::Buffer<char>>();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  std::string kind = info[2].As<Napi::String>().Utf8Value();
+  int step = info[3].As<Napi::Number>().Int32Value();
+  int stop = info[4].As<Napi::Number>().Int32Value();
+  Napi::Float64Array out = info[5].As<Napi::Float64Array>();
+  if (out.ElementLength() < 3 || kind.size() != 1 || stop > kSvDone) return ThrowErrno(env, "svlogdRotate", EINVAL);
+  if (dir.Length() > Paths::kDirMax) return ThrowErrno(env, "svlogdRotate", ENAMETOOLONG);
+  Paths path(dir.Data(), dir.Length());
+  char current[PATH_MAX], saved[PATH_MAX];
+  snprintf(current, sizeof current, "%s", path("current"));
+  char fn[kNameLen + 3];
+  Label(out[1], fn);
+  fn[kNameLen] = '.';
+  fn[kNameLen + 1] = kind[0];
+  fn[kNameLen + 2] = 0;
+  struct stat st;
+  int err = 0;
+  for (; step < stop && err == 0; step++) {
+    switch (step) {
+      case kSvName:
+        // As runit: until stat says there is no such file (another error is another try).
+        do {
+          out[1] = NowMicros();
+          Label(out[1], fn);
+          fn[kNameLen] = '.';
+        } while (stat(path(fn), &st) != -1 || errno != ENOENT);
+        break;
+      case kSvFsync:
+        if (fsync(fd) == -1) err = errno;
+        break;
+      case kSvFchmodOld:
+        if (fchmod(fd, 0744) == -1) {
+          err = errno;
+          break;
+        }
+        close(fd);
+        fd = -1;
+        break;
+      case kSvRename:
+        snprintf(saved, sizeof saved, "%s", path(fn));
+        if (rename(current, saved) == -1) err = errno;
+        break;
+      case kSvOpen:
+        fd = open(current, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+        if (fd == -1) err = errno;
+        break;
+      case kSvFchmodNew:
+        if (fchmod(fd, 0644) == -1) err = errno;
+        break;
+    }
+  }
+  out[0] = fd;
+  out[2] = err;
+  return Napi::Number::New(env, err == 0 ? stop : step - 1);
+}
+
+// svlogdPrune(dirSlash, nmax, verbose): svlogd's rmoldest. Removes the
+// processor's leftovers (@...t) and, when more than nmax old files
+// remain (nmax 0: no limit), the one with the smallest name. Returns 0 when there
+// is nothing to say, -errno when the directory cannot be opened (the caller
+// pauses and calls again), or what to say in order: [0, name, errno] for a
+// leftover that stays, [2, null, errno] for a listing cut short, then
+// [1, name, errno or 0] for the oldest file (with verbose, or when it stays).
+Napi::Value SvlogdPrune(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsBuffer()) return ThrowErrno(env, "svlogdPrune", EINVAL);
+  Napi::Buffer<char> dir = info[0].As<Napi::Buffer<char>>();
+  double nmax = info[1].As<Napi::Number>().DoubleValue();
+  bool verbose = info[2].ToBoolean().Value();
+  if (dir.Length() > Paths::kDirMax) return ThrowErrno(env, "svlogdPrune", ENAMETOOLONG);
+  Paths path(dir.Data(), dir.Length());
+  constexpr size_t kOldLen = 27;  // '@', 24 hex digits, '.', one of s u t
+  DIR* d = opendir(path("."));
+  if (d == nullptr) return Napi::Number::New(env, -errno);
+  Napi::Array said;
+  uint32_t nsaid = 0;
+  auto say = [&](int kind, const char* name, int err) {
+    if (nsaid == 0) said = Napi::Array::New(env);
+    Napi::Array e = Napi::Array::New(env, 3);
+    e.Set(0u, Napi::Number::New(env, kind));
+    e.Set(1u, name ? Napi::Value(Napi::Buffer<char>::Copy(env, name, strlen(name))) : env.Null());
+    e.Set(2u, Napi::Number::New(env, err));
+    said.Set(nsaid++, e);
+  };
+  char oldest[kOldLen + 1] = "A";
+  double n = 0;
+  errno = 0;
+  for (struct dirent* f; (f = readdir(d)) != nullptr;) {
+    if (f->d_name[0] != '@' || strlen(f->d_name) != kOldLen) continue;
+    if (f->d_name[26] == 't') {
+      if (unlink(path(f->d_name)) == -1) say(0, f->d_name, errno);
+    } else {
+      n++;
+      if (strcmp(f->d_name, oldest) < 0) memcpy(oldest, f->d_name, kOldLen + 1);
+    }
+    errno = 0;
+  }
+  if (errno != 0) say(2, nullptr, errno);
+  closedir(d);
+  if (nmax > 0 && n > nmax && oldest[0] == '@') {
+    int err = unlink(path(oldest)) == -1 ? errno : 0;
+    if (verbose || err != 0) say(1, oldest, err);
+  }
+  if (nsaid == 0) return Napi::Number::New(env, 0);
+  return said;
+}
+
 }  // namespace
 
-void InitCyclog(Napi::Env env, Napi::Object exports) {
+void InitRotate(Napi::Env env, Napi::Object exports) {
   exports.Set("cyclogRotate", Napi::Function::New(env, CyclogRotate, "cyclogRotate"));
+  exports.Set("svlogdRotate", Napi::Function::New(env, SvlogdRotate, "svlogdRotate"));
+  exports.Set("svlogdPrune", Napi::Function::New(env, SvlogdPrune, "svlogdPrune"));
 }
