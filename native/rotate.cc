@@ -275,8 +275,8 @@ Napi::Value SvlogdRotate(const Napi::CallbackInfo& info) {
 }
 
 // svlogdPrune(dirSlash, nmax, verbose): svlogd's rmoldest. Removes the
-// processor's leftovers (@...t) and, when more than nmax old files
-// remain (nmax 0: no limit), the one with the smallest name. Returns 0 when there
+// processor's leftovers (@...t) and, when more than nmax old files other
+// than .u remain (nmax 0: no limit), the one with the smallest name. Returns 0 when there
 // is nothing to say, -errno when the directory cannot be opened (the caller
 // pauses and calls again), or what to say in order: [0, name, errno] for a
 // leftover that stays, [2, null, errno] for a listing cut short, then
@@ -309,7 +309,7 @@ Napi::Value SvlogdPrune(const Napi::CallbackInfo& info) {
     if (f->d_name[0] != '@' || strlen(f->d_name) != kOldLen) continue;
     if (f->d_name[26] == 't') {
       if (unlink(path(f->d_name)) == -1) say(0, f->d_name, errno);
-    } else {
+    } else if (f->d_name[26] != 'u') {  // a .u is neither counted nor removed
       n++;
       if (strcmp(f->d_name, oldest) < 0) memcpy(oldest, f->d_name, kOldLen + 1);
     }

@@ -52,6 +52,11 @@ const CASES: Case[] = [
     input: lines(30, String), prepare: (root) => undeletable(path.join(root, 'log0', '@400000000000000000000000.t')) },
   { name: 'an oldest file that cannot go: delete said, then the warning', args: ['-v', '-l', '10', '-b', '20'], configs: ['s30\nn2\n'],
     input: lines(40, String), prepare: (root) => undeletable(path.join(root, 'log0', '@000000000000000000000000.s')) },
+  { name: 'n: names that are not old files, and .u files, are neither counted nor removed', args: ['-v', '-l', '10', '-b', '20'],
+    configs: ['s30\nn2\n'], input: lines(40, String),
+    prepare: (root) => ['@4000000000000000000000000.s', '@40000000000000000000000.s', 'x@400000000000000000000000.s', '@40000000000000000000000z.u',
+      '@400000000000000000000000.u']
+      .forEach((n) => fs.writeFileSync(path.join(root, 'log0', n), n)) },
 ];
 
 // A directory in the place of a file: unlink(2) fails with EISDIR, even for root.

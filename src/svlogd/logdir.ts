@@ -357,7 +357,8 @@ export class LogDir {
   }
 
   // Removes processor leftovers (.t) and, when more than n old files
-  // remain, the oldest one.
+  // remain, the oldest one. A .u file (cut short, or a processor's pending
+  // input) is neither counted nor removed, as Debian's runit has it.
   private rmoldest(): void {
     if (this.rotator) return this.pruneNative(this.rotator);
     let oldest: Buffer | null = null;
@@ -371,6 +372,7 @@ export class LogDir {
         }
         continue;
       }
+      if (f[26] === 0x75) continue;
       n++;
       if (oldest === null || Buffer.compare(f, oldest) < 0) oldest = f;
     }
