@@ -1,9 +1,10 @@
 // npm run bench:svlogd: logging throughput of our svlogd against runit's
 // /usr/bin/svlogd on the same 100 MB of lines, fed through a pipe by cat(1)
-// into a log directory with the default config (s1000000, n10). Runs the
-// two alternately, three times per variant (plain, -tt, -r _), reports the
-// medians and the ratio, and checks that the plain runs left the same
-// directory (old files' sizes and contents, current).
+// into a log directory with the default config (s1000000, n10), or with
+// s4096 n3 (a rotation, with its fsync, every 4 kB). Runs the two
+// alternately, three times per variant (plain, -tt, -r _, s4096 n3),
+// reports the medians and the ratio, and checks that the runs without time
+// stamps left the same directory (old files' sizes and contents, current).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -15,7 +16,13 @@ const OURS = path.join(root, 'bin', 'svlogd');
 const REF = '/usr/bin/svlogd';
 const MB = Number(process.env.SVLOGD_BENCH_MB ?? 100);
 const RUNS = Number(process.env.SVLOGD_BENCH_RUNS ?? 3);
-const VARIANTS: Array<[string, string[]]> = [['plain', []], ['-tt', ['-tt']], ['-r _', ['-r', '_']]];
+interface Variant { name: string; args: string[]; config?: string; same: boolean }
+const VARIANTS: Variant[] = [
+  { name: 'plain', args: [], same: true },
+  { name: '-tt', args: ['-tt'], same: false },
+  { name: '-r _', args: ['-r', '_'], same: true },
+  { name: 's4096 n3', args: [], config: 's4096\nn3\n', same: true },
+];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'svlogd-bench-'));
 const live = new Set<ChildProcess>();
@@ -51,10 +58,11 @@ function makeInput(file: string): number {
   return lines;
 }
 
-// cat input | svlogd args dir; wall seconds.
-function once(cmd: string, args: string[], input: string, dir: string): Promise<number> {
+// cat input | svlogd args dir, dir/config holding config; wall seconds.
+function once(cmd: string, args: string[], config: string | undefined, input: string, dir: string): Promise<number> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir);
+  if (config !== undefined) fs.writeFileSync(path.join(dir, 'config'), config);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const t0 = process.hrtime.bigint();
   const p = spawn('/bin/sh', ['-c', `cat ${q(input)} | ${[cmd, ...args, dir].map(q).join(' ')}`], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
@@ -87,17 +95,17 @@ async function main(): Promise<void> {
   const size = fs.statSync(input).size;
   console.error(`input: ${lines} lines, ${(size / 1048576).toFixed(1)} MB`);
   const rows: string[] = ['| what | runit svlogd (MB/s) | ours (MB/s) | ours / runit | goal |', '|---|---|---|---|---|'];
-  for (const [name, args] of VARIANTS) {
+  for (const { name, args, config, same } of VARIANTS) {
     const t: Record<string, number[]> = { ref: [], ours: [] };
     for (let r = 0; r < RUNS; r++) {
       for (const [who, cmd] of [['ref', REF], ['ours', OURS]]) {
         const dir = path.join(work, who);
-        t[who].push(await once(cmd, args, input, dir));
+        t[who].push(await once(cmd, args, config, input, dir));
       }
-      if (name === 'plain' && r === 0) {
-        const same = JSON.stringify(summary(path.join(work, 'ref'))) === JSON.stringify(summary(path.join(work, 'ours')));
-        if (!same) throw new Error('ours and runit left different directories');
-        console.error('plain: identical directories');
+      if (same && r === 0) {
+        if (JSON.stringify(summary(path.join(work, 'ref'))) !== JSON.stringify(summary(path.join(work, 'ours'))))
+          throw new Error(`${name}: ours and runit left different directories`);
+        console.error(`${name}: identical directories`);
       }
     }
     const ref = size / 1048576 / median(t.ref);
