@@ -276,11 +276,12 @@ Napi::Value SvlogdRotate(const Napi::CallbackInfo& info) {
 
 // svlogdPrune(dirSlash, nmax, verbose): svlogd's rmoldest. Removes the
 // processor's leftovers (@...t) and, when more than nmax old files other
-// than .u remain (nmax 0: no limit), the one with the smallest name. Returns 0 when there
-// is nothing to say, -errno when the directory cannot be opened (the caller
-// pauses and calls again), or what to say in order: [0, name, errno] for a
-// leftover that stays, [2, null, errno] for a listing cut short, then
-// [1, name, errno or 0] for the oldest file (with verbose, or when it stays).
+// than .u remain (nmax 0: no limit), the one with the smallest name.
+// Returns 0 when there is nothing to say, -errno when the directory cannot
+// be opened (the caller pauses and calls again), or what to say in order:
+// [0, name, errno] for a leftover that stays, [2, null, errno] for a
+// listing cut short, then [1, name, errno or 0] for the oldest file (with
+// verbose, or when it stays).
 Napi::Value SvlogdPrune(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsBuffer()) return ThrowErrno(env, "svlogdPrune", EINVAL);
