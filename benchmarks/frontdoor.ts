@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type Server, build, live, load, rssMB, start, stop } from './run';
+import { median } from './table';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -38,8 +39,6 @@ function variant(name: string, cmd: string, base: (port: number) => string[], ex
     },
   };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   build();

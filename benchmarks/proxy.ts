@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { freePort } from './run';
 import { promisify } from 'node:util';
+import { median } from './table';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -82,8 +83,6 @@ async function load(tool: string, port: number): Promise<{ rate: number; errors:
   const f = (k: string) => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
   return { rate: f('rate'), errors: f('errors'), p99: f('p99') };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function main(): Promise<void> {
   build();

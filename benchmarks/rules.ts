@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { RulesCdbSource } from '../src/rules/source';
 import { compileRules } from '../src/rules/compile';
+import { median } from './table';
 
 export interface BenchRow { what: string; ours: number; ref: number | null; unit: string }
 
@@ -45,8 +46,6 @@ function compileTime(bin: string, input: string, cdb: string): number {
     fs.closeSync(fd);
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // Median of single decisions, in microseconds, each timed alone (a server
 // makes one per connection, not a batch), every client a different address.

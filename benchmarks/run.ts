@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { goalMet, renderTable, type Cell, type Row } from './table';
+import { goalMet, median, renderTable, type Cell, type Row } from './table';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -174,7 +174,6 @@ async function bulk(port: number): Promise<number> {
   return Number(/rate=([0-9.]+)/.exec(stdout)?.[1]);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Figures = Record<string, number>;

@@ -3,6 +3,9 @@
 
 export type Cell = number | null;
 
+/** The middle value (the upper one of an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export interface Row {
   what: string;
   unit: string;
