@@ -164,17 +164,12 @@ export class LineProcessor {
     let o = 0;
     let i = s;
     if (this.extra) {
-      const nl = this.nextNL(buf, i);
-      const stop = nl >= 0 && nl < e ? nl + 1 : e;
+      const stop = this.lineEnd(buf, i, e);
       o = copyInto(out, o, buf, i, stop);
       i = stop;
     } else if (this.inLine) {
-      const nl = this.nextNL(buf, i);
-      const stop = nl >= 0 && nl < e ? nl + 1 : e;
-      if (stop === e && buf[e - 1] !== NL && this.linelen + (e - i) < LINE_MAX) {
-        this.append(buf, i, e); // still held: nothing goes out
-        return true;
-      }
+      const stop = this.lineEnd(buf, i, e);
+      if (this.stillHeld(buf, i, e, stop)) return true;
       o = copyInto(out, o, this.line, 0, this.linelen);
       o = copyInto(out, o, buf, i, stop);
       i = stop;
@@ -199,6 +194,20 @@ export class LineProcessor {
       d.flushFar();
     }
     this.settleRead(buf, i, e);
+    return true;
+  }
+
+  // The end of the line open at buf[i] within this read: past its newline, or e.
+  private lineEnd(buf: Buffer, i: number, e: number): number {
+    const nl = this.nextNL(buf, i);
+    return nl >= 0 && nl < e ? nl + 1 : e;
+  }
+
+  // A line begun in an earlier read that this one (up to stop) neither ends
+  // nor takes to LINE_MAX stays in the line buffer: nothing goes out.
+  private stillHeld(buf: Buffer, i: number, e: number, stop: number): boolean {
+    if (stop !== e || buf[e - 1] === NL || this.linelen + (e - i) >= LINE_MAX) return false;
+    this.append(buf, i, e);
     return true;
   }
 
@@ -240,17 +249,12 @@ export class LineProcessor {
     };
     let i = s;
     if (this.extra) {
-      const nl = this.nextNL(buf, i);
-      const stop = nl >= 0 && nl < e ? nl + 1 : e;
+      const stop = this.lineEnd(buf, i, e);
       for (let j = 0; j < nd; j++) if (dirs[j].selected) outLen[j] = copyInto(outs[j], 0, buf, i, stop);
       i = stop;
     } else if (this.inLine) {
-      const nl = this.nextNL(buf, i);
-      const stop = nl >= 0 && nl < e ? nl + 1 : e;
-      if (stop === e && buf[e - 1] !== NL && this.linelen + (e - i) < LINE_MAX) {
-        this.append(buf, i, e); // still held: nothing goes out
-        return true;
-      }
+      const stop = this.lineEnd(buf, i, e);
+      if (this.stillHeld(buf, i, e, stop)) return true;
       const seen = Math.min(stop === e && buf[e - 1] !== NL ? e : stop - 1, i + LINE_MAX - this.linelen);
       this.append(buf, i, seen);
       this.act(this.line, 0, this.linelen);
