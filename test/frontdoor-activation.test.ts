@@ -6,20 +6,19 @@
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeners, parseEnv, quietDnsAddr, talk } from './helpers/net';
 import { peersDir, rulesCdb } from './helpers/frontdoor';
-import { killGroup, needPackage, sleep, spawn, which } from './helpers/common';
+import { killGroup, needPackage, scratch, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
 const ACTIVATE = which('systemd-socket-activate') ??
   (existsSync('/usr/bin/systemd-socket-activate') ? '/usr/bin/systemd-socket-activate' : undefined);
 const NO_ACTIVATE = needPackage('systemd', ACTIVATE !== undefined, 'systemd-socket-activate');
-const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-activation-'));
+const tmp = scratch('frontdoor-activation')('t'); // removed when the file's tests end
 
 interface Activated {
   proc: ChildProcess;

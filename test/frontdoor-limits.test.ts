@@ -4,14 +4,13 @@
 // addresses, and from one IPv6 /64 inside a network namespace of the test's own.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BIN, startServer } from './helpers/net';
-import { ROOT, isRoot, spawn, waitFor, which } from './helpers/common';
+import { isRoot, ROOT, scratch, spawn, waitFor, which } from './helpers/common';
 import { parsePrefixOption, prefixKeyer } from '../src/account/prefix';
 import { ipv4Number } from '../src/lib/ip';
 import { RateLimiter, parseRateOption } from '../src/account/rate';
@@ -20,7 +19,7 @@ import type { Decision } from '../src/decide/decision';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
-const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-limits-'));
+const tmp = scratch('frontdoor-limits')('t'); // removed when the file's tests end
 const ENV = { PATH: '/usr/bin:/bin' };
 // Served clients get "hi N" and are held until they close; refused ones get the message.
 const HOLD = ['sh', '-c', 'echo hi $TCPCONCURRENCY; read x'];

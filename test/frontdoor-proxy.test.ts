@@ -8,17 +8,16 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, freePortOn, launchers, listeningPort, parseEnv, startServer, talk } from './helpers/net';
 import { peersDir, rulesCdb } from './helpers/frontdoor';
-import { killGroup, needPackage, sleep, spawn, which } from './helpers/common';
+import { killGroup, needPackage, scratch, sleep, spawn, which } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
 const HAPROXY = which('haproxy') ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : undefined);
 const NO_HAPROXY = needPackage('haproxy', HAPROXY !== undefined);
-const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-proxy-'));
+const tmp = scratch('frontdoor-proxy')('t'); // removed when the file's tests end
 const baseEnv = { PATH: '/usr/bin:/bin', PROXY_AUTHORITY: 'stale' };
 
 interface Haproxy { port: number; stop(): void }

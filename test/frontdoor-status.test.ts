@@ -5,15 +5,14 @@ import t, { type Test } from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN, startServer, talk } from './helpers/net';
-import { waitFor } from './helpers/common';
+import { scratch, waitFor } from './helpers/common';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');
 const TCPSERVER = path.join(BIN, 'tcpserver');
 const TCPSTATUS = path.join(BIN, 'tcpstatus');
-const tmp = mkdtempSync(path.join(tmpdir(), 'frontdoor-status-'));
+const tmp = scratch('frontdoor-status')('t'); // removed when the file's tests end
 const ENV = { PATH: '/usr/bin:/bin' };
 // prog: reads one line, exits with it as its code.
 const PROG = ['sh', '-c', 'echo hi; read x; exit $x'];

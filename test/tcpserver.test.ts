@@ -3,16 +3,15 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, type Running, launchers, parseEnv, startServer, talk } from './helpers/net';
+import { BIN, launchers, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
-import { asRoot, findReference, needReference, reference } from './helpers/common';
+import { asRoot, findReference, needReference, reference, scratch } from './helpers/common';
 
 const OURS = path.join(BIN, 'tcpserver');
 const REF = findReference('tcpserver') ?? 'tcpserver';
-const tmp = mkdtempSync(path.join(tmpdir(), 'tcpserver-test-'));
+const tmp = scratch('tcpserver-test')('t'); // removed when the file's tests end
 const baseEnv = {
   PATH: '/usr/bin:/bin', FOO: 'bar', TCPREMOTEHOST: 'stale', TCPREMOTEINFO: 'stale', TCPLOCALHOST: 'stale',
   // bin/.start keeps it from Node and must hand it back to prog unchanged.
@@ -41,20 +40,6 @@ async function envSeen(cmd: string, args: string[], local: string, extra: NodeJS
   } finally {
     await srv.stop();
   }
-}
-
-/**
- * srv.stop(), then its output to the end: the exit event can come before the
- * last lines written to the pipes have been read (seen under load: a missing
- * "sigterm received, exit."). Bounded: prog may still hold the pipes.
- */
-async function stopAndRead(srv: Running): Promise<void> {
-  await srv.stop();
-  await Promise.all([srv.proc.stdout!, srv.proc.stderr!].map((s) => (s.readableEnded ? undefined
-    : new Promise<void>((r) => {
-      const k = setTimeout(r, 5000);
-      s.once('end', () => { clearTimeout(k); r(); });
-    }))));
 }
 
 // The tests are independent (port 0, their own directories and fake DNS):

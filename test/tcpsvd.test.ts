@@ -2,15 +2,14 @@
 // addresses, same environment and log lines; then the engine's limits.
 import t from 'tap';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BIN, type Running, launchers, listeners, parseEnv, startServer, talk, tcpConnectionCount } from './helpers/net';
+import { BIN, launchers, listeners, parseEnv, startServer, talk, tcpConnectionCount, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
-import { asRoot, findReference, needReference, reference, sleep } from './helpers/common';
+import { asRoot, findReference, needReference, reference, scratch, sleep } from './helpers/common';
 
 const OURS = path.join(BIN, 'tcpsvd');
 const REF = findReference('tcpsvd') ?? 'tcpsvd';
-const tmp = mkdtempSync(path.join(tmpdir(), 'tcpsvd-test-'));
+const tmp = scratch('tcpsvd-test')('t'); // removed when the file's tests end
 
 // The server's own environment carries stale connection variables: both must drop them.
 const baseEnv = {
@@ -50,20 +49,6 @@ const DNS_CASES: Array<[string[], string]> = [
   [['-p'], '127.0.0.22'], [['-h'], '127.0.0.23'], [['-h'], '127.0.0.24'], [['-h'], '127.0.0.27'],
   [['-h'], '127.0.0.28'], [['-h'], '127.0.0.30'], [['-h', '-l', 'given'], '127.0.0.21'],
 ];
-
-/**
- * srv.stop(), then its output to the end: the exit event can come before the
- * last lines written to the pipes have been read (seen under load: a missing
- * "sigterm received, exit."). Bounded: prog may still hold the pipes.
- */
-async function stopAndRead(srv: Running): Promise<void> {
-  await srv.stop();
-  await Promise.all([srv.proc.stdout!, srv.proc.stderr!].map((s) => (s.readableEnded ? undefined
-    : new Promise<void>((r) => {
-      const k = setTimeout(r, 5000);
-      s.once('end', () => { clearTimeout(k); r(); });
-    }))));
-}
 
 // The tests are independent (port 0, their own directories and fake DNS):
 // both launchers' at once, and three at a time within each.

@@ -21,21 +21,40 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** The LISTEN sockets held by pid: port and accept-queue length (clients connected, not yet accepted). */
-export function listeners(pid: number): Array<{ port: number; queued: number }> {
-  let inodes: Set<string>;
+/**
+ * srv.stop(), then its output to the end: the exit event can come before the
+ * last lines written to the pipes have been read (seen under load: a missing
+ * "sigterm received, exit."). Bounded: prog may still hold the pipes.
+ */
+export async function stopAndRead(srv: Running): Promise<void> {
+  await srv.stop();
+  await Promise.all([srv.proc.stdout!, srv.proc.stderr!].map((s) => (s.readableEnded ? undefined
+    : new Promise<void>((r) => {
+      const k = setTimeout(r, 5000);
+      s.once('end', () => { clearTimeout(k); r(); });
+    }))));
+}
+
+/**
+ * pid's TCP sockets, from /proc/<pid>/net/tcp and tcp6 matched against the
+ * socket inodes among its descriptors: listening or not, local port, and
+ * rx_queue (for a listening socket, its accept queue). Empty once pid is gone.
+ */
+function tcpSockets(pid: number): Array<{ listening: boolean; port: number; queued: number }> {
+  const inodes = new Set<string>();
   try {
-    inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((f) => {
+    for (const f of readdirSync(`/proc/${pid}/fd`)) {
       try {
-        return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`))?.[1] ?? '';
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`));
+        if (m) inodes.add(m[1]);
       } catch {
-        return '';
+        // closed meanwhile
       }
-    }));
+    }
   } catch {
     return [];
   }
-  const out: Array<{ port: number; queued: number }> = [];
+  const out: Array<{ listening: boolean; port: number; queued: number }> = [];
   for (const t of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -45,13 +64,16 @@ export function listeners(pid: number): Array<{ port: number; queued: number }> 
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      // For a listening socket, rx_queue is the accept queue's length.
-      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) {
-        out.push({ port: parseInt(f[1].split(':')[1], 16), queued: parseInt(f[4].split(':')[1], 16) });
-      }
+      if (f.length > 9 && inodes.has(f[9]))
+        out.push({ listening: f[3] === '0A', port: parseInt(f[1].split(':')[1], 16), queued: parseInt(f[4].split(':')[1], 16) });
     }
   }
   return out;
+}
+
+/** The LISTEN sockets held by pid: port and accept-queue length (clients connected, not yet accepted). */
+export function listeners(pid: number): Array<{ port: number; queued: number }> {
+  return tcpSockets(pid).filter((s) => s.listening).map(({ port, queued }) => ({ port, queued }));
 }
 
 /** The port of a TCP socket in LISTEN state held by pid, or undefined. */
@@ -79,33 +101,7 @@ export function socketCount(pid: number): number {
  * question under way) is not counted.
  */
 export function tcpConnectionCount(pid: number): number {
-  const inodes = new Set<string>();
-  try {
-    for (const f of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`));
-        if (m) inodes.add(m[1]);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const t of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${pid}/net/${t}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] !== '0A' && inodes.has(f[9])) n++;
-    }
-  }
-  return n;
+  return tcpSockets(pid).filter((s) => !s.listening).length;
 }
 
 let quietDns: Promise<FakeDns> | undefined;
