@@ -5,6 +5,7 @@
 // and said so, u as the override, svstat --long's report of it; then the
 // pure rules (policy.ts) and the files' bytes (extra.ts).
 import t, { Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, daemon, ours, pidOf, run, service, tmp, waitFor } from './helpers/svdir';
@@ -213,6 +214,19 @@ t.test('the policy rules', async (t) => {
   const read = readPolicy(dir, (file, why) => said.push(`${file}: ${why}`));
   t.same(read, NO_POLICY, 'respawn-max 0 is no limit, and a period without a limit is nothing');
   t.same(said, ['respawn-period: no respawn-max to go with']);
+
+  const loop = freshMemory();
+  for (let now = 0; now < 10_000; now++) decide({ ...NO_POLICY, delayMs: 10 }, loop, now, 10, 0);
+  t.same(loop.starts, [], 'without respawn-max no restart is remembered: a service failing for ever keeps no growing list');
+
+  // A FIFO among the files must not stop the one process that supervises every service.
+  const fifo = tmp(t);
+  const mk = spawnSync('mkfifo', [path.join(fifo, 'respawn-delay')]);
+  t.equal(mk.status, 0, 'mkfifo');
+  fs.writeFileSync(path.join(fifo, 'respawn-max'), '9'.repeat(5000));
+  const heard: string[] = [];
+  t.same(readPolicy(fifo, (file, why) => heard.push(`${file}: ${why}`)), NO_POLICY);
+  t.same(heard, ['respawn-delay: unable to read: not a regular file', 'respawn-max: unable to read: file too big']);
 });
 
 t.test('supervise/info and supervise/ready go with one status only', async (t) => {

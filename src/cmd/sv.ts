@@ -16,7 +16,8 @@ import { Usage, getopt, orUsage, usage as lusage } from '../lib/getopt';
 import { scanUlong } from '../lib/scan';
 import { writeLine } from '../lib/strerr';
 import { unpackTai } from '../lib/tai64';
-import { readExtended, readyEnough } from '../supervise/extra';
+import { readyEnough } from '../supervise/extra';
+import { sleepSync } from '../lib/sleep';
 
 /** The ident of runit 2.1.2's sv.c, which sv -V prints. */
 const VERSION = '$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $';
@@ -161,8 +162,7 @@ class Sv {
    * ready; true otherwise. Readiness counts as a check passed, before ./check.
    */
   ready(b: Buffer): boolean {
-    const e = readExtended('.', b);
-    return !e || readyEnough(e);
+    return readyEnough('.', b);
   }
 
   /** ./check, when there is one: whether it exits 0. */
@@ -261,11 +261,6 @@ function done(code: number): never {
 function enter(name: string, svdir: string, bare: boolean): void {
   if (bare) process.chdir(svdir);
   process.chdir(name);
-}
-
-/** Synchronous sleep: sv waits between checks and does nothing else. */
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export function main(argv: string[]): void {
@@ -383,7 +378,7 @@ export function main(argv: string[]): void {
         back();
       }
       if (finished) break;
-      sleep(POLL_MS);
+      sleepSync(POLL_MS); // sv waits between checks and does nothing else
       sv.now = nowSeconds();
     }
   }

@@ -7,7 +7,8 @@ import { errstr } from '../lib/errstr';
 import { UsageError, getopt, usage } from '../lib/getopt';
 import { warn as strerrWarn } from '../lib/strerr';
 import { decodeStatus } from '../supervise/status';
-import { readExtended, readyEnough, statusLabel } from '../supervise/extra';
+import { readyEnough, statusLabel } from '../supervise/extra';
+import { sleepSync } from '../lib/sleep';
 
 const USAGE = {
   prog: 'svc',
@@ -91,8 +92,7 @@ function reached(at: string, before: string, goal: Target): boolean {
   if (goal === 'down') return s.pid === 0;
   if (s.pid === 0 || s.state !== 1) return false;
   if (goal === 'restarted' && statusLabel(raw) === before) return false;
-  const e = readExtended(at, raw);
-  return !e || readyEnough(e);
+  return readyEnough(at, raw);
 }
 
 /** Wait until every service reached goal or sec seconds passed; each one late is named. */
@@ -103,7 +103,7 @@ function awaitAll(sent: Array<{ dir: string; at: string; before: string }>, goal
     todo = todo.filter((d) => !reached(d.at, d.before, goal));
     if (!todo.length) return true;
     if (Date.now() >= end) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(POLL_MS, Math.max(1, end - Date.now())));
+    sleepSync(Math.min(POLL_MS, Math.max(1, end - Date.now())));
   }
   const what = goal === 'down' ? 'down' : goal === 'restarted' ? 'restarted, up and ready' : 'up and ready';
   for (const d of todo) warn(`timeout: ${d.dir} not ${what} after ${sec} seconds`);

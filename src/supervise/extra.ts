@@ -8,7 +8,7 @@
 // Debian's supervisor now writes the status, never passes for current.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tai, packTai, unpackTai } from '../lib/tai64';
+import { Tai, encodeLabel, unpackTai } from '../lib/tai64';
 import { Status, decodeStatus } from './status';
 
 export type LastExit = { code: number } | { signal: number } | null;
@@ -31,11 +31,7 @@ export interface Info {
 }
 
 /** The 24 hex digits of a packed moment. */
-function hex(t: Tai): string {
-  const b = Buffer.alloc(12);
-  packTai(t, b);
-  return b.toString('hex');
-}
+const hex = (t: Tai): string => encodeLabel(t.sec, t.nano);
 
 function unhex(h: string): Tai {
   return unpackTai(Buffer.from(h, 'hex'));
@@ -111,11 +107,12 @@ export function readExtended(dir: string, status: Buffer): Extended | null {
 }
 
 /**
- * Whether the current run of dir is up and ready as far as readiness goes:
- * true when it was not given a notification descriptor (nothing to wait
- * for, or not our supervisor), else whether it said so.
+ * Whether the run status names is ready as far as readiness goes: true when
+ * it was not given a notification descriptor (nothing to wait for, or not
+ * our supervisor), else whether it said so.
  */
-export function readyEnough(e: Extended): boolean {
-  if (!e.info || e.info.notify === null) return true;
+export function readyEnough(dir: string, status: Buffer): boolean {
+  const e = readExtended(dir, status);
+  if (!e || !e.info || e.info.notify === null) return true;
   return e.ready !== null;
 }

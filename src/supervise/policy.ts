@@ -4,9 +4,9 @@
 // respawn-period, as OpenRC's supervise-daemon has them, and s6's
 // notification-fd. The files are read when run starts and when it ends, so a
 // change counts from the next start or end.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { readRegular } from '../lib/regular';
 
 export interface Policy {
   /** respawn-delay: ms from the end of run to its next start. */
@@ -27,6 +27,9 @@ export const NO_POLICY: Policy = { delayMs: null, capMs: null, max: null, period
 export const POLICY_FILES = ['respawn-delay', 'respawn-backoff', 'respawn-max', 'respawn-period', 'notification-fd'] as const;
 type PolicyFile = typeof POLICY_FILES[number];
 
+/** The most a policy file may hold (one short line is expected). */
+const POLICY_FILE_MAX = 4096;
+
 /** The highest notification-fd accepted: run gets every descriptor up to it listed. */
 export const MAX_NOTIFY_FD = 1023;
 
@@ -45,7 +48,8 @@ export function readPolicy(dir: string, bad: (file: PolicyFile, why: string) => 
   for (const file of POLICY_FILES) {
     let text: string;
     try {
-      text = fs.readFileSync(path.join(dir, file), 'latin1');
+      // Never blocking: one process supervises every service, and a FIFO here must not stop them all.
+      text = readRegular(path.join(dir, file), POLICY_FILE_MAX).toString('latin1');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') bad(file, `unable to read: ${errstr(e)}`);
       continue;
@@ -126,6 +130,7 @@ export function decide(p: Policy, mem: RespawnMemory, nowMs: number, ranMs: numb
     waitMs = p.delayMs;
     viaPolicy = true;
   }
-  mem.starts.push(nowMs + waitMs);
+  // Counted only for respawn-max: a service restarting for ever keeps no growing list.
+  if (p.max !== null) mem.starts.push(nowMs + waitMs);
   return { kind: 'start', waitMs, viaPolicy };
 }

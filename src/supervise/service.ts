@@ -15,7 +15,7 @@ import { State, Status, Want, decodeStatus, encodeStatus, statText } from './sta
 import { Unlock, lock, mkfifo, pipe, sameProcess, underAdminLimit } from './sys';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
-import { LastExit, Respawn, encodeInfo, encodeReady, readExtended } from './extra';
+import { LastExit, Respawn, encodeInfo, encodeReady, readExtended, statusLabel } from './extra';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -120,9 +120,7 @@ export class Service {
   readyAt: Tai | null = null;
   /** The policy's state, for supervise/info. */
   respawn: Respawn = null;
-  /** The pending restart waits for the policy's delay, not the originals' pacing. */
-  private policyWait = false;
-  /** The policy's delay (ms) before the current run, and before the pending start. */
+  /** The policy's delay (ms) before the current run, and before the pending start (null: the originals' pacing). */
   private delay: number | null = null;
   private nextDelay: number | null = null;
   private notifier: net.Socket | null = null;
@@ -534,9 +532,8 @@ export class Service {
       return 'down';
     }
     const now = performance.now();
-    const pace = Math.max(0, this.runStartedMs + PACE_MS - now);
+    const pace = this.paceMs(now);
     let wait = pace;
-    this.policyWait = false;
     this.nextDelay = null;
     if (this.requested) {
       if (this.flavor !== 'runit') wait = 0;
@@ -550,7 +547,6 @@ export class Service {
         return 'down';
       }
       wait = d.waitMs;
-      this.policyWait = d.viaPolicy;
       if (d.viaPolicy) {
         this.respawn = { wait: taiNow(nowMicros() + Math.round(wait * 1000)) };
         this.nextDelay = wait;
@@ -570,12 +566,16 @@ export class Service {
   private forgive(): void {
     this.memory = freshMemory();
     if (this.respawn && 'stayDown' in this.respawn) this.respawn = null;
-    if (this.phase === 'waiting' && this.policyWait && this.pending?.prog === 'run') {
-      this.policyWait = false;
+    if (this.phase === 'waiting' && this.nextDelay !== null && this.pending?.prog === 'run') {
       this.respawn = null;
       this.nextDelay = null;
-      this.arm(Math.max(0, this.runStartedMs + PACE_MS - performance.now()));
+      this.arm(this.paceMs(performance.now()));
     }
+  }
+
+  /** The originals' wait before run starts again: what is left of a second from its last start. */
+  private paceMs(now: number): number {
+    return Math.max(0, this.runStartedMs + PACE_MS - now);
   }
 
   /** Read the directory's policy files; a bad one is said once (until it changes) and ignored. */
@@ -859,7 +859,7 @@ export class Service {
 
 /** supervise/restarts: the count, then the hex TAI64N label of the status written with it. */
 export function restartsText(n: number, status: Buffer): string {
-  return `${n} ${status.subarray(0, 12).toString('hex')}\n`;
+  return `${n} ${statusLabel(status)}\n`;
 }
 
 /**
@@ -871,6 +871,6 @@ export function readRestarts(status: Buffer, read: () => string): number | null 
   let t: string;
   try { t = read(); } catch { return null; }
   const m = /^(\d+) ([0-9a-f]{24})\n$/.exec(t);
-  if (!m || status.length < 12 || m[2] !== status.subarray(0, 12).toString('hex')) return null;
+  if (!m || status.length < 12 || m[2] !== statusLabel(status)) return null;
   return Number(m[1]);
 }

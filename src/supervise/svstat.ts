@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { State, decodeStatus } from './status';
 import { Extended, Info, LastExit } from './extra';
 import { Tai } from '../lib/tai64';
+import { tooMany } from './voice';
 
 export interface Observed {
   /** The "down" file exists. */
@@ -64,6 +65,5 @@ function respawnText(i: Info, now: number): string {
   if (r === null) return i.delay === null ? '-' : `started after a delay of ${i.delay / 1000} seconds`;
   if ('wait' in r) return `next start in ${Math.max(0, Math.ceil(r.wait.sec + r.wait.nano / 1e9 - now))} seconds`;
   const s = r.stayDown;
-  const within = s.periodMs === null ? ' since last asked up' : ` within ${s.periodMs / 1000} seconds`;
-  return `left down: run ended again after ${s.restarts} restarts${within} (respawn-max ${s.max})`;
+  return `left down: ${tooMany(s.restarts, s.max, s.periodMs)}`;
 }

@@ -23,8 +23,8 @@ export interface Voice {
   stayDown(restarts: number, max: number, periodMs: number | null): string;
 }
 
-/** "after 3 restarts within 60 seconds (respawn-max 3)", the body of stayDown. */
-function tooMany(restarts: number, max: number, periodMs: number | null): string {
+/** "run ended again after 3 restarts within 60 seconds (respawn-max 3)": the body of stayDown, and svstat --long's. */
+export function tooMany(restarts: number, max: number, periodMs: number | null): string {
   const within = periodMs === null ? ' since last asked up' : ` within ${periodMs / 1000} seconds`;
   return `run ended again after ${restarts} restarts${within} (respawn-max ${max})`;
 }
