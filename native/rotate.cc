@@ -212,7 +212,8 @@ Napi::Value CyclogRotate(const Napi::CallbackInfo& info) {
 // does not exist yet, fsync current, mode 744, close, rename it to that
 // name, a new current, mode 644. Returns `stop`, or the step that failed.
 // out[0]: current's descriptor (-1 once closed), out[1]: the name's
-// microseconds, out[2]: errno.
+// microseconds (the last name's on the way in: a new one comes after it),
+// out[2]: errno.
 Napi::Value SvlogdRotate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6 || !info[0].IsBuffer() || !info[2].IsString() || !info[5].IsTypedArray())
@@ -238,9 +239,12 @@ Napi::Value SvlogdRotate(const Napi::CallbackInfo& info) {
   for (; step < stop && err == 0; step++) {
     switch (step) {
       case kSvName:
-        // As runit: until stat says there is no such file (another error is another try).
+        // As runit: until stat says there is no such file (another error is
+        // another try); never before the last name, even if the clock went back.
         do {
+          double last = out[1];
           out[1] = NowMicros();
+          if (out[1] <= last) out[1] = last + 1;
           Label(out[1], fn);
           fn[kNameLen] = '.';
         } while (stat(path(fn), &st) != -1 || errno != ENOENT);

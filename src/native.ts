@@ -101,7 +101,8 @@ export interface Addon {
    * svlogd's rotation of current to a new @<tai64n>.<kind>, from `step` up to
    * `stop` (numbered in src/svlogd/logdir.ts): `stop`, or the step that
    * failed. out[0]: current's descriptor now, out[1]: the name's
-   * microseconds, out[2]: the errno.
+   * microseconds (on the way in, the last name's: a new name comes after
+   * it), out[2]: the errno.
    */
   svlogdRotate(dirSlash: Buffer, fd: number, kind: string, step: number, stop: number, out: Float64Array): number;
   /**

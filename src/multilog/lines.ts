@@ -10,7 +10,7 @@
 // line that a pattern, an alert or a status file must see with its
 // timestamp, or one that spans reads, is copied into the line buffer.
 import { Script } from './script';
-import { LogDir } from './logdir';
+import { LogDir, copyInto } from './logdir';
 import { match } from './match';
 import { timestampLabel } from '../lib/tai64';
 
@@ -21,7 +21,6 @@ const LINE_MAX = 1000; // what patterns, alerts and status files see
 const STATUS_LEN = 1001; // a status file: the line padded with newlines
 const ALERT_MAX = 200;
 const STAMP_LEN = 26; // '@', 24 hex digits, a space
-const SHORT_COPY = 32; // shorter copies are done byte by byte: cheaper than a call into C++
 const SHORT_SCAN = 128; // how far to look for a newline before asking indexOf
 const NEWLINE = Buffer.from('\n');
 const ELLIPSIS = Buffer.from('...\n');
@@ -47,6 +46,7 @@ export class LineProcessor {
   private readonly outLen: number[];
   private readonly runFrom: number[];
   private readonly runTo: number[];
+  private readonly wasSelected: boolean[]; // the selection before a read, to put back
   private readonly view = Buffer.alloc(STATUS_LEN, NL);
   private readonly out = Buffer.alloc(LINE_MAX + READ_SIZE * (STAMP_LEN + 1) + STAMP_LEN); // what one read sends
   private readonly stampLen: number;
@@ -68,6 +68,7 @@ export class LineProcessor {
     this.outLen = dirs.map(() => 0);
     this.runFrom = dirs.map(() => 0);
     this.runTo = dirs.map(() => 0);
+    this.wasSelected = dirs.map(() => false);
     if (script.timestamp) this.view.fill(SPACE, 0, STAMP_LEN);
     if (this.plain) for (const d of dirs) d.selected = true;
   }
@@ -241,12 +242,8 @@ export class LineProcessor {
     for (let j = 0; j < nd; j++) outLen[j] = runFrom[j] = runTo[j] = 0;
     const heldLen = this.linelen;
     // Past LINE_MAX, the selection is the line's: kept for the line loop.
-    const wasSelected = this.extra ? dirs.map((d) => d.selected) : null;
-    const undo = (): false => {
-      this.linelen = heldLen;
-      if (wasSelected) wasSelected.forEach((sel, j) => (dirs[j].selected = sel));
-      return false;
-    };
+    const { wasSelected } = this;
+    for (let j = 0; j < nd; j++) wasSelected[j] = dirs[j].selected;
     let i = s;
     if (this.extra) {
       const stop = this.lineEnd(buf, i, e);
@@ -297,7 +294,11 @@ export class LineProcessor {
     }
     for (let j = 0; j < nd; j++) {
       if (runTo[j] > runFrom[j]) outLen[j] = copyInto(outs[j], outLen[j], buf, runFrom[j], runTo[j]);
-      if (!dirs[j].far(outLen[j])) return undo();
+      if (!dirs[j].far(outLen[j])) {
+        this.linelen = heldLen;
+        for (let k = 0; k < nd; k++) dirs[k].selected = wasSelected[k];
+        return false;
+      }
     }
     for (let j = 0; j < nd; j++) {
       dirs[j].appendCopy(outs[j], 0, outLen[j]);
@@ -388,12 +389,7 @@ export class LineProcessor {
   }
 
   private append(buf: Buffer, from: number, to: number): void {
-    const at = this.linelen;
-    const len = to - from;
-    const line = this.line;
-    if (len < SHORT_COPY) for (let k = 0; k < len; k++) line[at + k] = buf[from + k];
-    else buf.copy(line, at, from, to);
-    this.linelen = at + len;
+    this.linelen = copyInto(this.line, this.linelen, buf, from, to);
     if (this.linelen > this.dirty) this.dirty = this.linelen;
   }
 
@@ -458,12 +454,4 @@ export class LineProcessor {
     this.extra = false;
     this.inLine = false;
   }
-}
-
-// dst[at, ...) = src[from, to); returns the end.
-function copyInto(dst: Buffer, at: number, src: Buffer, from: number, to: number): number {
-  const len = to - from;
-  if (len < SHORT_COPY) for (let k = 0; k < len; k++) dst[at + k] = src[from + k];
-  else src.copy(dst, at, from, to);
-  return at + len;
 }

@@ -121,7 +121,7 @@ export class LogDir {
     if (src === null) return;
     const len = this.lazyEnd - this.lazyOff;
     this.room(len);
-    copyBytes(this.q, this.qlen, src, this.lazyOff, len);
+    copyInto(this.q, this.qlen, src, this.lazyOff, this.lazyOff + len);
     this.qlen += len;
     this.lazySrc = null;
   }
@@ -144,7 +144,7 @@ export class LogDir {
   appendCopy(src: Buffer, off: number, len: number): void {
     this.materialize();
     this.room(len);
-    copyBytes(this.q, this.qlen, src, off, len);
+    copyInto(this.q, this.qlen, src, off, off + len);
     this.qlen += len;
     this.n += len;
   }
@@ -156,7 +156,7 @@ export class LogDir {
     const p = this.n - len - this.c; // what the buffer held before
     if (len <= OUTSIZE - p) return; // it fits: stays buffered
     let rest = len; // what stays buffered: the put bypasses the buffer while over OUTSIZE
-    if (this.bytes + p + len < this.near) {
+    if (this.far(0)) {
       while (rest > OUTSIZE) rest -= Math.min(BIG_WRITE, rest);
       const taken = p + len - rest;
       this.c += taken;
@@ -175,7 +175,7 @@ export class LogDir {
   putc(len: number): void {
     let p = this.n - len - this.c;
     if (p + len <= OUTSIZE) return;
-    if (this.bytes + p + len < this.near) {
+    if (this.far(0)) {
       const left = ((p + len - 1) % OUTSIZE) + 1;
       const taken = p + len - left;
       this.c += taken;
@@ -198,12 +198,8 @@ export class LogDir {
   flush(): void {
     const p = this.n - this.c;
     if (p === 0) return;
-    if (this.bytes + p < this.near) {
-      this.c = this.n;
-      this.bytes += p;
-      return;
-    }
-    this.allwrite(p);
+    if (this.far(0)) this.flushFar();
+    else this.allwrite(p);
   }
 
   /** Can len more bytes, then a flush, go in without coming near the size limit? */
@@ -271,15 +267,9 @@ export class LogDir {
     return this.bytes;
   }
 
-  // A file in the directory; the fixed names are joined once.
-  private readonly paths = new Map<string, string>();
+  // A file in the directory.
   private p(name: string): string {
-    let full = this.paths.get(name);
-    if (full === undefined) {
-      full = path.join(this.abs, name);
-      if (name[0] !== '@') this.paths.set(name, full);
-    }
-    return full;
+    return this.abs + '/' + name;
   }
 
   private get dir(): string {
@@ -516,10 +506,10 @@ export class LogDir {
   }
 }
 
-function copyBytes(dst: Buffer, at: number, src: Buffer, off: number, len: number): void {
-  if (len < SHORT_COPY) {
-    for (let k = 0; k < len; k++) dst[at + k] = src[off + k];
-  } else {
-    src.copy(dst, at, off, off + len);
-  }
+/** dst[at, ...) = src[from, to); returns the end. Short copies byte by byte: cheaper than a call into C++. */
+export function copyInto(dst: Buffer, at: number, src: Buffer, from: number, to: number): number {
+  const len = to - from;
+  if (len < SHORT_COPY) for (let k = 0; k < len; k++) dst[at + k] = src[from + k];
+  else src.copy(dst, at, from, to);
+  return at + len;
 }

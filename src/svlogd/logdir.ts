@@ -324,9 +324,13 @@ export class LogDir {
     const name = this.name;
     const kind = this.cfg.processor ? 'u' : 's';
     if (this.rotator) {
-      this.rotateSteps(this.rotator, kind, 0, ROTATION_RENAME);
-      if (this.o.verbose) say(`${INFO}rename: ${name}/current ${this.fnsave} ${size}`);
-      this.rotateSteps(this.rotator, kind, ROTATION_RENAME, ROTATION_DONE);
+      // With -v, two calls: its line comes between close and rename.
+      const verbose = this.o.verbose > 0;
+      this.rotateSteps(this.rotator, kind, 0, verbose ? ROTATION_RENAME : ROTATION_DONE);
+      if (verbose) {
+        say(`${INFO}rename: ${name}/current ${this.fnsave} ${size}`);
+        this.rotateSteps(this.rotator, kind, ROTATION_RENAME, ROTATION_DONE);
+      }
       this.rmoldest();
       this.processorStart();
       return;
