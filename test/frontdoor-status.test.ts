@@ -224,6 +224,25 @@ t.test('--log-json: one JSON object per line with the connection\'s fields', asy
   t.notOk(srv.stdout().includes('tcpsvd: info'), 'no text lines');
 });
 
+t.test('--log-json: a client both denied by the rules and over -C counts, and is logged, as denied by the rules', async (t) => {
+  const dir = path.join(tmp, 'peers-rules-and-limit');
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, '127.0.0.6'), '');
+  const st = path.join(tmp, 'st-rules-and-limit');
+  const srv = await startServer(TCPSVD, ['--log-json', `--status=${st}`, '-C', '1', '-i', dir, '-l', 'x', '127.0.0.1', '0', ...PROG], ENV);
+  t.teardown(() => srv.stop());
+  const held = await client(srv.port, '127.0.0.6');
+  t.equal(held.line, 'hi');
+  chmodSync(path.join(dir, '127.0.0.6'), 0o000); // the rules now deny 127.0.0.6, which holds its one slot
+  t.equal(await talk(srv.port, { local: '127.0.0.6' }), '');
+  await srv.waitLog(/"event":"deny"/);
+  const deny = srv.stdout().trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'deny');
+  t.match(deny, { reason: 'rules', concurrency: { n: 2, limit: 1 } });
+  await waitFor('the deny counted', () => statusOf(st).denied === 1);
+  t.equal(statusOf(st).refused_limit, 0, 'not counted as over the limit');
+  await held.send('0\n');
+});
+
 t.test('tcpserver --log-json: the same fields, on standard error where its lines go', async (t) => {
   const cdb = path.join(tmp, 'rules2.cdb');
   execFileSync(path.join(BIN, 'tcprules'), [cdb, cdb + '.tmp'], { input: '127.0.0.2:deny\n127.0.0.:allow\n' });

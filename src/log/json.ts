@@ -53,11 +53,9 @@ export function jsonLog(prog: string, infoFd: number): EngineLog {
       const o: Obj = { pid, decision: verdict };
       conn(o, c);
       if (d.matched !== undefined) o.matched = d.matched;
-      if (conc) {
-        o.concurrency = { key: conc[2] ?? c.remoteIp, n: conc[0], limit: conc[1] };
-        if (verdict === 'deny' && conc[0] > conc[1]) o.reason = 'limit';
-      }
-      if (verdict === 'deny' && o.reason === undefined) o.reason = 'rules';
+      if (conc) o.concurrency = { key: conc[2] ?? c.remoteIp, n: conc[0], limit: conc[1] };
+      // As the counters have it: the rules' deny first, else the limit's.
+      if (verdict === 'deny') o.reason = d.action === 'deny' ? 'rules' : 'limit';
       emit(infoFd, verdict, o);
     },
     rate(pid, c, r) {
