@@ -18,7 +18,7 @@ import { unescapeMsg } from '../instruct/parse';
 import { fromBytes } from '../launch/launch';
 import { errstr } from '../lib/errstr';
 import { getopt, orUsage, UsageError } from '../lib/getopt';
-import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
+import { clientIpText } from '../lib/ip';
 import { badDescriptor, closedAtStart } from '../lib/stdfd';
 import { writeLine } from '../lib/strerr';
 import { writeAll } from '../lib/writeall';
@@ -94,15 +94,6 @@ export function parseArgs(argv: string[]): Options {
   return { ...o, ips } as Options;
 }
 
-/** The address as the server hands it to the rules: dotted quad (IPv4-mapped unmapped), RFC 5952 for IPv6. */
-export function clientIp(s: string): string | undefined {
-  const v4 = parseIPv4(s);
-  if (v4) return v4.join('.');
-  const b = parseIPv6(s);
-  if (b === null) return undefined;
-  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  return mapped ? formatIPv4(b, 12) : ipv6Name(b);
-}
 
 export interface Step {
   step: string;
@@ -141,7 +132,7 @@ interface Ctx {
 
 export async function explainAll(o: Options, out: (report: Report) => void): Promise<void> {
   const ips = o.ips.map((s) => {
-    const ip = clientIp(s);
+    const ip = clientIpText(s);
     if (ip === undefined) throw new ExplainError(`not an IP address: ${s}`, 100);
     return ip;
   });

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import type { HostResolver, Trace } from '../decide/decision';
 import { parseInstruction } from './parse';
 import { fromBytes } from '../launch/launch';
-import { formatIPv4, ipv6Name, parseIPv4, parseIPv6 } from '../lib/ip';
+import { clientIpText } from '../lib/ip';
 
 /** What the lines did to the connection so far (a forward entry adds to it). */
 export interface State {
@@ -109,14 +109,7 @@ function told(trace: Trace, label: string, lines: string[], i: number, did: stri
 }
 
 // One text per address; an IPv4-mapped IPv6 address counts as IPv4.
-function norm(a: string): string | undefined {
-  const v4 = parseIPv4(a);
-  if (v4) return v4.join('.');
-  const b = parseIPv6(a);
-  if (b === null) return undefined;
-  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  return mapped ? formatIPv4(b, 12) : ipv6Name(b);
-}
+const norm = clientIpText;
 
 function sameIp(a: string, b: string): boolean {
   if (a === b) return true;

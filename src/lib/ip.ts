@@ -164,3 +164,23 @@ export function ipv4Number(ip: string): number {
   if (digits === 0 || dots !== 3) return -1;
   return n * 256 + part;
 }
+
+/** Whether the 16 bytes at off are an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
+export function isV4Mapped(b: Uint8Array, off = 0): boolean {
+  if (b[off + 10] !== 0xff || b[off + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
+  return true;
+}
+
+/**
+ * An address as the servers hand it to the rules: a dotted quad (an
+ * IPv4-mapped IPv6 address unmapped), RFC 5952 for IPv6; undefined when s is
+ * no address.
+ */
+export function clientIpText(s: string): string | undefined {
+  const v4 = parseIPv4(s);
+  if (v4) return v4.join('.');
+  const b = parseIPv6(s);
+  if (b === null) return undefined;
+  return isV4Mapped(b) ? formatIPv4(b, 12) : ipv6Name(b);
+}

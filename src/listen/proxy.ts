@@ -12,7 +12,7 @@
 // addon's MSG_PEEK and exact recv, or plain exact reads on the pure-Node
 // path); the trust list (--proxy=CIDR,...) is parseTrust()/Trust.
 import { constants } from 'node:os';
-import { formatIPv4, ipv4Number, ipv6Env, parseIPv4, parseIPv6 } from '../lib/ip';
+import { formatIPv4, ipv4Number, ipv6Env, isV4Mapped, parseIPv4, parseIPv6 } from '../lib/ip';
 
 /** A version 1 header is at most 107 bytes, CRLF included. */
 export const V1_MAX = 107;
@@ -95,9 +95,7 @@ function v1Port(s: string): number {
 
 /** IPv4-mapped IPv6 addresses are IPv4 clients, as accept reports them. */
 function v6Text(bytes: Uint8Array, off: number): { v6: boolean; ip: string } {
-  let mapped = bytes[off + 10] === 0xff && bytes[off + 11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (bytes[off + i] !== 0) mapped = false;
-  return mapped ? { v6: false, ip: formatIPv4(bytes, off + 12) } : { v6: true, ip: ipv6Env(bytes, off) };
+  return isV4Mapped(bytes, off) ? { v6: false, ip: formatIPv4(bytes, off + 12) } : { v6: true, ip: ipv6Env(bytes, off) };
 }
 
 function parseV1(text: string): ProxyHeader | string {
@@ -149,7 +147,7 @@ function tlvValue(b: Uint8Array, off: number, len: number): string | undefined {
 
 /** The TLVs of b[off..end) into env; an error text when they do not fit the header. */
 function tlvs(b: Uint8Array, off: number, end: number, env: string[], names: Record<number, string>,
-              header: Uint8Array, crcAt: { at: number }): string | undefined {
+              crcAt: { at: number }): string | undefined {
   while (off < end) {
     if (off + 3 > end) return 'v2 header: truncated TLV';
     const type = b[off], len = (b[off + 1] << 8) | b[off + 2];
@@ -166,7 +164,7 @@ function tlvs(b: Uint8Array, off: number, end: number, env: string[], names: Rec
         // A client certificate was presented (in this connection or the session) and verified.
         if ((b[v] & 0x06) !== 0 && verify === 0) env.push('PROXY_SSL_VERIFIED=1');
       }
-      const e = tlvs(b, v + 5, v + len, env, SSL_NAMES, header, crcAt);
+      const e = tlvs(b, v + 5, v + len, env, SSL_NAMES, crcAt);
       if (e) return e;
     } else {
       const name = names[type];
@@ -210,7 +208,7 @@ function parseV2(b: Uint8Array, length: number): ProxyHeader | string {
   if (16 + addrLen > length) return 'v2 header: address block truncated';
   const env: string[] = [];
   const crcAt = { at: -1 };
-  const e = tlvs(b, 16 + addrLen, length, env, TLV_NAMES, b, crcAt);
+  const e = tlvs(b, 16 + addrLen, length, env, TLV_NAMES, crcAt);
   if (e) return e;
   if (crcAt.at >= 0) {
     const want = ((b[crcAt.at] << 24) | (b[crcAt.at + 1] << 16) | (b[crcAt.at + 2] << 8) | b[crcAt.at + 3]) >>> 0;
@@ -351,7 +349,7 @@ export class Trust {
       for (const n of this.v4) if (((a & n.mask) >>> 0) === n.net) return true;
       return false;
     }
-    if (!ip.includes(':')) return false;
+    if (this.v6.length === 0 || !ip.includes(':')) return false;
     const b = parseIPv6(ip);
     if (!b) return false;
     for (const n of this.v6) if (prefixMatch(b, n.net, n.len)) return true;
@@ -374,12 +372,12 @@ export function addTrust(into: { v4: Net4[]; v6: Net6[] }, spec: string): string
     const addr = slash < 0 ? item : item.slice(0, slash);
     const lenText = slash < 0 ? undefined : item.slice(slash + 1);
     if (lenText !== undefined && !/^[0-9]{1,3}$/.test(lenText)) return `bad prefix length: ${item}`;
-    const q = addr.includes(':') ? null : parseIPv4(addr);
-    if (q) {
+    const q = ipv4Number(addr);
+    if (q >= 0) {
       const len = lenText === undefined ? 32 : Number(lenText);
       if (len > 32) return `bad prefix length: ${item}`;
       const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-      into.v4.push({ net: ((((q[0] << 24) | (q[1] << 16) | (q[2] << 8) | q[3]) >>> 0) & mask) >>> 0, mask });
+      into.v4.push({ net: (q & mask) >>> 0, mask });
       continue;
     }
     const b = addr.includes(':') ? parseIPv6(addr) : null;
