@@ -66,7 +66,7 @@ export class PerHost {
   private readonly counts = new HostCounts();
   private readonly blocks: HostCounts | undefined;
   private readonly addresses: HostCounts | undefined;
-  readonly keyOf: Keyer;
+  private readonly keyOf: Keyer;
   private readonly limit: number;
   private readonly msg: string | undefined;
   private readonly rulesVars: boolean;

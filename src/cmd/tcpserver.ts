@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.limit,
-    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, rulesVars: true, addressesToo: parts.stats !== undefined },
+    perHost: o.perHost && { ...o.perHost, rulesVars: true },
     ...parts,
     prog: o.prog,
     ucspiEnv: true,

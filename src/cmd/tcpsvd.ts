@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<void> {
     onTerm: () => log.sigterm(),
   }, {
     max: o.max,
-    perHost: o.perHost && { ...o.perHost, keyer: parts.keyer, addressesToo: parts.stats !== undefined },
+    perHost: o.perHost,
     ...parts,
     prog: o.prog,
     ucspiEnv: o.ucspi,

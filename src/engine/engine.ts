@@ -124,9 +124,11 @@ export class Engine {
     this.identify = id && needsIdentify(cfg) ? id : null;
     // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
     this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
-    this.perHost = cfg.perHost && new PerHost(cfg.perHost);
+    // One keyer (--prefix) for the per-host counts and the rate; per address
+    // as well for --status when it counts per network.
+    this.perHost = cfg.perHost && new PerHost({ ...cfg.perHost, keyer: cfg.keyer, addressesToo: cfg.stats !== undefined });
     this.rate = cfg.rate && new RateLimiter(cfg.rate);
-    this.rateKey = this.perHost ? this.perHost.keyOf : cfg.keyer ?? byAddress;
+    this.rateKey = cfg.keyer ?? byAddress;
     this.stats = cfg.stats;
   }
 
