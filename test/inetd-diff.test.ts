@@ -58,7 +58,7 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
   const seen = await both(t, 'tcp services', async (impl, dir) => {
     const ip = randomLoopback();
     const [pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePortOn(ip)));
-    fs.writeFileSync(path.join(dir, 'fds'), '#!/bin/sh\necho "$0" "$@"; for f in 0 1 2; do readlink /proc/$$/fd/$f; done\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'fds'), '#!/bin/sh\necho "$0" "$@"; for f in 0 1 2; do readlink /proc/$$/fd/$f; done; echo $(ls /proc/$$/fd)\n', { mode: 0o755 });
     const conf = path.join(dir, 'inetd.conf');
     fs.writeFileSync(conf, [
       `${ip}:echo stream tcp nowait root internal`,
@@ -76,7 +76,10 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
       `${ip}:7001 stream tcp nowait root internal`,
       '',
     ].join('\n'));
-    const srv = await startInetd(impl, conf, dir, { tcp: [7, 9, 13, 37, 19, pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig] });
+    // Descriptors the server inherited (fd 5 here, and whatever the runner left open) must not reach a program.
+    const stray = fs.openSync(conf, 'r');
+    const srv = await startInetd(impl, conf, dir, { tcp: [7, 9, 13, 37, 19, pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig], inheritFd: stray });
+    fs.closeSync(stray);
     try {
       const env = Object.fromEntries((await tcpTalk(ip, pEnv)).split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2)));
       delete env._; // the path of whatever started the server
@@ -95,6 +98,7 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
         argv0: (await tcpTalk(ip, pArgv0)).split('\0'),
         signals: await tcpTalk(ip, pSig),
         fdsAreTheSocket: fds.slice(1, 4).every((l) => /^socket:\[\d+\]$/.test(l) && l === fds[1]),
+        fdsOpen: fds[4],
         missingProgram: closed(await tcpTalk(ip, pMissing)),
         unknownInternal: await tcpTalk(ip, 7001),
       };

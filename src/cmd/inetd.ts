@@ -10,6 +10,7 @@ import { programEnv } from '../inetd/environ';
 import { createLog, type InetdLog } from '../inetd/log';
 import { strerror, Table } from '../inetd/table';
 import { resolveListenHost } from '../listen/resolve';
+import { closeInherited } from '../launch/spawn';
 
 const USAGE = 'usage: inetd [-dEil] [-q len] [-R rate] [configuration_file]';
 const CONFIG = '/etc/inetd.conf';
@@ -115,6 +116,9 @@ export async function main(argv: string[]): Promise<void> {
     c.on('spawn', () => process.exit(0));
     return;
   }
+  // openbsd-inetd closes every descriptor above 2 in the child; ours are
+  // close-on-exec, so only what this process inherited is left to close.
+  closeInherited();
   // Memory over speed: a new program per client costs far more than the little
   // JavaScript around it, so no optimising compiler (its code and its threads'
   // work), and a young generation that never grows (the garbage per client is small).

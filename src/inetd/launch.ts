@@ -5,10 +5,9 @@
 // user and group for one child, and the addon's launcher gives the server's
 // stderr as fd 2 and takes argv[0] as the path.
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
-import { fromBytes, type EnvBase, type ExitStatus, type Launcher, type LaunchSpec } from '../launch/launch';
+import type { ExitStatus } from '../launch/launch';
 import { lookupUserSpec } from '../engine/users';
 
 const signals = constants.signals as Record<string, number>;
@@ -42,7 +41,6 @@ export function credsFor(user: string, group: string | undefined, myUid: number)
 export interface Program {
   /** The path executed, as the line names it (relative to inetd's directory when it has no '/'). */
   server: string;
-  argv: string[];
   creds: Creds;
 }
 
@@ -71,30 +69,4 @@ export function spawnProgram(p: Program, argv: readonly string[], fd: number, en
   child.on('error', () => {});
   child.once('exit', (code, sig) => exited({ pid, code, signal: sig ? signals[sig] ?? 0 : null }));
   started(null, pid);
-}
-
-/**
- * The engine's launcher for one service line: the engine hands it the
- * line's argv (its prog) and the environment; the socket is the client's.
- */
-export function lineLauncher(p: Program): Launcher {
-  return {
-    name: 'inetd',
-    envBase: (vars) => ({ vars }),
-    launch(spec: LaunchSpec, started, exited) {
-      const env: NodeJS.ProcessEnv = {};
-      const lists: ReadonlyArray<readonly string[]> = spec.base ? [(spec.base as EnvBase).vars, spec.env] : [spec.env];
-      for (const list of lists) {
-        for (const kv of list) {
-          const i = kv.indexOf('=');
-          if (i > 0) env[kv.slice(0, i)] = fromBytes(kv.slice(i + 1));
-        }
-      }
-      // libuv's spawn returns once the child has exec'd (or failed): it holds its copies.
-      spawnProgram(p, spec.argv, spec.fd, env, (err, pid) => {
-        if (spec.owned) closeSync(spec.fd);
-        started(err, pid);
-      }, exited);
-    },
-  };
 }

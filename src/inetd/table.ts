@@ -1,22 +1,18 @@
 // The service table: one socket per entry of inetd.conf, and what serves it.
-// stream nowait programs go through the same Engine as tcpsvd (one Engine
-// per line, fed by this entry's listener); internal services are answered
-// here; datagram programs get the socket itself (listen/udp.ts) and, for
-// "wait", the socket is not watched again until the program exits. A reread
+// stream nowait programs get the client's socket; internal services are
+// answered here; datagram programs get the socket itself (listen/udp.ts)
+// and, for "wait", the socket is not watched again until the program exits. A reread
 // (SIGHUP) keeps every socket whose entry is still there (same service,
 // host, protocol and address) and only changes what serves it; live
 // connections are never touched.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
-import { Engine } from '../engine/engine';
-import type { Accepted, Listener } from '../listen/listen';
 import { bindUdp, udpAddon, type UdpSocket } from '../listen/udp';
-import type { EngineLog } from '../log/log';
 import type { ExitStatus } from '../launch/launch';
 import { type Entry, keyOf } from './conf';
 import { answerDatagram, badSender, DgramState, serveStream } from './internal';
-import { credsFor, lineLauncher, type Program, spawnProgram } from './launch';
+import { credsFor, spawnProgram } from './launch';
 import type { InetdLog } from './log';
 
 /** openbsd-inetd's CNT_INTVL: invocations are counted per this many seconds. */
@@ -42,8 +38,6 @@ export interface TableOptions {
   /** -q: listen(2) backlog. */
   backlog: number;
   uid: number;
-  /** Seconds to wait before reopening a failed service (RETRYTIME; tests may shorten it). */
-  retrySecs?: number;
 }
 
 interface Live {
@@ -52,8 +46,8 @@ interface Live {
   server?: net.Server;
   udp?: dgram.Socket;
   usock?: UdpSocket;
-  /** The Engine's client callback for an external stream nowait service. */
-  onClient?: (a: Accepted) => void;
+  /** A line this inetd does not serve: said once, not retried. */
+  notServed?: boolean;
   /** Invocations in the current minute and when it started (seconds, monotonic). */
   count: number;
   since: number;
@@ -61,8 +55,6 @@ interface Live {
   busy: number;
   closed: boolean;
   ring: DgramState;
-  /** An external stream service's program: the launcher reads its creds, set per connection. */
-  program?: Program;
 }
 
 const now = () => Number(process.hrtime.bigint() / 1_000_000_000n);
@@ -84,11 +76,6 @@ export class Table {
 
   constructor(private readonly o: TableOptions) {}
 
-  /** Every socket open now: entry, and the port bound. */
-  sockets(): Array<{ entry: Entry; open: boolean }> {
-    return [...this.live.values()].map((l) => ({ entry: l.entry, open: !!(l.server || l.udp || l.usock) }));
-  }
-
   /** Takes a new configuration: adds, changes and removes services. */
   async apply(entries: Entry[]): Promise<void> {
     const seen = new Set<string>();
@@ -98,8 +85,7 @@ export class Table {
       seen.add(key);
       const old = this.live.get(key);
       if (old && this.compatible(old.entry, e)) {
-        old.entry = e;
-        if (old.server && !e.internal) this.attachEngine(old);
+        old.entry = e; // what serves the socket from now on; live connections keep theirs
         this.o.log.trace(printService('REDO', e));
         continue;
       }
@@ -151,6 +137,7 @@ export class Table {
     } catch (err) {
       if (err instanceof NotServed) {
         this.o.log.syslog('err', `${e.service}/${e.proto}: ${err.message}`);
+        l.notServed = true;
         return;
       }
       this.o.log.syslog('err', `${e.service}/${e.proto}: bind: ${strerror(err)}`);
@@ -163,9 +150,9 @@ export class Table {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       for (const l of this.live.values()) {
-        if (!l.server && !l.udp && !l.usock) void this.open(l);
+        if (!l.server && !l.udp && !l.usock && !l.notServed) void this.open(l);
       }
-    }, (this.o.retrySecs ?? RETRYTIME) * 1000);
+    }, RETRYTIME * 1000);
     this.retryTimer.unref?.();
   }
 
@@ -184,41 +171,9 @@ export class Table {
         server.on('error', (err) => this.o.log.syslog('warning', `accept (for ${e.service}): ${strerror(err)}`));
         server.on('connection', (s) => this.onConnection(l, s));
         l.server = server;
-        if (!e.internal) this.attachEngine(l);
         resolve();
       });
     });
-  }
-
-  /** A new Engine for l's current line; the socket stays, live connections keep their own. */
-  private attachEngine(l: Live): void {
-    const e = l.entry;
-    const program: Program = { server: e.server, argv: e.argv, creds: {} };
-    const listener: Listener = {
-      ip: e.ip,
-      port: e.port,
-      start: (_max, _noDelay, onClient) => { l.onClient = onClient; },
-      done() {},
-      sendNow(a: Accepted, data: string) {
-        try { a.socket?.write(data); return null; } catch (err) { return err as NodeJS.ErrnoException; }
-      },
-      close(a: Accepted) { a.socket?.destroy(); },
-    };
-    // The line's program and creds for the launcher: set per connection (the user is looked up then).
-    l.program = program;
-    const engine = new Engine({
-      max: 0x3fffffff,
-      prog: e.argv,
-      ucspiEnv: false,
-      remoteHost: false,
-      paranoid: false,
-      noDelay: false,
-      identify: null,
-      launcher: lineLauncher(program),
-      log: this.engineLog(e),
-      env: this.o.env,
-    });
-    engine.serve(listener);
   }
 
   private onConnection(l: Live, s: net.Socket): void {
@@ -240,18 +195,36 @@ export class Table {
       serveStream(bi.name, s);
       return;
     }
+    // The child has its own copy of the socket once started (or none): ours goes.
+    this.runProgram(l, fd, () => s.destroy(), () => {});
+  }
+
+  /**
+   * The line's program with fd as its 0, 1 and 2, as the line's user, traced
+   * and logged as openbsd-inetd has it: started(pid), 0 when it could not be
+   * started; exited(status) once it is reaped.
+   */
+  private runProgram(l: Live, fd: number, started: (pid: number) => void, exited: (st: ExitStatus) => void): void {
+    const e = l.entry;
+    const log = this.o.log;
     const creds = credsFor(e.user, e.group, this.o.uid);
     if (typeof creds === 'string') {
       log.syslog('err', creds);
-      s.destroy();
+      started(0);
       return;
     }
-    l.program!.creds = creds;
-    const unmap = (ip: string) => (ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
-    const remoteIp = unmap(s.remoteAddress);
-    l.onClient?.({
-      fd, v6: remoteIp.includes(':'), remoteIp, remotePort: s.remotePort ?? 0,
-      localIp: unmap(s.localAddress ?? ''), localPort: s.localPort ?? 0, socket: s,
+    spawnProgram({ server: e.server, creds }, e.argv, fd, this.o.env, (err, pid) => {
+      if (err) {
+        log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
+        started(0);
+        return;
+      }
+      log.trace(`${pid} execv ${e.server}`);
+      started(pid);
+    }, (st) => {
+      log.trace('reaping asked for');
+      log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
+      exited(st);
     });
   }
 
@@ -279,34 +252,12 @@ export class Table {
       l.count--;
       return false;
     }
-    this.o.log.syslog('err', `${e.service}/${e.proto} server failing (looping), service terminated for ${(this.o.retrySecs ?? RETRYTIME) / 60} min`);
+    this.o.log.syslog('err', `${e.service}/${e.proto} server failing (looping), service terminated for ${RETRYTIME / 60} min`);
     this.close(l);
     l.closed = false; // still in the table: reopened by the retry
     l.count = 0;
     this.scheduleRetry();
     return false;
-  }
-
-  private engineLog(e: Entry): EngineLog {
-    const log = this.o.log;
-    const nop = () => {};
-    return {
-      connections: log.debug,
-      listening: nop,
-      status: nop,
-      from: nop,
-      connection: (pid) => log.trace(`${pid} execv ${e.server}`),
-      end: (st) => {
-        log.trace('reaping asked for');
-        log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
-      },
-      cannotRun: (_prog, err) => log.syslog('err', `execv ${e.server}: ${strerror(err)}`),
-      drop: nop,
-      cannotReadRules: nop,
-      rate: nop,
-      warn: (what, err) => log.syslog('warning', err === undefined ? what : `${what}: ${strerror(err)}`),
-      sigterm: nop,
-    };
   }
 
   // ---- datagram --------------------------------------------------------------
@@ -356,27 +307,13 @@ export class Table {
         if (l.usock === sock) this.waitDatagram(l);
         return;
       }
-      const creds = credsFor(e.user, e.group, this.o.uid);
-      if (typeof creds === 'string') {
-        this.o.log.syslog('err', creds);
-        sock.discard();
-        this.waitDatagram(l);
-        return;
-      }
-      const program: Program = { server: e.server, argv: e.argv, creds };
-      spawnProgram(program, e.argv, sock.fd, this.o.env, (serr, pid) => {
-        if (serr) {
+      this.runProgram(l, sock.fd, (pid) => {
+        if (pid === 0) {
           sock.discard();
-          this.o.log.syslog('err', `execv ${e.server}: ${strerror(serr)}`);
           this.waitDatagram(l);
-          return;
-        }
-        this.o.log.trace(`${pid} execv ${e.server}`);
-        if (e.wait) l.busy = pid;
+        } else if (e.wait) l.busy = pid;
         else this.waitDatagram(l);
       }, (st) => {
-        this.o.log.trace('reaping asked for');
-        this.o.log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
         if (!e.wait || l.busy !== st.pid) return;
         if (st.code !== null && st.code !== 0) this.o.log.syslog('warning', `${e.server}: exit status ${st.code}`);
         else if (st.signal !== null) this.o.log.syslog('warning', `${e.server}: exit signal ${st.signal}`);

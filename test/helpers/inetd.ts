@@ -54,6 +54,8 @@ export interface StartOptions {
   tcp?: number[];
   udp?: number[];
   extraArgs?: string[];
+  /** A descriptor the server inherits as its fd 5 (without close-on-exec), as a careless parent may leave one. */
+  inheritFd?: number;
 }
 
 export function tmpDir(prefix: string): string {
@@ -75,10 +77,10 @@ export async function startInetd(which: 'ours' | 'debian', conf: string, dir: st
     if (o.hostsDeny) script += 'mount --bind "$3" /etc/hosts.deny || exit 111; ';
     script += 'shift 4; exec "$@"';
     proc = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', run, o.hostsAllow ?? '', o.hostsDeny ?? '', nss, cmd, ...args],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+      { stdio: ['ignore', 'ignore', 'pipe', ...(o.inheritFd === undefined ? [] : ['ignore', 'ignore', o.inheritFd] as const)] });
   } else {
     if (which === 'debian' || o.hostsAllow || o.hostsDeny) throw new Error('needs a mount namespace (root and unshare -m)');
-    proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe', ...(o.inheritFd === undefined ? [] : ['ignore', 'ignore', o.inheritFd] as const)] });
   }
   let err = '';
   proc.stderr!.on('data', (d) => { err += d; });
