@@ -14,6 +14,12 @@ function ipField(ip: string): string {
   return ipSafe(ip, safecats);
 }
 
+// The lines every client gets at -v: where it came from, and what was done.
+const fromLine = (pid: number, ip: string) => `tcpserver: pid ${decimal(pid)} from ${ipField(ip)}`;
+const verdictLine = (pid: number, c: ConnFacts, word: string) => `tcpserver: ${word} ${decimal(pid)} ` +
+  `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
+  `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`;
+
 export function serverLog(verbosity: number): EngineLog {
   return {
     connections: verbosity >= 2,
@@ -24,23 +30,18 @@ export function serverLog(verbosity: number): EngineLog {
       if (verbosity >= 2) writeLine(`tcpserver: status: ${active}/${max}`);
     },
     from(pid, ip) {
-      if (verbosity >= 2) writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(ip)}`);
+      if (verbosity >= 2) writeLine(fromLine(pid, ip));
     },
     connection(pid, c: ConnFacts, verdict: Verdict) {
       if (verbosity < 2) return;
-      writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
-        `tcpserver: ${verdict === 'deny' ? 'deny' : 'ok'} ${decimal(pid)} ` +
-        `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
-        `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
+      writeLine(`${fromLine(pid, c.remoteIp)}\n${verdictLine(pid, c, verdict === 'deny' ? 'deny' : 'ok')}`);
     },
     rate(pid, c, r) {
       // Only with --rate: the usual pid and deny lines, the rate line between them.
       if (verbosity < 2) return;
-      writeLine(`tcpserver: pid ${decimal(pid)} from ${ipField(c.remoteIp)}\n` +
+      writeLine(`${fromLine(pid, c.remoteIp)}\n` +
         `tcpserver: rate ${decimal(pid)} ${r.key === c.remoteIp ? ipField(r.key) : r.key} ${r.count}/${r.seconds}\n` +
-        `tcpserver: deny ${decimal(pid)} ` +
-        `${safecats(c.localHost)}:${ipField(c.localIp)}:${c.localPort} ` +
-        `${safecats(c.remoteHost)}:${ipField(c.remoteIp)}:${safecats(c.remoteInfo)}:${decimal(c.remotePort)}`);
+        verdictLine(pid, c, 'deny'));
     },
     end(st: ExitStatus) {
       // The raw wait status, as ucspi-tcp prints it: code << 8, or the signal number.

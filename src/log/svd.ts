@@ -17,6 +17,10 @@ const ip = (s: string) => ipSafe(s, outfix);
 // too). name: udpsvd words its lines alike.
 export function svdLog(verbose: number, entry?: MatchedEntry, name = 'tcpsvd'): EngineLog {
   const INFO = `${name}: info: `;
+  // The lines every client gets at -v: where it came from, and what was done.
+  const fromLine = (pid: number, addr: string) => `${INFO}pid ${decimal(pid)} from ${ip(addr)}`;
+  const verdictLine = (pid: number, c: ConnFacts, word: string) => `${INFO}${word} ${decimal(pid)} ` +
+    `${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
   return {
     connections: verbose > 0,
     listening(addr, port, uid, gid) {
@@ -28,24 +32,22 @@ export function svdLog(verbose: number, entry?: MatchedEntry, name = 'tcpsvd'): 
       if (verbose) info(`${INFO}status ${active}/${max}`);
     },
     from(pid, addr) {
-      if (verbose) info(`${INFO}pid ${decimal(pid)} from ${ip(addr)}`);
+      if (verbose) info(fromLine(pid, addr));
     },
     connection(pid, c: ConnFacts, verdict: Verdict, conc, d) {
       if (!verbose) return;
-      let s = `${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n`;
+      let s = fromLine(pid, c.remoteIp) + '\n';
       // With --prefix, the network the client was counted in (our own text: digits, '.', ':', '/').
       if (conc) s += `${INFO}concurrency ${decimal(pid)} ${conc[2] ?? ip(c.remoteIp)} ${conc[0]}/${conc[1]}\n`;
-      s += `${INFO}${verdict} ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
-        `${ip(c.remoteIp)}:${decimal(c.remotePort)}`;
+      s += verdictLine(pid, c, verdict);
       if (entry) s += ' ' + entry(d, verbose > 1);
       info(s);
     },
     rate(pid, c, r) {
       if (!verbose) return;
-      info(`${INFO}pid ${decimal(pid)} from ${ip(c.remoteIp)}\n` +
+      info(`${fromLine(pid, c.remoteIp)}\n` +
         `${INFO}rate ${decimal(pid)} ${r.key === c.remoteIp ? ip(r.key) : r.key} ${r.count}/${r.seconds}s\n` +
-        `${INFO}deny ${decimal(pid)} ${outfix(c.localHost)}:${ip(c.localIp)} :${outfix(c.remoteHost)}:` +
-        `${ip(c.remoteIp)}:${decimal(c.remotePort)}`);
+        verdictLine(pid, c, 'deny'));
     },
     end(st: ExitStatus) {
       // ipsvd prints the exit code; a child killed by a signal shows as exit 0.
