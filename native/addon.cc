@@ -33,6 +33,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitExec(Napi::Env, Napi::Object); InitExec(env, exports); }  // native/exec.cc: the chain-loading tools
   { void InitProxy(Napi::Env, Napi::Object); InitProxy(env, exports); }  // native/proxy.cc: PROXY protocol header reads
   { void InitRotate(Napi::Env, Napi::Object); InitRotate(env, exports); }  // native/rotate.cc: multilog's and svlogd's rotation
+  { void InitStartup(Napi::Env, Napi::Object); InitStartup(env, exports); }  // native/startup.cc: process name, ignored signals
   return exports;
 }
 

@@ -86,6 +86,15 @@ export interface Addon {
   flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
+  // native/startup.cc
+  /** prctl(PR_SET_NAME): the name in /proc/self/comm (pidof, pgrep -x, killall). */
+  setComm(name: string): void;
+  /** Each signal of a SigIgn mask (hex, as /proc shows it) set to SIG_IGN again: the mask applied. */
+  ignoreAgain(hex: string): string;
+  /** The default disposition for sig again (SIGUSR1: away from Node's inspector). */
+  sigDefault(sig: number): void;
+  /** The argument area (/proc/self/cmdline) holds words as an argv would: false when /proc tells no area. */
+  setArgv(words: string[]): boolean;
   // native/rotate.cc
   /**
    * multilog's rotation of a directory with no processor (dirSlash: its path
