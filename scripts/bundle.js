@@ -2,7 +2,8 @@
 // output) into dist/cmd, each starting with scripts/banner.js. The bundles
 // are written to dist/cmd.new, then each is moved into dist/cmd with
 // rename(2), so a command started during a rebuild (a test, a running demo)
-// loads either the old bundle or the new one, never half a file.
+// loads either the old bundle or the new one, never half a file. Then
+// bin/<command> for each, for the Node running this (scripts/launcher.js).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,3 +26,4 @@ esbuild.buildSync({
 fs.mkdirSync(to, { recursive: true });
 for (const f of fs.readdirSync(from)) fs.renameSync(path.join(from, f), path.join(to, f));
 fs.rmdirSync(from);
+require('./launcher').writeLaunchers(root);

@@ -1,11 +1,18 @@
-// npm's install step: build the native addon (build/Release/ucspi.node) with
-// node-gyp. It is optional: without it every command still works through Node
+// npm's install step: bin/<command> for the installing Node, then the native
+// addon (build/Release/ucspi.node), built with node-gyp. It is optional: without it every command still works through Node
 // alone, so a failed build ends the install normally, said once, plainly.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+// First bin/<command> for the Node that installs the package: the commands
+// start it by its path, wherever PATH leads (scripts/launcher.js).
+try {
+  require('./launcher').writeLaunchers(root);
+} catch (e) {
+  process.stderr.write(`ucspi-node: bin/ kept as packed (for ${'`node`'} on PATH): ${e.message}\n`);
+}
 // npm hands install scripts its own node-gyp; a bare checkout may have one on PATH.
 const gyp = process.env.npm_config_node_gyp;
 const [cmd, ...pre] = gyp ? [process.execPath, gyp] : ['node-gyp'];
