@@ -7,13 +7,15 @@
 // process.title, so ps shows the same text as for the original. Exits 100
 // when the window is missing or short, 0 at end of input, 111 on a read error.
 
+import { setTitle } from '../lib/title';
+
 export function main(argv: string[]): void {
   if (argv.length < 1) process.exit(100);
   const len = Buffer.byteLength(argv[argv.length - 1]);
   if (len < 5) process.exit(100);
-  const head = ['readproctitle', ...argv.slice(0, -1)].join(' ') + ' ';
+  const head = ['readproctitle', ...argv.slice(0, -1)];
   const win = Buffer.alloc(len, '.');
-  const show = () => { process.title = head + win.toString('latin1'); };
+  const show = () => setTitle([...head, win.toString('latin1')], 'readproctitle');
   show();
   const feed = (chunk: Buffer) => {
     let bytes = chunk.filter((c) => c !== 0);

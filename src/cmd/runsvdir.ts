@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { usage as lusage } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
+import { setTitle } from '../lib/title';
 import { calledAs } from '../supervise/progname';
 import { Scanner, runsvdirVoice } from '../supervise/scan';
 import { pipe, raiseNofile } from '../supervise/sys';
@@ -156,6 +157,6 @@ class Title {
   private show(): void {
     const w = [...this.words];
     w[this.at] = this.buf.join('');
-    try { process.title = w.join(' '); } catch { /* title not settable here */ }
+    setTitle(w, this.words[0]);
   }
 }
