@@ -2,6 +2,7 @@
 // absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
 // other descriptor close-on-exec, so the child inherits nothing else.
 import { spawn } from 'node:child_process';
+import { keepIgnored } from '../lib/ignored';
 import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExitStatus, Launcher, LaunchSpec } from './launch';
@@ -58,7 +59,9 @@ export function createSpawnLauncher(): Launcher {
     launch(spec: LaunchSpec, started, exited) {
       let child;
       try {
-        child = spawn(spec.argv[0], spec.argv.slice(1), {
+        // A signal ignored at start stays so (lib/ignored.ts).
+        const [file, args] = keepIgnored(spec.argv[0], spec.argv.slice(1));
+        child = spawn(file, args, {
           stdio: [spec.fd, spec.fd, 'inherit'],
           env: envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]),
         });
