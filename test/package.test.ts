@@ -48,7 +48,7 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
   }
   // Every command in bin/ is the one Node template over dist/cmd/<command>.js,
   // except the few plain sh scripts (svscanboot).
-  const script = (b: string) => !fs.readFileSync(path.join(ROOT, pkg.bin[b]), 'utf8').includes('exec node "$0"');
+  const script = (b: string) => !fs.readFileSync(path.join(ROOT, pkg.bin[b]), 'utf8').includes('Written by scripts/launcher.js');
   for (const b of Object.keys(pkg.bin)) {
     const f = script(b) ? pkg.bin[b].replace(/^\.?\/?/, '') : `dist/cmd/${b}.js`;
     t.ok(list.includes(`package/${f}`), `${f} shipped`);
@@ -84,6 +84,12 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
     // (inetd exits 1 on a bad option, as openbsd-inetd does.)
     t.ok((b === 'inetd' ? [1] : [0, 100, 111]).includes(r.status ?? -1), `${b} -@: exit ${r.status}`);
   }
+
+  // bin/ names the Node that installed it: the commands run where PATH has no node.
+  const installed = fs.readFileSync(path.join(home, 'bin', 'tcprules'), 'utf8');
+  t.match(installed, /^':' \/\/; _u_n='(\/[^']+)'/m, 'bin/tcprules names a Node by its path');
+  const bare = spawnSync(path.join(bin, 'tcprules'), [], { env: cleanEnv({ PATH: '/nonexistent' }), encoding: 'utf8', timeout: 20_000 });
+  t.equal(bare.status, 100, 'tcprules runs with no node on PATH (usage, 100)');
 
   const rules = path.join(tmp, 'rules.cdb');
   const tr = spawnSync('tcprules', [rules, `${rules}.tmp`], { env, input: '127.0.0.1:allow,X="1"\n:deny\n', encoding: 'utf8', timeout: 20_000 });
