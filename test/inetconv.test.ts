@@ -142,6 +142,30 @@ t.test('dry run writes nothing; reruns change only what changed', async (t) => {
   t.same(fs.readdirSync(path.join(dir, 'sv', 'ftp')).filter((n) => n.includes('tmp')), [], 'no temporary files left');
 });
 
+t.test('a rerun never writes through a link planted in a service directory', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  t.equal(conv(ARGS, dir).code, 2);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+  const ftp = path.join(dir, 'sv', 'ftp');
+  // The temporary names inetconv used to write to, and a file replaced by a link.
+  for (const n of ['.run.inetconv-tmp', '.peers.cdb.inetconv-tmp', 'peers/.0.inetconv-tmp']) fs.symlinkSync(victim, path.join(ftp, n));
+  fs.rmSync(path.join(ftp, 'log', 'run'));
+  fs.symlinkSync(victim, path.join(ftp, 'log', 'run'));
+  fs.rmSync(path.join(ftp, 'peers', '0'));
+  fs.symlinkSync(victim, path.join(ftp, 'peers', '0'));
+  sample(dir, SAMPLE.replace('in.ftpd -l', 'in.ftpd -l -a'));
+  const r = conv(ARGS, dir);
+  t.equal(r.code, 2, r.err);
+  t.match(r.out, /^updated sv\/ftp: run, log\/run, peers\/\.0\.inetconv-tmp \(removed\), peers\/0, peers\.cdb$/m);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root only\n', 'the link target is unchanged');
+  t.equal(fs.statSync(victim).mode & 0o777, 0o600, 'and keeps its mode');
+  t.ok(fs.lstatSync(path.join(ftp, 'log', 'run')).isFile(), 'log/run is a file again');
+  const zero = fs.lstatSync(path.join(ftp, 'peers', '0'));
+  t.ok(zero.isFile() && (zero.mode & 0o7777) === 0, 'peers/0 is the deny entry again, a file of mode 0000');
+});
+
 t.test('-w: the tables apply to unwrapped lines too, by argv[0]', async (t) => {
   const dir = tmp(t);
   sample(dir);

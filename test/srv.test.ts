@@ -201,3 +201,54 @@ t.test("runit's supervise/stat and pid stand in for an unreadable supervise/stat
   t.match(r.stdout, /^demo +- +- +-$/m, 'neither: unknown');
   t.match(r.stderr, `srv: warning: demo: unable to read ${path.join(sup, 'status')}: bad format (5 bytes)`);
 });
+
+t.test('--env and --down never write through a planted link', async (t) => {
+  const { root, dir, srv } = setup(t);
+  const victim = path.join(root, 'victim');
+  fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+  fs.mkdirSync(path.join(dir, 'env'));
+  fs.symlinkSync(victim, path.join(dir, 'env', '.VAR.srv-tmp'));
+  let r = await srv('--env', 'demo', 'VAR=x');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root only\n', 'the link target is unchanged');
+  t.equal(fs.statSync(victim).mode & 0o777, 0o600, 'and keeps its mode');
+  t.equal(fs.readFileSync(path.join(dir, 'env', 'VAR'), 'utf8'), 'x\n', 'the variable is written');
+  t.same(fs.readdirSync(path.join(dir, 'env')).filter((n) => n !== '.VAR.srv-tmp' && n.startsWith('.')), [], 'no temporary file left');
+
+  // down, a link to a file that does not exist: not created (nor anything there).
+  const nowhere = path.join(root, 'nologin');
+  fs.symlinkSync(nowhere, path.join(dir, 'down'));
+  r = await srv('--down', 'demo');
+  t.equal(r.code, 111);
+  t.match(r.stderr, `srv: warning: demo: ${path.join(dir, 'down')} is a link to nothing: not changed`);
+  t.notOk(fs.existsSync(nowhere), 'nothing created where the link points');
+});
+
+t.test('only service directories: a link in $SVDIR to any other directory is left alone', async (t) => {
+  const { root, svdir, srv } = setup(t);
+  // A root-like tree: bin -> usr/bin, a directory without a run file.
+  const usrbin = path.join(root, 'usr', 'bin');
+  fs.mkdirSync(usrbin, { recursive: true });
+  fs.writeFileSync(path.join(usrbin, 'ls'), '');
+  fs.symlinkSync(usrbin, path.join(svdir, 'bin'));
+  let r = await srv('-w', '0', '--del', 'bin');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `srv: warning: bin: ${path.join(svdir, 'bin')} is no service directory (no ${path.join(usrbin, 'run')}): not changed`);
+  t.notMatch(r.stdout, 'removed');
+  t.ok(fs.lstatSync(path.join(svdir, 'bin')).isSymbolicLink(), 'the link stays');
+  for (const args of [['--down', 'bin'], ['--env', 'bin', 'A=b'], ['--peers', 'bin', '-g', '1.2.3.4'], ['--up', 'bin'], ['--info', 'bin']]) {
+    r = await srv('-w', '0', ...args);
+    t.equal(r.code, 1, args.join(' '));
+    t.match(r.stderr, 'is no service directory', `${args[0]}: named as no service directory`);
+  }
+  t.same(fs.readdirSync(usrbin), ['ls'], 'nothing created in the directory');
+  r = await srv('-l');
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /^bin /m, 'not listed');
+  // A directory in $SRVDIR without a run file is no service either.
+  fs.mkdirSync(path.join(root, 'sv', 'empty'));
+  r = await srv('-w', '0', '--add', 'empty');
+  t.equal(r.code, 1);
+  t.match(r.stderr, 'is no service directory');
+  t.notOk(fs.existsSync(path.join(svdir, 'empty')), 'not linked');
+});

@@ -1,11 +1,13 @@
 // From services and rules to files: per service a directory with run,
 // log/run, peers/ (the translated rules), peers.cdb and the marker file
 // that says inetconv made it. Writing compares before it writes and renames
-// a temporary file into place, so a rerun changes only what changed.
+// a new file of an unpredictable name into place (lib/replace.ts), so a rerun
+// changes only what changed and a link planted in the directory is never followed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
+import { createTemp, replaceFile } from '../lib/replace';
 import { badClients, badDaemons, daemonMatch, type Rule } from './hosts';
 import type { Note, Service } from './service';
 import { translate, type PeerEntry } from './translate';
@@ -106,27 +108,30 @@ export type Outcome = 'created' | 'updated' | 'unchanged';
 
 function same(file: string, want: FileOut): boolean {
   let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { return false; }
+  // A link is replaced, whatever it points to.
+  try { st = fs.lstatSync(file); } catch { return false; }
   if (!st.isFile() || (st.mode & 0o7777) !== want.mode) return false;
   if (st.size !== Buffer.byteLength(want.content)) return false;
   if (st.size === 0) return true;
-  try { return fs.readFileSync(file, 'utf8') === want.content; } catch { return false; }
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try { return fs.readFileSync(fd, 'utf8') === want.content; } finally { fs.closeSync(fd); }
+  } catch {
+    return false;
+  }
 }
 
 /** Write file atomically unless it already is as wanted; true when written. */
 function put(file: string, want: FileOut): boolean {
   if (same(file, want)) return false;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.inetconv-tmp`);
-  fs.writeFileSync(tmp, want.content, { mode: 0o600 });
-  fs.chmodSync(tmp, want.mode);
-  fs.renameSync(tmp, file);
+  replaceFile(file, want.content, want.mode);
   return true;
 }
 
 /** peers/ to peers.cdb (written aside, then renamed), through ipsvd-cdb's compiler. */
 function compilePeers(dir: string, warn: (m: string) => void): void {
-  const tmp = path.join(dir, '.peers.cdb.inetconv-tmp');
-  const w = CdbWriter.create(tmp);
+  const { fd, tmp } = createTemp(path.join(dir, 'peers.cdb'), 0o644);
+  const w = CdbWriter.onFd(fd, tmp);
   const cwd = process.cwd();
   try {
     process.chdir(path.join(dir, 'peers'));
