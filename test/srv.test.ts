@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, daemon, killUnder, ours, pidOf, run, service, supervised, tmp, waitFor } from './helpers/svdir';
 import { findReference, needReference, reference, sleep } from './helpers/common';
+import { catches } from '../src/srv/wake';
 
 const SRV = ours('srv');
 
@@ -251,4 +252,50 @@ t.test('only service directories: a link in $SVDIR to any other directory is lef
   t.equal(r.code, 1);
   t.match(r.stderr, 'is no service directory');
   t.notOk(fs.existsSync(path.join(svdir, 'empty')), 'not linked');
+});
+
+t.test('--add wakes a scanner that rescans on ALRM, and signals none that would die of it', async (t) => {
+  const { root, srvdir, svdir, srv } = setup(t);
+  const names = ['a', 'b', 'c', 'd'];
+  for (const n of names) service(srvdir, n, { run: '#!/bin/sh\nexec sleep 1000\n' });
+  // A scanner that never scans by itself, only on ALRM (as s6-svscan can be
+  // run): it starts our supervise for each new entry. srv --add can only
+  // succeed by waking it.
+  const fake = path.join(root, 'fake', 'svscan');
+  fs.mkdirSync(path.dirname(fake));
+  fs.writeFileSync(fake, `const fs = require('fs'), { spawn } = require('child_process');
+process.chdir(process.argv[2]);
+const seen = new Set();
+process.on('SIGALRM', () => {
+  fs.appendFileSync('../alarms', 'x');
+  for (const n of fs.readdirSync('.')) {
+    if (n.startsWith('.') || seen.has(n)) continue;
+    seen.add(n);
+    spawn(${JSON.stringify(ours('supervise'))}, [n], { stdio: 'ignore' });
+  }
+});
+setInterval(() => {}, 1 << 30);
+`);
+  const scanner = daemon(t, process.execPath, [fake, svdir], root);
+  const pid = scanner.proc.pid!;
+  await waitFor('the scanner in its directory, catching ALRM', () => {
+    try { return fs.readlinkSync(`/proc/${pid}/cwd`) === svdir && catches(pid, 14); } catch { return false; }
+  });
+  const r = await srv('-w', '1', '--add', ...names);
+  t.equal(r.code, 0, `add: ${r.stderr}`);
+  for (const n of names) t.match(r.stdout, new RegExp(`^${n}: up \\(pid \\d+\\) \\d+s$`, 'm'), `${n} up`);
+  t.equal(fs.readFileSync(path.join(root, 'alarms'), 'utf8'), 'x', 'one wake-up for the four services');
+  t.equal(scanner.proc.exitCode, null, 'the scanner lives on');
+});
+
+t.test("--add next to daemontools' svscan: not signalled (ALRM would end it), found at its next scan", needReference('svscan', 'supervise'), async (t) => {
+  const { srvdir, svdir, env, srv } = setup(t, [path.dirname(reference('svscan'))]);
+  service(srvdir, 'a', { run: '#!/bin/sh\nexec sleep 1000\n' });
+  const scanner = daemon(t, reference('svscan'), [svdir], svdir, env);
+  await waitFor('svscan in its directory', () => { try { return fs.readlinkSync(`/proc/${scanner.proc.pid}/cwd`) === svdir; } catch { return false; } });
+  t.notOk(catches(scanner.proc.pid!, 14), "daemontools' svscan does not catch ALRM");
+  const r = await srv('-w', '3', '--add', 'a');
+  t.equal(r.code, 0, `add: ${r.stderr}`);
+  t.equal(scanner.proc.exitCode, null, 'svscan still runs');
+  t.equal(scanner.proc.signalCode, null, 'and was not signalled to death');
 });

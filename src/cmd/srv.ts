@@ -14,6 +14,7 @@ import { EnvError, parseEnvArg, writeEnv } from '../srv/envdir';
 import { logDirOf } from '../srv/logdir';
 import { PeersError, Setting, checkHost, exclude, grant, parseSetting, rebuild, remove } from '../srv/peers';
 import { Observed, isUp, observe, processTree, treeLines, word } from '../srv/state';
+import { wakeScanners } from '../srv/wake';
 
 const PROG = 'srv';
 const USAGE_TEXT = `usage: srv [-w sec] --list|-l [svc ...]
@@ -268,7 +269,11 @@ function settle(ctx: Ctx, svc: string, end: number, ms: number): void {
   if (!r.ok) throw new Failure(`supervised, but not up after ${ms / 1000} seconds`);
 }
 
-/** Every service linked first, then the services awaited together: one scan takes them all up. */
+/**
+ * Every service linked first, then the scanner woken once (wake.ts) and
+ * the services awaited together: one scan takes them all up. A scanner
+ * that cannot be woken finds them within its 5 seconds: that is waited for too.
+ */
 function addAll(ctx: Ctx, svcs: string[]): number {
   let code = 0;
   const linked: string[] = [];
@@ -279,6 +284,7 @@ function addAll(ctx: Ctx, svcs: string[]): number {
     }));
   }
   if (linked.length === 0) return code;
+  wakeScanners(ctx.svdir);
   const ms = ctx.waitMs + 5000;
   const end = Date.now() + ms;
   for (const svc of linked) code = Math.max(code, guarded(svc, () => settle(ctx, svc, end, ms)));
