@@ -75,7 +75,7 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
   const env = cleanEnv({ PATH: `${bin}:/usr/bin:/bin` });
   for (const b of Object.keys(pkg.bin)) {
     t.ok(fs.existsSync(path.join(bin, b)), `${b} on PATH`);
-    // svscanboot takes no arguments: it would start supervision of /service.
+    // svscanboot takes no arguments: it would start supervision of /etc/service.
     if (b === 'svscanboot') continue;
     // An odd argument: each answers as the command it is (one of its
     // documented exit codes), not as a broken install (a Node stack trace).

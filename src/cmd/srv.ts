@@ -1,8 +1,9 @@
 // srv: manage supervised services (Annvix's tool) over daemontools' and
 // runit's supervise/ files, for our supervisors and the originals alike.
-// The live directory is $SVDIR (default /var/service), where a scanner
-// (svscan, runsvdir) supervises every entry; services are kept in $SRVDIR
-// (default /etc/sv) and made live by a symbolic link. srv acts only on
+// The live directory is $SVDIR (default /etc/service, the scan directory of
+// Debian's runit and daemontools), where a scanner (svscan, runsvdir)
+// supervises every entry; services are kept in $SRVDIR (default /etc/sv)
+// and made live by a symbolic link. srv acts only on
 // service directories (a run file in them).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -62,7 +63,7 @@ export function main(argv: string[]): void {
     }
     const rest = argv.slice(i + 1);
     const ctx: Ctx = {
-      svdir: process.env.SVDIR || '/var/service',
+      svdir: process.env.SVDIR || '/etc/service',
       srvdir: process.env.SRVDIR || '/etc/sv',
       waitMs: waitSec * 1000,
       now: () => Math.floor(Date.now() / 1000),
