@@ -171,6 +171,16 @@ t.test('a rerun never writes through a link planted in a service directory', asy
   t.ok(fs.lstatSync(path.join(ftp, 'log', 'run')).isFile(), 'log/run is a file again');
   const zero = fs.lstatSync(path.join(ftp, 'peers', '0'));
   t.ok(zero.isFile() && (zero.mode & 0o7777) === 0, 'peers/0 is the deny entry again, a file of mode 0000');
+
+  // log/ itself a link to another directory: nothing is written there.
+  const elsewhere = path.join(dir, 'elsewhere');
+  fs.mkdirSync(elsewhere);
+  fs.rmSync(path.join(ftp, 'log'), { recursive: true });
+  fs.symlinkSync(elsewhere, path.join(ftp, 'log'));
+  const again = conv(ARGS, dir);
+  t.equal(again.code, 111);
+  t.match(again.err, /^inetconv: warning: sv\/ftp\/log is a symbolic link; sv\/ftp left alone$/m);
+  t.same(fs.readdirSync(elsewhere), [], 'nothing written through the link');
 });
 
 t.test('internal services become lines for our inetd, and it serves them', { skip: process.getuid?.() !== 0 && 'needs root (the internal services\' ports are below 1024)' }, async (t) => {

@@ -299,3 +299,24 @@ t.test("--add next to daemontools' svscan: not signalled (ALRM would end it), fo
   t.equal(scanner.proc.exitCode, null, 'svscan still runs');
   t.equal(scanner.proc.signalCode, null, 'and was not signalled to death');
 });
+
+t.test('commands go only to a FIFO: a supervise/control that is a link to a file is not written', async (t) => {
+  const { root, dir, srv } = setup(t);
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [path.join(sup, 'ok')], { timeout: 5000 });
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  const victim = path.join(root, 'victim');
+  fs.writeFileSync(victim, 'root:x:0:0\n', { mode: 0o600 });
+  fs.symlinkSync(victim, path.join(sup, 'control'));
+  // runit's stat and pid say the service runs: only the control file stands in the way.
+  fs.writeFileSync(path.join(sup, 'status'), 'short');
+  fs.writeFileSync(path.join(sup, 'stat'), 'run\n');
+  fs.writeFileSync(path.join(sup, 'pid'), '4242\n');
+  const r = await srv('-w', '0', '--up', 'demo');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `srv: warning: demo: unable to control ${path.join(sup, 'control')}: not a FIFO`);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root:x:0:0\n', 'the file is unchanged');
+});

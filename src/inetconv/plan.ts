@@ -192,6 +192,11 @@ export function pending(outdir: string, p: Planned): { existed: boolean; changes
   const dir = path.join(outdir, p.name);
   const existed = fs.existsSync(dir);
   if (existed && !fs.existsSync(path.join(dir, MARKER))) throw new NotOurs(`${dir} exists and was not made by inetconv; left alone`);
+  // Its own subdirectories, never followed elsewhere: files would be written where the link points.
+  for (const sub of ['log', 'peers']) {
+    const at = path.join(dir, sub);
+    if (fs.lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink()) throw new NotOurs(`${at} is a symbolic link; ${dir} left alone`);
+  }
   const changes: string[] = [];
   for (const [rel, f] of p.files) if (!same(path.join(dir, rel), f)) changes.push(rel);
   const peersDir = path.join(dir, 'peers');

@@ -25,8 +25,10 @@ export function observe(dir: string): Observed {
   const o: Observed = { supervised: false, restarts: null, normallyDown: fs.existsSync(path.join(dir, 'down')) };
   const ok = path.join(dir, 'supervise', 'ok');
   try {
-    fs.closeSync(fs.openSync(ok, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    o.supervised = true;
+    const fd = fs.openSync(ok, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    // A FIFO with a reader: a supervisor. Anything else there is no sign of one.
+    try { o.supervised = fs.fstatSync(fd).isFIFO(); } finally { fs.closeSync(fd); }
+    if (!o.supervised) return o;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENXIO' && code !== 'ENOENT') o.error = `unable to open ${ok}: ${errstr(e)}`;
