@@ -320,3 +320,19 @@ t.test('commands go only to a FIFO: a supervise/control that is a link to a file
   t.match(r.stderr, `srv: warning: demo: unable to control ${path.join(sup, 'control')}: not a FIFO`);
   t.equal(fs.readFileSync(victim, 'utf8'), 'root:x:0:0\n', 'the file is unchanged');
 });
+
+t.test('a FIFO in place of log/run or a supervise file does not hang srv', async (t) => {
+  const { dir, srv } = setup(t);
+  const { execFileSync } = await import('node:child_process');
+  fs.rmSync(path.join(dir, 'log', 'run'));
+  execFileSync('mkfifo', [path.join(dir, 'log', 'run')], { timeout: 5000 });
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  for (const f of ['ok', 'status', 'stat', 'pid']) execFileSync('mkfifo', [path.join(sup, f)], { timeout: 5000 });
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  const r = await srv('--info', 'demo');
+  t.equal(r.code, 0, `srv --info finished: ${r.stderr}`);
+  t.match(r.stdout, /^log dir: +-$/m, 'log/run not read');
+  t.match(r.stdout, new RegExp(`^error: +unable to read ${path.join(sup, 'status')}: not a regular file$`, 'm'), 'the FIFO named');
+});

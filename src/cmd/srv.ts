@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { readRegular } from '../lib/regular';
 import { BadOption, UsageError, decimalArg, getopt, usage } from '../lib/getopt';
 import { die, writeLine, warn as strerrWarn } from '../lib/strerr';
 import { ControlError, send, waitUntil } from '../srv/control';
@@ -221,7 +222,7 @@ function info(ctx: Ctx, svc: string): void {
   out.push(['logged', logged ? 'yes' : 'no']);
   if (logged) {
     let target: string | null = null;
-    try { target = logDirOf(fs.readFileSync(path.join(logDir, 'run'), 'utf8'), logDir); } catch { /* no readable log/run */ }
+    try { target = logDirOf(readRegular(path.join(logDir, 'run'), 1 << 20).toString('utf8'), logDir); } catch { /* no readable log/run */ }
     out.push(['log dir', target ?? '-']);
     const lo = observe(logDir);
     if (lo.error) out.push(['log error', lo.error]);
