@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { BIN, startServer, talk, type Running } from './helpers/net';
 import { startFakeDns } from './helpers/fakedns';
 import { tmp } from './helpers/svdir';
+import { randomLoopback, tcpTalk } from './helpers/inetd';
 
 const INETCONV = path.join(BIN, 'inetconv');
 const TCPDMATCH = '/usr/sbin/tcpdmatch';
@@ -52,16 +53,22 @@ t.test('the sample converts: run scripts, peers, and what is listed', async (t) 
   t.equal(r.code, 2, 'exit 2: converted, with things listed');
   t.equal(r.err, '');
   for (const s of ['ftp', 'telnet', 'finger', 'tftp', 'rsync']) t.match(r.out, new RegExp(`^created sv/${s}$`, 'm'));
-  t.notOk(fs.existsSync(path.join(dir, 'sv', 'daytime')), 'internal service not written');
-  t.match(r.out, /^inetd\.conf:5: not translated: .*internal service daytime/m);
-  t.match(r.out, /^inetd\.conf:3: not translated: .*nowait\.40: 40 is a rate/m);
+  t.notOk(fs.existsSync(path.join(dir, 'sv', 'daytime')), 'no tcpsvd directory for an internal service');
+  t.match(r.out, /^created sv\/inetd-internal$/m, 'internal services: one directory for our inetd');
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'inetd-internal', 'inetd.conf'), 'utf8'),
+    '# converted by inetconv: the internal services, for inetd(8)\ndaytime\tstream\ttcp\tnowait\troot\tinternal\n');
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'inetd-internal', 'run'), 'utf8'),
+    '#!/bin/sh\n# converted by inetconv from inetd.conf: internal services, served by inetd itself\nexec 2>&1\n' +
+    `exec ${path.join(BIN, 'inetd')} -i --pidfile="$PWD/inetd.pid" "$PWD/inetd.conf"\n`);
+  t.notMatch(r.out, /internal service daytime/, 'not listed');
+  t.match(r.out, /^inetd\.conf:3: not translated: .*nowait\.40: tcpsvd --rate=40\/60, a rate per client address/m);
   t.match(r.out, /^hosts\.allow:4: not translated: spawn \(echo %a\) &: spawn/m);
   t.match(r.out, /^inetd\.conf:7: not translated: rsyncd: argv0 differs/m);
   const run = (s: string) => fs.readFileSync(path.join(dir, 'sv', s, 'run'), 'utf8');
   const head = (_line: number) => '#!/bin/sh\n# converted by inetconv from inetd.conf\nexec 2>&1\n';
   const svd = path.join(BIN, 'tcpsvd');
   t.equal(run('ftp'), `${head(2)}exec ${svd} -v -l '' -x peers.cdb 0 ftp /usr/sbin/in.ftpd -l\n`);
-  t.equal(run('telnet'), `${head(3)}exec ${svd} -v -l '' -u telnetd:utmp -x peers.cdb 0 telnet /usr/sbin/in.telnetd\n`);
+  t.equal(run('telnet'), `${head(3)}exec ${svd} -v -l '' --rate=40/60 -u telnetd:utmp -x peers.cdb 0 telnet /usr/sbin/in.telnetd\n`);
   t.equal(run('finger'), `${head(4)}exec ${svd} -v -l '' -u nobody -x peers.cdb 0 finger /usr/sbin/in.fingerd\n`);
   t.equal(run('tftp'), `${head(6)}exec ${path.join(BIN, 'udpsvd')} -v -l '' -u nobody -x peers.cdb 0.0.0.0 tftp /usr/sbin/in.tftpd /srv/tftp\n`);
   t.equal(run('rsync'), `${head(7)}exec ${svd} -v -l '' 0 rsync /bin/bash -c 'exec -a "$0" /usr/bin/rsync "$@"' rsyncd --daemon\n`);
@@ -123,8 +130,8 @@ t.test('dry run writes nothing; reruns change only what changed', async (t) => {
   // A comment added on top moves every line: nothing changes.
   sample(dir, '# moved\n' + SAMPLE);
   const again = conv(ARGS, dir);
-  for (const s of ['ftp', 'telnet', 'finger', 'tftp', 'rsync']) t.match(again.out, new RegExp(`^unchanged sv/${s}$`, 'm'));
-  t.equal(conv(['-n', ...ARGS], dir).out.split('\n').filter((l) => /^(would|unchanged)/.test(l)).length, 5, 'dry run: five unchanged');
+  for (const s of ['ftp', 'telnet', 'finger', 'tftp', 'rsync', 'inetd-internal']) t.match(again.out, new RegExp(`^unchanged sv/${s}$`, 'm'));
+  t.equal(conv(['-n', ...ARGS], dir).out.split('\n').filter((l) => /^(would|unchanged)/.test(l)).length, 6, 'dry run: six unchanged');
   t.notMatch(conv(['-n', ...ARGS], dir).out, /^would/m);
 
   // ftp's arguments change, rsync goes away, telnet's rule changes.
@@ -140,6 +147,131 @@ t.test('dry run writes nothing; reruns change only what changed', async (t) => {
   t.equal(mtime('telnet/run'), before.telnet, 'telnet/run not rewritten');
   t.not(mtime('telnet/peers.cdb'), before.cdb, 'telnet/peers.cdb recompiled');
   t.same(fs.readdirSync(path.join(dir, 'sv', 'ftp')).filter((n) => n.includes('tmp')), [], 'no temporary files left');
+});
+
+t.test('a rerun never writes through a link planted in a service directory', async (t) => {
+  const dir = tmp(t);
+  sample(dir);
+  t.equal(conv(ARGS, dir).code, 2);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+  const ftp = path.join(dir, 'sv', 'ftp');
+  // The temporary names inetconv used to write to, and a file replaced by a link.
+  for (const n of ['.run.inetconv-tmp', '.peers.cdb.inetconv-tmp', 'peers/.0.inetconv-tmp']) fs.symlinkSync(victim, path.join(ftp, n));
+  fs.rmSync(path.join(ftp, 'log', 'run'));
+  fs.symlinkSync(victim, path.join(ftp, 'log', 'run'));
+  fs.rmSync(path.join(ftp, 'peers', '0'));
+  fs.symlinkSync(victim, path.join(ftp, 'peers', '0'));
+  sample(dir, SAMPLE.replace('in.ftpd -l', 'in.ftpd -l -a'));
+  const r = conv(ARGS, dir);
+  t.equal(r.code, 2, r.err);
+  t.match(r.out, /^updated sv\/ftp: run, log\/run, peers\/\.0\.inetconv-tmp \(removed\), peers\/0, peers\.cdb$/m);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root only\n', 'the link target is unchanged');
+  t.equal(fs.statSync(victim).mode & 0o777, 0o600, 'and keeps its mode');
+  t.ok(fs.lstatSync(path.join(ftp, 'log', 'run')).isFile(), 'log/run is a file again');
+  const zero = fs.lstatSync(path.join(ftp, 'peers', '0'));
+  t.ok(zero.isFile() && (zero.mode & 0o7777) === 0, 'peers/0 is the deny entry again, a file of mode 0000');
+
+  // log/ itself a link to another directory: nothing is written there.
+  const elsewhere = path.join(dir, 'elsewhere');
+  fs.mkdirSync(elsewhere);
+  fs.rmSync(path.join(ftp, 'log'), { recursive: true });
+  fs.symlinkSync(elsewhere, path.join(ftp, 'log'));
+  const again = conv(ARGS, dir);
+  t.equal(again.code, 111);
+  t.match(again.err, /^inetconv: warning: sv\/ftp\/log is a symbolic link; sv\/ftp left alone$/m);
+  t.same(fs.readdirSync(elsewhere), [], 'nothing written through the link');
+});
+
+t.test('internal services become lines for our inetd, and it serves them', { skip: process.getuid?.() !== 0 && 'needs root (the internal services\' ports are below 1024)' }, async (t) => {
+  const dir = tmp(t);
+  const ip = randomLoopback();
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), [
+    `${ip}:daytime\tstream\ttcp\tnowait\troot\tinternal`,
+    `${ip}:`,
+    'echo stream tcp nowait.10 root internal',
+    'echo dgram udp wait root internal',
+    'qotd stream tcp nowait root internal',
+    '',
+  ].join('\n'));
+  const r = conv(['-d', 'sv', '-i', 'inetd.conf', '-a', 'none', '-D', 'none'], dir);
+  t.equal(r.code, 2, r.err);
+  t.match(r.out, /^inetd\.conf:5: not translated: .*: internal service qotd: our inetd serves only echo, discard, daytime, chargen, time; not converted$/m);
+  const sdir = path.join(dir, 'sv', 'inetd-internal');
+  t.equal(fs.readFileSync(path.join(sdir, 'inetd.conf'), 'utf8'), '# converted by inetconv: the internal services, for inetd(8)\n' +
+    `${ip}:daytime\tstream\ttcp\tnowait\troot\tinternal\n` +
+    `${ip}:echo\tstream\ttcp\tnowait.10\troot\tinternal\n` +
+    `${ip}:echo\tdgram\tudp\twait\troot\tinternal\n`, 'the lines, each with the local address it had');
+  // The run script as written, in its directory, as a supervisor starts it.
+  const srv = await startServer('/bin/sh', ['-c', `cd '${sdir}' && exec ./run`], { PATH: '/usr/bin:/bin' });
+  t.teardown(() => srv.stop());
+  // startServer saw one of its sockets listen; daytime's may come a moment later.
+  let day = '';
+  for (const end = Date.now() + 10_000; Date.now() < end && !/^\w/.test(day);) day = await tcpTalk(ip, 13);
+  t.match(day, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n$/, 'daytime answers');
+  t.equal(await tcpTalk(ip, 7, { send: 'ping\n', end: true }), 'ping\n', 'echo answers');
+  t.ok(fs.existsSync(path.join(sdir, 'inetd.pid')), 'the pid file in the service directory');
+  await srv.stop();
+});
+
+t.test('nowait.N is tcpsvd --rate=N/60: each client address N a minute', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), '7011 stream tcp nowait.3 nobody /bin/echo echo hi\n7012 dgram udp wait.5 nobody /bin/true true\n');
+  const r = conv(['-d', 'sv', '-i', 'inetd.conf', '-a', 'none', '-D', 'none'], dir);
+  t.equal(r.code, 2, r.err);
+  const run = fs.readFileSync(path.join(dir, 'sv', '7011', 'run'), 'utf8');
+  t.match(run, / --rate=3\/60 -u nobody 0 7011 \/bin\/echo hi\n$/);
+  t.match(r.out, /^inetd\.conf:1: not translated: .*: nowait\.3: tcpsvd --rate=3\/60, a rate per client address: each may connect 3 times a minute, .*at most 2 a minute\) and then closed the service for ten minutes$/m);
+  t.match(r.out, /^inetd\.conf:2: not translated: .*: wait\.5: 5 is a rate \(invocations per minute\); udpsvd has no rate limit; not translated$/m);
+  t.notMatch(fs.readFileSync(path.join(dir, 'sv', '7012', 'run'), 'utf8'), /--rate/);
+  // On the running service: the fourth connection in a minute from one address is refused, another address is served.
+  const srv = await startRun(dir, '7011', (s) => s.replace(' -u nobody 0 7011 ', ' 127.0.0.1 0 '));
+  try {
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) got.push(await reply(srv, '127.0.0.21'));
+    t.same(got, ['hi\n', 'hi\n', 'hi\n', ''], 'three from 127.0.0.21, then refused');
+    t.equal(await reply(srv, '127.0.0.22'), 'hi\n', 'another client is still served');
+  } finally { await srv.stop(); }
+});
+
+t.test('a refused line or service lists every problem, not the first', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'inetd.conf'), 'a,b:7020 stream udp6 nowait.x nobody: /usr/sbin/tcpd in.x\n');
+  let r = conv(['-d', 'sv', '-i', 'inetd.conf', '-a', 'none', '-D', 'none'], dir);
+  t.equal(r.code, 2, r.err);
+  const lines = r.out.split('\n').filter((l) => l.startsWith('inetd.conf:1: '));
+  t.match(lines.join('\n'), /nowait\.x: x is not a number; not converted/);
+  t.match(lines.join('\n'), /several local addresses on one line/);
+  t.match(lines.join('\n'), /stream\/udp6: not converted$/m);
+  t.match(lines.join('\n'), /nobody:: not user\[:group\]; not converted/);
+  t.equal(lines.length, 4, 'four problems, four lines');
+  t.notOk(fs.existsSync(path.join(dir, 'sv')), 'nothing written');
+
+  fs.writeFileSync(path.join(dir, 'xinetd.conf'), 'service x\n{\n socket_type = stream\n wait = yes\n redirect = 10.0.0.1 23\n access_times = 2:00-8:59\n only_from = .example.org\n}\n');
+  r = conv(['-d', 'sv', '-x', 'xinetd.conf', '-a', 'none', '-D', 'none'], dir);
+  t.equal(r.code, 2, r.err);
+  for (const re of [/service x: redirect/, /service x: access_times/, /service x: stream with wait = yes/, /service x: no server/, /only_from = \.example\.org: host names/]) t.match(r.out, re);
+  t.notOk(fs.existsSync(path.join(dir, 'sv')), 'nothing written');
+});
+
+t.test('xinetd: cps is --rate=R/1; an internal service is a line for our inetd, unless access rules apply to it', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'xinetd.conf'), [
+    'service web\n{\n socket_type = stream\n wait = no\n server = /bin/echo\n port = 7030\n cps = 2 10\n}',
+    'service daytime\n{\n type = INTERNAL\n id = daytime-stream\n socket_type = stream\n wait = no\n bind = 127.0.0.7\n}',
+    'service echo\n{\n type = INTERNAL\n id = echo-dgram\n socket_type = dgram\n wait = yes\n port = 7007\n}',
+    'service time\n{\n type = INTERNAL\n id = time-stream\n socket_type = stream\n wait = no\n}',
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, 'hosts.deny'), 'time-stream: 10.0.0.1\n');
+  const r = conv(['-d', 'sv', '-x', 'xinetd.conf', '-a', 'none', '-D', 'hosts.deny'], dir);
+  t.equal(r.code, 2, r.err);
+  t.match(fs.readFileSync(path.join(dir, 'sv', 'web', 'run'), 'utf8'), / --rate=2\/1 0 7030 \/bin\/echo\n$/);
+  t.match(r.out, /^xinetd\.conf:7: not translated: cps = 2 10: tcpsvd --rate=2\/1, .*stopped the service for 10 seconds$/m);
+  t.equal(fs.readFileSync(path.join(dir, 'sv', 'inetd-internal', 'inetd.conf'), 'utf8'), '# converted by inetconv: the internal services, for inetd(8)\n' +
+    '127.0.0.7:daytime\tstream\ttcp\tnowait\troot\tinternal\n');
+  t.match(r.out, /^xinetd\.conf:23: not translated: port = 7007: our inetd serves echo on its own port, 7; not converted$/m);
+  t.match(r.out, /^xinetd\.conf:25: not translated: internal service time: the access tables apply to it \(hosts\.deny:1\); our inetd has no access control; not converted$/m);
 });
 
 t.test('-w: the tables apply to unwrapped lines too, by argv[0]', async (t) => {

@@ -75,7 +75,7 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
   const env = cleanEnv({ PATH: `${bin}:/usr/bin:/bin` });
   for (const b of Object.keys(pkg.bin)) {
     t.ok(fs.existsSync(path.join(bin, b)), `${b} on PATH`);
-    // svscanboot takes no arguments: it would start supervision of /service.
+    // svscanboot takes no arguments: it would start supervision of /etc/service.
     if (b === 'svscanboot') continue;
     // An odd argument: each answers as the command it is (one of its
     // documented exit codes), not as a broken install (a Node stack trace).
@@ -100,6 +100,30 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
   const srv = await startServer(path.join(bin, 'tcpsvd'), ['127.0.0.1', '0', 'echo', 'served'], env);
   t.teardown(() => srv.stop());
   t.equal(await talk(srv.port), 'served\n', 'tcpsvd serves without the addon');
+
+  // The README's supervision example, followed in the installed package: its
+  // sample service denies 127.0.0.9 by the peers entry's mode 0, which the
+  // tarball does not keep; the example's own steps must set it.
+  const readme = fs.readFileSync(path.join(home, 'README.md'), 'utf8');
+  const sup = readme.slice(readme.indexOf('## Supervision'));
+  const block = (/\n\n((?: {4}.*\n)+)/.exec(sup)?.[1] ?? '').split('\n').map((l) => l.slice(4));
+  t.match(block.join('\n'), /localAddress: "127\.0\.0\.9".*# nothing: denied/, 'the example says 127.0.0.9 is denied');
+  t.equal(fs.statSync(path.join(home, 'rules', 'peers', '127.0.0.9')).mode & 0o777, 0o644, 'the tarball lost mode 0');
+  for (const step of block.filter((l) => /^chmod /.test(l))) {
+    const r = spawnSync('/bin/sh', ['-c', step.replace(/#.*$/, '')], { cwd: home, env, encoding: 'utf8', timeout: 20_000 });
+    t.equal(r.status, 0, `${step}: ${r.stderr}`);
+  }
+  // rules/service/run as shipped, on port 0 instead of 2324.
+  const service = path.join(home, 'rules', 'service');
+  const runText = fs.readFileSync(path.join(service, 'run'), 'utf8');
+  t.match(runText, / 127\.0\.0\.1 2324 /, 'the sample service listens on 2324');
+  fs.writeFileSync(path.join(service, 'run.test'), runText.replace(' 127.0.0.1 2324 ', ' 127.0.0.1 0 '), { mode: 0o755 });
+  const demo = await startServer('/bin/sh', ['-c', `cd '${service}' && exec ./run.test`], env);
+  t.teardown(() => demo.stop());
+  t.equal(await talk(demo.port), 'hello 127.0.0.1\n', 'the example: hello 127.0.0.1');
+  const denied = await talk(demo.port, { local: '127.0.0.9' }).catch((e: NodeJS.ErrnoException) => e.code ?? 'error');
+  t.ok(denied === '' || denied === 'ECONNRESET', `the example: 127.0.0.9 denied (got ${JSON.stringify(denied)})`);
+  await demo.stop();
 
   if (which('man')) {
     const man = spawnSync('man', ['-M', path.join(prefix, 'share', 'man'), '-w', 'tcpsvd'], { encoding: 'utf8', timeout: 20_000 });

@@ -16,6 +16,8 @@ function setup(t: Test) {
   const srvdir = path.join(root, 'sv');
   const dir = path.join(srvdir, 'sshd');
   fs.mkdirSync(dir, { recursive: true });
+  // A service directory is one with a run file: srv acts on nothing else.
+  fs.writeFileSync(path.join(dir, 'run'), '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
   const env = { SVDIR: path.join(root, 'service'), SRVDIR: srvdir };
   return { root, dir, srv: (...a: string[]) => run(SRV, a, root, env) };
 }
@@ -91,7 +93,7 @@ t.test('grant, exclude, remove, update in place; the cdb follows each change', a
   d = await decisions(t, path.join(dir, 'peers.cdb'), ['127.0.0.8']);
   t.equal(d['127.0.0.8'], 'ok:by hand\n');
   t.same(fs.readdirSync(peers).filter((n) => n.startsWith('.')), [], 'no temporary file left');
-  t.notOk(fs.existsSync(path.join(dir, 'peers.cdb.tmp')), 'no peers.cdb.tmp left');
+  t.same(fs.readdirSync(dir).filter((n) => n.startsWith('.')), [], 'no temporary cdb left');
 });
 
 t.test('nothing is lost: a command entry is not overwritten; a failed rebuild keeps the old cdb', async (t) => {
@@ -107,12 +109,13 @@ t.test('nothing is lost: a command entry is not overwritten; a failed rebuild ke
   r = await srv('--peers', 'sshd');
   t.equal(r.code, 0);
   const before = fs.readFileSync(path.join(dir, 'peers.cdb'));
-  // peers.cdb.tmp cannot be created (a directory is in the way).
-  fs.mkdirSync(path.join(dir, 'peers.cdb.tmp'));
+  // An entry that cannot be read (a directory) stops the rebuild.
+  fs.mkdirSync(path.join(peers, '127.0.0.6'));
   r = await srv('--peers', 'sshd', '-g', '127.0.0.5');
   t.equal(r.code, 111);
-  t.match(r.stderr, `srv: warning: sshd: unable to create ${path.join(dir, 'peers.cdb.tmp')}: is a directory`);
+  t.match(r.stderr, `srv: warning: sshd: unable to read ${path.join(peers, '127.0.0.6')}`);
   t.same(fs.readFileSync(path.join(dir, 'peers.cdb')), before, 'the old cdb stays');
+  t.same(fs.readdirSync(dir).filter((n) => n.startsWith('.')), [], 'its temporary file is removed');
 
   const { srv: srv2 } = setup(t);
   r = await srv2('--peers', 'sshd');
@@ -141,4 +144,47 @@ t.test('-m: the per-host limit that tcpsvd -x applies', async (t) => {
   first.write('z\n');
   await within('first client served', firstClosed);
   t.equal(firstOut, 'got z\n', 'the first client was served');
+});
+
+t.test('a link planted in peers/ or the service dir is never followed (srv runs as root)', async (t) => {
+  const { root, dir, srv } = setup(t);
+  const peers = path.join(dir, 'peers');
+  fs.mkdirSync(peers);
+  // Files of root's that the links point at: none may change, in contents or mode.
+  const victim = (name: string) => {
+    const f = path.join(root, name);
+    fs.writeFileSync(f, `${name} secret\n`, { mode: 0o600 });
+    return f;
+  };
+  const intact = (f: string, what: string) => {
+    t.equal(fs.readFileSync(f, 'utf8'), `${path.basename(f)} secret\n`, `${what}: contents unchanged`);
+    t.equal(fs.statSync(f).mode & 0o777, 0o600, `${what}: mode unchanged`);
+  };
+  // The temporary names srv used to write to, and the cdb's.
+  const tmpVictim = victim('tmp-target');
+  fs.symlinkSync(tmpVictim, path.join(peers, '.1.2.3.4.srv-tmp'));
+  fs.symlinkSync(tmpVictim, path.join(peers, '.5.6.7.8.srv-tmp'));
+  const cdbVictim = victim('cdb-target');
+  fs.symlinkSync(cdbVictim, path.join(dir, 'peers.cdb.tmp'));
+  let r = await srv('--peers', 'sshd', '-g', '1.2.3.4', '-x', '5.6.7.8');
+  t.equal(r.code, 0, r.stderr);
+  intact(tmpVictim, 'a link at the old temporary name');
+  intact(cdbVictim, 'a link at peers.cdb.tmp');
+  t.equal(fs.readFileSync(path.join(peers, '1.2.3.4'), 'utf8'), '+\n', 'the grant is written');
+  t.equal(fs.statSync(path.join(peers, '5.6.7.8')).mode & 0o777, 0, 'the exclusion is written');
+
+  // A granted host's file that is a link: its target is neither read into the entry nor written.
+  const shadow = victim('shadow');
+  fs.symlinkSync(shadow, path.join(peers, '9.9.9.9'));
+  r = await srv('--peers', 'sshd', '-g', '9.9.9.9', '-e', 'A=b');
+  t.equal(r.code, 111);
+  t.match(r.stderr, `srv: warning: sshd: ${path.join(peers, '9.9.9.9')} is a symbolic link: not changed`);
+  intact(shadow, 'a granted entry that is a link');
+  t.ok(fs.lstatSync(path.join(peers, '9.9.9.9')).isSymbolicLink(), 'the link stays as it was');
+
+  // An exclusion replaces the link itself (rename), never the file it names.
+  r = await srv('--peers', 'sshd', '-x', '9.9.9.9');
+  t.equal(r.code, 0, r.stderr);
+  intact(shadow, 'an excluded entry that was a link');
+  t.ok(fs.lstatSync(path.join(peers, '9.9.9.9')).isFile(), 'the entry is now a file of its own');
 });

@@ -39,3 +39,25 @@ t.test('env arguments and the files envdir and chpst -e read', async (t) => {
   t.equal(envText({ name: 'A', value: '' }), '\n', 'empty value: one empty line');
   t.equal(envText({ name: 'A', value: null }), '', 'unset: an empty file');
 });
+
+t.test('replaceFile: the mode whatever the umask, a link at the name replaced not followed, no temporary file left', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { replaceFile } = await import('../src/lib/replace');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replace-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const old = process.umask(0o077);
+  try { replaceFile(path.join(dir, 'a'), 'x\n', 0o644); } finally { process.umask(old); }
+  t.equal(fs.statSync(path.join(dir, 'a')).mode & 0o777, 0o644, 'mode set on the descriptor, not through the umask');
+  const target = path.join(dir, 'target');
+  fs.writeFileSync(target, 'keep\n', { mode: 0o600 });
+  fs.symlinkSync(target, path.join(dir, 'link'));
+  replaceFile(path.join(dir, 'link'), 'new\n', 0o000);
+  t.equal(fs.readFileSync(target, 'utf8'), 'keep\n', 'the link target unchanged');
+  t.equal(fs.statSync(target).mode & 0o777, 0o600);
+  t.ok(fs.lstatSync(path.join(dir, 'link')).isFile(), 'the name is now a file of its own');
+  fs.mkdirSync(path.join(dir, 'd'));
+  t.throws(() => replaceFile(path.join(dir, 'd'), 'y\n', 0o644), { code: 'EISDIR' }, 'a directory in the way: the rename fails');
+  t.same(fs.readdirSync(dir).filter((n) => n.startsWith('.')), [], 'and its temporary file is removed');
+});

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, daemon, killUnder, ours, pidOf, run, service, supervised, tmp, waitFor } from './helpers/svdir';
 import { findReference, needReference, reference, sleep } from './helpers/common';
+import { catches } from '../src/srv/wake';
 
 const SRV = ours('srv');
 
@@ -200,4 +201,138 @@ t.test("runit's supervise/stat and pid stand in for an unreadable supervise/stat
   r = await srv('-l', 'demo');
   t.match(r.stdout, /^demo +- +- +-$/m, 'neither: unknown');
   t.match(r.stderr, `srv: warning: demo: unable to read ${path.join(sup, 'status')}: bad format (5 bytes)`);
+});
+
+t.test('--env and --down never write through a planted link', async (t) => {
+  const { root, dir, srv } = setup(t);
+  const victim = path.join(root, 'victim');
+  fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+  fs.mkdirSync(path.join(dir, 'env'));
+  fs.symlinkSync(victim, path.join(dir, 'env', '.VAR.srv-tmp'));
+  let r = await srv('--env', 'demo', 'VAR=x');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root only\n', 'the link target is unchanged');
+  t.equal(fs.statSync(victim).mode & 0o777, 0o600, 'and keeps its mode');
+  t.equal(fs.readFileSync(path.join(dir, 'env', 'VAR'), 'utf8'), 'x\n', 'the variable is written');
+  t.same(fs.readdirSync(path.join(dir, 'env')).filter((n) => n !== '.VAR.srv-tmp' && n.startsWith('.')), [], 'no temporary file left');
+
+  // down, a link to a file that does not exist: not created (nor anything there).
+  const nowhere = path.join(root, 'nologin');
+  fs.symlinkSync(nowhere, path.join(dir, 'down'));
+  r = await srv('--down', 'demo');
+  t.equal(r.code, 111);
+  t.match(r.stderr, `srv: warning: demo: ${path.join(dir, 'down')} is a link to nothing: not changed`);
+  t.notOk(fs.existsSync(nowhere), 'nothing created where the link points');
+});
+
+t.test('only service directories: a link in $SVDIR to any other directory is left alone', async (t) => {
+  const { root, svdir, srv } = setup(t);
+  // A root-like tree: bin -> usr/bin, a directory without a run file.
+  const usrbin = path.join(root, 'usr', 'bin');
+  fs.mkdirSync(usrbin, { recursive: true });
+  fs.writeFileSync(path.join(usrbin, 'ls'), '');
+  fs.symlinkSync(usrbin, path.join(svdir, 'bin'));
+  let r = await srv('-w', '0', '--del', 'bin');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `srv: warning: bin: ${path.join(svdir, 'bin')} is no service directory (no ${path.join(usrbin, 'run')}): not changed`);
+  t.notMatch(r.stdout, 'removed');
+  t.ok(fs.lstatSync(path.join(svdir, 'bin')).isSymbolicLink(), 'the link stays');
+  for (const args of [['--down', 'bin'], ['--env', 'bin', 'A=b'], ['--peers', 'bin', '-g', '1.2.3.4'], ['--up', 'bin'], ['--info', 'bin']]) {
+    r = await srv('-w', '0', ...args);
+    t.equal(r.code, 1, args.join(' '));
+    t.match(r.stderr, 'is no service directory', `${args[0]}: named as no service directory`);
+  }
+  t.same(fs.readdirSync(usrbin), ['ls'], 'nothing created in the directory');
+  r = await srv('-l');
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /^bin /m, 'not listed');
+  // A directory in $SRVDIR without a run file is no service either.
+  fs.mkdirSync(path.join(root, 'sv', 'empty'));
+  r = await srv('-w', '0', '--add', 'empty');
+  t.equal(r.code, 1);
+  t.match(r.stderr, 'is no service directory');
+  t.notOk(fs.existsSync(path.join(svdir, 'empty')), 'not linked');
+});
+
+t.test('--add wakes a scanner that rescans on ALRM, and signals none that would die of it', async (t) => {
+  const { root, srvdir, svdir, srv } = setup(t);
+  const names = ['a', 'b', 'c', 'd'];
+  for (const n of names) service(srvdir, n, { run: '#!/bin/sh\nexec sleep 1000\n' });
+  // A scanner that never scans by itself, only on ALRM (as s6-svscan can be
+  // run): it starts our supervise for each new entry. srv --add can only
+  // succeed by waking it.
+  const fake = path.join(root, 'fake', 'svscan');
+  fs.mkdirSync(path.dirname(fake));
+  fs.writeFileSync(fake, `const fs = require('fs'), { spawn } = require('child_process');
+process.chdir(process.argv[2]);
+const seen = new Set();
+process.on('SIGALRM', () => {
+  fs.appendFileSync('../alarms', 'x');
+  for (const n of fs.readdirSync('.')) {
+    if (n.startsWith('.') || seen.has(n)) continue;
+    seen.add(n);
+    spawn(${JSON.stringify(ours('supervise'))}, [n], { stdio: 'ignore' });
+  }
+});
+setInterval(() => {}, 1 << 30);
+`);
+  const scanner = daemon(t, process.execPath, [fake, svdir], root);
+  const pid = scanner.proc.pid!;
+  await waitFor('the scanner in its directory, catching ALRM', () => {
+    try { return fs.readlinkSync(`/proc/${pid}/cwd`) === svdir && catches(pid, 14); } catch { return false; }
+  });
+  const r = await srv('-w', '1', '--add', ...names);
+  t.equal(r.code, 0, `add: ${r.stderr}`);
+  for (const n of names) t.match(r.stdout, new RegExp(`^${n}: up \\(pid \\d+\\) \\d+s$`, 'm'), `${n} up`);
+  t.equal(fs.readFileSync(path.join(root, 'alarms'), 'utf8'), 'x', 'one wake-up for the four services');
+  t.equal(scanner.proc.exitCode, null, 'the scanner lives on');
+});
+
+t.test("--add next to daemontools' svscan: not signalled (ALRM would end it), found at its next scan", needReference('svscan', 'supervise'), async (t) => {
+  const { srvdir, svdir, env, srv } = setup(t, [path.dirname(reference('svscan'))]);
+  service(srvdir, 'a', { run: '#!/bin/sh\nexec sleep 1000\n' });
+  const scanner = daemon(t, reference('svscan'), [svdir], svdir, env);
+  await waitFor('svscan in its directory', () => { try { return fs.readlinkSync(`/proc/${scanner.proc.pid}/cwd`) === svdir; } catch { return false; } });
+  t.notOk(catches(scanner.proc.pid!, 14), "daemontools' svscan does not catch ALRM");
+  const r = await srv('-w', '3', '--add', 'a');
+  t.equal(r.code, 0, `add: ${r.stderr}`);
+  t.equal(scanner.proc.exitCode, null, 'svscan still runs');
+  t.equal(scanner.proc.signalCode, null, 'and was not signalled to death');
+});
+
+t.test('commands go only to a FIFO: a supervise/control that is a link to a file is not written', async (t) => {
+  const { root, dir, srv } = setup(t);
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [path.join(sup, 'ok')], { timeout: 5000 });
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  const victim = path.join(root, 'victim');
+  fs.writeFileSync(victim, 'root:x:0:0\n', { mode: 0o600 });
+  fs.symlinkSync(victim, path.join(sup, 'control'));
+  // runit's stat and pid say the service runs: only the control file stands in the way.
+  fs.writeFileSync(path.join(sup, 'status'), 'short');
+  fs.writeFileSync(path.join(sup, 'stat'), 'run\n');
+  fs.writeFileSync(path.join(sup, 'pid'), '4242\n');
+  const r = await srv('-w', '0', '--up', 'demo');
+  t.equal(r.code, 1);
+  t.match(r.stderr, `srv: warning: demo: unable to control ${path.join(sup, 'control')}: not a FIFO`);
+  t.equal(fs.readFileSync(victim, 'utf8'), 'root:x:0:0\n', 'the file is unchanged');
+});
+
+t.test('a FIFO in place of log/run or a supervise file does not hang srv', async (t) => {
+  const { dir, srv } = setup(t);
+  const { execFileSync } = await import('node:child_process');
+  fs.rmSync(path.join(dir, 'log', 'run'));
+  execFileSync('mkfifo', [path.join(dir, 'log', 'run')], { timeout: 5000 });
+  const sup = path.join(dir, 'supervise');
+  fs.mkdirSync(sup);
+  for (const f of ['ok', 'status', 'stat', 'pid']) execFileSync('mkfifo', [path.join(sup, f)], { timeout: 5000 });
+  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(fd));
+  const r = await srv('--info', 'demo');
+  t.equal(r.code, 0, `srv --info finished: ${r.stderr}`);
+  t.match(r.stdout, /^log dir: +-$/m, 'log/run not read');
+  t.match(r.stdout, new RegExp(`^error: +unable to read ${path.join(sup, 'status')}: not a regular file$`, 'm'), 'the FIFO named');
 });

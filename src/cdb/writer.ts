@@ -32,7 +32,11 @@ export class CdbWriter {
 
   /** expected: how many records are likely, to size the index once (optional). */
   static create(path: string, expected = 0): CdbWriter {
-    const fd = fs.openSync(path, fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_WRONLY, 0o644);
+    return CdbWriter.onFd(fs.openSync(path, fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_WRONLY, 0o644), path, expected);
+  }
+
+  /** On a file the caller created (fd, named path: what abort removes). */
+  static onFd(fd: number, path: string, expected = 0): CdbWriter {
     const w = new CdbWriter(fd, path);
     if (expected > 1024) {
       const n = Math.min(expected, 1 << 26);

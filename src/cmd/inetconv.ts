@@ -8,7 +8,7 @@ import { die, warn as strerrWarn, writeLine } from '../lib/strerr';
 import { HostsError, parseHostsFile, type Rule, type Where } from '../inetconv/hosts';
 import { parseInetd } from '../inetconv/inetd';
 import { apply, NotOurs, orphans, pending, plan } from '../inetconv/plan';
-import type { Note, Service } from '../inetconv/service';
+import type { InternalLine, Note, Service } from '../inetconv/service';
 import { parseXinetd } from '../inetconv/xinetd';
 
 const PROG = 'inetconv';
@@ -49,14 +49,15 @@ export function main(argv: string[]): void {
   });
 
   const notes: Note[] = [];
+  const internals: InternalLine[] = [];
   let services: Service[];
   if (xinetd !== undefined) {
-    try { services = parseXinetd(xinetd, notes); } catch (e) { die(PROG, `unable to read ${xinetd}`, e); }
+    try { services = parseXinetd(xinetd, notes, internals); } catch (e) { die(PROG, `unable to read ${xinetd}`, e); }
   } else {
     const file = inetd ?? '/etc/inetd.conf';
     const text = readOrEmpty(file);
     if (text === undefined) die(PROG, `unable to read ${file}`, Object.assign(new Error(), { code: 'ENOENT' }));
-    services = parseInetd(text, file, wrapAll, notes);
+    services = parseInetd(text, file, wrapAll, notes, internals);
   }
   const rules: Rule[] = [];
   const bad = (w: Where, what: string, reason: string) => notes.push({ where: w, what, reason });
@@ -72,7 +73,7 @@ export function main(argv: string[]): void {
     }
   }
 
-  const planned = plan(services, rules, bindir, notes);
+  const planned = plan(services, rules, bindir, notes, internals);
   let failed = false;
   for (const p of planned) {
     const dir = path.join(outdir, p.name);

@@ -1,11 +1,14 @@
 // srv: manage supervised services (Annvix's tool) over daemontools' and
 // runit's supervise/ files, for our supervisors and the originals alike.
-// The live directory is $SVDIR (default /var/service), where a scanner
-// (svscan, runsvdir) supervises every entry; services are kept in $SRVDIR
-// (default /etc/sv) and made live by a symbolic link.
+// The live directory is $SVDIR (default /etc/service, the scan directory of
+// Debian's runit and daemontools), where a scanner (svscan, runsvdir)
+// supervises every entry; services are kept in $SRVDIR (default /etc/sv)
+// and made live by a symbolic link. srv acts only on
+// service directories (a run file in them).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { readRegular } from '../lib/regular';
 import { BadOption, UsageError, decimalArg, getopt, usage } from '../lib/getopt';
 import { die, writeLine, warn as strerrWarn } from '../lib/strerr';
 import { ControlError, send, waitUntil } from '../srv/control';
@@ -13,6 +16,7 @@ import { EnvError, parseEnvArg, writeEnv } from '../srv/envdir';
 import { logDirOf } from '../srv/logdir';
 import { PeersError, Setting, checkHost, exclude, grant, parseSetting, rebuild, remove } from '../srv/peers';
 import { Observed, isUp, observe, processTree, treeLines, word } from '../srv/state';
+import { wakeScanners } from '../srv/wake';
 
 const PROG = 'srv';
 const USAGE_TEXT = `usage: srv [-w sec] --list|-l [svc ...]
@@ -60,7 +64,7 @@ export function main(argv: string[]): void {
     }
     const rest = argv.slice(i + 1);
     const ctx: Ctx = {
-      svdir: process.env.SVDIR || '/var/service',
+      svdir: process.env.SVDIR || '/etc/service',
       srvdir: process.env.SRVDIR || '/etc/sv',
       waitMs: waitSec * 1000,
       now: () => Math.floor(Date.now() / 1000),
@@ -100,8 +104,9 @@ function run(ctx: Ctx, action: string, rest: string[]): number {
   if (action === 'peers') return peers(ctx, rest);
   if (rest.length === 0) throw new UsageError();
   rest.forEach(checkName);
+  if (action === 'add') return addAll(ctx, rest);
   const each: Record<string, (ctx: Ctx, svc: string) => void> = {
-    info, add, del, up, down, restart, reload,
+    info, del, up, down, restart, reload,
   };
   let code = 0;
   for (const svc of rest) code = Math.max(code, guarded(svc, () => each[action](ctx, svc)));
@@ -131,22 +136,29 @@ function guarded(svc: string, fn: () => void): number {
 }
 
 const lstat = (p: string) => fs.lstatSync(p, { throwIfNoEntry: false });
-const isDir = (p: string) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+const stat = (p: string) => { try { return fs.statSync(p, { throwIfNoEntry: false }); } catch { return undefined; } };
+const isDir = (p: string) => stat(p)?.isDirectory() ?? false;
+/** A service directory: a directory with a run file (a link to one counts), as a supervisor needs. */
+const isService = (p: string) => isDir(p) && (stat(path.join(p, 'run'))?.isFile() ?? false);
 
 /** Where a service lives: the live entry (followed) if there is one, else the available one. */
 function serviceDir(ctx: Ctx, svc: string): string {
   const live = path.join(ctx.svdir, svc);
   const avail = path.join(ctx.srvdir, svc);
   if (lstat(live)) {
-    try { return fs.realpathSync(live); } catch (e) { throw new Failure(`unable to follow ${live}: ${errstr(e)}`); }
+    let dir: string;
+    try { dir = fs.realpathSync(live); } catch (e) { throw new Failure(`unable to follow ${live}: ${errstr(e)}`); }
+    if (!isService(dir)) throw new Failure(`${live} is no service directory (no ${path.join(dir, 'run')}): not changed`);
+    return dir;
   }
-  if (isDir(avail)) return avail;
+  if (isService(avail)) return avail;
+  if (lstat(avail)) throw new Failure(`${avail} is no service directory (no ${path.join(avail, 'run')}): not changed`);
   throw new Failure(`no such service: neither ${live} nor ${avail} exists`);
 }
 
 function names(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((n) => !n.startsWith('.') && isDir(path.join(dir, n)));
+    return fs.readdirSync(dir).filter((n) => !n.startsWith('.') && isService(path.join(dir, n)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new Failure(`unable to read ${dir}: ${errstr(e)}`, SYSTEM);
@@ -210,7 +222,7 @@ function info(ctx: Ctx, svc: string): void {
   out.push(['logged', logged ? 'yes' : 'no']);
   if (logged) {
     let target: string | null = null;
-    try { target = logDirOf(fs.readFileSync(path.join(logDir, 'run'), 'utf8'), logDir); } catch { /* no readable log/run */ }
+    try { target = logDirOf(readRegular(path.join(logDir, 'run'), 1 << 20).toString('utf8'), logDir); } catch { /* no readable log/run */ }
     out.push(['log dir', target ?? '-']);
     const lo = observe(logDir);
     if (lo.error) out.push(['log error', lo.error]);
@@ -231,10 +243,11 @@ function dirs(dir: string): string[] {
   return isDir(path.join(dir, 'log')) ? [dir, path.join(dir, 'log')] : [dir];
 }
 
-function add(ctx: Ctx, svc: string): void {
+/** Links the service into $SVDIR (unless it is linked there already). */
+function link(ctx: Ctx, svc: string): void {
   const avail = path.join(ctx.srvdir, svc);
   const live = path.join(ctx.svdir, svc);
-  if (!isDir(avail)) throw new Failure(`no such service: ${avail} is no directory`);
+  if (!isService(avail)) throw new Failure(`no such service: ${avail} is no service directory (a directory with a run file)`);
   const l = lstat(live);
   if (l) {
     if (!l.isSymbolicLink() || fs.realpathSync(live) !== fs.realpathSync(avail)) {
@@ -243,9 +256,11 @@ function add(ctx: Ctx, svc: string): void {
   } else {
     try { fs.symlinkSync(avail, live); } catch (e) { throw new Failure(`unable to link ${live} to ${avail}: ${errstr(e)}`, SYSTEM); }
   }
-  // The scanners look for new entries every 5 seconds: wait for that too.
-  const ms = ctx.waitMs + 5000;
-  const end = Date.now() + ms;
+}
+
+/** Waits, until end, for the linked service (and its log) to be supervised, then up. */
+function settle(ctx: Ctx, svc: string, end: number, ms: number): void {
+  const avail = path.join(ctx.srvdir, svc);
   for (const d of dirs(avail)) {
     const r = waitUntil(d, Math.max(0, end - Date.now()), (o) => o.supervised && !!o.status);
     if (!r.ok) throw new Failure(`linked, but ${path.join(d, 'supervise/ok')} has no supervisor after ${ms / 1000} seconds (is a scanner running on ${ctx.svdir}?)`);
@@ -256,12 +271,36 @@ function add(ctx: Ctx, svc: string): void {
   if (!r.ok) throw new Failure(`supervised, but not up after ${ms / 1000} seconds`);
 }
 
+/**
+ * Every service linked first, then the scanner woken once (wake.ts) and
+ * the services awaited together: one scan takes them all up. A scanner
+ * that cannot be woken finds them within its 5 seconds: that is waited for too.
+ */
+function addAll(ctx: Ctx, svcs: string[]): number {
+  let code = 0;
+  const linked: string[] = [];
+  for (const svc of svcs) {
+    code = Math.max(code, guarded(svc, () => {
+      link(ctx, svc);
+      linked.push(svc);
+    }));
+  }
+  if (linked.length === 0) return code;
+  wakeScanners(ctx.svdir);
+  const ms = ctx.waitMs + 5000;
+  const end = Date.now() + ms;
+  for (const svc of linked) code = Math.max(code, guarded(svc, () => settle(ctx, svc, end, ms)));
+  return code;
+}
+
 function del(ctx: Ctx, svc: string): void {
   const live = path.join(ctx.svdir, svc);
   const l = lstat(live);
   if (!l) throw new Failure(`not managed: ${live} does not exist`);
   if (!l.isSymbolicLink()) throw new Failure(`${live} is no link (srv --add makes links): not changed`);
-  const dir = fs.realpathSync(live);
+  let dir: string;
+  try { dir = fs.realpathSync(live); } catch (e) { throw new Failure(`unable to follow ${live}: ${errstr(e)}: not changed`); }
+  if (!isService(dir)) throw new Failure(`${live} is no service directory (no ${path.join(dir, 'run')}): not changed`);
   const ds = dirs(dir);
   let problem = '';
   // The service first, then its log, so that the log takes all of its last lines.
@@ -302,9 +341,25 @@ function up(ctx: Ctx, svc: string): void {
   finish(svc, ctx, waitUntil(dir, ctx.waitMs, isUp), 'up');
 }
 
+/** The down file, created empty unless something is there already; never through a link. */
+function makeDown(file: string): void {
+  const l = lstat(file);
+  if (l?.isSymbolicLink()) {
+    if (stat(file)) return;
+    throw new Failure(`${file} is a link to nothing: not changed`, SYSTEM);
+  }
+  if (l) return;
+  try {
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    fs.closeSync(fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Failure(`unable to create ${file}: ${errstr(e)}`, SYSTEM);
+  }
+}
+
 function down(ctx: Ctx, svc: string): void {
   const dir = serviceDir(ctx, svc);
-  try { fs.writeFileSync(path.join(dir, 'down'), '', { flag: 'a' }); } catch (e) { throw new Failure(`unable to create ${path.join(dir, 'down')}: ${errstr(e)}`, SYSTEM); }
+  makeDown(path.join(dir, 'down'));
   needSupervisor(dir);
   send(dir, 'd');
   finish(svc, ctx, waitUntil(dir, ctx.waitMs, (o) => !!o.status && o.status.pid === 0), 'down');

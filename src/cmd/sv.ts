@@ -257,7 +257,7 @@ function done(code: number): never {
   process.exit(code);
 }
 
-/** Go to a service: a bare name is looked up in $SVDIR (/service/ by default). */
+/** Go to a service: a bare name is looked up in $SVDIR (/etc/service/ by default, as Debian's sv). */
 function enter(name: string, svdir: string, bare: boolean): void {
   if (bare) process.chdir(svdir);
   process.chdir(name);
@@ -273,7 +273,7 @@ export function main(argv: string[]): void {
     code: lsb ? 2 : 100,
   };
   const usage = (): never => lusage(u);
-  const svdir = process.env.SVDIR ?? '/service/';
+  const svdir = process.env.SVDIR ?? '/etc/service/';
   let wait = process.env.SVWAIT !== undefined ? scanUlong(process.env.SVWAIT)[0] : 7;
   let verbose = false;
   // Options take effect in order up to a bad one, as getopt hands them out.

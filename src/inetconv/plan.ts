@@ -1,13 +1,15 @@
 // From services and rules to files: per service a directory with run,
 // log/run, peers/ (the translated rules), peers.cdb and the marker file
 // that says inetconv made it. Writing compares before it writes and renames
-// a temporary file into place, so a rerun changes only what changed.
+// a new file of an unpredictable name into place (lib/replace.ts), so a rerun
+// changes only what changed and a link planted in the directory is never followed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
+import { createTemp, replaceFile } from '../lib/replace';
 import { badClients, badDaemons, daemonMatch, type Rule } from './hosts';
-import type { Note, Service } from './service';
+import type { InternalLine, Note, Service } from './service';
 import { translate, type PeerEntry } from './translate';
 
 export const MARKER = '.inetconv';
@@ -16,7 +18,6 @@ export interface FileOut { mode: number; content: string }
 
 export interface Planned {
   name: string;
-  service: Service;
   files: Map<string, FileOut>;      // relative to the service directory
   peers: Map<string, PeerEntry>;    // peers/<name>; empty: no peers dir
 }
@@ -47,9 +48,12 @@ function rulesFor(rules: Rule[], daemon: string, where: Note['where'], notes: No
   return ok ? out : undefined;
 }
 
-export function plan(services: Service[], rules: Rule[], bindir: string, notes: Note[]): Planned[] {
+/** The directory of the one inetd serving every internal service. */
+export const INTERNAL_DIR = 'inetd-internal';
+
+export function plan(services: Service[], rules: Rule[], bindir: string, notes: Note[], internals: InternalLine[] = []): Planned[] {
   const out: Planned[] = [];
-  const taken = new Set<string>();
+  const taken = new Set<string>([INTERNAL_DIR]);
   for (const s of services) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(s.service)) {
       notes.push({ where: s.where, what: s.service, reason: 'not usable as a service directory name; not converted' });
@@ -73,6 +77,7 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
     if (tr.needHost) args.push('-p');
     if (s.kind === 'tcp' && s.concurrency !== undefined) args.push('-c', String(s.concurrency));
     if (s.kind === 'tcp' && s.perHost !== undefined) args.push('-C', String(s.perHost));
+    if (s.kind === 'tcp' && s.rate !== undefined) args.push(`--rate=${s.rate.count}/${s.rate.seconds}`);
     if (s.kind === 'udp' && s.concurrency !== undefined && s.concurrency !== 1) notes.push({ where: s.where, what: `instances = ${s.concurrency}`, reason: 'udpsvd runs one program at a time' });
     if (s.group !== undefined && s.user !== 'root') notes.push({ where: s.where, what: `${s.user}:${s.group}`, reason: `tcpsvd -u ${s.user}:${s.group} sets only ${s.group} as group; inetd also kept ${s.user}'s supplementary groups` });
     if (s.user !== undefined && (s.user !== 'root' || s.group !== undefined)) args.push('-u', shq(s.group ? `${s.user}:${s.group}` : s.user));
@@ -97,36 +102,75 @@ export function plan(services: Service[], rules: Rule[], bindir: string, notes: 
       ['run', { mode: 0o755, content: run }],
       ['log/run', { mode: 0o755, content: logRun }],
     ]);
-    out.push({ name, service: s, files, peers: tr.entries });
+    out.push({ name, files, peers: tr.entries });
   }
+  const inetd = internalPlan(internals, rules, bindir, notes);
+  if (inetd) out.push(inetd);
   return out;
+}
+
+/**
+ * Every internal service in one directory, for our one-process inetd: its
+ * inetd.conf holds their lines, run starts inetd on it in the foreground.
+ * A service the access tables apply to (inetd -l, xinetd's libwrap) is not
+ * converted: our inetd has no access control.
+ */
+function internalPlan(internals: InternalLine[], rules: Rule[], bindir: string, notes: Note[]): Planned | undefined {
+  const lines: string[] = [];
+  const sources = new Set<string>();
+  for (const l of internals) {
+    const applying = l.daemon === undefined ? [] : rules.filter((r) => daemonMatch(r.daemons, l.daemon!) !== false);
+    if (applying.length > 0) {
+      const at = applying.map((r) => `${r.where.file}:${r.where.line}`).join(', ');
+      notes.push({ where: l.where, what: `internal service ${l.service}`, reason: `the access tables apply to it (${at}); our inetd has no access control; not converted` });
+      continue;
+    }
+    // No line numbers: a line moving up or down in the input is no change.
+    lines.push(`${l.line}\n`);
+    sources.add(l.where.file);
+  }
+  if (lines.length === 0) return undefined;
+  const from = [...sources].join(', ');
+  const run = `#!/bin/sh\n# converted by inetconv from ${from}: internal services, served by inetd itself\nexec 2>&1\n` +
+    `exec ${shq(path.join(bindir, 'inetd'))} -i --pidfile="$PWD/inetd.pid" "$PWD/inetd.conf"\n`;
+  const conf = `# converted by inetconv: the internal services, for inetd(8)\n${lines.join('')}`;
+  const files = new Map<string, FileOut>([
+    [MARKER, { mode: 0o644, content: [...sources].map((f) => `${f}\n`).join('') }],
+    ['inetd.conf', { mode: 0o644, content: conf }],
+    ['run', { mode: 0o755, content: run }],
+    ['log/run', { mode: 0o755, content: `#!/bin/sh\nexec ${shq(path.join(bindir, 'multilog'))} t ./main\n` }],
+  ]);
+  return { name: INTERNAL_DIR, files, peers: new Map() };
 }
 
 export type Outcome = 'created' | 'updated' | 'unchanged';
 
 function same(file: string, want: FileOut): boolean {
   let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { return false; }
+  // A link is replaced, whatever it points to.
+  try { st = fs.lstatSync(file); } catch { return false; }
   if (!st.isFile() || (st.mode & 0o7777) !== want.mode) return false;
   if (st.size !== Buffer.byteLength(want.content)) return false;
   if (st.size === 0) return true;
-  try { return fs.readFileSync(file, 'utf8') === want.content; } catch { return false; }
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try { return fs.readFileSync(fd, 'utf8') === want.content; } finally { fs.closeSync(fd); }
+  } catch {
+    return false;
+  }
 }
 
 /** Write file atomically unless it already is as wanted; true when written. */
 function put(file: string, want: FileOut): boolean {
   if (same(file, want)) return false;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.inetconv-tmp`);
-  fs.writeFileSync(tmp, want.content, { mode: 0o600 });
-  fs.chmodSync(tmp, want.mode);
-  fs.renameSync(tmp, file);
+  replaceFile(file, want.content, want.mode);
   return true;
 }
 
 /** peers/ to peers.cdb (written aside, then renamed), through ipsvd-cdb's compiler. */
 function compilePeers(dir: string, warn: (m: string) => void): void {
-  const tmp = path.join(dir, '.peers.cdb.inetconv-tmp');
-  const w = CdbWriter.create(tmp);
+  const { fd, tmp } = createTemp(path.join(dir, 'peers.cdb'), 0o644);
+  const w = CdbWriter.onFd(fd, tmp);
   const cwd = process.cwd();
   try {
     process.chdir(path.join(dir, 'peers'));
@@ -148,6 +192,11 @@ export function pending(outdir: string, p: Planned): { existed: boolean; changes
   const dir = path.join(outdir, p.name);
   const existed = fs.existsSync(dir);
   if (existed && !fs.existsSync(path.join(dir, MARKER))) throw new NotOurs(`${dir} exists and was not made by inetconv; left alone`);
+  // Its own subdirectories, never followed elsewhere: files would be written where the link points.
+  for (const sub of ['log', 'peers']) {
+    const at = path.join(dir, sub);
+    if (fs.lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink()) throw new NotOurs(`${at} is a symbolic link; ${dir} left alone`);
+  }
   const changes: string[] = [];
   for (const [rel, f] of p.files) if (!same(path.join(dir, rel), f)) changes.push(rel);
   const peersDir = path.join(dir, 'peers');

@@ -18,9 +18,21 @@ export interface Service {
   daemon?: string;
   concurrency?: number;
   perHost?: number;
+  /** tcpsvd --rate=count/seconds: per client address. */
+  rate?: { count: number; seconds: number };
   env: Array<[string, string]>;
   access?: XAccess;
 }
+
+/**
+ * An internal service (echo, discard, daytime, chargen, time) as a line of
+ * an inetd.conf for our one-process inetd, which serves them itself.
+ * daemon: the name the access tables know it by when they apply (inetd -l).
+ */
+export interface InternalLine { where: Where; service: string; line: string; daemon?: string }
+
+/** The internal services our inetd serves, by the names it knows them by, and their ports. */
+export const INTERNAL: Record<string, number> = { echo: 7, discard: 9, daytime: 13, chargen: 19, time: 37 };
 
 /** Something in the input that is not (or not wholly) converted. */
 export interface Note { where: Where; what: string; reason: string }

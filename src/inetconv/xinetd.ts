@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseIPv4, parseIPv6 } from '../lib/ip';
 import type { Where } from './hosts';
 import { prefixOf, type Prefix } from './prefix';
-import { unwrap, type Note, type Service } from './service';
+import { INTERNAL, unwrap, type InternalLine, type Note, type Service } from './service';
 
 // Known to xinetd, without an equivalent here: listed, the service converted without them.
 const UNSUPPORTED = ['banner', 'banner_success', 'banner_fail', 'max_load', 'rlimit_as', 'rlimit_cpu', 'rlimit_data',
@@ -92,7 +92,11 @@ function readBlocks(file: string, notes: Note[], out: Array<{ kind: string; name
   if (cur) notes.push({ where: cur.where, what: `${cur.kind} ${cur.name}`, reason: 'block not closed; not converted' });
 }
 
-export function parseXinetd(file: string, notes: Note[]): Service[] {
+/**
+ * Services of an xinetd.conf; internal ones go to internals, as lines for
+ * our inetd. A service that cannot be converted has every reason listed.
+ */
+export function parseXinetd(file: string, notes: Note[], internals: InternalLine[] = []): Service[] {
   const blocks: Array<{ kind: string; name: string; where: Where; attrs: Attrs }> = [];
   readBlocks(file, notes, blocks, new Set([path.resolve(file)]));
   const out: Service[] = [];
@@ -110,50 +114,78 @@ export function parseXinetd(file: string, notes: Note[]): Service[] {
     const one = (k: string) => a.get(k)?.values.join(' ');
     const note = (what: string, reason: string, k?: string) => notes.push({ where: (k && a.get(k)?.where) || b.where, what, reason });
     const label = `service ${b.name}`;
+    // Every reason the service cannot be converted, listed together at the end.
+    const refused: Note[] = [];
+    const refuse = (what: string, reason: string, k?: string) => refused.push({ where: (k && a.get(k)?.where) || b.where, what, reason: reason.includes('not converted') ? reason : `${reason}; not converted` });
     for (const [k, v] of a) if (!KNOWN.has(k)) note(`${k} = ${v.values.join(' ')}`, `${k} is not translated`, k);
     if (one('disable') === 'yes') { note(label, 'disabled: not converted'); continue; }
-    if (/\bINTERNAL\b/.test(one('type') ?? '')) { note(label, 'internal service: not converted (no external program)'); continue; }
-    if (/\bRPC\b/.test(one('type') ?? '')) { note(label, 'RPC services are not converted'); continue; }
+    const internal = /\bINTERNAL\b/.test(one('type') ?? '');
+    if (/\bRPC\b/.test(one('type') ?? '')) refuse(label, 'RPC services are not converted');
     for (const k of UNSUPPORTED) if (a.has(k)) note(`${k} = ${one(k)}`, `${k} is not translated`, k);
-    if (a.has('redirect')) { note(label, 'redirect: not converted (tcpsvd does not forward connections)'); continue; }
-    if (a.has('access_times')) { note(label, 'access_times: not converted (no time-of-day rules in peers entries)'); continue; }
+    if (a.has('redirect')) refuse(label, 'redirect: tcpsvd does not forward connections');
+    if (a.has('access_times')) refuse(label, 'access_times: no time-of-day rules in peers entries');
     const socktype = one('socket_type'), wait = one('wait'), server = one('server');
     const proto = one('protocol') ?? (socktype === 'dgram' ? 'udp' : 'tcp');
-    if (!server) { note(label, 'no server: not converted'); continue; }
-    let kind: 'tcp' | 'udp';
+    let kind: 'tcp' | 'udp' | undefined;
     if (socktype === 'stream' && /^tcp6?$/.test(proto)) {
-      if (wait === 'yes') { note(label, 'stream with wait = yes: the program accepts connections itself; not converted'); continue; }
+      if (wait === 'yes' && !internal) refuse(label, 'stream with wait = yes: the program accepts connections itself');
       kind = 'tcp';
     } else if (socktype === 'dgram' && proto === 'udp') {
-      if (wait === 'no') note(label, 'dgram with wait = no: udpsvd runs one program at a time');
       kind = 'udp';
-    } else { note(label, `${socktype}/${proto}: not converted`); continue; }
+    } else refuse(label, `${socktype}/${proto}: not converted`);
     for (const k of ['log_type', 'log_on_success', 'log_on_failure']) {
-      if (a.has(k)) note(`${k} = ${one(k)}`, 'tcpsvd -v logs every connection to the log service instead', k);
+      if (a.has(k)) note(`${k} = ${one(k)}`, internal ? 'our inetd logs to syslog' : 'tcpsvd -v logs every connection to the log service instead', k);
     }
     if (a.has('flags')) note(`flags = ${one('flags')}`, 'socket and logging flags are not translated', 'flags');
-    if (a.has('cps')) note(`cps = ${one('cps')}`, 'a connection rate: tcpsvd has none; not translated', 'cps');
-    if (a.has('passenv')) note(`passenv = ${one('passenv')}`, 'xinetd passes only the listed variables; tcpsvd passes its whole environment', 'passenv');
+    if (a.has('passenv') && !internal) note(`passenv = ${one('passenv')}`, 'xinetd passes only the listed variables; tcpsvd passes its whole environment', 'passenv');
     const num = (k: string): number | undefined => {
       const v = one(k);
       if (v === undefined || v === 'UNLIMITED') return undefined;
       if (!/^\d+$/.test(v)) { note(`${k} = ${v}`, 'not a number; not translated', k); return undefined; }
       return Number(v);
     };
+    if (internal) {
+      // Our inetd serves it, by its official name on its own port, without access control.
+      const name = b.name;
+      if (!Object.hasOwn(INTERNAL, name)) refuse(label, `internal service ${name}: our inetd serves only ${Object.keys(INTERNAL).join(', ')}`);
+      const port = one('port');
+      if (port !== undefined && Object.hasOwn(INTERNAL, name) && port !== String(INTERNAL[name])) refuse(`port = ${port}`, `our inetd serves ${name} on its own port, ${INTERNAL[name]}`, 'port');
+      for (const k of ['only_from', 'no_access']) if (a.has(k)) refuse(`${k} = ${one(k)}`, 'our inetd has no access control for internal services', k);
+      for (const k of ['instances', 'per_source', 'cps', 'env', 'passenv']) if (a.has(k)) note(`${k} = ${one(k)}`, 'an internal service of our inetd takes no such limit or setting; not translated', k);
+      if (refused.length > 0 || kind === undefined) { notes.push(...refused); continue; }
+      const bind = one('bind') ?? one('interface');
+      const field0 = bind === undefined ? name : `${bind.includes(':') ? `[${bind}]` : bind}:${name}`;
+      // As inetd.conf has them: a datagram internal service waits, a stream one does not.
+      const waitWord = kind === 'udp' ? 'wait' : 'nowait';
+      const user = one('user') ?? 'root';
+      internals.push({ where: b.where, service: name, line: [field0, socktype, proto, waitWord, one('group') ? `${user}:${one('group')}` : user, 'internal'].join('\t'),
+        daemon: one('libwrap') ?? one('id') ?? name });
+      continue;
+    }
+    if (!server) refuse(label, 'no server');
     const addrs = (k: string): Prefix[] | undefined => {
       const v = a.get(k);
       if (!v) return undefined;
       const ps: Prefix[] = [];
       for (const w of v.values) {
         const p = xAddr(w);
-        if (p) ps.push(p); else throw new XinetdRefusal({ where: v.where, what: `${k} = ${w}`, reason: 'host names, domains and factorised addresses are not translated; service not converted' });
+        if (p) ps.push(p); else refused.push({ where: v.where, what: `${k} = ${w}`, reason: 'host names, domains and factorised addresses are not translated; service not converted' });
       }
       return ps;
     };
-    let access;
-    try { access = { onlyFrom: addrs('only_from'), noAccess: addrs('no_access') }; } catch (e) {
-      if (e instanceof XinetdRefusal) { notes.push(e.note); continue; }
-      throw e;
+    const access = { onlyFrom: addrs('only_from'), noAccess: addrs('no_access') };
+    if (refused.length > 0 || kind === undefined || !server) { notes.push(...refused); continue; }
+    if (kind === 'udp' && wait === 'no') note(label, 'dgram with wait = no: udpsvd runs one program at a time');
+    let rate: Service['rate'];
+    const cps = a.get('cps');
+    if (cps) {
+      const [r, w] = cps.values;
+      if (kind === 'udp') note(`cps = ${one('cps')}`, 'a connection rate: udpsvd has none; not translated', 'cps');
+      else if (!/^\d{1,9}$/.test(r ?? '') || Number(r) < 1) note(`cps = ${one('cps')}`, 'not a rate tcpsvd --rate can take; not translated', 'cps');
+      else {
+        rate = { count: Number(r), seconds: 1 };
+        note(`cps = ${one('cps')}`, `tcpsvd --rate=${r}/1, a rate per client address: each may connect ${r} times a second, and only it is refused past that; xinetd counted the service's connections and then stopped the service${w ? ` for ${w} seconds` : ''}`, 'cps');
+      }
     }
     const argv = [server.replace(/^.*\//, ''), ...(one('server_args') ?? '').split(/\s+/).filter((x) => x !== '')];
     const uw = unwrap(server, argv.slice(1));
@@ -170,12 +202,8 @@ export function parseXinetd(file: string, notes: Note[]): Service[] {
       program: uw ? uw.program : server, argv: uw ? uw.argv : argv,
       daemon: one('libwrap') ?? (uw ? uw.argv[0].replace(/^.*\//, '') : one('id') ?? b.name),
       concurrency: num('instances'), perHost: kind === 'tcp' ? num('per_source') : undefined,
-      env, access,
+      env, access, rate,
     });
   }
   return out;
-}
-
-class XinetdRefusal extends Error {
-  constructor(readonly note: Note) { super(note.reason); }
 }

@@ -19,8 +19,11 @@ export function send(dir: string, letters: string): void {
     throw new ControlError(`unable to control ${file}: ${why}`);
   }
   try {
+    // Only a supervisor's FIFO: a regular file there (or a link to one) would be overwritten.
+    if (!fs.fstatSync(fd).isFIFO()) throw new ControlError(`unable to control ${file}: not a FIFO`);
     fs.writeSync(fd, letters);
   } catch (e) {
+    if (e instanceof ControlError) throw e;
     throw new ControlError(`unable to write to ${file}: ${errstr(e)}`);
   } finally {
     fs.closeSync(fd);

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { replaceFile } from '../lib/replace';
 
 export class EnvError extends Error {}
 
@@ -28,17 +29,14 @@ export function envText(c: EnvChange): string {
 export function writeEnv(serviceDir: string, c: EnvChange): void {
   const dir = path.join(serviceDir, 'env');
   const file = path.join(dir, c.name);
-  const tmp = path.join(dir, `.${c.name}.srv-tmp`);
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new EnvError(`unable to create ${dir}: ${errstr(e)}`);
   }
   try {
-    fs.writeFileSync(tmp, envText(c), { mode: 0o644 });
-    fs.renameSync(tmp, file);
+    replaceFile(file, envText(c), 0o644);
   } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* not made */ }
     throw new EnvError(`unable to write ${file}: ${errstr(e)}`);
   }
 }

@@ -3,15 +3,17 @@
 // instructions: a "+" line (which tcpsvd and ipsvd-cdb ignore: it marks the
 // grant), then "C<n>" when a limit is set, then "+VAR=value" lines. An
 // excluded host's file has neither read nor execute permission: closed at
-// once. Files are written to a dot name and renamed into place, peers.cdb
-// is written to peers.cdb.tmp, synced, and renamed: tcpsvd reading either
-// sees the old or the new contents, never a part.
+// once. Every file is written to a new file of an unpredictable name
+// (lib/replace.ts), synced and renamed into place: tcpsvd reading either
+// sees the old or the new contents, never a part, and a link planted in
+// peers/ is never followed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CdbWriter } from '../cdb/writer';
 import { compileCwd } from '../instruct/compile';
 import { parseInstruction } from '../instruct/parse';
 import { errstr } from '../lib/errstr';
+import { createTemp, replaceFile } from '../lib/replace';
 
 export class PeersError extends Error {}
 
@@ -60,34 +62,43 @@ export function grantText(old: string | null, limit: number | null, settings: Se
 }
 
 function replace(dir: string, host: string, text: string, mode: number): void {
-  const tmp = path.join(dir, `.${host}.srv-tmp`);
   const file = path.join(dir, host);
   try {
-    fs.writeFileSync(tmp, text, { mode });
-    fs.chmodSync(tmp, mode);
-    fs.renameSync(tmp, file);
+    replaceFile(file, text, mode);
   } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* not made */ }
     throw new PeersError(`unable to write ${file}: ${errstr(e)}`);
   }
 }
 
-export function grant(dir: string, host: string, limit: number | null, settings: Setting[]): void {
-  const file = path.join(dir, host);
-  let old: string | null = null;
-  let st: fs.Stats | undefined;
+/** A granted host's old lines: null when there is no file or it is not readable instructions. */
+function readOld(file: string): string | null {
+  let fd: number;
   try {
-    st = fs.statSync(file, { throwIfNoEntry: false });
+    // Never through a link (it could name any file root can read) nor into a FIFO.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (e) {
-    throw new PeersError(`unable to stat ${file}: ${errstr(e)}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new PeersError(`${file} is a symbolic link: not changed`);
+    if (code === 'EACCES') return null;
+    throw new PeersError(`unable to open ${file}: ${errstr(e)}`);
   }
-  if (st) {
+  try {
+    const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new PeersError(`${file} is no regular file: not changed`);
     if (st.mode & 0o100) throw new PeersError(`${file} is a command (owner execute bit): not changed`);
-    if (st.mode & 0o400) {
-      try { old = fs.readFileSync(file, 'utf8'); } catch (e) { throw new PeersError(`unable to read ${file}: ${errstr(e)}`); }
-    }
+    if (!(st.mode & 0o400)) return null;
+    return fs.readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof PeersError) throw e;
+    throw new PeersError(`unable to read ${file}: ${errstr(e)}`);
+  } finally {
+    fs.closeSync(fd);
   }
+}
+
+export function grant(dir: string, host: string, limit: number | null, settings: Setting[]): void {
+  const old = readOld(path.join(dir, host));
   replace(dir, host, grantText(old, limit, settings), 0o644);
 }
 
@@ -109,12 +120,14 @@ export function remove(dir: string, host: string): void {
  * warnings (entries skipped, bad instruction lines) go to warn.
  */
 export function rebuild(peersDir: string, cdb: string, warn: (m: string) => void): void {
-  const tmp = cdb + '.tmp';
   let w: CdbWriter;
+  let tmp = cdb;
   try {
-    w = CdbWriter.create(tmp);
+    const made = createTemp(cdb, 0o644);
+    tmp = made.tmp;
+    w = CdbWriter.onFd(made.fd, made.tmp);
   } catch (e) {
-    throw new PeersError(`unable to create ${tmp}: ${errstr(e)}`);
+    throw new PeersError(`unable to create a temporary file for ${cdb}: ${errstr(e)}`);
   }
   const home = process.cwd();
   try {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
+import { readRegular } from '../lib/regular';
 import { State, Status, decodeStatus } from '../supervise/status';
 import { readRestarts } from '../supervise/service';
 
@@ -21,12 +22,18 @@ export interface Observed {
   normallyDown: boolean;
 }
 
+/** The supervisor's small files, read as regular files only: a FIFO put there cannot hang srv. */
+const SMALL = 4096;
+const text = (file: string) => readRegular(file, SMALL).toString('latin1');
+
 export function observe(dir: string): Observed {
   const o: Observed = { supervised: false, restarts: null, normallyDown: fs.existsSync(path.join(dir, 'down')) };
   const ok = path.join(dir, 'supervise', 'ok');
   try {
-    fs.closeSync(fs.openSync(ok, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    o.supervised = true;
+    const fd = fs.openSync(ok, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    // A FIFO with a reader: a supervisor. Anything else there is no sign of one.
+    try { o.supervised = fs.fstatSync(fd).isFIFO(); } finally { fs.closeSync(fd); }
+    if (!o.supervised) return o;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENXIO' && code !== 'ENOENT') o.error = `unable to open ${ok}: ${errstr(e)}`;
@@ -35,16 +42,16 @@ export function observe(dir: string): Observed {
   const file = path.join(dir, 'supervise', 'status');
   let raw: Buffer;
   try {
-    raw = fs.readFileSync(file);
+    raw = readRegular(file, SMALL);
   } catch (e) {
     return fromText(dir, o, `unable to read ${file}: ${errstr(e)}`);
   }
   const s = decodeStatus(raw);
   if (!s) return fromText(dir, o, `unable to read ${file}: bad format (${raw.length} bytes)`);
   o.status = s;
-  o.restarts = readRestarts(raw, () => fs.readFileSync(path.join(dir, 'supervise', 'restarts'), 'latin1'));
+  o.restarts = readRestarts(raw, () => text(path.join(dir, 'supervise', 'restarts')));
   try {
-    o.stat = fs.readFileSync(path.join(dir, 'supervise', 'stat'), 'latin1').split('\n')[0];
+    o.stat = text(path.join(dir, 'supervise', 'stat')).split('\n')[0];
   } catch { /* daemontools and ours write no stat */ }
   return o;
 }
@@ -56,8 +63,8 @@ export function observe(dir: string): Observed {
  */
 function fromText(dir: string, o: Observed, error: string): Observed {
   try {
-    const stat = fs.readFileSync(path.join(dir, 'supervise', 'stat'), 'latin1').split('\n')[0];
-    const pidText = fs.readFileSync(path.join(dir, 'supervise', 'pid'), 'latin1').trim();
+    const stat = text(path.join(dir, 'supervise', 'stat')).split('\n')[0];
+    const pidText = text(path.join(dir, 'supervise', 'pid')).trim();
     const state = { run: State.Run, down: State.Down, finish: State.Finish }[stat.split(',')[0]];
     if (state === undefined || !/^\d*$/.test(pidText)) throw new Error('unknown');
     o.stat = stat;
