@@ -28,7 +28,8 @@ async function demoServer(pid: number, log: () => string, ms = 60_000) {
   return waitFor(`the demo's tcpsvd to listen: ${log()}`, () => {
     for (const p of descendants(pid)) {
       const argv = argvOf(p);
-      if (!argv.some((a) => a.endsWith('/bin/tcpsvd'))) continue;
+      // Ours shows itself as tcpsvd (the name and arguments, with the addon) once Node runs.
+      if (!(argv[0] === 'tcpsvd' || argv.some((a) => a.endsWith('/bin/tcpsvd')))) continue;
       const port = listeningPort(p);
       if (port) return { pid: p, port, peers: argv[argv.indexOf('-i') + 1] };
     }
