@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
-import { BIN, launchers, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
+import { BIN, launchers, listeners, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
 import { asRoot, findReference, needReference, reference, scratch } from './helpers/common';
@@ -58,6 +58,32 @@ for (const l of launchers()) {
         t.equal(ours.TCPREMOTEIP, '127.0.0.9');
       });
     }
+
+    t.test('host 0 listens on IPv4 only, as the reference; -6 or :: on both (dual stack)', needReference('tcpserver'), async (t) => {
+      // Which /proc table holds the listener, and which loopback reaches it.
+      const seen = async (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
+        const srv = await startServer(cmd, ['-HR', '-l', 'me', ...args, '0', 'echo', 'hi'], env);
+        try {
+          const tables = listeners(srv.proc.pid!).map((x) => x.table);
+          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
+          const v4 = await reach('127.0.0.1');
+          const v6 = await reach('::1');
+          return { tables, v4, v6 };
+        } finally {
+          await srv.stop();
+        }
+      };
+      for (const host of ['0', '', '0.0.0.0']) {
+        const ours = await seen(OURS, [host], { ...baseEnv, ...L });
+        t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);
+        t.same(ours, await seen(REF, [host], baseEnv), `host '${host}': as the reference`);
+      }
+      t.same(await seen(OURS, ['-4', '0'], { ...baseEnv, ...L }), { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, '-4 0');
+      for (const args of [['-6', '0'], ['::']]) {
+        t.same(await seen(OURS, args, { ...baseEnv, ...L }), { tables: ['tcp6'], v4: 'hi\n', v6: 'hi\n' },
+          `${args.join(' ')}: one socket for IPv6 and IPv4`);
+      }
+    });
 
     t.test('rules cdb: deny, variables, longest prefix, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
       const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set",FOO="rule"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');

@@ -99,6 +99,31 @@ for (const l of launchers()) {
       zone['127.0.0.1'] = { ptr: 'Local.Example.' };
     });
 
+    t.test('host 0 listens on IPv4 only, as the reference; :: on both (dual stack)', needReference('tcpsvd'), async (t) => {
+      // Which /proc table holds the listener, and which loopback reaches it.
+      const seen = async (cmd: string, host: string, env: NodeJS.ProcessEnv) => {
+        const srv = await startServer(cmd, ['-l', 'me', host, '0', 'echo', 'hi'], env);
+        try {
+          const tables = listeners(srv.proc.pid!).map((x) => x.table);
+          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
+          const v4 = await reach('127.0.0.1');
+          const v6 = await reach('::1');
+          return { tables, v4, v6 };
+        } finally {
+          await srv.stop();
+        }
+      };
+      for (const host of ['0', '', '0.0.0.0']) {
+        const ours = await seen(OURS, host, { ...baseEnv, UCSPI_LAUNCHER: L });
+        t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);
+        t.same(ours, await seen(REF, host, baseEnv), `host '${host}': as the reference`);
+      }
+      t.same(await seen(OURS, '::', { ...baseEnv, UCSPI_LAUNCHER: L }), { tables: ['tcp6'], v4: 'hi\n', v6: 'hi\n' },
+        'host ::: one socket for IPv6 and IPv4');
+      t.same(await seen(OURS, '::1', { ...baseEnv, UCSPI_LAUNCHER: L }), { tables: ['tcp6'], v4: 'ECONNREFUSED', v6: 'hi\n' },
+        'host ::1: IPv6 loopback only');
+    });
+
     t.test('a silent name server delays only the client it is asked about', async (t) => {
       const dns = await startFakeDns({ '127.0.0.25': { mode: 'timeout' } }, { port53: true });
       t.teardown(() => dns.close());

@@ -44,7 +44,8 @@ export interface ServerOptions {
   paranoid: boolean;
   noDelay: boolean;
   printPort: boolean;
-  only4: boolean;
+  /** -6: host 0 listens on IPv6 and IPv4 together (dual stack); -4 (the default): IPv4 only. */
+  dual: boolean;
   host: string;
   port: string;
   prog: string[];
@@ -59,7 +60,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = {
     verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, only4: false, front: frontDoorDefaults(),
+    printPort: false, dual: false, front: frontDoorDefaults(),
   };
   // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
   const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
@@ -75,8 +76,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     switch (ch) {
       case '1': o.printPort = true; break;
-      case '4': o.only4 = true; break;
-      case '6': o.only4 = false; break;
+      case '4': o.dual = false; break;
+      case '6': o.dual = true; break;
       case 'U':
         if (env.UID !== undefined) o.uid = decimalArg(env.UID);
         if (env.GID !== undefined) o.gid = decimalArg(env.GID);
@@ -130,7 +131,7 @@ export async function main(argv: string[]): Promise<void> {
   const parts = engineParts(o.front);
   const backend = chooseBackend((what, e) => log.warn(what, e));
   let listening = '';
-  const host = o.only4 && (o.host === '0' || o.host === '') ? '0.0.0.0' : o.host;
+  const host = o.dual && (o.host === '0' || o.host === '') ? '::' : o.host;
   const engine = await serve({
     host, port, backlog: o.backlog, passedFd,
     afterBind(b) {
