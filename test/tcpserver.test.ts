@@ -86,14 +86,16 @@ for (const l of launchers()) {
     });
 
     t.test('rules cdb: deny, variables, longest prefix, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
-      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set",FOO="rule"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
+      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello wörld",TCPREMOTEHOST="sét",FOO="rulé"\n127.0.4.:allow,NET="café"\n:allow,DEFAULT="1é"\n');
       for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
         t.same(await envSeen(OURS, ['-HR', '-x', cdb], local, L), await envSeen(REF, ['-HR', '-x', cdb], local), local);
       }
       t.same(await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.2', L), {}, 'denied');
       const three = await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.3', L);
-      t.equal(three.GREETING, 'hello world');
-      t.equal(three.FOO, 'rule', "a rule overrides the server's own variable");
+      // Every value holds a non-ASCII byte (UTF-8 text): it reaches prog byte for byte.
+      t.equal(three.GREETING, 'hello wörld');
+      t.equal(three.FOO, 'rulé', "a rule overrides the server's own variable");
+      t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.4.1', L)).NET, 'café');
       t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.5', L)).FOO, 'bar', 'others keep it');
     });
 

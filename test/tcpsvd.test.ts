@@ -37,8 +37,9 @@ function peersDir(): string {
   const d = mkdtempSync(path.join(tmp, 'peers-'));
   writeFileSync(path.join(d, '127.0.0.2'), '');
   chmodSync(path.join(d, '127.0.0.2'), 0o000); // deny
-  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello world\n+FOO\n');
-  writeFileSync(path.join(d, '127.0.4'), '+NET=yes\n');
+  // Every value holds a non-ASCII byte (UTF-8 text): it must reach prog byte for byte.
+  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello wörld\n+FOO\n');
+  writeFileSync(path.join(d, '127.0.4'), '+NET=café\n');
   return d;
 }
 
@@ -184,8 +185,9 @@ for (const l of launchers()) {
       const denied = await envSeen(OURS, ['-i', d], '127.0.0.2', L);
       t.same(denied, {}, 'denied client gets nothing');
       const set = await envSeen(OURS, ['-i', d], '127.0.0.3', L);
-      t.equal(set.GREETING, 'hello world');
+      t.equal(set.GREETING, 'hello wörld');
       t.notOk('FOO' in set, '+FOO removes FOO');
+      t.equal((await envSeen(OURS, ['-i', d], '127.0.4.1', L)).NET, 'café', 'byte for byte');
     });
 
     t.test('-vv with -i and -x: the matched entry and its instructions, as the reference logs them', needReference('tcpsvd', 'ipsvd-cdb'), async (t) => {

@@ -144,12 +144,13 @@ function peersDir(): string {
   const d = mkdtempSync(path.join(tmp, 'peers-'));
   writeFileSync(path.join(d, '127.0.0.2'), '');
   chmodSync(path.join(d, '127.0.0.2'), 0o000); // deny
-  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello world\n+FOO\n+UDPREMOTEIP=set\n');
-  writeFileSync(path.join(d, '127.0.4'), '+NET=yes\n# comment\n');
+  // Every value holds a non-ASCII byte (UTF-8 text): it must reach prog byte for byte.
+  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello wörld\n+FOO\n+UDPREMOTEIP=sét\n');
+  writeFileSync(path.join(d, '127.0.4'), '+NET=café\n# comment\n');
   // An executable entry: its command runs instead of prog (and must read the datagram).
   writeFileSync(path.join(d, '127.0.0.5'), 'dd bs=4096 count=1 2>/dev/null | sed s/^/exec:/ >&2\n');
   chmodSync(path.join(d, '127.0.0.5'), 0o755);
-  writeFileSync(path.join(d, '127.0.0.6'), 'bad instruction\n+OK=1\n');
+  writeFileSync(path.join(d, '127.0.0.6'), 'bad instruction\n+OK=1é\n');
   writeFileSync(path.join(d, '127.0.0.7'), '=127.0.0.8\n');
   return d;
 }
@@ -177,6 +178,7 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
       t.equal(ours.log, ref.log, `${what}: log lines`);
       t.equal(ours.err, ref.err, `${what}: warnings and exec output`);
       t.same(ours.files, ref.files, `${what}: what prog saw`);
+      for (const v of ['hello wörld', 'café', '1é', 'sét']) t.match(ours.files.vars, v, `${what}: ${v} byte for byte`);
       t.notMatch(ours.files.data, /denied/, 'a denied datagram is discarded, never read by prog');
       t.match(ours.files.data, /after-deny/, 'the one after it is served');
       t.match(ours.log, /deny P me:127\.0\.0\.1 ::127\.0\.0\.2:N/);
