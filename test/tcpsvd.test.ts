@@ -387,13 +387,16 @@ t.test('usage: exit 111 and ipsvd\'s usage line, like the reference', needRefere
     t.equal(ours.stderr.replace(/^usage: \S+/m, 'usage: X'), ref.stderr.replace(/^usage: \S+/m, 'usage: X'));
   }
   for (const args of [['-V'], ['-vV', '0', '1', 'x']]) {
-    // -V: a version line in ipsvd's "$Id: ... $" shape (ours names itself), then the usage.
+    // -V: a version line in ipsvd's "$Id: ... $" shape (ours names itself),
+    // ours: whether the addon is in use, then the usage.
     const ours = spawnSync(OURS, args, { encoding: 'utf8', timeout: 10000 });
     const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
     t.equal(ours.status, ref.status, `exit code for ${args.join(' ')}`);
     const id = /^\$Id: [^$\n]+ \$\n/;
     t.match(ours.stderr, id);
-    const mask = (e: string) => e.replace(id, '$Id$\n').replace(/^usage: \S+/m, 'usage: X');
+    const addon = /^tcpsvd: native addon: .*\n/m;
+    t.match(ours.stderr, addon, 'the addon line');
+    const mask = (e: string) => e.replace(id, '$Id$\n').replace(addon, '').replace(/^usage: \S+/m, 'usage: X');
     t.equal(mask(ours.stderr), mask(ref.stderr), args.join(' '));
   }
   const bad = spawnSync(OURS, ['127.0.0.1', 'no-such-service', 'true'], { encoding: 'utf8', timeout: 10000 });

@@ -34,7 +34,8 @@ function norm(s: string): string {
     .replace(/\b(pid|start|deny|exec|end) \d+/g, '$1 P')
     .replace(/listening on ([\d.]+):\d+/g, 'listening on $1:PORT')
     .replace(/:(\d+\.\d+\.\d+\.\d+):\d+/g, ':$1:N')
-    .replace(/\$Id:[^$]*\$/g, '$Id$');
+    .replace(/\$Id:[^$]*\$/g, '$Id$')
+    .replace(/^udpsvd: native addon: (in use|not in use|not built).*\n/m, ''); // -V: ours says whether the addon is in use
 }
 
 function ends(s: string): number {
