@@ -123,6 +123,24 @@ for (const l of launchers()) {
       t.equal(await run(OURS), await run(REF));
     });
 
+    t.test('a damaged rules cdb: the connection dropped, the file named once, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      const cdb = rulesCdb('127.0.0.1:allow,A="1"\n:deny\n');
+      writeFileSync(cdb, readFileSync(cdb).subarray(0, 2049)); // cut short after its header
+      const run = async (cmd: string) => {
+        const srv = await startServer(cmd, ['-vHR', '-l', 'me', '-x', cdb, '127.0.0.1', '0', 'echo', 'prog'],
+          { ...baseEnv, ...(cmd === OURS ? L : {}) });
+        t.equal(await talk(srv.port), '', 'closed without running prog');
+        await srv.waitLog(/end \d+ status \d+\n.*status: 0\/40\n/);
+        await stopAndRead(srv);
+        return srv.stderr().replace(new RegExp(`:${srv.port} `, 'g'), ':PORT ')
+          .replace(/\b(pid|ok|deny|end) \d+/g, '$1 N').replace(/::\d+$/gm, '::RPORT');
+      };
+      const ours = await run(OURS);
+      t.equal(ours, await run(REF));
+      t.match(ours, `tcpserver: warning: dropping connection, unable to read ${cdb}: protocol error\n`);
+    });
+
     t.test('-1 prints the port; -B banner comes first', async (t) => {
       const srv = await startServer(OURS, ['-1', '-HR', '-B', 'hello\r\n', '127.0.0.1', '0', 'echo', 'prog'], { ...baseEnv, ...L });
       t.equal(await talk(srv.port), 'hello\r\nprog\n');

@@ -310,17 +310,26 @@ for (const l of launchers()) {
       await srv.stop();
     });
 
-    t.test('unreadable instructions: that connection dropped, as the reference words it', needReference('tcpsvd'), async (t) => {
-      for (const flag of ['-x', '-i']) {
+    t.test('unreadable instructions: that connection dropped, as the reference words it', needReference('tcpsvd', 'ipsvd-cdb'), async (t) => {
+      // A cdb cut short after its header: damaged, named once ("protocol error", as ipsvd).
+      const { spawnSync } = await import('node:child_process');
+      const { readFileSync } = await import('node:fs');
+      const damaged = path.join(tmp, `damaged-${L}.cdb`);
+      t.equal(spawnSync(reference('ipsvd-cdb'), [damaged, damaged + '.tmp', peersDir()], { timeout: 10000 }).status, 0);
+      writeFileSync(damaged, readFileSync(damaged).subarray(0, 2049));
+      for (const [flag, file] of [['-x', path.join(tmp, 'missing')], ['-i', path.join(tmp, 'missing')], ['-x', damaged]]) {
         const lines = async (cmd: string) => {
-          const srv = await startServer(cmd, ['-v', flag, path.join(tmp, 'missing'), '127.0.0.1', '0', 'echo', 'x'],
+          const srv = await startServer(cmd, ['-v', flag, file, '127.0.0.1', '0', 'echo', 'x'],
             { ...baseEnv, UCSPI_LAUNCHER: L });
-          t.equal(await talk(srv.port), '', `${flag}: closed without running prog`);
+          // From a client with an entry: its lookup reads where the damaged file was cut.
+          t.equal(await talk(srv.port, { local: '127.0.0.3' }), '', `${flag}: closed without running prog`);
           await srv.waitLog(/status 0\/30/);
           await stopAndRead(srv);
           return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
         };
-        t.equal(await lines(OURS), await lines(REF), flag);
+        const ours = await lines(OURS);
+        t.equal(ours, await lines(REF), `${flag} ${path.basename(file)}`);
+        if (file === damaged) t.match(ours, /drop: unable to check inst: 127\.0\.0\.3: protocol error\n/);
       }
     });
 

@@ -194,6 +194,19 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
     t.match(ours.err, /udpsvd: drop: discard data: unable to read: .*no-such\.cdb: file does not exist/);
     t.equal(ours.files.data, '(missing)', 'prog never ran');
   });
+  t.test('a damaged cdb: the datagram is discarded, worded as the reference', { skip: !haveCdb && 'ipsvd-cdb failed' }, async (t) => {
+    const damaged = path.join(tmp, 'damaged.cdb');
+    writeFileSync(damaged, readFileSync(cdb).subarray(0, 2049)); // cut short after its header
+    const flags = ['-v', '-l', 'me', '-x', damaged];
+    // A sender with an entry: its lookup reads where the file was cut (one
+    // without may be answered from the header alone by ipsvd's reader).
+    const send: Array<[string, string]> = [['127.0.0.3', 'lost\n']];
+    const [ref, ours] = await Promise.all([session(REF, flags, ruleProg, send, baseEnv, ['data']), session(OURS, flags, ruleProg, send, baseEnv, ['data'])]);
+    t.equal(ours.log, ref.log);
+    t.equal(ours.err, ref.err);
+    t.equal(ours.err, 'udpsvd: drop: discard data: unable to check inst: 127.0.0.3: protocol error\n');
+    t.equal(ours.files.data, '(missing)', 'prog never ran');
+  });
 });
 
 t.test('one prog at a time: datagrams meanwhile wait in the socket, then prog runs again', { skip: noRef }, async (t) => {

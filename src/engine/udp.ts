@@ -99,7 +99,10 @@ export class UdpEngine {
     const cfg = this.cfg;
     cfg.log.from(this.pseudoPid, g.remoteIp);
     this.sock!.discard();
-    cfg.log.discard('unable to read', cfg.rules!.path, e);
+    // As ipsvd: the store itself unreadable names it; one entry unreadable (a damaged cdb) names the client.
+    const ip = typeof e === 'string' ? undefined : (e as { checkInst?: string }).checkInst;
+    if (ip !== undefined) cfg.log.discard('unable to check inst', ip, e);
+    else cfg.log.discard('unable to read', cfg.rules!.path, e);
     this.ended(this.pseudoPid);
   }
 
