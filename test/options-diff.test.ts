@@ -15,6 +15,12 @@ const CASES: Record<string, string[][]> = {
   // udpsvd has no long option: "--help" and "--x" end the options, as sgetopt reads them.
   udpsvd: [[], ['-z'], ['--help'], ['-v', '--x', '0'], ['-c']],
   'ipsvd-cdb': [[], ['-z'], ['a', 'b']],
+  // Without long options a word starting with "--" ends the options (sgetopt), whoever wrote the tool.
+  softlimit: [['--x']],
+  setlock: [['--x']],
+  chpst: [['--x']],
+  svlogd: [['--x']],
+  sv: [['--x']],
   svc: [['-z', 'x'], ['-uz', 'x'], ['-v'], ['-du'], ['--'], ['-', 'x']],
   tcprules: [[], ['-z'], ['--'], ['--help']],
   tcprulescheck: [[]],
