@@ -136,13 +136,18 @@ function packageRoot(): string | undefined {
   return undefined;
 }
 
+/** Where the addon is loaded from (whether or not it is there), or undefined outside a package. */
+export function addonFile(): string | undefined {
+  const root = packageRoot();
+  return root === undefined ? undefined : path.join(root, 'build', 'Release', 'ucspi.node');
+}
+
 /** The addon, or null when it is not built, $UCSPI_NO_NATIVE is set, or it failed to load (see nativeLoadError). */
 export function loadNative(): Addon | null {
   if (cached !== undefined) return cached;
   if (process.env.UCSPI_NO_NATIVE) return (cached = null);
-  const root = packageRoot();
-  if (root === undefined) return (cached = null);
-  const file = path.join(root, 'build', 'Release', 'ucspi.node');
+  const file = addonFile();
+  if (file === undefined) return (cached = null);
   // Not built is the pure-Node install: nothing to report.
   if (!existsSync(file)) return (cached = null);
   try {

@@ -325,6 +325,10 @@ t.test('(b) tcprules: keys in tcpserver\'s order (rules.c), every CIDR length', 
   t.same(cidrSteps.map((s) => s.key), Array.from({ length: 9 }, (_v, i) => net4('127.1.2.3', 32 - i)));
   t.same(cidrSteps.map((s) => s.result), [...Array(8).fill('skipped'), 'found']);
   t.same([y.matched, y.set], ['127.1.2.0/24', [['NET', '24']]]);
+  t.match(y.notes, [/^rule 127\.1\.2\.0\/24 is ucspi-tcp6's \(CIDR\): ucspi-tcp 0\.88's tcpserver .* ignores it without a word/],
+    'a CIDR rule: said that djb\'s tcpserver skips it');
+  const [classic] = await explain(['--rules-cdb', compileRulesText('127.1.2.:allow\n', 'order3').cdb, '127.1.2.3']);
+  t.same(classic.notes, [], 'a classic rule: no such note');
 
   // IPv6: ucspi-tcp6's expanded form, then 128 bit keys (none in the file: not probed).
   const [z] = await explain(['--rules-cdb', some, '::1']);
@@ -456,7 +460,7 @@ t.test('plain text: the steps, the entry\'s lines, the decision', async (t) => {
   const s = await run(EXPLAIN, ['--rules', rules, '10.1.2.3', '192.0.2.1']);
   const [d, e] = s.stdout.split('\n\n');
   t.match(d, /\n {2}cidr {8}10\.1\.2\.3\/32 \.\. 10\.0\.0\.0\/9: not probed, no rule of these lengths\n {2}cidr {8}10\.0\.0\.0\/8 +found\n/);
-  t.match(d, new RegExp(`\\ndecided by: rule 10\\.0\\.0\\.0/8 \\(${rules.replace(/[.]/g, '\\.')} line 2: 10\\.0\\.0\\.0/8:deny\\)\\n {2}deny connection\\naction: deny$`));
+  t.match(d, new RegExp(`\\ndecided by: rule 10\\.0\\.0\\.0/8 \\(${rules.replace(/[.]/g, '\\.')} line 2: 10\\.0\\.0\\.0/8:deny\\)\\n {2}deny connection\\naction: deny\\nnote: rule 10\\.0\\.0\\.0/8 is ucspi-tcp6's \\(CIDR\\): .*$`));
   t.match(e, /\n {2}default {5}\(empty key\) +found\ndecided by: rule \(empty key\) \(.* line 3: :allow,X="1"\)\n {2}set environment variable X=1\n {2}allow connection\naction: allow\nenvironment: X=1\n/);
 });
 

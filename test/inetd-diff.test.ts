@@ -271,3 +271,35 @@ t.test('internal datagram services on ::1, and no answer to 127/8', { skip: skip
   t.equal(seen.ours?.echo, 'hello');
   t.equal(seen.ours?.echoFrom127, 'none', '127/8 senders get no answer');
 });
+
+// The host part and the protocol's family, as openbsd-inetd opens them: "tcp"
+// (and "*:") is two sockets, IPv4 and an IPv6-only one; "tcp4" IPv4 only;
+// "tcp6" IPv6 only; "tcp46" one dual-stack socket. (tcpsvd's host 0 is IPv4
+// only, as ipsvd's: this is inetd's rule, not the servers'.)
+t.test('tcp, tcp4, tcp6, tcp46 and *: as openbsd-inetd opens them', { skip: skipAll }, async (t) => {
+  const names = ['tcp', 'tcp4', 'tcp6', 'tcp46', 'star'] as const;
+  const seen = await both(t, 'families', async (impl, dir) => {
+    const ports = await Promise.all(names.map(() => freePortOn('::')));
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, names.map((n, i) => (n === 'star'
+      ? `*:${ports[i]} stream tcp nowait root /bin/echo echo hi\n`
+      : `${ports[i]} stream ${n} nowait root /bin/echo echo hi\n`)).join(''));
+    const srv = await startInetd(impl, conf, dir, { tcp: ports });
+    try {
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) {
+        const tables = listeners(srv.pid).filter((l) => l.port === ports[i]).map((l) => l.table).sort();
+        out[names[i]] = { tables, v4: closed(await tcpTalk('127.0.0.1', ports[i])), v6: closed(await tcpTalk('::1', ports[i])) };
+      }
+      return out;
+    } finally {
+      await srv.stop();
+    }
+  });
+  const both46 = { v4: 'hi\n', v6: 'hi\n' };
+  t.same(seen.ours, {
+    tcp: { tables: ['tcp', 'tcp6'], ...both46 }, tcp4: { tables: ['tcp'], v4: 'hi\n', v6: 'ERR:ECONNREFUSED' },
+    tcp6: { tables: ['tcp6'], v4: 'ERR:ECONNREFUSED', v6: 'hi\n' }, tcp46: { tables: ['tcp6'], ...both46 },
+    star: { tables: ['tcp', 'tcp6'], ...both46 },
+  }, 'the sockets and who reaches them');
+});

@@ -127,6 +127,9 @@ for (const tool of TOOLS) {
     const dns = await startFakeDns({
       'srv.example': { a: ['127.0.0.7'] },
       'srv.qual.example': { a: ['127.0.0.8'] },
+      // A name with both kinds of address listens on its IPv4 one; one with IPv6 only has none.
+      'both.example': { a: ['127.0.0.11'], aaaa: ['::1'] },
+      'six.example': { aaaa: ['::1'] },
     }, { port53: true });
     t.teardown(() => dns.close());
     const env = { ...base, DNSCACHEIP: dns.addr };
@@ -143,6 +146,7 @@ for (const tool of TOOLS) {
     };
     for (const [host, at, e] of [
       ['srv.example', '127.0.0.7', env],
+      ['both.example', '127.0.0.11', env],
       ['127.0.0.9', '127.0.0.9', env],
       ['[127.0.0.10]', '127.0.0.10', env],
       ['srv', '127.0.0.8', { ...env, DNSREWRITEFILE: path.join(tmp, 'none'), LOCALDOMAIN: 'qual.example' }],
@@ -156,7 +160,7 @@ for (const tool of TOOLS) {
 
     // Names without an address: NXDOMAIN (including localhost, which djb's
     // library does not treat specially), a name past the search list.
-    for (const host of ['nosuch.example', 'localhost', '127.1']) {
+    for (const host of ['nosuch.example', 'localhost', '127.1', 'six.example']) {
       const args = [...tool.args, host, '0', 'true'];
       const [mine, theirs] = await Promise.all([failure(ours, args, env), failure(ref, args, env)]);
       t.same(mine, theirs, `${host}: same words and exit code`);
@@ -187,7 +191,11 @@ for (const tool of TOOLS) {
 t.test('udpsvd host by name, as the reference', needReference('udpsvd'), (t) => oneAtATime(async () => {
   const mineCmd = path.join(BIN, 'udpsvd');
   const ref = findReference('udpsvd') ?? 'udpsvd';
-  const dns = await startFakeDns({ 'srv.example': { a: ['127.0.0.7'] } }, { port53: true });
+  const dns = await startFakeDns({
+    'srv.example': { a: ['127.0.0.7'] },
+    'both.example': { a: ['127.0.0.11'], aaaa: ['::1'] },
+    'six.example': { aaaa: ['::1'] },
+  }, { port53: true });
   t.teardown(() => dns.close());
   const env = { ...base, DNSCACHEIP: dns.addr };
   const bound = async (cmd: string, host: string) => {
@@ -198,12 +206,14 @@ t.test('udpsvd host by name, as the reference', needReference('udpsvd'), (t) => 
       await srv.stop();
     }
   };
-  for (const [host, at] of [['srv.example', '127.0.0.7'], ['[127.0.0.10]', '127.0.0.10']] as const) {
+  for (const [host, at] of [['srv.example', '127.0.0.7'], ['both.example', '127.0.0.11'], ['[127.0.0.10]', '127.0.0.10'],
+    ['0', '0.0.0.0'], ['', '0.0.0.0']] as const) {
     const mine = await bound(mineCmd, host);
     t.equal(mine, at, `${host}: bound to ${at}`);
     t.equal(mine, await bound(ref, host), `${host}: as the reference`);
   }
-  for (const host of ['nosuch.example', 'localhost', '127.1', LONG]) {
+  // udpsvd is IPv4 only: "::" is a name without an address, as ipsvd has it.
+  for (const host of ['nosuch.example', 'localhost', '127.1', LONG, 'six.example', '::', '::1']) {
     const args = ['-l', 'me', host, '0', 'true'];
     const [mine, theirs] = await Promise.all([failure(mineCmd, args, env), failure(ref, args, env)]);
     t.same(mine, theirs, `${host.slice(0, 20)}: same words and exit code`);

@@ -137,3 +137,47 @@ t.test('npm pack, then npm install -g of the tarball into an empty prefix, offli
     t.ok(fs.existsSync(path.join(prefix, 'share', 'man', `man${sect}`, path.basename(m))), `${path.basename(m)} installed`);
   }
 });
+
+// A man page names only pages that are there: ours (package.json's "man",
+// which npm installs) or another package's, listed here with what provides it.
+// A reference to a page nobody ships (ipsvd-instruct(5) once was) fails.
+const ELSEWHERE: Record<string, string> = {
+  // manpages-dev and manpages: system and library calls, files, the shell
+  'accept(2)': 'manpages-dev', 'chroot(2)': 'manpages-dev', 'flock(2)': 'manpages-dev', 'listen(2)': 'manpages-dev',
+  'open(2)': 'manpages-dev', 'read(2)': 'manpages-dev', 'recv(2)': 'manpages-dev', 'sendto(2)': 'manpages-dev',
+  'setrlimit(2)': 'manpages-dev', 'setsid(2)': 'manpages-dev', 'ctime(3)': 'manpages-dev', 'getaddrinfo(3)': 'manpages-dev',
+  'initgroups(3)': 'manpages-dev', 'syslog(3)': 'manpages-dev', 'sd_listen_fds(3)': 'libsystemd-dev',
+  'sh(1)': 'dash', 'ps(1)': 'procps', 'renice(1)': 'bsdutils', 'flock(1)': 'util-linux', 'prlimit(1)': 'util-linux',
+  'logger(1)': 'bsdutils', 'date(1)': 'coreutils', 'getent(1)': 'libc-bin', 'node(1)': 'nodejs',
+  'cdb(1)': 'tinycdb', 'haproxy(1)': 'haproxy', 'systemd.socket(5)': 'systemd', 'inetd.conf(5)': 'openbsd-inetd',
+  'xinetd.conf(5)': 'xinetd', 'hosts_access(5)': 'libwrap0-dev', 'hosts_options(5)': 'libwrap0-dev',
+  's6-supervise(8)': 's6', 'supervise-daemon(8)': 'openrc',
+};
+
+/** Every name(section) a page refers to, from its text with roff's escapes and font changes taken out. */
+function references(roff: string): string[] {
+  // ".BR name (5)": the macro's words are set side by side, so the blank goes too.
+  const macro = /^\.(?:BR|RB|IR|RI|BI|IB|B|I)\s+/;
+  const text = roff.split('\n').map((l) => (macro.test(l) ? l.replace(macro, '').replace(/"/g, '').replace(/ \(/g, '(') : l))
+    .join('\n').replace(/\\f[BIRP]/g, '').replace(/\\-/g, '-').replace(/\\&/g, '');
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<![\w.-])([a-z][a-z0-9_.+-]*[a-z0-9_])\(([1-8])\)/g)) out.add(`${m[1]}(${m[2]})`);
+  return [...out];
+}
+
+t.test('man pages name only pages that ship', async (t) => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const shipped = new Set((pkg.man as string[]).map((m) => {
+    const base = path.basename(m);
+    return `${base.replace(/\.\d$/, '')}(${base.slice(-1)})`;
+  }));
+  const pages = fs.readdirSync(path.join(ROOT, 'man')).filter((f) => /\.\d$/.test(f));
+  for (const page of pages) t.ok(pkg.man.includes(`man/${page}`), `man/${page} is in package.json's man`);
+  for (const page of pages) {
+    for (const ref of references(fs.readFileSync(path.join(ROOT, 'man', page), 'utf8'))) {
+      t.ok(shipped.has(ref) || ELSEWHERE[ref] !== undefined, `${page}: ${ref} ships (ours, or another package's)`);
+    }
+  }
+  t.same(references('.BR ipsvd\\-instruct (5),\nsee tcp-environ(5) and\n.BR cdb (1)'), ['ipsvd-instruct(5)', 'tcp-environ(5)', 'cdb(1)'],
+    'the reading of references finds the forms the pages use');
+});

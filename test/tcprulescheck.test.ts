@@ -148,6 +148,40 @@ t.test('CIDR and IPv6 rules (ucspi-tcp6 keys)', async (t) => {
     [{ TCPREMOTEIP: '2001:db9::1' }, 'rule :\nset environment variable NET=default\nallow connection\n'],
     [{ TCPREMOTEIP: 'not:an:address' }, 'rule :\nset environment variable NET=default\nallow connection\n'],
   ];
-  for (const [env, want] of cases) t.same(ours(file, env), { code: 0, stdout: want, stderr: '' }, JSON.stringify(env));
+  for (const [env, want] of cases) {
+    // A CIDR or IPv6 rule found: standard output stays the original's, and a
+    // line on standard error says that djb's tcpserver skips such a rule.
+    const name = /^rule (.*):\n/.exec(want)![1];
+    const tcp6 = /\//.test(name) || /:/.test(name.slice(name.lastIndexOf('@') + 1));
+    const stderr = tcp6 ? `tcprulescheck: note: rule ${name} is ucspi-tcp6's (${name.includes('/') ? 'CIDR' : 'IPv6'}): ` +
+      'ucspi-tcp 0.88\'s tcpserver (Debian\'s ucspi-tcp) never looks it up and ignores it without a word; ' +
+      'only ucspi-tcp6\'s tcpserver and ours apply it\n' : '';
+    t.same(ours(file, env), { code: 0, stdout: want, stderr }, JSON.stringify(env));
+  }
   // The exact /32 rule is shadowed by the dotted prefix, which comes first.
+});
+
+// What the note says, shown: the cdb our tcprules writes for a CIDR rule is
+// one Debian's tcpserver (ucspi-tcp 0.88) reads, and it lets in the client the
+// rule denies; ours denies it. A classic rule: no note, as the reference.
+t.test('a CIDR rule: djb\'s tcpserver skips it, tcprulescheck says so', needReference('tcpserver', 'tcprulescheck'), async (t) => {
+  const { startServer, talk } = await import('./helpers/net');
+  const file = compile('127.0.0.0/8:deny\n127.0.0.3:deny\n:allow\n', 'skipped.cdb');
+  const served = async (cmd: string, local: string) => {
+    const srv = await startServer(cmd, ['-HR', '-l', 'me', '-x', file, '127.0.0.1', '0', 'echo', 'served'], { PATH: '/usr/bin:/bin' });
+    try {
+      return await talk(srv.port, { local });
+    } finally {
+      await srv.stop();
+    }
+  };
+  t.equal(await served(findReference('tcpserver') ?? 'tcpserver', '127.0.0.2'), 'served\n', 'Debian\'s tcpserver: the /8 rule is skipped');
+  t.equal(await served(path.join(ROOT, 'bin', 'tcpserver'), '127.0.0.2'), '', 'ours: denied by it');
+  t.equal(await served(findReference('tcpserver') ?? 'tcpserver', '127.0.0.3'), '', 'Debian\'s tcpserver: a classic rule applies');
+  const cidr = oursBin({ TCPREMOTEIP: '127.0.0.2' }, [file]);
+  t.equal(cidr.stdout, 'rule 127.0.0.0/8:\ndeny connection\n');
+  t.match(cidr.stderr, /^tcprulescheck: note: rule 127\.0\.0\.0\/8 is ucspi-tcp6's \(CIDR\): ucspi-tcp 0\.88's tcpserver .* ignores it without a word/);
+  t.equal(cidr.code, 0);
+  const classic = oursBin({ TCPREMOTEIP: '127.0.0.3' }, [file]);
+  t.same(classic, ref(file, { TCPREMOTEIP: '127.0.0.3' }), 'a classic rule: as the reference, no note');
 });

@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
-import { BIN, launchers, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
+import { BIN, launchers, listeners, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
 import { asRoot, findReference, needReference, reference, scratch } from './helpers/common';
@@ -59,15 +59,43 @@ for (const l of launchers()) {
       });
     }
 
+    t.test('host 0 listens on IPv4 only, as the reference; -6 or :: on both (dual stack)', needReference('tcpserver'), async (t) => {
+      // Which /proc table holds the listener, and which loopback reaches it.
+      const seen = async (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
+        const srv = await startServer(cmd, ['-HR', '-l', 'me', ...args, '0', 'echo', 'hi'], env);
+        try {
+          const tables = listeners(srv.proc.pid!).map((x) => x.table);
+          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
+          const v4 = await reach('127.0.0.1');
+          const v6 = await reach('::1');
+          return { tables, v4, v6 };
+        } finally {
+          await srv.stop();
+        }
+      };
+      for (const host of ['0', '', '0.0.0.0']) {
+        const ours = await seen(OURS, [host], { ...baseEnv, ...L });
+        t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);
+        t.same(ours, await seen(REF, [host], baseEnv), `host '${host}': as the reference`);
+      }
+      t.same(await seen(OURS, ['-4', '0'], { ...baseEnv, ...L }), { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, '-4 0');
+      for (const args of [['-6', '0'], ['::']]) {
+        t.same(await seen(OURS, args, { ...baseEnv, ...L }), { tables: ['tcp6'], v4: 'hi\n', v6: 'hi\n' },
+          `${args.join(' ')}: one socket for IPv6 and IPv4`);
+      }
+    });
+
     t.test('rules cdb: deny, variables, longest prefix, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
-      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello world",TCPREMOTEHOST="set",FOO="rule"\n127.0.4.:allow,NET="yes"\n:allow,DEFAULT="1"\n');
+      const cdb = rulesCdb('127.0.0.2:deny\n127.0.0.3:allow,GREETING="hello wörld",TCPREMOTEHOST="sét",FOO="rulé"\n127.0.4.:allow,NET="café"\n:allow,DEFAULT="1é"\n');
       for (const local of ['127.0.0.2', '127.0.0.3', '127.0.4.1', '127.0.0.5']) {
         t.same(await envSeen(OURS, ['-HR', '-x', cdb], local, L), await envSeen(REF, ['-HR', '-x', cdb], local), local);
       }
       t.same(await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.2', L), {}, 'denied');
       const three = await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.3', L);
-      t.equal(three.GREETING, 'hello world');
-      t.equal(three.FOO, 'rule', "a rule overrides the server's own variable");
+      // Every value holds a non-ASCII byte (UTF-8 text): it reaches prog byte for byte.
+      t.equal(three.GREETING, 'hello wörld');
+      t.equal(three.FOO, 'rulé', "a rule overrides the server's own variable");
+      t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.4.1', L)).NET, 'café');
       t.equal((await envSeen(OURS, ['-HR', '-x', cdb], '127.0.0.5', L)).FOO, 'bar', 'others keep it');
     });
 
@@ -93,6 +121,24 @@ for (const l of launchers()) {
           .replace(/\b(pid|ok|deny|end) \d+/g, '$1 N').replace(/::\d+$/gm, '::RPORT');
       };
       t.equal(await run(OURS), await run(REF));
+    });
+
+    t.test('a damaged rules cdb: the connection dropped, the file named once, as the reference', needReference('tcpserver', 'tcprules'), async (t) => {
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      const cdb = rulesCdb('127.0.0.1:allow,A="1"\n:deny\n');
+      writeFileSync(cdb, readFileSync(cdb).subarray(0, 2049)); // cut short after its header
+      const run = async (cmd: string) => {
+        const srv = await startServer(cmd, ['-vHR', '-l', 'me', '-x', cdb, '127.0.0.1', '0', 'echo', 'prog'],
+          { ...baseEnv, ...(cmd === OURS ? L : {}) });
+        t.equal(await talk(srv.port), '', 'closed without running prog');
+        await srv.waitLog(/end \d+ status \d+\n.*status: 0\/40\n/);
+        await stopAndRead(srv);
+        return srv.stderr().replace(new RegExp(`:${srv.port} `, 'g'), ':PORT ')
+          .replace(/\b(pid|ok|deny|end) \d+/g, '$1 N').replace(/::\d+$/gm, '::RPORT');
+      };
+      const ours = await run(OURS);
+      t.equal(ours, await run(REF));
+      t.match(ours, `tcpserver: warning: dropping connection, unable to read ${cdb}: protocol error\n`);
     });
 
     t.test('-1 prints the port; -B banner comes first', async (t) => {

@@ -37,8 +37,9 @@ function peersDir(): string {
   const d = mkdtempSync(path.join(tmp, 'peers-'));
   writeFileSync(path.join(d, '127.0.0.2'), '');
   chmodSync(path.join(d, '127.0.0.2'), 0o000); // deny
-  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello world\n+FOO\n');
-  writeFileSync(path.join(d, '127.0.4'), '+NET=yes\n');
+  // Every value holds a non-ASCII byte (UTF-8 text): it must reach prog byte for byte.
+  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello wörld\n+FOO\n');
+  writeFileSync(path.join(d, '127.0.4'), '+NET=café\n');
   return d;
 }
 
@@ -97,6 +98,31 @@ for (const l of launchers()) {
       zone['127.0.0.1'] = { mode: 'servfail' };
       t.same(await envSeen(OURS, [], '127.0.0.9', L, E), await envSeen(REF, [], '127.0.0.9', undefined, E), 'SERVFAIL');
       zone['127.0.0.1'] = { ptr: 'Local.Example.' };
+    });
+
+    t.test('host 0 listens on IPv4 only, as the reference; :: on both (dual stack)', needReference('tcpsvd'), async (t) => {
+      // Which /proc table holds the listener, and which loopback reaches it.
+      const seen = async (cmd: string, host: string, env: NodeJS.ProcessEnv) => {
+        const srv = await startServer(cmd, ['-l', 'me', host, '0', 'echo', 'hi'], env);
+        try {
+          const tables = listeners(srv.proc.pid!).map((x) => x.table);
+          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
+          const v4 = await reach('127.0.0.1');
+          const v6 = await reach('::1');
+          return { tables, v4, v6 };
+        } finally {
+          await srv.stop();
+        }
+      };
+      for (const host of ['0', '', '0.0.0.0']) {
+        const ours = await seen(OURS, host, { ...baseEnv, UCSPI_LAUNCHER: L });
+        t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);
+        t.same(ours, await seen(REF, host, baseEnv), `host '${host}': as the reference`);
+      }
+      t.same(await seen(OURS, '::', { ...baseEnv, UCSPI_LAUNCHER: L }), { tables: ['tcp6'], v4: 'hi\n', v6: 'hi\n' },
+        'host ::: one socket for IPv6 and IPv4');
+      t.same(await seen(OURS, '::1', { ...baseEnv, UCSPI_LAUNCHER: L }), { tables: ['tcp6'], v4: 'ECONNREFUSED', v6: 'hi\n' },
+        'host ::1: IPv6 loopback only');
     });
 
     t.test('a silent name server delays only the client it is asked about', async (t) => {
@@ -159,8 +185,9 @@ for (const l of launchers()) {
       const denied = await envSeen(OURS, ['-i', d], '127.0.0.2', L);
       t.same(denied, {}, 'denied client gets nothing');
       const set = await envSeen(OURS, ['-i', d], '127.0.0.3', L);
-      t.equal(set.GREETING, 'hello world');
+      t.equal(set.GREETING, 'hello wörld');
       t.notOk('FOO' in set, '+FOO removes FOO');
+      t.equal((await envSeen(OURS, ['-i', d], '127.0.4.1', L)).NET, 'café', 'byte for byte');
     });
 
     t.test('-vv with -i and -x: the matched entry and its instructions, as the reference logs them', needReference('tcpsvd', 'ipsvd-cdb'), async (t) => {
@@ -283,17 +310,26 @@ for (const l of launchers()) {
       await srv.stop();
     });
 
-    t.test('unreadable instructions: that connection dropped, as the reference words it', needReference('tcpsvd'), async (t) => {
-      for (const flag of ['-x', '-i']) {
+    t.test('unreadable instructions: that connection dropped, as the reference words it', needReference('tcpsvd', 'ipsvd-cdb'), async (t) => {
+      // A cdb cut short after its header: damaged, named once ("protocol error", as ipsvd).
+      const { spawnSync } = await import('node:child_process');
+      const { readFileSync } = await import('node:fs');
+      const damaged = path.join(tmp, `damaged-${L}.cdb`);
+      t.equal(spawnSync(reference('ipsvd-cdb'), [damaged, damaged + '.tmp', peersDir()], { timeout: 10000 }).status, 0);
+      writeFileSync(damaged, readFileSync(damaged).subarray(0, 2049));
+      for (const [flag, file] of [['-x', path.join(tmp, 'missing')], ['-i', path.join(tmp, 'missing')], ['-x', damaged]]) {
         const lines = async (cmd: string) => {
-          const srv = await startServer(cmd, ['-v', flag, path.join(tmp, 'missing'), '127.0.0.1', '0', 'echo', 'x'],
+          const srv = await startServer(cmd, ['-v', flag, file, '127.0.0.1', '0', 'echo', 'x'],
             { ...baseEnv, UCSPI_LAUNCHER: L });
-          t.equal(await talk(srv.port), '', `${flag}: closed without running prog`);
+          // From a client with an entry: its lookup reads where the damaged file was cut.
+          t.equal(await talk(srv.port, { local: '127.0.0.3' }), '', `${flag}: closed without running prog`);
           await srv.waitLog(/status 0\/30/);
           await stopAndRead(srv);
           return (srv.stderr() + srv.stdout()).replace(/\b(pid|end) \d+/g, '$1 N').replace(/:\d+,/, ':PORT,');
         };
-        t.equal(await lines(OURS), await lines(REF), flag);
+        const ours = await lines(OURS);
+        t.equal(ours, await lines(REF), `${flag} ${path.basename(file)}`);
+        if (file === damaged) t.match(ours, /drop: unable to check inst: 127\.0\.0\.3: protocol error\n/);
       }
     });
 
@@ -360,13 +396,16 @@ t.test('usage: exit 111 and ipsvd\'s usage line, like the reference', needRefere
     t.equal(ours.stderr.replace(/^usage: \S+/m, 'usage: X'), ref.stderr.replace(/^usage: \S+/m, 'usage: X'));
   }
   for (const args of [['-V'], ['-vV', '0', '1', 'x']]) {
-    // -V: a version line in ipsvd's "$Id: ... $" shape (ours names itself), then the usage.
+    // -V: a version line in ipsvd's "$Id: ... $" shape (ours names itself),
+    // ours: whether the addon is in use, then the usage.
     const ours = spawnSync(OURS, args, { encoding: 'utf8', timeout: 10000 });
     const ref = spawnSync(REF, args, { encoding: 'utf8', timeout: 10000 });
     t.equal(ours.status, ref.status, `exit code for ${args.join(' ')}`);
     const id = /^\$Id: [^$\n]+ \$\n/;
     t.match(ours.stderr, id);
-    const mask = (e: string) => e.replace(id, '$Id$\n').replace(/^usage: \S+/m, 'usage: X');
+    const addon = /^tcpsvd: native addon: .*\n/m;
+    t.match(ours.stderr, addon, 'the addon line');
+    const mask = (e: string) => e.replace(id, '$Id$\n').replace(addon, '').replace(/^usage: \S+/m, 'usage: X');
     t.equal(mask(ours.stderr), mask(ref.stderr), args.join(' '));
   }
   const bad = spawnSync(OURS, ['127.0.0.1', 'no-such-service', 'true'], { encoding: 'utf8', timeout: 10000 });

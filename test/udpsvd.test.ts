@@ -34,7 +34,8 @@ function norm(s: string): string {
     .replace(/\b(pid|start|deny|exec|end) \d+/g, '$1 P')
     .replace(/listening on ([\d.]+):\d+/g, 'listening on $1:PORT')
     .replace(/:(\d+\.\d+\.\d+\.\d+):\d+/g, ':$1:N')
-    .replace(/\$Id:[^$]*\$/g, '$Id$');
+    .replace(/\$Id:[^$]*\$/g, '$Id$')
+    .replace(/^udpsvd: native addon: (in use|not in use|not built).*\n/m, ''); // -V: ours says whether the addon is in use
 }
 
 function ends(s: string): number {
@@ -144,12 +145,13 @@ function peersDir(): string {
   const d = mkdtempSync(path.join(tmp, 'peers-'));
   writeFileSync(path.join(d, '127.0.0.2'), '');
   chmodSync(path.join(d, '127.0.0.2'), 0o000); // deny
-  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello world\n+FOO\n+UDPREMOTEIP=set\n');
-  writeFileSync(path.join(d, '127.0.4'), '+NET=yes\n# comment\n');
+  // Every value holds a non-ASCII byte (UTF-8 text): it must reach prog byte for byte.
+  writeFileSync(path.join(d, '127.0.0.3'), '+GREETING=hello wörld\n+FOO\n+UDPREMOTEIP=sét\n');
+  writeFileSync(path.join(d, '127.0.4'), '+NET=café\n# comment\n');
   // An executable entry: its command runs instead of prog (and must read the datagram).
   writeFileSync(path.join(d, '127.0.0.5'), 'dd bs=4096 count=1 2>/dev/null | sed s/^/exec:/ >&2\n');
   chmodSync(path.join(d, '127.0.0.5'), 0o755);
-  writeFileSync(path.join(d, '127.0.0.6'), 'bad instruction\n+OK=1\n');
+  writeFileSync(path.join(d, '127.0.0.6'), 'bad instruction\n+OK=1é\n');
   writeFileSync(path.join(d, '127.0.0.7'), '=127.0.0.8\n');
   return d;
 }
@@ -177,6 +179,7 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
       t.equal(ours.log, ref.log, `${what}: log lines`);
       t.equal(ours.err, ref.err, `${what}: warnings and exec output`);
       t.same(ours.files, ref.files, `${what}: what prog saw`);
+      for (const v of ['hello wörld', 'café', '1é', 'sét']) t.match(ours.files.vars, v, `${what}: ${v} byte for byte`);
       t.notMatch(ours.files.data, /denied/, 'a denied datagram is discarded, never read by prog');
       t.match(ours.files.data, /after-deny/, 'the one after it is served');
       t.match(ours.log, /deny P me:127\.0\.0\.1 ::127\.0\.0\.2:N/);
@@ -189,6 +192,19 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
     t.equal(ours.log, ref.log);
     t.equal(ours.err, ref.err);
     t.match(ours.err, /udpsvd: drop: discard data: unable to read: .*no-such\.cdb: file does not exist/);
+    t.equal(ours.files.data, '(missing)', 'prog never ran');
+  });
+  t.test('a damaged cdb: the datagram is discarded, worded as the reference', { skip: !haveCdb && 'ipsvd-cdb failed' }, async (t) => {
+    const damaged = path.join(tmp, 'damaged.cdb');
+    writeFileSync(damaged, readFileSync(cdb).subarray(0, 2049)); // cut short after its header
+    const flags = ['-v', '-l', 'me', '-x', damaged];
+    // A sender with an entry: its lookup reads where the file was cut (one
+    // without may be answered from the header alone by ipsvd's reader).
+    const send: Array<[string, string]> = [['127.0.0.3', 'lost\n']];
+    const [ref, ours] = await Promise.all([session(REF, flags, ruleProg, send, baseEnv, ['data']), session(OURS, flags, ruleProg, send, baseEnv, ['data'])]);
+    t.equal(ours.log, ref.log);
+    t.equal(ours.err, ref.err);
+    t.equal(ours.err, 'udpsvd: drop: discard data: unable to check inst: 127.0.0.3: protocol error\n');
     t.equal(ours.files.data, '(missing)', 'prog never ran');
   });
 });

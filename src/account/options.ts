@@ -8,7 +8,7 @@
 //   --log-json                                    JSON log lines
 import type { EngineConfig } from '../engine/engine';
 import { errstr } from '../lib/errstr';
-import { type LongOptions, UsageError } from '../lib/getopt';
+import { type LongOptions, badLongValue } from '../lib/getopt';
 import { type PrefixLengths, parsePrefixOption, prefixKeyer } from './prefix';
 import { parseRateOption } from './rate';
 import { Stats, StatusFile, type StatusSource, parseHostPort, serveMetrics, snapshot } from './status';
@@ -35,12 +35,12 @@ export const LIMIT_DEFAULTS: LimitOptions = { statusMs: 1000, logJson: false };
 
 /**
  * One of the long options above into f; false for a name that is none of
- * them. A bad value throws UsageError with a line naming the option.
+ * them. A bad value throws UsageError with a line naming the option, exit 100.
  */
 export function limitOption(prog: string, f: LimitOptions, name: string, v = '',
                                 unescape: (s: string) => string): boolean {
   const bad = (want: string): never => {
-    throw new UsageError(`${prog}: bad --${name} value: ${JSON.stringify(v)}: want ${want}`);
+    throw badLongValue(prog, name, v, want);
   };
   switch (name) {
     case 'prefix': f.prefix = parsePrefixOption(v, f.prefix) ?? bad('N4[,N6], N4 0..32, N6 0..128'); return true;

@@ -8,8 +8,15 @@ import * as fs from 'node:fs';
 import { openRegular } from '../lib/regular';
 import { cdbHash } from './hash';
 
+/**
+ * A damaged file: what is wrong in message (without the file's name: whoever
+ * reports it names the file, once), the file in path, and code EPROTO, so
+ * that it is told in djb's word, "protocol error", as his readers report it
+ * (cdb_read's error_proto): "unable to read rules.cdb: protocol error".
+ */
 export class CdbError extends Error {
-  constructor(message: string) {
+  readonly code = 'EPROTO';
+  constructor(readonly path: string, message: string) {
     super(message);
     this.name = 'CdbError';
   }
@@ -81,7 +88,7 @@ export class Cdb {
   }
 
   private fail(): never {
-    throw new CdbError(`${this.path}: truncated or corrupt cdb file`);
+    throw new CdbError(this.path, 'truncated or corrupt cdb file');
   }
 
   // Exactly n bytes at pos, or CdbError: reading past the end means damage.

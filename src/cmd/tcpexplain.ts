@@ -14,6 +14,7 @@ import { CdbError } from '../cdb/reader';
 import { compileRules, readLines, RulesError } from '../rules/compile';
 import { LineCompiler } from '../rules/parse';
 import { ruleLines } from '../rules/check';
+import { tcp6OnlyNote, tcp6OnlyRule } from '../rules/keys';
 import { unescapeMsg } from '../instruct/parse';
 import { fromBytes } from '../launch/launch';
 import { errstr } from '../lib/errstr';
@@ -317,6 +318,7 @@ function report(ctx: Ctx, peer: Peer, hostFrom: Report['client']['hostFrom'], d:
     }
   }
   const matched = d.matched ?? null;
+  if (rules && matched !== null && tcp6OnlyRule(matched)) notes.push(tcp6OnlyNote(matched));
   const action = d.action === 'deny' ? 'deny' : d.shell !== undefined ? 'exec' : 'allow';
   if (!rules && found?.kind === 'candidate' && found.entry === 'instructions' && d.action === 'deny' && forward === null) {
     notes.push('the entry has =host lines and none of them matched: deny');

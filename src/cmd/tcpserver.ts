@@ -5,7 +5,7 @@ import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { chooseBackend } from '../engine/backend';
 import { errstr } from '../lib/errstr';
-import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { InfoWanted, LONG_VALUE_CODE, UsageError, badLongValue, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
 import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
@@ -16,7 +16,8 @@ import { engineParts, startStatus } from '../account/options';
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
-  proxyConfig } from '../engine/frontdoor';
+  helpText, proxyConfig } from '../engine/frontdoor';
+import { versionLine } from '../lib/version';
 
 const USAGE = {
   prog: 'tcpserver',
@@ -44,7 +45,8 @@ export interface ServerOptions {
   paranoid: boolean;
   noDelay: boolean;
   printPort: boolean;
-  only4: boolean;
+  /** -6: host 0 listens on IPv6 and IPv4 together (dual stack); -4 (the default): IPv4 only. */
+  dual: boolean;
   host: string;
   port: string;
   prog: string[];
@@ -59,13 +61,24 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = {
     verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, only4: false, front: frontDoorDefaults(),
+    printPort: false, dual: false, front: frontDoorDefaults(),
   };
   // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
   const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
+    if (ch === 'help') {
+      throw new InfoWanted(helpText(USAGE.text.replace(/^tcpserver: /, ''), [
+        ['-4 / -6', 'with host 0: IPv4 only (default) / IPv6 and IPv4 together (ucspi-tcp6\'s letters)'],
+        ['--per-host=n[:msg]', 'count clients per host: at most n each (MAXCONNIP, MAXCONNC, DIEMSG from the rules)'],
+        ['--version', 'the version, and whether the native addon is in use'],
+      ]));
+    }
+    if (ch === 'version') {
+      const { describeAddon } = require('../engine/backend') as typeof import('../engine/backend');
+      throw new InfoWanted(`${versionLine('tcpserver')}\n${describeAddon(true)}`);
+    }
     if (ch === 'per-host') {
       const m = /^(\d{1,9})(?::([\s\S]*))?$/.exec(v);
-      if (!m) throw new UsageError(`tcpserver: bad --per-host value: ${JSON.stringify(v)}: want n[:message]`);
+      if (!m) throw badLongValue('tcpserver', ch, v, 'n[:message]');
       o.perHost = m[2] === undefined ? { limit: Number(m[1]) } : { limit: Number(m[1]), msg: unescapeMsg(m[2]) };
       return;
     }
@@ -75,8 +88,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     switch (ch) {
       case '1': o.printPort = true; break;
-      case '4': o.only4 = true; break;
-      case '6': o.only4 = false; break;
+      case '4': o.dual = false; break;
+      case '6': o.dual = true; break;
       case 'U':
         if (env.UID !== undefined) o.uid = decimalArg(env.UID);
         if (env.GID !== undefined) o.gid = decimalArg(env.GID);
@@ -103,9 +116,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'l': o.localName = v; break;
       case 't': o.timeout = decimalArg(v); break;
     }
-  }, { ...FRONT_DOOR_LONGS, 'per-host': true });
+  }, { ...FRONT_DOOR_LONGS, 'per-host': true, help: false, version: false });
   const args = hostPortProg(rest);
-  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpserver: --prefix needs --per-host or --rate');
+  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpserver: --prefix needs --per-host or --rate', LONG_VALUE_CODE);
   return { ...o, ...args };
 }
 
@@ -130,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
   const parts = engineParts(o.front);
   const backend = chooseBackend((what, e) => log.warn(what, e));
   let listening = '';
-  const host = o.only4 && (o.host === '0' || o.host === '') ? '0.0.0.0' : o.host;
+  const host = o.dual && (o.host === '0' || o.host === '') ? '::' : o.host;
   const engine = await serve({
     host, port, backlog: o.backlog, passedFd,
     afterBind(b) {

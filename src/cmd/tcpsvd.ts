@@ -5,14 +5,14 @@ import { type IpsvdOptions, IPSVD_DEFAULTS, accountOf, commonOption, fatalOf, ip
 import { chooseBackend } from '../engine/backend';
 import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
-import { UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { InfoWanted, LONG_VALUE_CODE, UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
 import { jsonLog } from '../log/json';
 import { engineParts, startStatus } from '../account/options';
 import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
-  proxyConfig } from '../engine/frontdoor';
+  helpText, proxyConfig } from '../engine/frontdoor';
 
 const USAGE = ipsvdUsage('tcpsvd', '[-Ehpv] [-u user] [-c n] [-C n:msg] [-b n] [-l name] [-i dir|-x cdb] [-t sec] host port prog');
 
@@ -37,6 +37,7 @@ export function parseArgs(argv: string[]): SvdOptions {
   };
   const unescape = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
+    if (ch === 'help') throw new InfoWanted(helpText(USAGE.text, []));
     if (ch.length > 1) {
       frontDoorOption('tcpsvd', o.front, ch, v, unescape);
       return;
@@ -55,9 +56,9 @@ export function parseArgs(argv: string[]): SvdOptions {
       case 'b': o.backlog = decimalArg(v); break;
       default: commonOption('tcpsvd', o, ch, v);
     }
-  }, FRONT_DOOR_LONGS);
+  }, { ...FRONT_DOOR_LONGS, help: false });
   const args = hostPortProg(rest);
-  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpsvd: --prefix needs -C or --rate');
+  if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpsvd: --prefix needs -C or --rate', LONG_VALUE_CODE);
   if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
   return { ...o, ...args };
 }

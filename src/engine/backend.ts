@@ -4,7 +4,7 @@
 // is chosen here; no other layer of the server loads the addon.
 // $UCSPI_LAUNCHER=spawn asks for the pure-Node path, =native insists on the
 // addon's; $UCSPI_NO_NATIVE hides the addon.
-import { type Addon, loadNative, nativeLoadError } from '../native';
+import { type Addon, addonFile, loadNative, nativeLoadError } from '../native';
 import type { Launcher } from '../launch/launch';
 import { createNativeLauncher, createSpawnLauncher } from '../launch/index';
 import type { OpenListener } from '../listen/listen';
@@ -53,4 +53,20 @@ export function chooseBackend(warn: (what: string, err: Error) => void): Backend
     warn('native launcher unusable, running without the addon', e as Error);
     return nodePath();
   }
+}
+
+/**
+ * For -V and --help: whether the addon is in use and the file it is loaded
+ * from, or why not. launcherChoice: $UCSPI_LAUNCHER applies (tcpsvd,
+ * tcpserver; udpsvd has no path without the addon).
+ */
+export function describeAddon(launcherChoice: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  const file = addonFile() ?? '(no package directory)';
+  const alone = launcherChoice ? ', running on Node alone' : '';
+  if (launcherChoice && env.UCSPI_LAUNCHER === 'spawn') return `native addon: not in use (UCSPI_LAUNCHER=spawn)${alone}`;
+  if (env.UCSPI_NO_NATIVE) return `native addon: not in use (UCSPI_NO_NATIVE is set)${alone}`;
+  if (loadNative()) return `native addon: in use, loaded from ${file}`;
+  const why = nativeLoadError();
+  if (why) return `native addon: not in use, ${file} failed to load: ${why.message.split('\n')[0]}${alone}`;
+  return `native addon: not built (no ${file})${alone}`;
 }

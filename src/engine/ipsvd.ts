@@ -33,7 +33,8 @@ export function fatalOf(prog: string): (code: number, msg: string) => never {
 
 /**
  * One of the common options (i x u l h p t v V) into o; false for a letter
- * that is not one of them. -V prints the version line, then the usage.
+ * that is not one of them. -V prints the version line and whether the addon
+ * is in use, then the usage.
  */
 export function commonOption(prog: string, o: IpsvdOptions, ch: string, v = ''): boolean {
   switch (ch) {
@@ -47,7 +48,11 @@ export function commonOption(prog: string, o: IpsvdOptions, ch: string, v = ''):
     case 'p': o.lookup = true; o.paranoid = true; return true;
     case 't': o.timeout = decimalArg(v); return true;
     case 'v': o.verbose++; return true;
-    case 'V': throw new UsageError(versionLine(prog));
+    case 'V': {
+      // ipsvd's version line, then ours: whether the addon is in use, and its file.
+      const { describeAddon } = require('./backend') as typeof import('./backend');
+      throw new UsageError(`${versionLine(prog)}\n${prog}: ${describeAddon(prog !== 'udpsvd')}`);
+    }
     default: return false;
   }
 }

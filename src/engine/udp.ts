@@ -10,6 +10,7 @@ import { ALLOW_DEFAULT, type Decision, type HostResolver, type RuleSource } from
 import type { UdpSocket } from '../listen/udp';
 import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
+import { fromBytes, toBytes } from '../launch/launch';
 import type { Identifier, Subject } from '../identify/identify';
 
 export interface UdpConfig {
@@ -43,7 +44,8 @@ export class UdpEngine {
 
   constructor(private readonly cfg: UdpConfig) {
     // ipsvd sets no variable of its own for prog: only the instructions change the environment.
-    this.template = envTemplate(cfg.env, false, false);
+    // Byte strings (one char per byte), as the instructions' values are.
+    this.template = envTemplate(cfg.env, false, false).map(toBytes);
     const id = cfg.identify;
     this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
   }
@@ -97,7 +99,10 @@ export class UdpEngine {
     const cfg = this.cfg;
     cfg.log.from(this.pseudoPid, g.remoteIp);
     this.sock!.discard();
-    cfg.log.discard('unable to read', cfg.rules!.path, e);
+    // As ipsvd: the store itself unreadable names it; one entry unreadable (a damaged cdb) names the client.
+    const ip = typeof e === 'string' ? undefined : (e as { checkInst?: string }).checkInst;
+    if (ip !== undefined) cfg.log.discard('unable to check inst', ip, e);
+    else cfg.log.discard('unable to read', cfg.rules!.path, e);
     this.ended(this.pseudoPid);
   }
 
@@ -111,10 +116,13 @@ export class UdpEngine {
     }
     const verdict = d.shell !== undefined ? 'exec' : 'start';
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
+    // child_process encodes each string as UTF-8: the bytes go back to text
+    // first, so an instruction's UTF-8 value reaches prog byte for byte (not
+    // encoded twice); bytes that are not UTF-8 cannot pass this way (U+FFFD).
     const env: Record<string, string> = {};
     for (const kv of applyRules(this.template, d)) {
       const i = kv.indexOf('=');
-      env[kv.slice(0, i)] = kv.slice(i + 1);
+      env[fromBytes(kv.slice(0, i))] = fromBytes(kv.slice(i + 1));
     }
     const failed = (e: NodeJS.ErrnoException) => {
       cfg.log.datagram(this.pseudoPid, g, verdict, d);

@@ -43,7 +43,7 @@ export class CdbStore implements Store {
 // is an error; an unknown type byte is passed over as if the key were absent.
 function decode(path: string, name: string, v: Buffer | undefined): Entry | undefined {
   if (v === undefined) return undefined;
-  if (v.length === 0) throw new CdbError(`${path}: ${name}: empty record`);
+  if (v.length === 0) throw new CdbError(path, `${name}: empty record`);
   const text = v.subarray(0, v.length - 1);
   switch (v[v.length - 1]) {
     case 0x44: return { type: 'D' };

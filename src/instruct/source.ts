@@ -7,6 +7,7 @@ import { candidates, candidateStep } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';
 import type { Entry, Store, View } from './store';
+import { CdbError } from '../cdb/reader';
 
 /**
  * A Decision plus the instruction text ipsvd shows at -vv: lines joined by
@@ -20,8 +21,14 @@ export class InstructSource implements RuleSource {
   constructor(private readonly store: Store, private readonly warn: (msg: string) => void) {}
 
   decide(peer: Peer, resolve: HostResolver, trace?: Trace): Decision | Promise<Decision> {
-    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>".
-    const view = this.store.view();
+    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>";
+    // a damaged cdb fails ipsvd's lookup, not its open: "unable to check inst: <ip>".
+    let view: View;
+    try {
+      view = this.store.view();
+    } catch (e) {
+      throw e instanceof CdbError ? checkInstFailure(e, peer.ip) : e;
+    }
     try {
       const names = candidates(peer.ip, peer.host, view.lens);
       for (let i = 0; i < names.length; i++) {

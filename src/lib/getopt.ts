@@ -1,8 +1,10 @@
 // Options as the originals read them (djb's sgetopt, POSIX getopt): an
 // optstring of letters, ':' after a letter that takes a value; bundles
 // (-vvx), values attached (-c5) or next (-c 5); "--" ends the options and
-// is dropped; "-" alone or the first word that is no option ends them and
-// is kept, with everything after it untouched (prog and its own options).
+// is dropped, and so does any word starting with "--" when the command has
+// no long options, as sgetopt reads it; "-" alone or the first word that is
+// no option ends them and is kept, with everything after it untouched (prog
+// and its own options).
 // A bad option is complained about in sgetopt's words, then the command's
 // usage and exit code.
 import { writeLine } from './strerr';
@@ -16,7 +18,9 @@ export class BadOption extends Error {
 /**
  * Long options, for what the originals do not have (every one opt-in):
  * name → true when it takes a value ("--name=value" or "--name value").
- * A command that declares none reads "--x" exactly as sgetopt does.
+ * A command that declares none reads "--x" exactly as sgetopt does: the end
+ * of the options, dropped. An unknown long name, or one without its value,
+ * is a BadOption whose letter is "-name" (exit LONG_VALUE_CODE).
  */
 export type LongOptions = Readonly<Record<string, boolean>>;
 
@@ -31,7 +35,7 @@ export function getopt(argv: readonly string[], optstring: string,
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') { i++; break; }
+    if (a === '--' || (!longs && a.startsWith('--'))) { i++; break; }
     if (a.length < 2 || a[0] !== '-') break;
     if (longs && a[1] === '-') {
       // each() gets the long name itself (never one letter: names are 2+ long).
@@ -66,11 +70,33 @@ export function getopt(argv: readonly string[], optstring: string,
   return argv.slice(i);
 }
 
-/** Arguments the command rejects after getopt; line: printed before the usage. */
+/**
+ * Arguments the command rejects after getopt; line: printed before the usage;
+ * code: the exit code when it is not the usage's (a bad value of one of our
+ * long options exits 100, LONG_VALUE_CODE, even where the original's usage exits 111).
+ */
 export class UsageError extends Error {
-  constructor(readonly line?: string) {
+  constructor(readonly line?: string, readonly code?: number) {
     super('usage');
   }
+}
+
+/** --help or --version (ours): text for standard output, then exit 0. */
+export class InfoWanted extends Error {
+  constructor(readonly text: string) {
+    super('info');
+  }
+}
+
+/**
+ * The exit code of a bad value given to one of our long options (or an
+ * unknown long option, or one without its value), whatever the command's usage code.
+ */
+export const LONG_VALUE_CODE = 100;
+
+/** prog's complaint about a bad value of --name, exiting LONG_VALUE_CODE: "prog: bad --name value: "v": want ...". */
+export function badLongValue(prog: string, name: string, v: string, want: string): UsageError {
+  return new UsageError(`${prog}: bad --${name} value: ${JSON.stringify(v)}: want ${want}`, LONG_VALUE_CODE);
 }
 
 /** An option's decimal value (digits only), or UsageError. */
@@ -86,16 +112,24 @@ export interface Usage {
   code: number;
 }
 
-/** For BadOption or UsageError: the complaint (if any), then the usage, then exit; anything else is thrown on. */
+/**
+ * For BadOption or UsageError: the complaint (if any), then the usage, then
+ * exit; InfoWanted: its text on standard output, exit 0; anything else is thrown on.
+ */
 export function usage(u: Usage, e?: unknown): never {
+  if (e instanceof InfoWanted) {
+    writeLine(e.text, 1);
+    process.exit(0);
+  }
   if (e instanceof BadOption) writeLine(`${u.prog}: ${e.message}`);
   else if (e instanceof UsageError) { if (e.line !== undefined) writeLine(e.line); }
   else if (e !== undefined) throw e;
   writeLine(u.text);
-  process.exit(u.code);
+  const long = e instanceof BadOption && e.letter.length > 1;
+  process.exit(long ? LONG_VALUE_CODE : e instanceof UsageError && e.code !== undefined ? e.code : u.code);
 }
 
-/** parse(), or the usage (and exit) when it throws BadOption or UsageError. */
+/** parse(), or the usage (and exit) when it throws BadOption or UsageError; InfoWanted's text, exit 0. */
 export function orUsage<T>(u: Usage, parse: () => T): T {
   try {
     return parse();

@@ -1,6 +1,7 @@
 // Bind and listen, then hand each accepted client to the engine. The server
 // never reads from a client: the socket goes to prog untouched. Host "0" (or
-// "") means every address, IPv6 and IPv4 together when the system has IPv6.
+// "") means every IPv4 address, as with ipsvd and ucspi-tcp; "::" (our
+// addition) every address, IPv6 and IPv4 together (dual stack).
 //
 // Two implementations of one interface: the addon's (native.ts: accept(2) on
 // the main loop; at the -c limit the socket is not polled, so waiting clients
@@ -47,7 +48,7 @@ export interface Listener {
 }
 
 /** Opens a listener on one path (the addon's or net.Server's), chosen once at start. */
-export type OpenListener = (ip: string, port: number, backlog: number, shownIp?: string) => Promise<Listener>;
+export type OpenListener = (ip: string, port: number, backlog: number) => Promise<Listener>;
 
 /**
  * A name is resolved once, at start, as the originals resolve it (resolve.ts:
@@ -62,16 +63,12 @@ async function hostAddress(host: string, asGivenFirst: boolean): Promise<string>
 /**
  * open: the addon's or net.Server's listener, chosen once at start. lookup:
  * "ipsvd" tries a name as given before qualifying it (tcpsvd), "ucspi-tcp"
- * qualifies it at once (tcpserver); both read "" and "0" as every address.
+ * qualifies it at once (tcpserver); both read "" and "0" as 0.0.0.0, every
+ * IPv4 address and no IPv6 one (a firewall written for IPv4 stays the only
+ * way in), as the originals do. Dual stack is asked for with "::".
  */
 export async function listen(host: string, port: number, backlog: number, open: OpenListener,
                              lookup: 'ucspi-tcp' | 'ipsvd' = 'ucspi-tcp'): Promise<Listener> {
-  if (host !== '0' && host !== '') return open(await hostAddress(host, lookup === 'ipsvd'), port, backlog);
-  try {
-    return await open('::', port, backlog, '0.0.0.0');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
-    return open('0.0.0.0', port, backlog);
-  }
+  if (host === '0' || host === '') return open('0.0.0.0', port, backlog);
+  return open(await hostAddress(host, lookup === 'ipsvd'), port, backlog);
 }

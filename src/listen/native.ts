@@ -9,13 +9,12 @@ const WORDS = 12; // int32 per client, as native/accept.cc lays them out
 
 /** The opener of the addon's path: bound to the addon chosen at start. */
 export function nativeOpener(addon: Addon) {
-  return (ip: string, port: number, backlog: number, shownIp?: string) => listenNative(addon, ip, port, backlog, shownIp);
+  return (ip: string, port: number, backlog: number) => listenNative(addon, ip, port, backlog);
 }
 
-export async function listenNative(addon: Addon, ip: string, port: number, backlog: number,
-                                   shownIp?: string): Promise<Listener> {
+export async function listenNative(addon: Addon, ip: string, port: number, backlog: number): Promise<Listener> {
   const [fd, bound] = addon.listenTcp(ip, port, backlog);
-  return nativeListener(addon, fd, bound, shownIp ?? ip);
+  return nativeListener(addon, fd, bound, ip);
 }
 
 /** A listening socket passed in (socket activation, fd from 3): adopted, then served as a bound one. */

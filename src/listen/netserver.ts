@@ -23,10 +23,10 @@ export function unmap(ip: string): string {
 
 function noop(): void {}
 
-export async function listenNet(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
+export async function listenNet(ip: string, port: number, backlog: number): Promise<Listener> {
   const server = net.createServer({ pauseOnConnect: true });
   await listenOn(server, ip, port, backlog);
-  return netListener(server, shownIp ?? ip);
+  return netListener(server, ip);
 }
 
 /** A listening socket passed in (socket activation, fd from 3), served by net.Server. */

@@ -149,7 +149,9 @@ export function cacheLookup(server = process.env.DNSCACHEIP ?? '', timeoutMs = 5
       const code = (e as NodeJS.ErrnoException).code ?? '';
       // An answer without addresses is "no address"; silence, refusal, or
       // a server that keeps failing means the question got no answer.
-      if (code === 'ENODATA' || code === 'ENOTFOUND') return ok([]);
+      // c-ares will not ask about a name such as "::" (EBADNAME) that djb's
+      // library sends and is told does not exist: no address, as there.
+      if (code === 'ENODATA' || code === 'ENOTFOUND' || code === 'EBADNAME') return ok([]);
       if (code === 'ECONNREFUSED') return no(fail('ECONNREFUSED', name));
       no(fail('ETIMEDOUT', name));
     });

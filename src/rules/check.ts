@@ -4,6 +4,7 @@
 import { Cdb, CdbError } from '../cdb/reader';
 import { errstr } from '../lib/errstr';
 import { cdbFind, type Find, lookupRule } from './lookup';
+import { tcp6OnlyNote, tcp6OnlyRule } from './keys';
 
 export interface CheckResult {
   code: 0 | 111;
@@ -20,7 +21,9 @@ export function checkRules(file: string, env: NodeJS.ProcessEnv): CheckResult {
       const peer = { ip: env.TCPREMOTEIP ?? '0.0.0.0', host: env.TCPREMOTEHOST, info: env.TCPREMOTEINFO };
       const m = lookupRule(finder(cdb, peer), peer);
       const out = m ? describe(Buffer.from(m.name, 'latin1'), m.value) : [Buffer.from('default:\nallow connection\n')];
-      return { code: 0, stdout: Buffer.concat(out), stderr: '' };
+      // Standard output stays the original's; a rule djb's tcpserver would skip is said on standard error.
+      const note = m && tcp6OnlyRule(m.name) ? `tcprulescheck: note: ${tcp6OnlyNote(m.name)}\n` : '';
+      return { code: 0, stdout: Buffer.concat(out), stderr: note };
     } finally {
       cdb.close();
     }

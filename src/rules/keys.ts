@@ -52,3 +52,20 @@ export function bitKeyText(key: Buffer): string | null {
   }
   return (v4 ? Array.from(bytes).join('.') : ipv6Name(bytes)) + '/' + n;
 }
+
+/**
+ * Whether the rule named name (as tcprulescheck names it: "10.0.0.0/8",
+ * "2001:0DB8:...", "info@..."; a host rule never) is one of ucspi-tcp6's
+ * forms, a CIDR rule or an IPv6 address: ucspi-tcp 0.88's tcpserver never
+ * asks for such a key, so it skips the rule without a word.
+ */
+export function tcp6OnlyRule(name: string): boolean {
+  const addr = name.slice(name.lastIndexOf('@') + 1);
+  return !addr.startsWith('=') && (addr.includes('/') || addr.includes(':'));
+}
+
+/** What tcprulescheck and tcpexplain say of such a rule. */
+export function tcp6OnlyNote(name: string): string {
+  return `rule ${name} is ucspi-tcp6's (${name.includes('/') ? 'CIDR' : 'IPv6'}): ucspi-tcp 0.88's tcpserver ` +
+    '(Debian\'s ucspi-tcp) never looks it up and ignores it without a word; only ucspi-tcp6\'s tcpserver and ours apply it';
+}

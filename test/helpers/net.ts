@@ -40,7 +40,7 @@ export async function stopAndRead(srv: Running): Promise<void> {
  * socket inodes among its descriptors: listening or not, local port, and
  * rx_queue (for a listening socket, its accept queue). Empty once pid is gone.
  */
-function tcpSockets(pid: number): Array<{ listening: boolean; port: number; queued: number }> {
+function tcpSockets(pid: number): Array<{ listening: boolean; port: number; queued: number; table: 'tcp' | 'tcp6' }> {
   const inodes = new Set<string>();
   try {
     for (const f of readdirSync(`/proc/${pid}/fd`)) {
@@ -54,8 +54,8 @@ function tcpSockets(pid: number): Array<{ listening: boolean; port: number; queu
   } catch {
     return [];
   }
-  const out: Array<{ listening: boolean; port: number; queued: number }> = [];
-  for (const t of ['tcp', 'tcp6']) {
+  const out: Array<{ listening: boolean; port: number; queued: number; table: 'tcp' | 'tcp6' }> = [];
+  for (const t of ['tcp', 'tcp6'] as const) {
     let text = '';
     try {
       text = readFileSync(`/proc/${pid}/net/${t}`, 'utf8');
@@ -65,15 +65,18 @@ function tcpSockets(pid: number): Array<{ listening: boolean; port: number; queu
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length > 9 && inodes.has(f[9]))
-        out.push({ listening: f[3] === '0A', port: parseInt(f[1].split(':')[1], 16), queued: parseInt(f[4].split(':')[1], 16) });
+        out.push({ listening: f[3] === '0A', port: parseInt(f[1].split(':')[1], 16), queued: parseInt(f[4].split(':')[1], 16), table: t });
     }
   }
   return out;
 }
 
-/** The LISTEN sockets held by pid: port and accept-queue length (clients connected, not yet accepted). */
-export function listeners(pid: number): Array<{ port: number; queued: number }> {
-  return tcpSockets(pid).filter((s) => s.listening).map(({ port, queued }) => ({ port, queued }));
+/**
+ * The LISTEN sockets held by pid: port, accept-queue length (clients
+ * connected, not yet accepted) and the /proc table it is in (tcp6: an IPv6 socket).
+ */
+export function listeners(pid: number): Array<{ port: number; queued: number; table: 'tcp' | 'tcp6' }> {
+  return tcpSockets(pid).filter((s) => s.listening).map(({ port, queued, table }) => ({ port, queued, table }));
 }
 
 /** The port of a TCP socket in LISTEN state held by pid, or undefined. */
