@@ -6,10 +6,11 @@
 // user and environment, tcpd's allow/deny, a SIGHUP reread, nowait.N and a
 // dgram wait program.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor } from './helpers/common';
+import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import {
   canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
@@ -270,4 +271,104 @@ t.test('internal datagram services on ::1, and no answer to 127/8', { skip: skip
   });
   t.equal(seen.ours?.echo, 'hello');
   t.equal(seen.ours?.echoFrom127, 'none', '127/8 senders get no answer');
+});
+
+/** python3 source: one UDP datagram over IPv6 from any source port (0 too), checksum computed. */
+const RAW_UDP6 = `
+import socket, struct, sys
+sp, dp, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+data = b'x' * n
+src = dst = socket.inet_pton(socket.AF_INET6, '::1')
+ln = 8 + n
+buf = src + dst + struct.pack('!I3xB', ln, 17) + struct.pack('!HHHH', sp, dp, ln, 0) + data
+if len(buf) % 2: buf += b'\\0'
+s = sum(struct.unpack('!%dH' % (len(buf) // 2), buf))
+while s >> 16: s = (s & 0xffff) + (s >> 16)
+r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_UDP)
+r.sendto(struct.pack('!HHHH', sp, dp, ln, (~s) & 0xffff or 0xffff) + data, ('::1', 0))
+`;
+
+/** Sends one datagram of n bytes from [::1]:from to [::1]:to through a raw socket (any source port). */
+function rawUdp6(from: number, to: number, n = 5): void {
+  const r = spawnSync('python3', ['-c', RAW_UDP6, String(from), String(to), String(n)], { timeout: 10_000, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`raw send failed: ${r.stderr}`);
+}
+
+/** Starts impl on a conf of fixed ports on ::1, retrying while someone else holds them. */
+async function startFixed(impl: Impl, conf: string, dir: string, o: Parameters<typeof startInetd>[3]) {
+  for (let i = 0; ; i++) {
+    try {
+      return await startInetd(impl, conf, dir, o);
+    } catch (e) {
+      if (i >= 4) throw e;
+      await sleep(500);
+    }
+  }
+}
+
+t.test('internal services: datagrams from port 0, from their own port, oversized; clients that stall', {
+  skip: skipAll || (which('python3') ? false : 'python3 not installed (it sends the raw datagrams)'),
+}, async (t) => {
+  const DG = { echo: 7, discard: 9, daytime: 13, chargen: 19, time: 37 } as const;
+  const loops: Partial<Record<Impl, Record<string, string>>> = {};
+  const seen = await both(t, 'bad senders', async (impl, dir) => {
+    const ip = randomLoopback();
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, Object.keys(DG).map((s) => `[::1]:${s} dgram udp6 wait root internal\n${ip}:${s} stream tcp nowait root internal\n`).join(''));
+    const srv = await startFixed(impl, conf, dir, { udp: Object.values(DG), tcp: Object.values(DG) });
+    const stalled: net.Socket[] = [];
+    try {
+      const answers = async () => ({
+        daytime: daytimeOk(await udpAsk('::1', '::1', 13, 'x')),
+        time: timeOk(await udpAsk('::1', '::1', 37, 'x')),
+        echo: (await udpAsk('::1', '::1', 7, 'hello'))?.toString(),
+        chargen: (await udpAsk('::1', '::1', 19, 'x'))?.length,
+        discard: (await udpAsk('::1', '::1', 9, 'x', 300))?.length ?? 'none',
+        tcpEcho: await tcpTalk(ip, 7, { send: 'hi\r\n', end: true }),
+        tcpDaytime: daytimeOk(await tcpTalk(ip, 13)),
+        tcpChargen: (await tcpTalk(ip, 19, { max: 74 })).length >= 74,
+      });
+      // Source port 0: nothing can be sent there; every service must still answer the next client.
+      for (const port of Object.values(DG)) rawUdp6(0, port);
+      const afterPort0 = await answers();
+      // Oversized: each reads what it reads of it and answers as usual.
+      const oversized: Record<string, number | string> = {};
+      for (const [name, port] of Object.entries(DG)) oversized[name] = (await udpAsk('::1', '::1', port, 'x'.repeat(65_000)))?.length ?? 'none';
+      // Clients that stall: connected, never reading (chargen, echo fed but unread), or silent.
+      for (const port of [7, 9, 13, 19, 37]) {
+        for (let i = 0; i < 5; i++) {
+          const s = net.connect({ host: ip, port });
+          s.on('error', () => {});
+          s.pause();
+          if (port === 7) s.write(Buffer.alloc(1 << 20));
+          stalled.push(s);
+        }
+      }
+      await sleep(200);
+      const whileStalled = await answers();
+      // A datagram from the service's own port to itself: answered, it answers itself again.
+      const mine: Record<string, string> = {};
+      for (const [name, port] of Object.entries(DG)) {
+        if (name === 'discard') continue;
+        const wants = (s: string) => s.split('\n').filter((l) => l === `someone wants ${name}`).length;
+        const before = wants(srv.stderr());
+        rawUdp6(port, port);
+        await sleep(500);
+        mine[name] = wants(srv.stderr()) - before > 20 ? 'loops' : 'once';
+      }
+      loops[impl] = mine;
+      return { afterPort0, oversized, whileStalled, alive: srv.proc.exitCode === null && srv.proc.signalCode === null };
+    } finally {
+      for (const s of stalled) s.destroy();
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours?.afterPort0, {
+    daytime: 'ok', time: 'ok', echo: 'hello', chargen: 74, discard: 'none', tcpEcho: 'hi\r\n', tcpDaytime: 'ok', tcpChargen: true,
+  }, 'after a datagram from port 0 to each, every service answers');
+  t.same(seen.ours?.oversized, { echo: 4096, discard: 'none', daytime: 26, chargen: 74, time: 4 }, 'oversized: echo gives back 4096 bytes');
+  t.equal(seen.ours?.alive, true, 'still running');
+  // The one difference: Debian's openbsd-inetd answers a datagram from its own port (and so answers itself for ever).
+  t.same(loops.debian, { echo: 'loops', daytime: 'loops', chargen: 'loops', time: 'loops' }, 'openbsd-inetd: each answers itself for ever');
+  t.same(loops.ours, { echo: 'once', daytime: 'once', chargen: 'once', time: 'once' }, 'ours: a datagram from an answering service\'s port is not answered');
 });
