@@ -372,3 +372,55 @@ t.test('internal services: datagrams from port 0, from their own port, oversized
   t.same(loops.debian, { echo: 'loops', daytime: 'loops', chargen: 'loops', time: 'loops' }, 'openbsd-inetd: each answers itself for ever');
   t.same(loops.ours, { echo: 'once', daytime: 'once', chargen: 'once', time: 'once' }, 'ours: a datagram from an answering service\'s port is not answered');
 });
+
+t.test('SIGHUP to a file that is a directory, long lines, NUL bytes, a symlink loop', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'bad rereads', async (impl, dir) => {
+    const ip = randomLoopback();
+    const [pA, pB, pC, pD, pE, pF] = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePortOn(ip)));
+    const names = new Map([[pA, 'A'], [pB, 'B'], [pC, 'C'], [pD, 'D'], [pE, 'E'], [pF, 'F']]);
+    const conf = path.join(dir, 'inetd.conf');
+    const line = (p: number, word: string) => `${ip}:${p} stream tcp4 nowait root /bin/echo echo ${word}`;
+    fs.writeFileSync(conf, line(pA, 'a') + '\n');
+    const srv = await startInetd(impl, conf, dir, { tcp: [pA] });
+    const listening = () => [...new Set(listeners(srv.pid).map((l) => names.get(l.port)).filter(Boolean))].sort().join(',');
+    const alive = () => srv.proc.exitCode === null && srv.proc.signalCode === null;
+    const settle = async (until: () => boolean) => {
+      const end = Date.now() + 5000;
+      while (!until() && alive() && Date.now() < end) await sleep(20);
+    };
+    try {
+      // A directory in the file's place.
+      fs.renameSync(conf, `${conf}.good`);
+      fs.mkdirSync(conf);
+      srv.hup();
+      await settle(() => !listening().includes('A'));
+      const directory = { alive: alive(), listening: listening() };
+      fs.rmdirSync(conf);
+      fs.writeFileSync(conf, `${line(pA, 'a')}\n${line(pB, 'b')}\n`);
+      srv.hup();
+      await settle(() => listening() === 'A,B');
+      const recovered = { listening: listening(), a: await tcpTalk(ip, pA), b: await tcpTalk(ip, pB) };
+      // fgets into 1024 bytes: a line of 1023 bytes and more comes in pieces, each read as a line;
+      // a line ends at a NUL byte.
+      const head = `${line(pC, 'c')} `;
+      const text = head + 'x'.repeat(1023 - head.length) + `${line(pD, 'd')}\n` +
+        `${line(pE, 'e')}\0 ignored\n` + `\0${line(pF, 'f')}\n`;
+      fs.writeFileSync(conf, text, 'latin1');
+      srv.hup();
+      await settle(() => listening() === 'C,D,E');
+      const long = { listening: listening(), c: (await tcpTalk(ip, pC)).length - 'c \n'.length + head.length, d: await tcpTalk(ip, pD), e: await tcpTalk(ip, pE) };
+      // A symlink loop: the file cannot be opened.
+      fs.rmSync(conf);
+      fs.symlinkSync(path.basename(conf), conf);
+      srv.hup();
+      await settle(() => false);
+      return { directory, recovered, long, loop: { alive: alive() } };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours?.directory, { alive: true, listening: '' }, 'a directory reads as an empty file: every service goes, inetd stays');
+  t.same(seen.ours?.recovered, { listening: 'A,B', a: 'a\n', b: 'b\n' }, 'the next good file is read');
+  t.same(seen.ours?.long, { listening: 'C,D,E', c: 1023, d: 'd\n', e: 'e\n' }, 'the piece after 1023 bytes is a line of its own; a NUL ends a line');
+  t.same(seen.ours?.loop, { alive: false }, 'a file that cannot be opened: exit, as openbsd-inetd');
+});

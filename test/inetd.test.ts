@@ -3,6 +3,7 @@
 // going into the background, and what a reread keeps (the listening socket
 // of a changed line, live connections of a removed one). Compared with
 // openbsd-inetd in inetd-diff.test.ts.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -208,4 +209,39 @@ t.test('a host name in the file: looked up through $DNSCACHEIP, never the system
   t.equal(await tcpTalk(ip, port), 'named\n', 'served on the name\'s address');
   await srv.waitLog(/inetd\.conf:2: \d+\/tcp4: no-such\.example: Name or service not known/);
   t.ok(dns.queries.some((q) => q.name.startsWith('svc.example')), 'asked of $DNSCACHEIP');
+});
+
+t.test('a file that would block or flood: a FIFO, a huge file (where openbsd-inetd blocks, or reads it all)', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
+  const dir = tmpDir('inetd-badfile-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mkfifo = (p: string) => { if (spawnSync('mkfifo', [p]).status !== 0) throw new Error(`mkfifo ${p}`); };
+  // At start: said, exit 1, at once.
+  const fifo = path.join(dir, 'fifo.conf');
+  mkfifo(fifo);
+  t.same(await run(['-d', `--pidfile=${dir}/pid0`, fifo]), { code: 1, stderr: `${fifo}: not a regular file\n` }, 'a FIFO at start: exit 1');
+  // On SIGHUP: said, and the services stay as they were, served.
+  const ip = randomLoopback();
+  const [pA, pB] = await Promise.all([freePortOn(ip), freePortOn(ip)]);
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `${ip}:${pA} stream tcp4 nowait root /bin/echo echo a\n`);
+  const srv = await startInetd('ours', conf, dir, { tcp: [pA] });
+  t.teardown(() => srv.stop());
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  fs.rmSync(conf);
+  mkfifo(conf);
+  srv.hup();
+  await srv.waitLog(new RegExp(`${esc(conf)}: not a regular file`));
+  t.equal(await tcpTalk(ip, pA), 'a\n', 'a FIFO: not opened, the services kept and served');
+  fs.rmSync(conf);
+  fs.writeFileSync(conf, `${ip}:${pB} stream tcp4 nowait root /bin/echo echo b\n`);
+  fs.truncateSync(conf, (16 << 20) + 1);
+  srv.hup();
+  await srv.waitLog(new RegExp(`${esc(conf)}: File too large`));
+  t.equal(await tcpTalk(ip, pA), 'a\n', 'a file over 16 MiB: not read, the services kept');
+  t.notOk(listeners(srv.pid).some((l) => l.port === pB), 'nothing from it');
+  fs.writeFileSync(conf, `${ip}:${pB} stream tcp4 nowait root /bin/echo echo b\n`);
+  srv.hup();
+  await waitFor('the good file read', () => listeners(srv.pid).some((l) => l.port === pB));
+  t.equal(await tcpTalk(ip, pB), 'b\n', 'the next good file is read');
+  t.equal(srv.proc.exitCode, null, 'still running');
 });
