@@ -132,12 +132,18 @@ void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
   }
 }
 
+int Resource(const std::string& name);  // below
+
 // execvpe(file, argv, env): the PATH search of djb's pathexec_run, which the
 // originals share: a file with a slash is run as it is; otherwise each PATH
 // entry (default /bin:/usr/bin, an empty entry is "."), going on after
 // ENOENT, EACCES, EPERM and EISDIR and stopping at any other error; the
 // error reported is the last that was not ENOENT. Returns only on failure,
 // by throwing. keep (optional): descriptors the tool opened for the program.
+// limits (optional): [resource, soft] pairs (softlimit's, chpst's), set here
+// after everything else is ready and just before execve: a tool that set a
+// data, stack or address-space limit of 0 on itself and then went on running
+// JavaScript would die of it before the exec. Put back when the exec fails.
 Napi::Value Execvpe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray())
@@ -154,6 +160,32 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
     Napi::Array k = info[3].As<Napi::Array>();
     for (uint32_t i = 0; i < k.Length(); i++) keep.insert(k.Get(i).ToNumber().Int32Value());
   }
+  std::vector<std::pair<int, double>> limits;
+  if (info.Length() > 4 && info[4].IsArray()) {
+    Napi::Array l = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < l.Length(); i++) {
+      Napi::Value pair = l.Get(i);
+      if (!pair.IsArray()) return ThrowErrno(env, "setrlimit", EINVAL);
+      Napi::Array a = pair.As<Napi::Array>();
+      int res = Resource(a.Get(0u).ToString().Utf8Value());
+      if (res < 0) return ThrowErrno(env, "setrlimit", EINVAL);
+      limits.push_back({res, a.Get(1u).ToNumber().DoubleValue()});
+    }
+  }
+  // Every file the PATH search will try, worked out before the limits are set.
+  std::vector<std::string> tries;
+  if (file.find('/') != std::string::npos) {
+    tries.push_back(file);
+  } else {
+    for (size_t start = 0;;) {
+      size_t colon = path.find(':', start);
+      std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      tries.push_back((dir.empty() ? std::string(".") : dir) + "/" + file);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  std::vector<std::pair<int, struct rlimit>> before(limits.size());
   ResetSignals();
   Undo undo;
   // The tool may have set its own descriptor limit (chpst -o, softlimit -o)
@@ -167,27 +199,32 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
   }
   HandOnDescriptors(keep, undo);
   if (low) setrlimit(RLIMIT_NOFILE, &nofile);
-  auto fail = [&](int err) { undo.Apply(); return ThrowErrno(env, "execve", err); };
+  size_t set = 0;
+  auto restore = [&]() {
+    while (set > 0) { set--; setrlimit(before[set].first, &before[set].second); }
+  };
+  auto fail = [&](int err) { restore(); undo.Apply(); return ThrowErrno(env, "execve", err); };
+  for (auto& [res, soft] : limits) {
+    before[set].first = res;
+    if (getrlimit(res, &before[set].second) == -1) { int err = errno; restore(); undo.Apply(); return ThrowErrno(env, "getrlimit", err); }
+    set++;
+    int err = SetSoftLimit(res, soft);
+    if (err != 0) { restore(); undo.Apply(); return ThrowErrno(env, "setrlimit", err); }
+  }
   if (file.find('/') != std::string::npos) {
-    execve(file.c_str(), argv.data(), envp.data());
+    execve(tries[0].c_str(), argv.data(), envp.data());
     return fail(errno);
   }
-  int saved = 0;
-  size_t start = 0;
-  for (;;) {
-    size_t colon = path.find(':', start);
-    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (dir.empty()) dir = ".";
-    std::string full = dir + "/" + file;
+  int saved = 0, err = ENOENT;
+  for (auto& full : tries) {
     execve(full.c_str(), argv.data(), envp.data());
-    int err = errno;
+    err = errno;
     if (err != ENOENT) {
       saved = err;
       if (err != EACCES && err != EPERM && err != EISDIR) return fail(err);
     }
-    if (colon == std::string::npos) return fail(saved ? saved : err);
-    start = colon + 1;
   }
+  return fail(saved ? saved : err);
 }
 
 // Resource names as softlimit and chpst know them.

@@ -70,9 +70,10 @@ export interface Addon {
   /**
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
    * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
-   * inherited and keep; returns only by throwing the exec's error.
+   * inherited and keep, with the soft limits given set just before the
+   * execve (put back if it fails); returns only by throwing the exec's error.
    */
-  execvpe(file: string, argv: string[], env: string[], keep?: number[]): never;
+  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>): never;
   /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
   getrlimit(resource: string): [soft: number, hard: number];
   /** Sets the soft limit of a resource (-1: unlimited); the hard limit stays. */

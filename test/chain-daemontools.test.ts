@@ -100,6 +100,11 @@ t.test('softlimit: /proc/self/limits', { skip: absent('softlimit') || (haveNativ
     t.equal(got.status, 0, args.join(' '));
     t.equal(got.stdout, want.stdout, args.join(' '));
   }
+  // Limits the tool itself could not run under (no memory at all): set on the way into the exec.
+  for (const args of [['-m', '0'], ['-d', '0'], ['-s', '0'], ['-a', '0']]) {
+    const [want, got] = both('softlimit', [...args, 'cat', '/proc/self/limits']);
+    t.same({ status: got.status, signal: got.signal, stdout: got.stdout }, { status: want.status, signal: want.signal, stdout: want.stdout }, args.join(' '));
+  }
 });
 
 /** A program that prints its pid, process group and session from /proc/self/stat, then its descriptors. */

@@ -14,7 +14,7 @@ import { constants } from 'node:os';
 import * as path from 'node:path';
 import { loadNative } from '../native';
 import { warn } from '../lib/strerr';
-import { pendingLimits } from './limits';
+import { limitsToSet, pendingLimits } from './limits';
 
 /** The environment as execve wants it. */
 export function envArray(env: NodeJS.ProcessEnv): string[] {
@@ -85,7 +85,7 @@ export function execProg(x: Exec): never {
   const native = loadNative();
   if (native && typeof native.execvpe === 'function') {
     try {
-      native.execvpe(x.file, x.argv, envArray(x.env), x.keep ?? []);
+      native.execvpe(x.file, x.argv, envArray(x.env), x.keep ?? [], limitsToSet());
     } catch (e) {
       return x.fail(e);
     }

@@ -1,11 +1,13 @@
 // softlimit's and chpst's resource limits: the soft limit to a number of
 // bytes (or files, processes, seconds), never above the hard limit, or "="
-// (softlimit) / -1 (chpst) for the hard limit itself. With the native addon
-// each is set on this process by setrlimit(2), and the program it execs
-// keeps them. Without it Node can neither set a limit nor exec: the hard
-// limits are read from /proc/self/limits, the soft ones wanted are kept
-// here, and the program is started through prlimit(1) (util-linux), which
-// sets them to the byte on itself and execs it (chain/exec.ts).
+// (softlimit) / -1 (chpst) for the hard limit itself. Each is worked out
+// when its option is read (the hard limit by getrlimit), and kept here to be
+// set on the way into the program (chain/exec.ts): with the native addon by
+// its execvpe, just before execve (a data or stack limit of 0 set earlier
+// would kill the tool while it still runs JavaScript); without it by
+// prlimit(1) (util-linux), to the byte, which then execs the program. Node
+// can neither set a limit nor exec; the hard limits then come from
+// /proc/self/limits.
 import { readFileSync } from 'node:fs';
 import { loadNative } from '../native';
 import { scanUlong } from '../lib/scan';
@@ -34,7 +36,7 @@ function procLimit(res: Resource): [number, number] {
   return [soft, hard];
 }
 
-/** Soft limits to set on the program, in the order given, when the addon cannot set them here. */
+/** Soft limits to set on the way into the program, in the order given. */
 const pending = new Map<Resource, number>();
 
 /** value: the soft limit wanted; 'max' (or a value above it): the hard limit. */
@@ -48,16 +50,13 @@ export function softLimit(res: Resource, value: number | 'max'): void {
     throw new LimitError('getrlimit', e);
   }
   const soft = value === 'max' || (hard >= 0 && value > hard) || value >= 2 ** 64 - 1 ? hard : value;
-  if (!native) {
-    pending.delete(res); // a later option for the same resource is set after the others, as it would be here
-    pending.set(res, soft);
-    return;
-  }
-  try {
-    n!.setrlimit(res, soft);
-  } catch (e) {
-    throw new LimitError('setrlimit', e);
-  }
+  pending.delete(res); // a later option for the same resource is set after the others
+  pending.set(res, soft);
+}
+
+/** The soft limits to set, for the addon's execvpe: [resource, soft], -1 unlimited. */
+export function limitsToSet(): Array<[Resource, number]> {
+  return [...pending];
 }
 
 /**
