@@ -87,6 +87,15 @@ export interface Addon {
   flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
+  /**
+   * inetd's fork and exec of a line's program: fd as its 0, 1 and 2, a new
+   * session, signals at their defaults, the groups gids (gids[0] the gid;
+   * none: kept) and uid (-1: kept). The pid; an exec that fails is thrown.
+   * Not reaped by Node: reapPid.
+   */
+  spawnAs(path: string, argv: string[], env: string[], fd: number, uid: number, gids: number[]): number;
+  /** waitpid(pid, WNOHANG): null while it runs, else [exit code, signal number] (one of them null). */
+  reapPid(pid: number): [code: number | null, signal: number | null] | null;
   // native/rotate.cc
   /**
    * multilog's rotation of a directory with no processor (dirSlash: its path

@@ -424,3 +424,36 @@ t.test('SIGHUP to a file that is a directory, long lines, NUL bytes, a symlink l
   t.same(seen.ours?.long, { listening: 'C,D,E', c: 1023, d: 'd\n', e: 'e\n' }, 'the piece after 1023 bytes is a line of its own; a NUL ends a line');
   t.same(seen.ours?.loop, { alive: false }, 'a file that cannot be opened: exit, as openbsd-inetd');
 });
+
+t.test('user, user:group, user.group: the same uid, gid and supplementary groups (id)', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'ids', async (impl, dir) => {
+    const ip = randomLoopback();
+    // Accounts for this test alone, mounted on /etc/passwd and /etc/group in the server's namespace.
+    const passwd = path.join(dir, 'passwd'), group = path.join(dir, 'group');
+    fs.writeFileSync(passwd, `${fs.readFileSync('/etc/passwd', 'utf8')}itest:x:4242:4242::/nonexistent:/usr/sbin/nologin\n`);
+    fs.writeFileSync(group, `${fs.readFileSync('/etc/group', 'utf8')}itest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\n`);
+    const users = ['itest', 'itest:gone2', 'itest.gone2', 'root', 'root:gone1', 'root.gone1', 'nobody', 'itest:nosuch', 'itest.gone1.x', 'itest:gone1:gone2'];
+    const ports = await Promise.all(users.map(() => freePortOn(ip)));
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
+    // Started with supplementary groups of its own: a root line's program must not get them.
+    const srv = await startInetd(impl, conf, dir, { tcp: ports, passwd, group, prefix: ['setpriv', '--groups', '4302,4301', '--regid', '4302'] });
+    try {
+      const out: Record<string, string> = {};
+      for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
+      return out;
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, {
+    'itest': 'uid=4242(itest) gid=4242(itest) groups=4242(itest),4301(gone1),4302(gone2)\n',
+    'itest:gone2': 'uid=4242(itest) gid=4302(gone2) groups=4302(gone2),4301(gone1)\n',
+    'itest.gone2': 'uid=4242(itest) gid=4302(gone2) groups=4302(gone2),4301(gone1)\n',
+    'root': 'uid=0(root) gid=4302(gone2) groups=4302(gone2)\n',
+    'root:gone1': 'uid=0(root) gid=0(root) groups=0(root),4303(root2)\n',
+    'root.gone1': 'uid=0(root) gid=0(root) groups=0(root),4303(root2)\n',
+    'nobody': 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup),4301(gone1)\n',
+    'itest:nosuch': 'closed', 'itest.gone1.x': 'closed', 'itest:gone1:gone2': 'closed',
+  }, 'initgroups for a user; root with a group keeps root\'s own; the group is all after the first . or :');
+});

@@ -123,6 +123,11 @@ export async function main(argv: string[]): Promise<void> {
   // openbsd-inetd closes every descriptor above 2 in the child; ours are
   // close-on-exec, so only what this process inherited is left to close.
   closeInherited();
+  // Under root, the supplementary groups inetd was started with go, as openbsd-inetd drops
+  // them (a root line's program would inherit them).
+  if (uid === 0) {
+    try { process.setgroups?.([process.getgid!()]); } catch { /* as the original: not checked */ }
+  }
   // Memory over speed: a new program per client costs far more than the little
   // JavaScript around it, so no optimising compiler (its code and its threads'
   // work), and a young generation that never grows (the garbage per client is small).
