@@ -409,12 +409,19 @@ t.test('SIGHUP to a file that is a directory, long lines, NUL bytes, a symlink l
       srv.hup();
       await settle(() => listening() === 'C,D,E');
       const long = { listening: listening(), c: (await tcpTalk(ip, pC)).length - 'c \n'.length + head.length, d: await tcpTalk(ip, pD), e: await tcpTalk(ip, pE) };
+      // Binary garbage (the same bytes for both; no ':', so no host name to look up): nothing served, still up.
+      let seed = 12345;
+      const junk = Buffer.alloc(200_000, 0).map(() => { seed = (seed * 1103515245 + 12345) % 2 ** 31; const b = seed >> 16 & 255; return b === 0x3a ? 0x20 : b; });
+      fs.writeFileSync(conf, Buffer.concat([junk, Buffer.from(`\n${line(pF, 'f')}\n`)]));
+      srv.hup();
+      await settle(() => listening() === 'F');
+      const garbage = { alive: alive(), listening: listening() };
       // A symlink loop: the file cannot be opened.
       fs.rmSync(conf);
       fs.symlinkSync(path.basename(conf), conf);
       srv.hup();
       await settle(() => false);
-      return { directory, recovered, long, loop: { alive: alive() } };
+      return { directory, recovered, long, garbage, loop: { alive: alive() } };
     } finally {
       await srv.stop();
     }
@@ -422,6 +429,7 @@ t.test('SIGHUP to a file that is a directory, long lines, NUL bytes, a symlink l
   t.same(seen.ours?.directory, { alive: true, listening: '' }, 'a directory reads as an empty file: every service goes, inetd stays');
   t.same(seen.ours?.recovered, { listening: 'A,B', a: 'a\n', b: 'b\n' }, 'the next good file is read');
   t.same(seen.ours?.long, { listening: 'C,D,E', c: 1023, d: 'd\n', e: 'e\n' }, 'the piece after 1023 bytes is a line of its own; a NUL ends a line');
+  t.same(seen.ours?.garbage, { alive: true, listening: 'F' }, 'binary garbage: skipped, the good line after it served');
   t.same(seen.ours?.loop, { alive: false }, 'a file that cannot be opened: exit, as openbsd-inetd');
 });
 
@@ -456,4 +464,26 @@ t.test('user, user:group, user.group: the same uid, gid and supplementary groups
     'nobody': 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup),4301(gone1)\n',
     'itest:nosuch': 'closed', 'itest.gone1.x': 'closed', 'itest:gone1:gone2': 'closed',
   }, 'initgroups for a user; root with a group keeps root\'s own; the group is all after the first . or :');
+});
+
+t.test('SIGHUP to a file inetd may not read (inetd not root): exit 1, as openbsd-inetd', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'unreadable', async (impl, dir) => {
+    const ip = randomLoopback();
+    const port = await freePortOn(ip);
+    fs.chmodSync(dir, 0o755);
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${port} stream tcp4 nowait nobody /bin/echo echo a\n`);
+    const srv = await startInetd(impl, conf, dir, { tcp: [port], prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] });
+    try {
+      const before = await tcpTalk(ip, port);
+      fs.chmodSync(conf, 0);
+      srv.hup();
+      const end = Date.now() + 5000;
+      while (srv.proc.exitCode === null && srv.proc.signalCode === null && Date.now() < end) await sleep(20);
+      return { before, exitCode: srv.proc.exitCode };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, { before: 'a\n', exitCode: 1 });
 });
