@@ -79,6 +79,7 @@ export interface Program {
 
 /** Programs started by spawnAs, which Node does not reap: pid → what to call when it ends. */
 const ours = new Map<number, (st: ExitStatus) => void>();
+let listening = false;
 
 function reapOurs(): void {
   const n = loadNative()!;
@@ -113,7 +114,10 @@ export function spawnProgram(p: Program, argv: readonly string[], fd: number, en
       started(e as NodeJS.ErrnoException, 0);
       return;
     }
-    if (ours.size === 0 && process.listenerCount('SIGCHLD') === 0) process.on('SIGCHLD', reapOurs);
+    if (!listening) {
+      process.on('SIGCHLD', reapOurs);
+      listening = true;
+    }
     ours.set(pid, exited);
     started(null, pid);
     reapOurs(); // (one that ended before the listener was there)
