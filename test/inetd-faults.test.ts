@@ -114,6 +114,18 @@ t.test('no fault of one line ends inetd or holds the others', {
       }
       await sleep(300);
     }],
+    ['clients that send garbage to each stream service and reset the connection', async () => {
+      for (const p of Object.values(DG)) {
+        for (let i = 0; i < 5; i++) {
+          const s = net.connect({ host: ip, port: p });
+          s.on('error', () => {});
+          await new Promise<void>((r) => { s.once('connect', () => r()); s.once('error', () => r()); });
+          s.write(Buffer.from([0, 255, 13, 10, 0xc3, 0x28]));
+          await sleep(20);
+          s.resetAndDestroy();
+        }
+      }
+    }],
     ['a wait program that never exits', async () => {
       await udpAsk(ip, ip, pHang, 'wake', 1);
       const end = Date.now() + 8000;
