@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { sleep, which } from './helpers/common';
+import { descendants, sleep, which } from './helpers/common';
 import { freePortOn, randomLoopback, startInetd, tcpTalk, tmpDir, udpAsk } from './helpers/inetd';
 
 const DG = { echo: 7, discard: 9, daytime: 13, chargen: 19, time: 37 } as const;
@@ -40,7 +40,7 @@ t.test('no fault of one line ends inetd or holds the others', {
 }, async (t) => {
   const dir = tmpDir('inetd-faults-');
   const ip = randomLoopback();
-  const [pOk, pHang, pRate, pMissing, pSig, pUser] = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => freePortOn(ip, i === 1)));
+  const [pOk, pHang, pRate, pMissing, pSig, pUser, pMissingN, pSigN, pOkN] = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => freePortOn(ip, i === 1)));
   fs.writeFileSync(path.join(dir, 'hang'), `#!/bin/sh\necho $$ > ${dir}/hang.pid\nexec sleep 600\n`, { mode: 0o755 });
   const conf = path.join(dir, 'inetd.conf');
   fs.writeFileSync(conf, [
@@ -52,6 +52,10 @@ t.test('no fault of one line ends inetd or holds the others', {
     `${ip}:${pMissing} stream tcp nowait root ${dir}/no-such-program x`,
     `${ip}:${pSig} stream tcp nowait root /bin/sh sh -c kill\${IFS}-SEGV\${IFS}$$`,
     `${ip}:${pUser} stream tcp nowait no-such-user /bin/echo echo`,
+    // under another user: forked by the addon (supplementary groups), reaped on SIGCHLD
+    `${ip}:${pMissingN} stream tcp nowait nobody ${dir}/no-such-program x`,
+    `${ip}:${pSigN} stream tcp nowait nobody /bin/sh sh -c kill\${IFS}-SEGV\${IFS}$$`,
+    `${ip}:${pOkN} stream tcp nowait nobody /bin/echo echo ok`,
     '',
   ].join('\n'));
   let srv: Awaited<ReturnType<typeof startInetd>> | undefined;
@@ -74,6 +78,7 @@ t.test('no fault of one line ends inetd or holds the others', {
   const served = async () => ({
     alive: srv!.proc.exitCode === null && srv!.proc.signalCode === null,
     ok: await tcpTalk(ip, pOk),
+    okNobody: await tcpTalk(ip, pOkN),
     udpEcho: (await udpAsk('::1', '::1', 7, 'hello'))?.toString(),
     udpDaytime: (await udpAsk('::1', '::1', 13, 'x'))?.length,
     udpChargen: (await udpAsk('::1', '::1', 19, 'x'))?.length,
@@ -85,7 +90,7 @@ t.test('no fault of one line ends inetd or holds the others', {
     chargen: (await tcpTalk(ip, 19, { max: 74 })).slice(0, 74).length,
   });
   const expected = {
-    alive: true, ok: 'ok\n', udpEcho: 'hello', udpDaytime: 26, udpChargen: 74, udpTime: 4,
+    alive: true, ok: 'ok\n', okNobody: 'ok\n', udpEcho: 'hello', udpDaytime: 26, udpChargen: 74, udpTime: 4,
     echo: 'hi\r\n', discard: '', daytime: 26, time: 4, chargen: 74,
   };
   t.same(await served(), expected, 'every service answers at the start');
@@ -138,6 +143,8 @@ t.test('no fault of one line ends inetd or holds the others', {
         await tcpTalk(ip, pMissing, { ms: 2000 });
         await tcpTalk(ip, pSig, { ms: 2000 });
         await tcpTalk(ip, pUser, { ms: 2000 });
+        await tcpTalk(ip, pMissingN, { ms: 2000 });
+        await tcpTalk(ip, pSigN, { ms: 2000 });
       }
     }],
   ];
@@ -145,4 +152,11 @@ t.test('no fault of one line ends inetd or holds the others', {
     await fault();
     t.same(await served(), expected, `after ${what}, every other service answers`);
   }
+  // Every program that ended was reaped, those forked by the addon too.
+  const zombies = () => descendants(srv!.pid).filter((p) => {
+    try { return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${p}/status`, 'utf8')); } catch { return false; }
+  });
+  const end = Date.now() + 5000;
+  while (zombies().length > 0 && Date.now() < end) await sleep(20);
+  t.same(zombies(), [], 'no program left unreaped');
 });
