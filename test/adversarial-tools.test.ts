@@ -402,6 +402,7 @@ t.test('envdir and chpst -e: a FIFO, a dangling symlink, a symlink loop, a subdi
     ['a symlink loop', (d) => { fs.symlinkSync('LOOP', path.join(d, 'LOOP')); }],
     ['a subdirectory', (d) => { fs.mkdirSync(path.join(d, 'SUB')); }],
     ['a first line too long for execve', (d) => { fs.writeFileSync(path.join(d, 'BIG'), 'a'.repeat(300_000)); }],
+    ['a socket', (d) => { spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path.join(d, 'SOCK'))})`]); }],
   ];
   for (const [tool, opts] of tools) {
     for (const [what, make] of cases) {
