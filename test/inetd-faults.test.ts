@@ -41,7 +41,7 @@ t.test('no fault of one line ends inetd or holds the others', {
   const dir = tmpDir('inetd-faults-');
   const ip = randomLoopback();
   const [pOk, pHang, pRate, pMissing, pSig, pUser, pMissingN, pSigN, pOkN] = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => freePortOn(ip, i === 1)));
-  fs.writeFileSync(path.join(dir, 'hang'), `#!/bin/sh\necho $$ > ${dir}/hang.pid\nexec sleep 600\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'hang'), `#!/bin/sh\ndd bs=4096 count=1 >/dev/null 2>&1\necho $$ >> ${dir}/hang.log\necho $$ > ${dir}/hang.pid\nexec sleep 600\n`, { mode: 0o755 });
   const conf = path.join(dir, 'inetd.conf');
   fs.writeFileSync(conf, [
     ...Object.keys(DG).map((s) => `[::1]:${s} dgram udp6 wait root internal`),
@@ -70,8 +70,11 @@ t.test('no fault of one line ends inetd or holds the others', {
   const stalled: net.Socket[] = [];
   t.teardown(async () => {
     for (const s of stalled) s.destroy();
-    try { process.kill(Number(fs.readFileSync(path.join(dir, 'hang.pid'), 'utf8')), 'SIGKILL'); } catch { /* not started */ }
+    // Every program still running (the wait program that never exits), each in a session of its
+    // own: killed once inetd is gone (before, the wait line would start another).
+    const programs = srv ? descendants(srv.pid) : [];
     await srv!.stop();
+    for (const p of programs) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -159,4 +162,5 @@ t.test('no fault of one line ends inetd or holds the others', {
   const end = Date.now() + 5000;
   while (zombies().length > 0 && Date.now() < end) await sleep(20);
   t.same(zombies(), [], 'no program left unreaped');
+  t.equal(fs.readFileSync(path.join(dir, 'hang.log'), 'utf8').split('\n').filter(Boolean).length, 1, 'the wait line started its program once');
 });
