@@ -96,7 +96,7 @@ export function execProg(x: Exec): never {
   const limits = pendingLimits();
   const prlimit = limits.length > 0 ? findInPath('prlimit', process.env) : undefined;
   if (limits.length > 0 && !prlimit) {
-    return x.fail(Object.assign(new Error('prlimit(1) not found: without the native addon it sets the limits'), { code: 'ENOENT' }));
+    return x.fail('prlimit(1) not found (without the native addon it sets the limits)');
   }
   // The helpers cannot set argv[0] (chpst -b): then prog is started directly.
   const setpriv = x.argv[0] === x.file ? findInPath('setpriv', process.env) : undefined;
