@@ -245,3 +245,41 @@ t.test('a file that would block or flood: a FIFO, a huge file (where openbsd-ine
   t.equal(await tcpTalk(ip, pB), 'b\n', 'the next good file is read');
   t.equal(srv.proc.exitCode, null, 'still running');
 });
+
+t.test('syslog: one logger for every message, started again at most once a second', {
+  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
+}, async (t) => {
+  const dir = tmpDir('inetd-logger-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'log');
+  const py = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    's.bind(sys.argv[1])',
+    'print("ready", flush=True)',
+    'while True: print(s.recv(4096).decode(), flush=True)',
+  ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => killGroup(py.pid));
+  let out = '';
+  py.stdout!.on('data', (d) => { out += d; });
+  await waitFor('the log socket', () => out.startsWith('ready\n'));
+  // A logger that counts its starts.
+  const starts = path.join(dir, 'starts');
+  const counting = path.join(dir, 'logger');
+  fs.writeFileSync(counting, `#!/bin/sh\necho >> ${starts}\nexec /usr/bin/logger "$@"\n`, { mode: 0o755 });
+  const log = createLog(false, sock, counting);
+  for (let i = 0; i < 100; i++) log.syslog(i % 2 ? 'err' : 'warning', `message ${i}\nwith a newline`);
+  await waitFor('every message', () => out.split('\n').filter((l) => / message \d+ with a newline$/.test(l)).length === 100);
+  t.equal(fs.readFileSync(starts, 'utf8').length, 1, 'one logger for 100 messages');
+  t.match(out, /<28>.* message 0 with a newline\n/, 'daemon.warning, the newline made a blank');
+  t.match(out, /<27>.* message 1 with a newline\n/, 'daemon.err');
+  // A logger that ends at once: not started once per message.
+  const failing = path.join(dir, 'failing');
+  const failStarts = path.join(dir, 'fail-starts');
+  fs.writeFileSync(failing, `#!/bin/sh\necho >> ${failStarts}\nexit 1\n`, { mode: 0o755 });
+  const bad = createLog(false, sock, failing);
+  for (let i = 0; i < 50; i++) { bad.syslog('err', `lost ${i}`); await sleep(2); }
+  await sleep(100);
+  // (one a second: the loop takes a tenth of that; started for each message, it would be dozens)
+  t.ok(fs.readFileSync(failStarts, 'utf8').length <= 5, 'not one start per message');
+});

@@ -28,7 +28,13 @@ const BACKLOG = 1 << 20;
 
 export function createLog(debug: boolean, devLog = '/dev/log', logger = '/usr/bin/logger'): InetdLog {
   let child: ChildProcess | undefined;
+  let started = 0;
   const start = (): ChildProcess | undefined => {
+    // A logger that ends at once (no syslogd behind /dev/log) is started again at most once a
+    // second: meanwhile messages are dropped, never a process each.
+    const now = Date.now();
+    if (now - started < 1000) return undefined;
+    started = now;
     let c: ChildProcess;
     try {
       c = spawn(logger, ['-u', devLog, '-d', '-t', `inetd[${process.pid}]`, '--prio-prefix'], { stdio: ['pipe', 'ignore', 'ignore'] });
