@@ -16,6 +16,7 @@ import { parseConf } from '../src/inetd/conf';
 import { chargenLine, daytime, machtime } from '../src/inetd/internal';
 import { programEnv } from '../src/inetd/environ';
 import { createLog } from '../src/inetd/log';
+import { credsFor, initGroups } from '../src/inetd/launch';
 
 const opts = { toomany: 256, ipv6: true, servicesFile: '/etc/services' };
 
@@ -282,4 +283,18 @@ t.test('syslog: one logger for every message, started again at most once a secon
   await sleep(100);
   // (one a second: the loop takes a tenth of that; started for each message, it would be dozens)
   t.ok(fs.readFileSync(failStarts, 'utf8').length <= 5, 'not one start per message');
+});
+
+t.test('credsFor: uid, gid and supplementary groups as Debian\'s openbsd-inetd sets them', async (t) => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\nitest:x:4242:4242::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n';
+  const group = 'root:x:0:\nitest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\nweird:x:4304\n';
+  t.same(credsFor('itest', undefined, 0, passwd, group), { uid: 4242, gid: 4242, gids: [4242, 4301, 4302] }, 'a user: its gid, then its groups in file order');
+  t.same(credsFor('itest', 'gone2', 0, passwd, group), { uid: 4242, gid: 4302, gids: [4302, 4301] }, 'with a group: that gid first, not twice');
+  t.same(credsFor('root', undefined, 0, passwd, group), {}, 'root alone: nothing changes');
+  t.same(credsFor('root', 'gone1', 0, passwd, group), { gid: 0, gids: [0, 4303] }, 'root with a group: root\'s own gid and groups');
+  t.equal(credsFor('itest', 'gone1:gone2', 0, passwd, group), 'getgrnam: gone1:gone2: No such group', 'the group is the whole rest');
+  t.equal(credsFor('nosuch', undefined, 0, passwd, group), 'getpwnam: nosuch: No such user');
+  t.same(credsFor('itest', undefined, 4242, passwd, group), {}, 'inetd not root: its own user only');
+  t.equal(credsFor('nobody', undefined, 4242, passwd, group), 'nobody: not the user inetd runs as');
+  t.same(initGroups('nobody', 65534, group), [65534, 4301]);
 });
