@@ -153,6 +153,9 @@ export async function main(argv: string[]): Promise<void> {
     reread = reread.then(async () => {
       const entries = await readConfig(config, o as InetdOptions, log, ipv6, false);
       if (entries) await table.apply(entries);
+    }).catch((e) => {
+      // Whatever went wrong in one reread is said; the services go on, and the next SIGHUP rereads.
+      log.syslog('err', `${config}: ${strerror(e)}`);
     });
   });
   const die = () => {
