@@ -50,6 +50,16 @@ export function softLimit(res: Resource, value: number | 'max'): void {
     throw new LimitError('getrlimit', e);
   }
   const soft = value === 'max' || (hard >= 0 && value > hard) || value >= 2 ** 64 - 1 ? hard : value;
+  // An addon built before its execvpe took the limits (it has no spawnAs either) would drop
+  // them: with that one they are set here and now, as they used to be.
+  if (native && typeof n!.spawnAs !== 'function') {
+    try {
+      n!.setrlimit(res, soft);
+    } catch (e) {
+      throw new LimitError('setrlimit', e);
+    }
+    return;
+  }
   pending.delete(res); // a later option for the same resource is set after the others
   pending.set(res, soft);
 }
