@@ -16,6 +16,8 @@
 #include <set>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int SetSoftLimit(int resource, double soft);  // below, outside the namespace: sys.cc calls it too
@@ -132,12 +134,18 @@ void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
   }
 }
 
+int Resource(const std::string& name);  // below
+
 // execvpe(file, argv, env): the PATH search of djb's pathexec_run, which the
 // originals share: a file with a slash is run as it is; otherwise each PATH
 // entry (default /bin:/usr/bin, an empty entry is "."), going on after
 // ENOENT, EACCES, EPERM and EISDIR and stopping at any other error; the
 // error reported is the last that was not ENOENT. Returns only on failure,
 // by throwing. keep (optional): descriptors the tool opened for the program.
+// limits (optional): [resource, soft] pairs (softlimit's, chpst's), set here
+// after everything else is ready and just before execve: a tool that set a
+// data, stack or address-space limit of 0 on itself and then went on running
+// JavaScript would die of it before the exec. Put back when the exec fails.
 Napi::Value Execvpe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray())
@@ -154,6 +162,32 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
     Napi::Array k = info[3].As<Napi::Array>();
     for (uint32_t i = 0; i < k.Length(); i++) keep.insert(k.Get(i).ToNumber().Int32Value());
   }
+  std::vector<std::pair<int, double>> limits;
+  if (info.Length() > 4 && info[4].IsArray()) {
+    Napi::Array l = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < l.Length(); i++) {
+      Napi::Value pair = l.Get(i);
+      if (!pair.IsArray()) return ThrowErrno(env, "setrlimit", EINVAL);
+      Napi::Array a = pair.As<Napi::Array>();
+      int res = Resource(a.Get(0u).ToString().Utf8Value());
+      if (res < 0) return ThrowErrno(env, "setrlimit", EINVAL);
+      limits.push_back({res, a.Get(1u).ToNumber().DoubleValue()});
+    }
+  }
+  // Every file the PATH search will try, worked out before the limits are set.
+  std::vector<std::string> tries;
+  if (file.find('/') != std::string::npos) {
+    tries.push_back(file);
+  } else {
+    for (size_t start = 0;;) {
+      size_t colon = path.find(':', start);
+      std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      tries.push_back((dir.empty() ? std::string(".") : dir) + "/" + file);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  std::vector<std::pair<int, struct rlimit>> before(limits.size());
   ResetSignals();
   Undo undo;
   // The tool may have set its own descriptor limit (chpst -o, softlimit -o)
@@ -167,27 +201,32 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
   }
   HandOnDescriptors(keep, undo);
   if (low) setrlimit(RLIMIT_NOFILE, &nofile);
-  auto fail = [&](int err) { undo.Apply(); return ThrowErrno(env, "execve", err); };
+  size_t set = 0;
+  auto restore = [&]() {
+    while (set > 0) { set--; setrlimit(before[set].first, &before[set].second); }
+  };
+  auto fail = [&](int err) { restore(); undo.Apply(); return ThrowErrno(env, "execve", err); };
+  for (auto& [res, soft] : limits) {
+    before[set].first = res;
+    if (getrlimit(res, &before[set].second) == -1) { int err = errno; restore(); undo.Apply(); return ThrowErrno(env, "getrlimit", err); }
+    set++;
+    int err = SetSoftLimit(res, soft);
+    if (err != 0) { restore(); undo.Apply(); return ThrowErrno(env, "setrlimit", err); }
+  }
   if (file.find('/') != std::string::npos) {
-    execve(file.c_str(), argv.data(), envp.data());
+    execve(tries[0].c_str(), argv.data(), envp.data());
     return fail(errno);
   }
-  int saved = 0;
-  size_t start = 0;
-  for (;;) {
-    size_t colon = path.find(':', start);
-    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (dir.empty()) dir = ".";
-    std::string full = dir + "/" + file;
+  int saved = 0, err = ENOENT;
+  for (auto& full : tries) {
     execve(full.c_str(), argv.data(), envp.data());
-    int err = errno;
+    err = errno;
     if (err != ENOENT) {
       saved = err;
       if (err != EACCES && err != EPERM && err != EISDIR) return fail(err);
     }
-    if (colon == std::string::npos) return fail(saved ? saved : err);
-    start = colon + 1;
   }
+  return fail(saved ? saved : err);
 }
 
 // Resource names as softlimit and chpst know them.
@@ -275,6 +314,96 @@ Napi::Value FlockEx(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// spawnAs(path, argv, env, fd, uid, gids) -> pid: inetd's start of a line's
+// program as openbsd-inetd forks it, for what Node's child_process cannot
+// do: supplementary groups (libuv clears them whenever it changes uid or gid).
+// The child: a session of its own, fd as its 0, 1 and 2, every signal at its
+// default and none blocked, the groups (gids; gids[0] the gid) and the uid
+// (-1: kept), then execve(path). Only async-signal-safe calls between fork
+// and execve; the ids by raw system calls, for the one thread left (glibc's
+// would signal the parent's other threads, which the child does not have). An exec
+// that fails is thrown with its errno, the child reaped. The program is
+// reaped by reapPid, not by Node.
+Napi::Value SpawnAs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() ||
+      !info[3].IsNumber() || !info[4].IsNumber() || !info[5].IsArray())
+    return ThrowErrno(env, "spawnAs", EINVAL);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> args = Strings(info[1]), envs = Strings(info[2]);
+  std::vector<char*> argv = Pointers(args), envp = Pointers(envs);
+  int fd = info[3].As<Napi::Number>().Int32Value();
+  long uid = info[4].As<Napi::Number>().Int64Value();
+  std::vector<gid_t> gids;
+  Napi::Array g = info[5].As<Napi::Array>();
+  for (uint32_t i = 0; i < g.Length(); i++) gids.push_back(gid_t(g.Get(i).ToNumber().Int64Value()));
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) == -1) return ThrowErrno(env, "pipe", errno);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // no handler of Node's runs in the child
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (int sig = 1; sig < NSIG; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = SIG_DFL;
+      sigaction(sig, &sa, nullptr);
+    }
+    int err = 0;
+    if (setsid() == -1) err = errno;
+    for (int to = 0; to < 3 && !err; to++)
+      if (fd != to && dup2(fd, to) == -1) err = errno;
+    if (!err && !gids.empty()) {
+      if (syscall(SYS_setgroups, gids.size(), gids.data()) == -1 || syscall(SYS_setgid, gids[0]) == -1) err = errno;
+    }
+    if (!err && uid >= 0 && syscall(SYS_setuid, uid_t(uid)) == -1) err = errno;
+    if (!err) {
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      execve(path.c_str(), argv.data(), envp.data());
+      err = errno;
+    }
+    (void)!write(report[1], &err, sizeof err);
+    _exit(127);
+  }
+  int forkErr = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(report[1]);
+  if (pid == -1) {
+    close(report[0]);
+    return ThrowErrno(env, "fork", forkErr);
+  }
+  int err = 0;
+  ssize_t n;
+  do n = read(report[0], &err, sizeof err); while (n == -1 && errno == EINTR);
+  close(report[0]);
+  if (n == sizeof err) {
+    int st;
+    while (waitpid(pid, &st, 0) == -1 && errno == EINTR) {}
+    return ThrowErrno(env, "execve", err);
+  }
+  return Napi::Number::New(env, pid);
+}
+
+// reapPid(pid) -> null while it runs, else [exit code or null, signal number or null].
+Napi::Value ReapPid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "waitpid", EINVAL);
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  int st;
+  pid_t r;
+  do r = waitpid(pid, &st, WNOHANG); while (r == -1 && errno == EINTR);
+  if (r == -1) return ThrowErrno(env, "waitpid", errno);
+  if (r == 0) return env.Null();
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, WIFEXITED(st) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(st))) : env.Null());
+  a.Set(1u, WIFSIGNALED(st) ? Napi::Value(Napi::Number::New(env, WTERMSIG(st))) : env.Null());
+  return a;
+}
+
 }  // namespace
 
 // The one implementation of a soft limit change, also behind sys.cc's setNofile.
@@ -307,4 +436,6 @@ void InitExec(Napi::Env env, Napi::Object exports) {
   exports.Set("chroot", Napi::Function::New(env, Chroot, "chroot"));
   exports.Set("nice", Napi::Function::New(env, Nice, "nice"));
   exports.Set("flockEx", Napi::Function::New(env, FlockEx, "flockEx"));
+  exports.Set("spawnAs", Napi::Function::New(env, SpawnAs, "spawnAs"));
+  exports.Set("reapPid", Napi::Function::New(env, ReapPid, "reapPid"));
 }

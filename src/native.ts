@@ -70,9 +70,10 @@ export interface Addon {
   /**
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
    * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
-   * inherited and keep; returns only by throwing the exec's error.
+   * inherited and keep, with the soft limits given set just before the
+   * execve (put back if it fails); returns only by throwing the exec's error.
    */
-  execvpe(file: string, argv: string[], env: string[], keep?: number[]): never;
+  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>): never;
   /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
   getrlimit(resource: string): [soft: number, hard: number];
   /** Sets the soft limit of a resource (-1: unlimited); the hard limit stays. */
@@ -86,6 +87,15 @@ export interface Addon {
   flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
+  /**
+   * inetd's fork and exec of a line's program: fd as its 0, 1 and 2, a new
+   * session, signals at their defaults, the groups gids (gids[0] the gid;
+   * none: kept) and uid (-1: kept). The pid; an exec that fails is thrown.
+   * Not reaped by Node: reapPid.
+   */
+  spawnAs(path: string, argv: string[], env: string[], fd: number, uid: number, gids: number[]): number;
+  /** waitpid(pid, WNOHANG): null while it runs, else [exit code, signal number] (one of them null). */
+  reapPid(pid: number): [code: number | null, signal: number | null] | null;
   // native/startup.cc
   /** prctl(PR_SET_NAME): the name in /proc/self/comm (pidof, pgrep -x, killall). */
   setComm(name: string): void;

@@ -391,3 +391,63 @@ t.test('multilog under rotation keeps every line', async (t) => {
   t.ok(old.length > 100, `${old.length} rotations`);
   t.ok(all === input, 'the files hold the input exactly');
 });
+
+// ---------------------------------------------------------------- chain-loading tools' files
+
+t.test('envdir and chpst -e: a FIFO, a dangling symlink, a symlink loop, a subdirectory, an endless device in the directory', async (t) => {
+  const tools: Array<[string, string[]]> = [['envdir', []], ['chpst', ['-e']]];
+  const cases: Array<[string, (d: string) => void]> = [
+    ['a FIFO (no writer): unset, at once', (d) => { spawnSync('mkfifo', [path.join(d, 'FIFO')]); }],
+    ['a dangling symlink', (d) => { fs.symlinkSync('nowhere', path.join(d, 'GONE')); }],
+    ['a symlink loop', (d) => { fs.symlinkSync('LOOP', path.join(d, 'LOOP')); }],
+    ['a subdirectory', (d) => { fs.mkdirSync(path.join(d, 'SUB')); }],
+    ['a first line too long for execve', (d) => { fs.writeFileSync(path.join(d, 'BIG'), 'a'.repeat(300_000)); }],
+    ['a socket', (d) => { spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path.join(d, 'SOCK'))})`]); }],
+  ];
+  for (const [tool, opts] of tools) {
+    for (const [what, make] of cases) {
+      const d = fresh('envdir');
+      const env = path.join(d, 'env');
+      fs.mkdirSync(env);
+      fs.writeFileSync(path.join(env, 'A'), 'value\n');
+      make(env);
+      const runIt = (cmd: string) => {
+        const r = spawnSync(cmd, [...opts, 'env', 'sh', '-c', 'echo "A=$A FIFO=${FIFO-unset} GONE=${GONE-unset}"'],
+          { cwd: d, encoding: 'latin1', timeout: 10_000, killSignal: 'SIGKILL' });
+        return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.replace(/^(\w+): warning: cannot exec.*\n/, '') };
+      };
+      const got = runIt(bin(tool));
+      t.not(got.signal, 'SIGKILL', `${tool}: ${what}: never blocks`);
+      if (have(tool)) t.same(got, runIt(ref(tool)), `${tool}: ${what}: as the original`);
+    }
+  }
+  // /dev/zero as a variable: the originals read it for ever; ours stops where no exec could take it.
+  for (const [tool, opts] of tools) {
+    const d = fresh('envzero');
+    fs.mkdirSync(path.join(d, 'env'));
+    fs.symlinkSync('/dev/zero', path.join(d, 'env', 'ZERO'));
+    const r = spawnSync(bin(tool), [...opts, 'env', 'true'], { cwd: d, encoding: 'latin1', timeout: 10_000, killSignal: 'SIGKILL' });
+    t.equal(r.status, 111, `${tool}: /dev/zero: exit 111`);
+    t.match(r.stderr, /unable to run:? true: argument list too long\n$/, `${tool}: /dev/zero: the exec's failure, at once`);
+  }
+});
+
+t.test('setlock and chpst -l/-L: a FIFO, a directory, a symlink loop, a dangling symlink as the lock', async (t) => {
+  const kinds: Array<[string, (p: string) => void]> = [
+    ['fifo', (p) => { spawnSync('mkfifo', [p]); }], ['dir', (p) => fs.mkdirSync(p)],
+    ['loop', (p) => fs.symlinkSync(path.basename(p), p)], ['dangling', (p) => fs.symlinkSync('../nowhere/x', p)],
+  ];
+  for (const [tool, opts] of [['setlock', []], ['chpst', ['-l']], ['chpst', ['-L']]] as Array<[string, string[]]>) {
+    for (const [kind, make] of kinds) {
+      const d = fresh('lock');
+      make(path.join(d, kind));
+      const runIt = (cmd: string) => {
+        const r = spawnSync(cmd, [...opts, kind, 'echo', 'ran'], { cwd: d, encoding: 'latin1', timeout: 10_000, killSignal: 'SIGKILL' });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+      };
+      const got = runIt(bin(tool));
+      t.equal(got.status, 111, `${tool} ${opts.join(' ')}: ${kind}: exit 111`);
+      if (have(tool)) t.same(got, runIt(ref(tool)), `${tool} ${opts.join(' ')}: ${kind}: as the original`);
+    }
+  }
+});

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
+import { spawn } from './helpers/common';
 import { loadNative } from '../src/native';
 
 const BIN = path.resolve(__dirname, '..', 'bin');
@@ -15,11 +16,14 @@ const root = process.getuid!() === 0;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chain-dt-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface Out { status: number | null; stdout: string; stderr: string }
+interface Out { status: number | null; stdout: string; stderr: string; signal?: NodeJS.Signals | null }
 
 function run(file: string, args: string[], opts: SpawnSyncOptions = {}): Out {
   const r = spawnSync(file, args, { cwd: dir, input: '', encoding: 'latin1', timeout: 15000, killSignal: 'SIGKILL', ...opts });
-  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+  const out: Out = { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+  // (only when there was one: the comparisons with the originals stay as they were)
+  if (r.signal) out.signal = r.signal;
+  return out;
 }
 
 /** The reference and ours, same arguments: [want, got]. */
@@ -38,7 +42,7 @@ t.test('bad input: same words, same exit code', async (t) => {
     ['setuidgid', []], ['setuidgid', ['nobody']], ['setuidgid', ['no-such-account', 'true']],
     ['setuidgid', ['nobody', '/nonexistent/prog']], ['setuidgid', ['nobody', 'no-such-prog-here']],
     ['envuidgid', []], ['envuidgid', ['root']], ['envuidgid', ['no-such-account', 'true']],
-    ['envdir', []], ['envdir', ['x']], ['envdir', ['/nonexistent', 'true']], ['envdir', ['notdir', 'true']],
+    ['envdir', []], ['envdir', ['empty']], ['envdir', ['/nonexistent', 'true']], ['envdir', ['notdir', 'true']],
     ['envdir', ['.', 'no-such-prog-here']],
     ['softlimit', []], ['softlimit', ['-z']], ['softlimit', ['-m']], ['softlimit', ['-m', '12x', 'true']],
     ['softlimit', ['-o', '10']], ['softlimit', ['-c', '0', 'no-such-prog-here']],
@@ -95,6 +99,11 @@ t.test('softlimit: /proc/self/limits', { skip: absent('softlimit') || (haveNativ
     const [want, got] = both('softlimit', [...args, 'cat', '/proc/self/limits']);
     t.equal(got.status, 0, args.join(' '));
     t.equal(got.stdout, want.stdout, args.join(' '));
+  }
+  // Limits the tool itself could not run under (no memory at all): set on the way into the exec.
+  for (const args of [['-m', '0'], ['-d', '0'], ['-s', '0'], ['-a', '0']]) {
+    const [want, got] = both('softlimit', [...args, 'cat', '/proc/self/limits']);
+    t.same({ status: got.status, signal: got.signal, stdout: got.stdout }, { status: want.status, signal: want.signal, stdout: want.stdout }, args.join(' '));
   }
 });
 
@@ -160,7 +169,53 @@ t.test('without the native addon: one warning, prog as a child, its status passe
   const m = run(path.join(BIN, 'setuidgid'), ['root', 'no-such-prog-here'], { env });
   t.equal(m.status, 111);
   t.match(m.stderr, /setuidgid: fatal: unable to run no-such-prog-here: file does not exist\n$/);
-  const s = run(path.join(BIN, 'softlimit'), ['-c', '0', 'true'], { env });
-  t.equal(s.status, 111);
-  t.match(s.stderr, /^softlimit: fatal: getrlimit failed: native addon missing/);
+  fs.mkdirSync(path.join(dir, 'empty'), { recursive: true });
+  // Deaths Node itself would not die of: SIGPIPE and SIGXFSZ (ignored by Node), SIGUSR1 (its inspector).
+  for (const sig of ['PIPE', 'XFSZ', 'USR1', 'SEGV']) {
+    for (const [cmd, args] of [['envdir', ['empty']], ['setlock', ['lockfile']], ['chpst', []], ['softlimit', ['-c', '0']]] as [string, string[]][]) {
+      const r = run(path.join(BIN, cmd), [...args, 'sh', '-c', `kill -${sig} $$`], { env });
+      t.equal(r.signal, `SIG${sig}`, `${cmd}: the program died of SIG${sig}: so does the tool`);
+    }
+  }
+});
+
+t.test('without the native addon: softlimit\'s limits as the original sets them (through prlimit)', { skip: absent('softlimit') }, async (t) => {
+  const env = { ...process.env, UCSPI_NO_NATIVE: '1' };
+  for (const args of [['-m', '300000000'], ['-o', '64', '-c', '0', '-t', '1000'], ['-d', '=', '-s', '=', '-p', '77'],
+    ['-f', '123456', '-l', '65536', '-r', '999999', '-a', '400000000'], ['-o', '99999999999'], ['-o', '50', '-o', '60']]) {
+    const want = run('/usr/bin/softlimit', [...args, 'cat', '/proc/self/limits']);
+    const got = run(path.join(BIN, 'softlimit'), [...args, 'cat', '/proc/self/limits'], { env });
+    t.equal(got.status, 0, args.join(' '));
+    t.equal(got.stdout, want.stdout, args.join(' '));
+  }
+  const [want, got] = [run('/usr/bin/softlimit', ['-c', '0', 'no-such-prog-here']),
+    run(path.join(BIN, 'softlimit'), ['-c', '0', 'no-such-prog-here'], { env })];
+  t.equal(got.status, want.status, 'a missing program: the same exit code');
+  t.match(got.stderr, /softlimit: fatal: unable to run no-such-prog-here: file does not exist\n$/, 'and words');
+});
+
+t.test('without the native addon: the relay passes signals on, and a SIGKILL to it ends the program', async (t) => {
+  const env = { ...process.env, UCSPI_NO_NATIVE: '1' };
+  fs.mkdirSync(path.join(dir, 'empty'), { recursive: true });
+  for (const [cmd, args] of [['envdir', ['empty']], ['setuidgid', ['root']], ['pgrphack', []], ['setlock', ['lockfile']], ['chpst', []]] as [string, string[]][]) {
+    for (const [sig, expect] of [['SIGTERM', 'SIGTERM'], ['SIGKILL', 'SIGKILL']] as const) {
+      const pidFile = path.join(dir, `${cmd}.pid`);
+      fs.rmSync(pidFile, { force: true });
+      const p = spawn(path.join(BIN, cmd), [...args, 'sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`], { cwd: dir, env, stdio: 'ignore' });
+      const end = Date.now() + 10_000;
+      while (!(fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n')) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const prog = Number(fs.readFileSync(pidFile, 'utf8'));
+      t.not(prog, p.pid, `${cmd}: a child, not the tool itself`);
+      const exited = new Promise<NodeJS.Signals | null>((r) => p.once('exit', (_c, s) => r(s)));
+      p.kill(sig);
+      t.equal(await exited, expect, `${cmd}: ${sig} to the tool: it ends so`);
+      let gone = false;
+      while (!gone && Date.now() < end) {
+        try { process.kill(prog, 0); await new Promise((r) => setTimeout(r, 20)); } catch { gone = true; }
+        // a zombie of the tool's is gone too once the tool is reaped by us
+        if (!gone && /^State:\s+Z/m.test(fs.readFileSync(`/proc/${prog}/status`, 'utf8'))) gone = true;
+      }
+      t.ok(gone, `${cmd}: ${sig} to the tool: the program ends too`);
+    }
+  }
 });

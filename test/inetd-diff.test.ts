@@ -6,10 +6,11 @@
 // user and environment, tcpd's allow/deny, a SIGHUP reread, nowait.N and a
 // dgram wait program.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor } from './helpers/common';
+import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import {
   canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
@@ -270,6 +271,221 @@ t.test('internal datagram services on ::1, and no answer to 127/8', { skip: skip
   });
   t.equal(seen.ours?.echo, 'hello');
   t.equal(seen.ours?.echoFrom127, 'none', '127/8 senders get no answer');
+});
+
+/** python3 source: one UDP datagram over IPv6 from any source port (0 too), checksum computed. */
+const RAW_UDP6 = `
+import socket, struct, sys
+sp, dp, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+data = b'x' * n
+src = dst = socket.inet_pton(socket.AF_INET6, '::1')
+ln = 8 + n
+buf = src + dst + struct.pack('!I3xB', ln, 17) + struct.pack('!HHHH', sp, dp, ln, 0) + data
+if len(buf) % 2: buf += b'\\0'
+s = sum(struct.unpack('!%dH' % (len(buf) // 2), buf))
+while s >> 16: s = (s & 0xffff) + (s >> 16)
+r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_UDP)
+r.sendto(struct.pack('!HHHH', sp, dp, ln, (~s) & 0xffff or 0xffff) + data, ('::1', 0))
+`;
+
+/** Sends one datagram of n bytes from [::1]:from to [::1]:to through a raw socket (any source port). */
+function rawUdp6(from: number, to: number, n = 5): void {
+  const r = spawnSync('python3', ['-c', RAW_UDP6, String(from), String(to), String(n)], { timeout: 10_000, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`raw send failed: ${r.stderr}`);
+}
+
+/** Starts impl on a conf of fixed ports on ::1, retrying while someone else holds them. */
+async function startFixed(impl: Impl, conf: string, dir: string, o: Parameters<typeof startInetd>[3]) {
+  for (let i = 0; ; i++) {
+    try {
+      return await startInetd(impl, conf, dir, o);
+    } catch (e) {
+      if (i >= 4) throw e;
+      await sleep(500);
+    }
+  }
+}
+
+t.test('internal services: datagrams from port 0, from their own port, oversized; clients that stall', {
+  skip: skipAll || (which('python3') ? false : 'python3 not installed (it sends the raw datagrams)'),
+}, async (t) => {
+  const DG = { echo: 7, discard: 9, daytime: 13, chargen: 19, time: 37 } as const;
+  const loops: Partial<Record<Impl, Record<string, string>>> = {};
+  const seen = await both(t, 'bad senders', async (impl, dir) => {
+    const ip = randomLoopback();
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, Object.keys(DG).map((s) => `[::1]:${s} dgram udp6 wait root internal\n${ip}:${s} stream tcp nowait root internal\n`).join(''));
+    const srv = await startFixed(impl, conf, dir, { udp: Object.values(DG), tcp: Object.values(DG) });
+    const stalled: net.Socket[] = [];
+    try {
+      const answers = async () => ({
+        daytime: daytimeOk(await udpAsk('::1', '::1', 13, 'x')),
+        time: timeOk(await udpAsk('::1', '::1', 37, 'x')),
+        echo: (await udpAsk('::1', '::1', 7, 'hello'))?.toString(),
+        chargen: (await udpAsk('::1', '::1', 19, 'x'))?.length,
+        discard: (await udpAsk('::1', '::1', 9, 'x', 300))?.length ?? 'none',
+        tcpEcho: await tcpTalk(ip, 7, { send: 'hi\r\n', end: true }),
+        tcpDaytime: daytimeOk(await tcpTalk(ip, 13)),
+        tcpChargen: (await tcpTalk(ip, 19, { max: 74 })).length >= 74,
+      });
+      // Source port 0: nothing can be sent there; every service must still answer the next client.
+      for (const port of Object.values(DG)) rawUdp6(0, port);
+      const afterPort0 = await answers();
+      // Oversized: each reads what it reads of it and answers as usual.
+      const oversized: Record<string, number | string> = {};
+      for (const [name, port] of Object.entries(DG)) oversized[name] = (await udpAsk('::1', '::1', port, 'x'.repeat(65_000)))?.length ?? 'none';
+      // Clients that stall: connected, never reading (chargen, echo fed but unread), or silent.
+      for (const port of [7, 9, 13, 19, 37]) {
+        for (let i = 0; i < 5; i++) {
+          const s = net.connect({ host: ip, port });
+          s.on('error', () => {});
+          s.pause();
+          if (port === 7) s.write(Buffer.alloc(1 << 20));
+          stalled.push(s);
+        }
+      }
+      await sleep(200);
+      const whileStalled = await answers();
+      // A datagram from the service's own port to itself: answered, it answers itself again.
+      const mine: Record<string, string> = {};
+      for (const [name, port] of Object.entries(DG)) {
+        if (name === 'discard') continue;
+        const wants = (s: string) => s.split('\n').filter((l) => l === `someone wants ${name}`).length;
+        const before = wants(srv.stderr());
+        rawUdp6(port, port);
+        await sleep(500);
+        mine[name] = wants(srv.stderr()) - before > 20 ? 'loops' : 'once';
+      }
+      loops[impl] = mine;
+      return { afterPort0, oversized, whileStalled, alive: srv.proc.exitCode === null && srv.proc.signalCode === null };
+    } finally {
+      for (const s of stalled) s.destroy();
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours?.afterPort0, {
+    daytime: 'ok', time: 'ok', echo: 'hello', chargen: 74, discard: 'none', tcpEcho: 'hi\r\n', tcpDaytime: 'ok', tcpChargen: true,
+  }, 'after a datagram from port 0 to each, every service answers');
+  t.same(seen.ours?.oversized, { echo: 4096, discard: 'none', daytime: 26, chargen: 74, time: 4 }, 'oversized: echo gives back 4096 bytes');
+  t.equal(seen.ours?.alive, true, 'still running');
+  // The one difference: Debian's openbsd-inetd answers a datagram from its own port (and so answers itself for ever).
+  t.same(loops.debian, { echo: 'loops', daytime: 'loops', chargen: 'loops', time: 'loops' }, 'openbsd-inetd: each answers itself for ever');
+  t.same(loops.ours, { echo: 'once', daytime: 'once', chargen: 'once', time: 'once' }, 'ours: a datagram from an answering service\'s port is not answered');
+});
+
+t.test('SIGHUP to a file that is a directory, long lines, NUL bytes, a symlink loop', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'bad rereads', async (impl, dir) => {
+    const ip = randomLoopback();
+    const [pA, pB, pC, pD, pE, pF] = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePortOn(ip)));
+    const names = new Map([[pA, 'A'], [pB, 'B'], [pC, 'C'], [pD, 'D'], [pE, 'E'], [pF, 'F']]);
+    const conf = path.join(dir, 'inetd.conf');
+    const line = (p: number, word: string) => `${ip}:${p} stream tcp4 nowait root /bin/echo echo ${word}`;
+    fs.writeFileSync(conf, line(pA, 'a') + '\n');
+    const srv = await startInetd(impl, conf, dir, { tcp: [pA] });
+    const listening = () => [...new Set(listeners(srv.pid).map((l) => names.get(l.port)).filter(Boolean))].sort().join(',');
+    const alive = () => srv.proc.exitCode === null && srv.proc.signalCode === null;
+    const settle = async (until: () => boolean) => {
+      const end = Date.now() + 5000;
+      while (!until() && alive() && Date.now() < end) await sleep(20);
+    };
+    try {
+      // A directory in the file's place.
+      fs.renameSync(conf, `${conf}.good`);
+      fs.mkdirSync(conf);
+      srv.hup();
+      await settle(() => !listening().includes('A'));
+      const directory = { alive: alive(), listening: listening() };
+      fs.rmdirSync(conf);
+      fs.writeFileSync(conf, `${line(pA, 'a')}\n${line(pB, 'b')}\n`);
+      srv.hup();
+      await settle(() => listening() === 'A,B');
+      const recovered = { listening: listening(), a: await tcpTalk(ip, pA), b: await tcpTalk(ip, pB) };
+      // fgets into 1024 bytes: a line of 1023 bytes and more comes in pieces, each read as a line;
+      // a line ends at a NUL byte.
+      const head = `${line(pC, 'c')} `;
+      const text = head + 'x'.repeat(1023 - head.length) + `${line(pD, 'd')}\n` +
+        `${line(pE, 'e')}\0 ignored\n` + `\0${line(pF, 'f')}\n`;
+      fs.writeFileSync(conf, text, 'latin1');
+      srv.hup();
+      await settle(() => listening() === 'C,D,E');
+      const long = { listening: listening(), c: (await tcpTalk(ip, pC)).length - 'c \n'.length + head.length, d: await tcpTalk(ip, pD), e: await tcpTalk(ip, pE) };
+      // Binary garbage (the same bytes for both; no ':', so no host name to look up): nothing served, still up.
+      let seed = 12345;
+      const junk = Buffer.alloc(200_000, 0).map(() => { seed = (seed * 1103515245 + 12345) % 2 ** 31; const b = seed >> 16 & 255; return b === 0x3a ? 0x20 : b; });
+      fs.writeFileSync(conf, Buffer.concat([junk, Buffer.from(`\n${line(pF, 'f')}\n`)]));
+      srv.hup();
+      await settle(() => listening() === 'F');
+      const garbage = { alive: alive(), listening: listening() };
+      // A symlink loop: the file cannot be opened.
+      fs.rmSync(conf);
+      fs.symlinkSync(path.basename(conf), conf);
+      srv.hup();
+      await settle(() => false);
+      return { directory, recovered, long, garbage, loop: { alive: alive() } };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours?.directory, { alive: true, listening: '' }, 'a directory reads as an empty file: every service goes, inetd stays');
+  t.same(seen.ours?.recovered, { listening: 'A,B', a: 'a\n', b: 'b\n' }, 'the next good file is read');
+  t.same(seen.ours?.long, { listening: 'C,D,E', c: 1023, d: 'd\n', e: 'e\n' }, 'the piece after 1023 bytes is a line of its own; a NUL ends a line');
+  t.same(seen.ours?.garbage, { alive: true, listening: 'F' }, 'binary garbage: skipped, the good line after it served');
+  t.same(seen.ours?.loop, { alive: false }, 'a file that cannot be opened: exit, as openbsd-inetd');
+});
+
+t.test('user, user:group, user.group: the same uid, gid and supplementary groups (id)', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'ids', async (impl, dir) => {
+    const ip = randomLoopback();
+    // Accounts for this test alone, mounted on /etc/passwd and /etc/group in the server's namespace.
+    const passwd = path.join(dir, 'passwd'), group = path.join(dir, 'group');
+    fs.writeFileSync(passwd, `${fs.readFileSync('/etc/passwd', 'utf8')}itest:x:4242:4242::/nonexistent:/usr/sbin/nologin\n`);
+    fs.writeFileSync(group, `${fs.readFileSync('/etc/group', 'utf8')}itest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\n`);
+    const users = ['itest', 'itest:gone2', 'itest.gone2', 'root', 'root:gone1', 'root.gone1', 'nobody', 'itest:nosuch', 'itest.gone1.x', 'itest:gone1:gone2'];
+    const ports = await Promise.all(users.map(() => freePortOn(ip)));
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
+    // Started with supplementary groups of its own: a root line's program must not get them.
+    const srv = await startInetd(impl, conf, dir, { tcp: ports, passwd, group, prefix: ['setpriv', '--groups', '4302,4301', '--regid', '4302'] });
+    try {
+      const out: Record<string, string> = {};
+      for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
+      return out;
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, {
+    'itest': 'uid=4242(itest) gid=4242(itest) groups=4242(itest),4301(gone1),4302(gone2)\n',
+    'itest:gone2': 'uid=4242(itest) gid=4302(gone2) groups=4302(gone2),4301(gone1)\n',
+    'itest.gone2': 'uid=4242(itest) gid=4302(gone2) groups=4302(gone2),4301(gone1)\n',
+    'root': 'uid=0(root) gid=4302(gone2) groups=4302(gone2)\n',
+    'root:gone1': 'uid=0(root) gid=0(root) groups=0(root),4303(root2)\n',
+    'root.gone1': 'uid=0(root) gid=0(root) groups=0(root),4303(root2)\n',
+    'nobody': 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup),4301(gone1)\n',
+    'itest:nosuch': 'closed', 'itest.gone1.x': 'closed', 'itest:gone1:gone2': 'closed',
+  }, 'initgroups for a user; root with a group keeps root\'s own; the group is all after the first . or :');
+});
+
+t.test('SIGHUP to a file inetd may not read (inetd not root): exit 1, as openbsd-inetd', { skip: skipAll }, async (t) => {
+  const seen = await both(t, 'unreadable', async (impl, dir) => {
+    const ip = randomLoopback();
+    const port = await freePortOn(ip);
+    fs.chmodSync(dir, 0o755);
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, `${ip}:${port} stream tcp4 nowait nobody /bin/echo echo a\n`);
+    const srv = await startInetd(impl, conf, dir, { tcp: [port], prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] });
+    try {
+      const before = await tcpTalk(ip, port);
+      fs.chmodSync(conf, 0);
+      srv.hup();
+      const end = Date.now() + 5000;
+      while (srv.proc.exitCode === null && srv.proc.signalCode === null && Date.now() < end) await sleep(20);
+      return { before, exitCode: srv.proc.exitCode };
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, { before: 'a\n', exitCode: 1 });
 });
 
 // The host part and the protocol's family, as openbsd-inetd opens them: "tcp"

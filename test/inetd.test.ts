@@ -3,6 +3,7 @@
 // going into the background, and what a reread keeps (the listening socket
 // of a changed line, live connections of a removed one). Compared with
 // openbsd-inetd in inetd-diff.test.ts.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { parseConf } from '../src/inetd/conf';
 import { chargenLine, daytime, machtime } from '../src/inetd/internal';
 import { programEnv } from '../src/inetd/environ';
 import { createLog } from '../src/inetd/log';
+import { credsFor, initGroups } from '../src/inetd/launch';
 
 const opts = { toomany: 256, ipv6: true, servicesFile: '/etc/services' };
 
@@ -208,4 +210,91 @@ t.test('a host name in the file: looked up through $DNSCACHEIP, never the system
   t.equal(await tcpTalk(ip, port), 'named\n', 'served on the name\'s address');
   await srv.waitLog(/inetd\.conf:2: \d+\/tcp4: no-such\.example: Name or service not known/);
   t.ok(dns.queries.some((q) => q.name.startsWith('svc.example')), 'asked of $DNSCACHEIP');
+});
+
+t.test('a file that would block or flood: a FIFO, a huge file (where openbsd-inetd blocks, or reads it all)', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
+  const dir = tmpDir('inetd-badfile-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mkfifo = (p: string) => { if (spawnSync('mkfifo', [p]).status !== 0) throw new Error(`mkfifo ${p}`); };
+  // At start: said, exit 1, at once.
+  const fifo = path.join(dir, 'fifo.conf');
+  mkfifo(fifo);
+  t.same(await run(['-d', `--pidfile=${dir}/pid0`, fifo]), { code: 1, stderr: `${fifo}: not a regular file\n` }, 'a FIFO at start: exit 1');
+  // On SIGHUP: said, and the services stay as they were, served.
+  const ip = randomLoopback();
+  const [pA, pB] = await Promise.all([freePortOn(ip), freePortOn(ip)]);
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, `${ip}:${pA} stream tcp4 nowait root /bin/echo echo a\n`);
+  const srv = await startInetd('ours', conf, dir, { tcp: [pA] });
+  t.teardown(() => srv.stop());
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  fs.rmSync(conf);
+  mkfifo(conf);
+  srv.hup();
+  await srv.waitLog(new RegExp(`${esc(conf)}: not a regular file`));
+  t.equal(await tcpTalk(ip, pA), 'a\n', 'a FIFO: not opened, the services kept and served');
+  fs.rmSync(conf);
+  fs.writeFileSync(conf, `${ip}:${pB} stream tcp4 nowait root /bin/echo echo b\n`);
+  fs.truncateSync(conf, (16 << 20) + 1);
+  srv.hup();
+  await srv.waitLog(new RegExp(`${esc(conf)}: File too large`));
+  t.equal(await tcpTalk(ip, pA), 'a\n', 'a file over 16 MiB: not read, the services kept');
+  t.notOk(listeners(srv.pid).some((l) => l.port === pB), 'nothing from it');
+  fs.writeFileSync(conf, `${ip}:${pB} stream tcp4 nowait root /bin/echo echo b\n`);
+  srv.hup();
+  await waitFor('the good file read', () => listeners(srv.pid).some((l) => l.port === pB));
+  t.equal(await tcpTalk(ip, pB), 'b\n', 'the next good file is read');
+  t.equal(srv.proc.exitCode, null, 'still running');
+});
+
+t.test('syslog: one logger for every message, started again at most once a second', {
+  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
+}, async (t) => {
+  const dir = tmpDir('inetd-logger-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'log');
+  const py = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    's.bind(sys.argv[1])',
+    'print("ready", flush=True)',
+    'while True: print(s.recv(4096).decode(), flush=True)',
+  ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => killGroup(py.pid));
+  let out = '';
+  py.stdout!.on('data', (d) => { out += d; });
+  await waitFor('the log socket', () => out.startsWith('ready\n'));
+  // A logger that counts its starts.
+  const starts = path.join(dir, 'starts');
+  const counting = path.join(dir, 'logger');
+  fs.writeFileSync(counting, `#!/bin/sh\necho >> ${starts}\nexec /usr/bin/logger "$@"\n`, { mode: 0o755 });
+  const log = createLog(false, sock, counting);
+  for (let i = 0; i < 100; i++) log.syslog(i % 2 ? 'err' : 'warning', `message ${i}\nwith a newline`);
+  await waitFor('every message', () => out.split('\n').filter((l) => / message \d+ with a newline$/.test(l)).length === 100);
+  t.equal(fs.readFileSync(starts, 'utf8').length, 1, 'one logger for 100 messages');
+  t.match(out, /<28>.* message 0 with a newline\n/, 'daemon.warning, the newline made a blank');
+  t.match(out, /<27>.* message 1 with a newline\n/, 'daemon.err');
+  // A logger that ends at once: not started once per message.
+  const failing = path.join(dir, 'failing');
+  const failStarts = path.join(dir, 'fail-starts');
+  fs.writeFileSync(failing, `#!/bin/sh\necho >> ${failStarts}\nexit 1\n`, { mode: 0o755 });
+  const bad = createLog(false, sock, failing);
+  for (let i = 0; i < 50; i++) { bad.syslog('err', `lost ${i}`); await sleep(2); }
+  await sleep(100);
+  // (one a second: the loop takes a tenth of that; started for each message, it would be dozens)
+  t.ok(fs.readFileSync(failStarts, 'utf8').length <= 5, 'not one start per message');
+});
+
+t.test('credsFor: uid, gid and supplementary groups as Debian\'s openbsd-inetd sets them', async (t) => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\nitest:x:4242:4242::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n';
+  const group = 'root:x:0:\nitest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\nweird:x:4304\n';
+  t.same(credsFor('itest', undefined, 0, passwd, group), { uid: 4242, gid: 4242, gids: [4242, 4301, 4302] }, 'a user: its gid, then its groups in file order');
+  t.same(credsFor('itest', 'gone2', 0, passwd, group), { uid: 4242, gid: 4302, gids: [4302, 4301] }, 'with a group: that gid first, not twice');
+  t.same(credsFor('root', undefined, 0, passwd, group), {}, 'root alone: nothing changes');
+  t.same(credsFor('root', 'gone1', 0, passwd, group), { gid: 0, gids: [0, 4303] }, 'root with a group: root\'s own gid and groups');
+  t.equal(credsFor('itest', 'gone1:gone2', 0, passwd, group), 'getgrnam: gone1:gone2: No such group', 'the group is the whole rest');
+  t.equal(credsFor('nosuch', undefined, 0, passwd, group), 'getpwnam: nosuch: No such user');
+  t.same(credsFor('itest', undefined, 4242, passwd, group), {}, 'inetd not root: its own user only');
+  t.equal(credsFor('nobody', undefined, 4242, passwd, group), 'nobody: not the user inetd runs as');
+  t.same(initGroups('nobody', 65534, group), [65534, 4301]);
 });

@@ -31,7 +31,14 @@ export class EnvDirError extends Error {
 
 const EMPTY = Buffer.alloc(0);
 const NUL = Buffer.from([0]);
-const MAX = 256; // the originals read no further than this: only the first line matters
+const MAX = 256; // read this much at a time: only the first line matters
+/**
+ * Linux's MAX_ARG_STRLEN: a variable of this many bytes or more cannot reach
+ * the program (execve fails, E2BIG). A first line that has not ended within
+ * this many bytes is read no further: the originals read the whole file
+ * first (and never end on /dev/zero), to fail in the exec the same way.
+ */
+const LONGEST = 128 * 1024;
 
 /**
  * A file's value: the first line, spaces and tabs at its end removed, NULs
@@ -47,12 +54,17 @@ export function envValue(buf: Buffer): string | undefined {
   return line.toString('utf8');
 }
 
+/**
+ * The start of a file, up to its first newline. Opened without blocking, as
+ * the originals' open_read: a FIFO with no writer reads as empty (the
+ * variable is unset) instead of waiting for one for ever.
+ */
 function readHead(name: string): Buffer {
-  const fd = fs.openSync(name, 'r');
+  const fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
+    while (total < LONGEST) {
       const b = Buffer.alloc(MAX);
       const n = fs.readSync(fd, b, 0, MAX, null);
       if (n === 0) break;

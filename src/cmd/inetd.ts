@@ -1,13 +1,14 @@
 // inetd: every service of an inetd.conf in one process, as Debian's
 // openbsd-inetd serves them (src/inetd/).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { BadOption, getopt } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
 import { parseConf, TOOMANY } from '../inetd/conf';
 import { programEnv } from '../inetd/environ';
 import { createLog, type InetdLog } from '../inetd/log';
+import { readConfText } from '../inetd/source';
 import { strerror, Table } from '../inetd/table';
 import { resolveListenHost } from '../listen/resolve';
 import { closeInherited } from '../launch/spawn';
@@ -67,14 +68,17 @@ function ipv6Works(): boolean {
  * with no address is reported on its line, as openbsd-inetd reports
  * getaddrinfo's failure.
  */
-async function readConfig(file: string, o: InetdOptions, log: InetdLog, ipv6: boolean) {
-  let text: string;
-  try {
-    text = readFileSync(file, 'latin1');
-  } catch (e) {
-    log.syslog('err', `${file}: ${strerror(e)}`);
-    process.exit(1);
+async function readConfig(file: string, o: InetdOptions, log: InetdLog, ipv6: boolean, atStart: boolean) {
+  const read = readConfText(file);
+  if ('error' in read) {
+    log.syslog('err', read.error);
+    // A file that is not there: exit, as openbsd-inetd. One that would have blocked it, or is
+    // too big to be an inetd.conf: the services stay as they are (at start there are none).
+    if (read.fatal || atStart) process.exit(1);
+    return undefined;
   }
+  if (read.note) log.syslog('err', read.note);
+  const text = read.text;
   const names = new Set<string>();
   parseConf(text, file, { toomany: o.toomany, ipv6, resolve: (host, v6) => { if (!v6) names.add(host); return undefined; } });
   const found = new Map<string, string>();
@@ -119,6 +123,11 @@ export async function main(argv: string[]): Promise<void> {
   // openbsd-inetd closes every descriptor above 2 in the child; ours are
   // close-on-exec, so only what this process inherited is left to close.
   closeInherited();
+  // Under root, the supplementary groups inetd was started with go, as openbsd-inetd drops
+  // them (a root line's program would inherit them).
+  if (uid === 0) {
+    try { process.setgroups?.([process.getgid!()]); } catch { /* as the original: not checked */ }
+  }
   // Memory over speed: a new program per client costs far more than the little
   // JavaScript around it, so no optimising compiler (its code and its threads'
   // work), and a young generation that never grows (the garbage per client is small).
@@ -137,11 +146,17 @@ export async function main(argv: string[]): Promise<void> {
   const ipv6 = ipv6Works();
   const table = new Table({ log, env, backlog: o.backlog, uid });
   const config = o.config!;
-  await table.apply(await readConfig(config, o, log, ipv6));
+  await table.apply((await readConfig(config, o, log, ipv6, true))!);
   // SIGHUP: reread; queued so that two rereads never interleave.
   let reread = Promise.resolve();
   process.on('SIGHUP', () => {
-    reread = reread.then(async () => table.apply(await readConfig(config, o as InetdOptions, log, ipv6)));
+    reread = reread.then(async () => {
+      const entries = await readConfig(config, o as InetdOptions, log, ipv6, false);
+      if (entries) await table.apply(entries);
+    }).catch((e) => {
+      // Whatever went wrong in one reread is said; the services go on, and the next SIGHUP rereads.
+      log.syslog('err', `${config}: ${strerror(e)}`);
+    });
   });
   const die = () => {
     table.closeAll();

@@ -63,23 +63,48 @@ export function keyOf(e: Entry): string {
   return `${e.service}\0${e.hostaddr}\0${e.proto}\0${e.ip}`;
 }
 
+/** openbsd-inetd reads the file with fgets(3) into a buffer of this many bytes. */
+const LINE_BUFFER = 1024;
+
+/**
+ * The lines as openbsd-inetd's fgets gives them: a line of more than 1023
+ * bytes comes in pieces, each taken as a line of its own, and a line ends at
+ * its first NUL byte (the rest of its piece is never seen).
+ */
+function fgetsLines(text: string): Array<{ text: string; line: number }> {
+  const out: Array<{ text: string; line: number }> = [];
+  let nl = -1;
+  for (let at = 0, line = 1; at < text.length;) {
+    // (searched again only past the last newline found: a long line is not scanned once per piece)
+    if (nl < at) {
+      nl = text.indexOf('\n', at);
+      if (nl < 0) nl = text.length;
+    }
+    const end = Math.min(nl + 1, at + LINE_BUFFER - 1);
+    const piece = text.slice(at, end);
+    at = end;
+    const nul = piece.indexOf('\0');
+    out.push({ text: nul >= 0 ? piece.slice(0, nul) : piece.endsWith('\n') ? piece.slice(0, -1) : piece, line });
+    if (piece.endsWith('\n')) line++;
+  }
+  return out;
+}
+
 /** Lines as openbsd-inetd's nextline() and skip() see them: fields, joined across lines starting with a blank. */
 function* records(text: string): Generator<{ line: number; fields: string[] }> {
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const lines = fgetsLines(text);
   let i = 0;
   while (i < lines.length) {
-    const start = i;
-    const l = lines[i++];
+    const { text: l, line } = lines[i++];
     if (l.startsWith('#')) continue;
     const fields = l.split(/[ \t]+/).filter(Boolean);
     // A continuation: the next line starts with a blank (only once this one's fields are used up,
     // which for a line of its own is always).
-    while (i < lines.length && /^[ \t]/.test(lines[i])) {
-      fields.push(...lines[i].split(/[ \t]+/).filter(Boolean));
+    while (i < lines.length && /^[ \t]/.test(lines[i].text)) {
+      fields.push(...lines[i].text.split(/[ \t]+/).filter(Boolean));
       i++;
     }
-    yield { line: start + 1, fields };
+    yield { line, fields };
   }
 }
 

@@ -5,7 +5,8 @@
 // ring, each starting one character further. They run in this process (the
 // original forks for echo, discard and chargen over TCP; those still count
 // towards the service's invocations per minute). A datagram service answers
-// only senders openbsd-inetd answers (see badSender).
+// only senders openbsd-inetd answers (see badSender), and never a sender on
+// port 0 or on the port of a service that answers (see loopPort).
 import type { Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -60,6 +61,13 @@ export function chargenLine(at: number): Buffer {
   return line;
 }
 
+let cycle: Buffer | undefined;
+/** The chargen stream's lines for one turn of the ring, from position 0: the stream repeats it. */
+function chargenCycle(): Buffer {
+  cycle ??= Buffer.concat(Array.from({ length: RING.length }, (_, i) => chargenLine(i)));
+  return cycle;
+}
+
 /** Serves one accepted TCP client (a flowing net.Socket) for service s. */
 export function serveStream(s: Internal['name'], sock: Socket): void {
   sock.on('error', () => sock.destroy());
@@ -79,14 +87,14 @@ export function serveStream(s: Internal['name'], sock: Socket): void {
       sock.end(machtime());
       return;
     case 'chargen': {
-      // Lines until the client goes away; what it sends is not read.
-      let at = 0;
+      // Lines until the client goes away; what it sends is not read. One turn
+      // of the ring per write and per turn of the event loop: written line by
+      // line while the kernel takes them, a client that reads nothing would
+      // hold the loop (and every other service) until its buffers were full.
       const more = () => {
-        while (!sock.destroyed) {
-          const ok = sock.write(chargenLine(at));
-          at = (at + 1) % RING.length;
-          if (!ok) { sock.once('drain', more); return; }
-        }
+        if (sock.destroyed) return;
+        if (sock.write(chargenCycle())) setImmediate(more);
+        else sock.once('drain', more);
       };
       sock.on('data', () => {});
       sock.on('end', () => sock.destroy());
@@ -127,6 +135,21 @@ export function badSender(ip: string): boolean {
   if (first >= 224 && first <= 239) return true;
   if (first === 0 || first === 127 || first === 255) return true;
   return broadcasts().has(v4);
+}
+
+/**
+ * The source ports a datagram service does not answer: 0, where nothing can
+ * be sent (openbsd-inetd's sendto fails there), and the ports of the
+ * internal services that answer every datagram (echo, daytime, chargen,
+ * time). Debian's openbsd-inetd answers them, so that one datagram forged
+ * from its own echo port to its echo port (or between two hosts' echo and
+ * chargen) makes the two services answer each other for ever; as
+ * FreeBSD's inetd, this one refuses them.
+ */
+const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 13, 19, 37]);
+
+export function loopPort(port: number): boolean {
+  return LOOP_PORTS.has(port);
 }
 
 /** Ring position of the next chargen datagram, per service (the original's static). */

@@ -11,7 +11,7 @@ import { getSystemErrorMap } from 'node:util';
 import { bindUdp, udpAddon, type UdpSocket } from '../listen/udp';
 import type { ExitStatus } from '../launch/launch';
 import { type Entry, keyOf } from './conf';
-import { answerDatagram, badSender, DgramState, serveStream } from './internal';
+import { answerDatagram, badSender, DgramState, loopPort, serveStream } from './internal';
 import { credsFor, spawnProgram } from './launch';
 import type { InetdLog } from './log';
 
@@ -169,7 +169,7 @@ export class Table {
       server.listen({ host: e.ip, port: e.port, backlog: this.o.backlog, ipv6Only: e.v6 && e.proto !== 'tcp46', exclusive: true }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.o.log.syslog('warning', `accept (for ${e.service}): ${strerror(err)}`));
-        server.on('connection', (s) => this.onConnection(l, s));
+        server.on('connection', this.guarded(l, (s: net.Socket) => this.onConnection(l, s)));
         l.server = server;
         resolve();
       });
@@ -213,7 +213,7 @@ export class Table {
       started(0);
       return;
     }
-    spawnProgram({ server: e.server, creds }, e.argv, fd, this.o.env, (err, pid) => {
+    spawnProgram({ server: e.server, creds }, e.argv, fd, this.o.env, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
       if (err) {
         log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
         started(0);
@@ -221,11 +221,11 @@ export class Table {
       }
       log.trace(`${pid} execv ${e.server}`);
       started(pid);
-    }, (st) => {
+    }), this.guarded(l, (st: ExitStatus) => {
       log.trace('reaping asked for');
       log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
       exited(st);
-    });
+    }));
   }
 
   /**
@@ -270,12 +270,13 @@ export class Table {
       sock.bind(e.port, e.ip, () => {
         sock.off('error', reject);
         sock.on('error', () => {});
-        sock.on('message', (msg, from) => {
+        sock.on('message', this.guarded(l, (msg: Buffer, from: dgram.RemoteInfo) => {
           this.o.log.trace(`someone wants ${l.entry.service}`);
-          if (badSender(from.address)) return;
+          if (badSender(from.address) || loopPort(from.port)) return;
           const answer = answerDatagram(l.entry.internal!.name, msg, l.ring);
-          if (answer) sock.send(answer, from.port, from.address);
-        });
+          // A failed send is the datagram's loss alone, as openbsd-inetd's unchecked sendto.
+          if (answer) sock.send(answer, from.port, from.address, () => {});
+        }));
         l.udp = sock;
         resolve();
       });
@@ -294,7 +295,7 @@ export class Table {
   private waitDatagram(l: Live): void {
     const sock = l.usock;
     if (!sock || l.closed) return;
-    sock.wait((err) => {
+    sock.wait(this.guarded(l, (err: Error | null) => {
       if (l.closed || l.usock !== sock) return;
       const e = l.entry;
       if (err) {
@@ -321,6 +322,21 @@ export class Table {
         this.o.log.trace(`restored ${e.service}, fd ${sock.fd}`);
         this.waitDatagram(l);
       });
-    });
+    }));
+  }
+
+  /**
+   * fn, for an event of line l: whatever it throws is said in syslog and goes
+   * no further, so that no client, datagram or program of one line ends the
+   * process that serves every other line.
+   */
+  private guarded<A extends unknown[]>(l: Live, fn: (...a: A) => void): (...a: A) => void {
+    return (...a: A) => {
+      try {
+        fn(...a);
+      } catch (err) {
+        this.o.log.syslog('err', `${l.entry.service}/${l.entry.proto}: ${strerror(err)}`);
+      }
+    };
   }
 }

@@ -56,6 +56,11 @@ export interface StartOptions {
   extraArgs?: string[];
   /** A descriptor the server inherits as its fd 5 (without close-on-exec), as a careless parent may leave one. */
   inheritFd?: number;
+  /** Files mounted on /etc/passwd and /etc/group (accounts for the test alone). */
+  passwd?: string;
+  group?: string;
+  /** A command the server is started through (setpriv --groups ...). */
+  prefix?: string[];
 }
 
 export function tmpDir(prefix: string): string {
@@ -75,8 +80,10 @@ export async function startInetd(which: 'ours' | 'debian', conf: string, dir: st
     let script = 'mount --bind "$1" /run || exit 111; mount --bind "$4" /etc/nsswitch.conf || exit 111; ';
     if (o.hostsAllow) script += 'mount --bind "$2" /etc/hosts.allow || exit 111; ';
     if (o.hostsDeny) script += 'mount --bind "$3" /etc/hosts.deny || exit 111; ';
+    if (o.passwd) script += `mount --bind '${o.passwd}' /etc/passwd || exit 111; `;
+    if (o.group) script += `mount --bind '${o.group}' /etc/group || exit 111; `;
     script += 'shift 4; exec "$@"';
-    proc = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', run, o.hostsAllow ?? '', o.hostsDeny ?? '', nss, cmd, ...args],
+    proc = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', run, o.hostsAllow ?? '', o.hostsDeny ?? '', nss, ...(o.prefix ?? []), cmd, ...args],
       { stdio: ['ignore', 'ignore', 'pipe', ...(o.inheritFd === undefined ? [] : ['ignore', 'ignore', o.inheritFd] as const)] });
   } else {
     if (which === 'debian' || o.hostsAllow || o.hostsDeny) throw new Error('needs a mount namespace (root and unshare -m)');
