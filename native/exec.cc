@@ -22,6 +22,8 @@
 
 int SetSoftLimit(int resource, double soft);  // below, outside the namespace: sys.cc calls it too
 
+extern unsigned long long startIgnored;  // native/startup.cc
+
 namespace {
 
 std::vector<std::string> Strings(const Napi::Value& v) {
@@ -347,6 +349,11 @@ Napi::Value SpawnAs(const Napi::CallbackInfo& info) {
     for (int sig = 1; sig < NSIG; sig++) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       struct sigaction sa;
+      // Ignored at start and still ignored: stays so, as for openbsd-inetd's
+      // children (native/startup.cc); SIGPIPE, Node's own, goes back.
+      if (sig != SIGPIPE && sig <= 64 && (startIgnored >> (sig - 1) & 1) && sigaction(sig, nullptr, &sa) == 0 &&
+          sa.sa_handler == SIG_IGN)
+        continue;
       memset(&sa, 0, sizeof sa);
       sa.sa_handler = SIG_DFL;
       sigaction(sig, &sa, nullptr);

@@ -264,3 +264,32 @@ tap.test('bin/ finds its Node without PATH, and runs through #!/bin/sh where env
   t.notOk(/^(_u_|UCSPI_SIGIGN)/m.test(envDump.stdout), 'nothing of the prelude reaches it');
   t.ok(fs.readFileSync(path.join(BIN, 'tcpsvd'), 'utf8').includes(`'${process.execPath}'`), 'bin/ names the Node that built it');
 });
+
+tap.test('SIGHUP ignored at start: udpsvd\'s program inherits it too, as under Debian\'s udpsvd', { ...needReference('udpsvd') }, async (t) => {
+  if (!addonBuilt) return t.comment('udpsvd needs the addon');
+  const prog = path.join(tmp('nohup-udp'), 'sigign');
+  // udpsvd gives the program our stderr as its fd 1.
+  fs.writeFileSync(prog, '#!/bin/sh\nsed -n "s/^SigIgn:[[:space:]]*/ign=/p" /proc/$$/status\n', { mode: 0o755 });
+  const dgram = await import('node:dgram');
+  for (const [label, cmd] of [['Debian udpsvd', reference('udpsvd')], ['ours', ours('udpsvd')]]) {
+    const port = await freePortOn('127.0.0.1', true);
+    const p = spawn('/bin/sh', ['-c', `trap '' HUP; exec "$0" 127.0.0.1 "$2" "$1"`, cmd, prog, String(port)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+    p.stderr!.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    try {
+      const s = dgram.createSocket('udp4');
+      const m = await waitFor(`${label}'s program`, () => {
+        s.send('x', port, '127.0.0.1');
+        return /ign=([0-9a-f]+)/.exec(out);
+      }, 10000);
+      s.close();
+      t.equal(BigInt(`0x${m[1]}`) & 1n, 1n, `${label}: the program inherits HUP ignored`);
+    } finally {
+      killGroup(p.pid);
+      await exited;
+    }
+  }
+});

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { loadNative } from '../native';
 import { warn } from '../lib/strerr';
 import { limitsToSet, pendingLimits } from './limits';
+import { keepIgnoredAs } from '../lib/ignored';
 
 /** The environment as execve wants it. */
 export function envArray(env: NodeJS.ProcessEnv): string[] {
@@ -109,8 +110,9 @@ export function execProg(x: Exec): never {
   const file = setpriv ?? prlimit ?? x.file;
   const stdio: (number | 'inherit' | 'ignore')[] = ['inherit', 'inherit', 'inherit'];
   for (const fd of x.keep ?? []) stdio[fd] = fd;
-  const child = spawn(file, argv.slice(1), {
-    argv0: argv[0], env: x.env, stdio: Array.from(stdio, (s) => s ?? 'ignore'), detached: !!x.newSession,
+  const k = keepIgnoredAs(file, argv.slice(1), argv[0]); // (lib/ignored.ts)
+  const child = spawn(k.file, k.args, {
+    argv0: k.argv0, env: x.env, stdio: Array.from(stdio, (s) => s ?? 'ignore'), detached: !!x.newSession,
   });
   child.on('error', (e) => x.fail(e));
   const handlers = FORWARD.map((sig) => {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { usage } from '../lib/getopt';
 import { die } from '../lib/strerr';
 import { loadNative } from '../native';
+import { keepIgnoredAs } from '../lib/ignored';
 
 const P = 'fghack';
 
@@ -69,7 +70,8 @@ export function main(argv: string[]): void {
   }
   let child;
   try {
-    child = spawn(findProg(argv[0]), argv.slice(1), { argv0: argv[0], stdio });
+    const k = keepIgnoredAs(findProg(argv[0]), argv.slice(1), argv[0]); // (lib/ignored.ts)
+    child = spawn(k.file, k.args, { argv0: k.argv0, stdio });
   } catch (e) {
     die(P, `unable to run ${argv[0]}`, e);
   }

@@ -12,6 +12,7 @@ import { readConfText } from '../inetd/source';
 import { strerror, Table } from '../inetd/table';
 import { resolveListenHost } from '../listen/resolve';
 import { closeInherited } from '../launch/spawn';
+import { keepIgnored } from '../lib/ignored';
 
 const USAGE = 'usage: inetd [-dEil] [-q len] [-R rate] [configuration_file]';
 const CONFIG = '/etc/inetd.conf';
@@ -115,7 +116,8 @@ export async function main(argv: string[]): Promise<void> {
   const daemon = process.env[DAEMON_MARK] === '1';
   delete process.env[DAEMON_MARK];
   if (!o.debug && !o.noDaemon && !daemon && process.env.NOTIFY_SOCKET === undefined) {
-    const c = spawn(process.argv[1], argv, { detached: true, stdio: 'ignore', cwd: '/', env: { ...process.env, [DAEMON_MARK]: '1' } });
+    const [file, args] = keepIgnored(process.argv[1], argv); // (lib/ignored.ts)
+    const c = spawn(file, args, { detached: true, stdio: 'ignore', cwd: '/', env: { ...process.env, [DAEMON_MARK]: '1' } });
     c.on('error', (e) => { writeLine(`inetd: daemon(0, 0): ${strerror(e)}`); process.exit(1); });
     c.on('spawn', () => process.exit(0));
     return;

@@ -18,6 +18,7 @@ import { writeLine } from '../lib/strerr';
 import { unpackTai } from '../lib/tai64';
 import { readyEnough } from '../supervise/extra';
 import { sleepSync } from '../lib/sleep';
+import { keepIgnored } from '../lib/ignored';
 
 /** The ident of runit 2.1.2's sv.c, which sv -V prints. */
 const VERSION = '$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $';
@@ -174,7 +175,8 @@ class Sv {
       this.err(`warning: unable to stat ${this.name}/check: ${errstr(e)}`);
       return false;
     }
-    const r = spawnSync('./check', [], { stdio: ['inherit', 'ignore', 'inherit'] });
+    const [file, args] = keepIgnored('./check', []); // (lib/ignored.ts)
+    const r = spawnSync(file, args, { stdio: ['inherit', 'ignore', 'inherit'] });
     if (r.error) {
       const code = (r.error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN' || code === 'ENOMEM') {

@@ -12,6 +12,7 @@ import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
 import { fromBytes, toBytes } from '../launch/launch';
 import type { Identifier, Subject } from '../identify/identify';
+import { keepIgnored } from '../lib/ignored';
 
 export interface UdpConfig {
   prog: string[];
@@ -134,7 +135,8 @@ export class UdpEngine {
     let child: ChildProcess;
     try {
       // fd 0: the socket (blocking); fd 1: our standard error, as ipsvd sets it; fd 2: ours.
-      child = spawn(argv[0], argv.slice(1), { stdio: [this.sock!.fd, 2, 2], env });
+      const [file, args] = keepIgnored(argv[0], argv.slice(1)); // (lib/ignored.ts)
+      child = spawn(file, args, { stdio: [this.sock!.fd, 2, 2], env });
     } catch (e) {
       failed(e as NodeJS.ErrnoException);
       return;

@@ -14,6 +14,7 @@ import { constants } from 'node:os';
 import * as path from 'node:path';
 import type { ExitStatus } from '../launch/launch';
 import { loadNative } from '../native';
+import { keepIgnoredAs } from '../lib/ignored';
 
 const signals = constants.signals as Record<string, number>;
 
@@ -125,8 +126,9 @@ export function spawnProgram(p: Program, argv: readonly string[], fd: number, en
   }
   let child;
   try {
-    child = spawn(path.resolve(p.server), argv.slice(1), {
-      argv0: argv[0], stdio: [fd, fd, fd], detached: true, env, uid: p.creds.uid, gid: p.creds.gid,
+    const k = keepIgnoredAs(path.resolve(p.server), argv.slice(1), argv[0]); // (lib/ignored.ts)
+    child = spawn(k.file, k.args, {
+      argv0: k.argv0, stdio: [fd, fd, fd], detached: true, env, uid: p.creds.uid, gid: p.creds.gid,
     });
   } catch (e) {
     started(e as NodeJS.ErrnoException, 0);

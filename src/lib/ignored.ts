@@ -44,3 +44,13 @@ export function keepIgnored(file: string, args: readonly string[]): [string, str
   if (!sigs.length) return [file, [...args]];
   return ['/bin/sh', ['-c', `trap '' ${sigs.join(' ')}; exec "$0" "$@"`, file, ...args]];
 }
+
+/**
+ * keepIgnored for a spawn that names argv[0] apart: { file, args, argv0 }
+ * to spread into the call (argv0 as asked when nothing must stay ignored;
+ * through sh, the program's argv[0] is file).
+ */
+export function keepIgnoredAs(file: string, args: readonly string[], argv0?: string): { file: string; args: string[]; argv0?: string } {
+  const [f, a] = keepIgnored(file, args);
+  return f === file ? { file, args: a, argv0 } : { file: f, args: a };
+}

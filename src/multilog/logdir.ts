@@ -14,6 +14,7 @@ import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
 import { nowMicros, timestampLabel } from '../lib/tai64';
 import { addonError, loadNative, type Addon } from '../native';
+import { keepIgnoredAs } from '../lib/ignored';
 
 const AT = 0x40;
 const NL = 0x0a;
@@ -420,8 +421,9 @@ export class LogDir {
       say(`${FATAL}unable to run ${proc}: ${errstr(e)}`);
       return false;
     }
-    const r = spawnSync('/bin/sh', ['-c', proc], {
-      argv0: 'sh',
+    const k = keepIgnoredAs('/bin/sh', ['-c', proc], 'sh'); // (lib/ignored.ts)
+    const r = spawnSync(k.file, k.args, {
+      argv0: k.argv0,
       cwd: this.abs, // the original runs it inside the log directory
       stdio: [fds[0], fds[1], 'inherit', 'ignore', fds[2], fds[3]],
     });

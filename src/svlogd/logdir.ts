@@ -23,6 +23,7 @@ import { lockExNb } from '../lib/flock';
 import { errstr } from '../lib/errstr';
 import { timestampLabel } from '../lib/tai64';
 import { addonError, loadNative, type Addon } from '../native';
+import { keepIgnoredAs } from '../lib/ignored';
 
 const AT = 0x40;
 const OLD_LEN = 27; // '@' + 24 hex digits + '.' + one of s u t
@@ -459,8 +460,9 @@ export class LogDir {
     } catch (e) {
       return fail('unable to open newstate for processor', e);
     }
-    const child = spawn('/bin/sh', ['-c', proc], {
-      argv0: 'sh',
+    const k = keepIgnoredAs('/bin/sh', ['-c', proc], 'sh'); // (lib/ignored.ts)
+    const child = spawn(k.file, k.args, {
+      argv0: k.argv0,
       cwd: this.abs,
       stdio: [fds[0], fds[1], 'inherit', 'ignore', fds[2], fds[3]],
     });
