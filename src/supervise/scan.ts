@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { Flavor } from './service';
-import { Unit } from './unit';
+import { HandedUnit, Unit } from './unit';
 
 const RESCAN_MS = 5000;
 /** runsvdir: a runsv that ended (or could not start) is started again after a second. */
@@ -173,18 +173,25 @@ export class Scanner {
   }
 
   /**
-   * Let go of every directory without touching the services (runsvdir's
-   * TERM): each unit releases its locks and FIFOs, and handOver(name) is
-   * called so that another supervisor can take the services back.
+   * Stop scanning and hand every unit over (see keeper.ts): the services
+   * stop acting until thaw(), when the keeper could not take them.
    */
-  release(handOver: (name: string) => void): void {
+  handOver(pass: (fd: number) => number): HandedUnit[] {
     this.shuttingDown = true;
     if (this.timer) clearTimeout(this.timer);
+    const out: HandedUnit[] = [];
     for (const e of this.units.values()) {
-      e.unit.release();
-      if (!e.stopping) handOver(e.name);
+      const h = e.unit.handOff(pass);
+      if (h) out.push(h);
     }
-    this.units.clear();
+    return out;
+  }
+
+  /** The keeper failed: supervise and scan on. */
+  thaw(): void {
+    this.shuttingDown = false;
+    for (const e of this.units.values()) e.unit.thaw();
+    this.scan();
   }
 
   /** Every service down, each log service after its service; then finished(). */
