@@ -37,10 +37,10 @@ export function main(argv: string[]): void {
   const args = [...argv];
   if (!args.length) usage();
   // The original looks at the first argument's second character only: -P
-  // (and "--") are taken away, any other "-x" is the directory. -P has
-  // nothing left to do: every service runs in a session of its own.
+  // (and "--") are taken away, any other "-x" is the directory.
+  let pgrp = false;
   if (args[0][0] === '-') {
-    if (args[0][1] === 'P') args.shift();
+    if (args[0][1] === 'P') { pgrp = true; args.shift(); }
     else if (args[0][1] === '-') args.shift();
     if (!args.length) usage();
   }
@@ -116,7 +116,7 @@ export function main(argv: string[]): void {
       handing = true;
       const fds = title ? [titleFd] : [];
       const extra = ([fd]: number[]): TitleState | null => (title ? { ...title.state(), fd } : null);
-      handToKeeper(scanner, { prog: process.argv[1], flavor: 'runit', errFd, fds, extra }, (failure) => {
+      handToKeeper(scanner, { prog: process.argv[1], flavor: 'runit', errFd, fds, extra, ownSession: pgrp }, (failure) => {
         if (failure === null) process.exit(0);
         handing = false;
         say(`runsvdir ${svdir}: warning: unable to hand the services over, still supervising: ${failure}`);

@@ -44,6 +44,12 @@ export interface HandOptions {
   /** Descriptors of the command's own to pass; extra() gets their numbers in the keeper. */
   fds?: number[];
   extra?: (passed: number[]) => unknown;
+  /**
+   * A session of its own (runsvdir -P, as runsv under it). Otherwise the
+   * keeper stays in the scanner's process group, as supervise and runsv stay
+   * in their scanner's: a signal to the group reaches it too.
+   */
+  ownSession?: boolean;
 }
 
 /**
@@ -71,7 +77,7 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
     // any child: it raises its own, and its children get that one.
     const [file, args] = underAdminLimit(o.prog, [], process.cwd());
     const cp = spawn(file, args, {
-      detached: true,
+      detached: o.ownSession === true,
       stdio: ['ignore', 'inherit', o.errFd, 'pipe', ...passed],
       env: { ...process.env, [KEEPER_ENV]: String(CHANNEL_FD) },
     });
