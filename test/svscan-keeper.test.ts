@@ -24,7 +24,10 @@ function tree(t: Test): string {
   return dir;
 }
 
-const starts = (dir: string, n: string) => fs.readFileSync(path.join(dir, n, 'starts'), 'latin1').trim().split('\n').length;
+/** How many times n's run started (each appends its pid to n/starts). */
+function starts(dir: string, n: string): number {
+  try { return fs.readFileSync(path.join(dir, n, 'starts'), 'latin1').split('\n').length - 1; } catch { return 0; }
+}
 const dirs = (dir: string) => [...NAMES.map((n) => path.join(dir, n)), path.join(dir, 's0', 'log')];
 
 /** The processes that hold a supervise/lock under dir open: whatever supervises its services. */
@@ -58,7 +61,7 @@ async function afterTerm(t: Test, scanner: string, runit: boolean): Promise<stri
   const mine = scanner.startsWith(ours(''));
   // The reference svscan runs the reference supervise; runsvdir the reference runsv.
   const d = daemon(t, scanner, ['.'], dir, { PATH: '/usr/bin:/bin' });
-  await waitFor('every service up', () => dirs(dir).every((s) => pidOf(s) && supervised(s)), 30_000);
+  await waitFor('every service up', () => dirs(dir).every((s) => pidOf(s) && supervised(s)) && NAMES.every((n) => starts(dir, n)), 30_000);
   await waitFor('s0 logged its line', () => fs.existsSync(path.join(dir, 's0.log')) && fs.readFileSync(path.join(dir, 's0.log'), 'latin1') !== '');
   const pids = dirs(dir).map(pidOf);
   d.proc.kill('SIGTERM');

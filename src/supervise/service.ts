@@ -24,8 +24,14 @@ const PACE_MS = 1000;
 const FORK_RETRY_MS = 60_000;
 /** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
 const FD_RETRY_MS = 5000;
-/** How often a run handed over by a scanner (not our child) is looked for in /proc. */
-export const WATCH_MS = 250;
+/**
+ * How often a run handed over by a scanner (not our child) is looked for: a
+ * signal 0 (cheap: is the pid taken?) every WATCH_MS, and its start time in
+ * /proc every WATCH_STAT_EVERY times, so a pid reused by another process, or
+ * a zombie nobody reaps, is seen for what it is within a couple of seconds.
+ */
+const WATCH_MS = 250;
+const WATCH_STAT_EVERY = 8;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** spawn() failures that mean "no process could be made", not "run is broken". */
@@ -874,8 +880,9 @@ export class Service {
         this.announce();
         return this.dispatch({ kind: 'died', code: null, sig: null });
       }
+      let tick = 0;
       this.poll = setInterval(() => {
-        if (alive()) return;
+        if (++tick % WATCH_STAT_EVERY ? pidTaken(h.pid) : alive()) return;
         clearInterval(this.poll!);
         this.poll = null;
         this.dispatch({ kind: 'died', code: null, sig: null });
@@ -994,6 +1001,16 @@ export class Service {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(this.dir)) return this.vanished;
     this.unpublished = true;
     return true;
+  }
+}
+
+/** Whether some process has pid (signal 0: no /proc read). */
+function pidTaken(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
