@@ -116,7 +116,7 @@ export function main(argv: string[]): void {
       handing = true;
       const fds = title ? [titleFd] : [];
       const extra = ([fd]: number[]): TitleState | null => (title ? { ...title.state(), fd } : null);
-      handToKeeper(scanner, { prog: process.argv[1], flavor: 'runit', errFd, fds, extra, ownSession: pgrp }, (failure) => {
+      handToKeeper(scanner, { prog: process.argv[1], args: argv, flavor: 'runit', errFd, fds, extra, ownSession: pgrp }, (failure) => {
         if (failure === null) process.exit(0);
         handing = false;
         say(`runsvdir ${svdir}: warning: unable to hand the services over, still supervising: ${failure}`);

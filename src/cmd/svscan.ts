@@ -38,7 +38,7 @@ export function main(argv: string[]): void {
   process.on('SIGTERM', () => {
     if (handing) return;
     handing = true;
-    handToKeeper(scanner, { prog: process.argv[1], flavor: 'daemontools', errFd: 'inherit' }, (failure) => {
+    handToKeeper(scanner, { prog: process.argv[1], args: argv, flavor: 'daemontools', errFd: 'inherit' }, (failure) => {
       if (failure === null) process.exit(0);
       handing = false;
       say(`svscan: warning: unable to hand the services over, still supervising: ${failure}`);

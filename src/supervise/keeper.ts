@@ -36,8 +36,13 @@ export interface HandOver {
 }
 
 export interface HandOptions {
-  /** The command to start again as the keeper (process.argv[1]). */
+  /** The command to start again as the keeper (process.argv[1]), and its arguments. */
   prog: string;
+  /**
+   * The scanner's own: the keeper ignores them, but they give its process
+   * title the room the scanner's had (runsvdir's log argument scrolls there).
+   */
+  args: string[];
   flavor: Flavor;
   /** The keeper's stderr (runsvdir: the pipe of its log argument). */
   errFd: 'inherit' | number;
@@ -75,7 +80,7 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
   try {
     // The keeper is started under the administrator's descriptor limit, as
     // any child: it raises its own, and its children get that one.
-    const [file, args] = underAdminLimit(o.prog, [], process.cwd());
+    const [file, args] = underAdminLimit(o.prog, o.args, process.cwd());
     const cp = spawn(file, args, {
       detached: o.ownSession === true,
       stdio: ['ignore', 'inherit', o.errFd, 'pipe', ...passed],
