@@ -25,6 +25,8 @@ import { raiseNofile, underAdminLimit } from './sys';
 export const KEEPER_ENV = 'UCSPI_KEEPER';
 /** The keeper's descriptor of the hand-over socket; the passed descriptors follow it. */
 const CHANNEL_FD = 3;
+/** How long the scanner waits for the keeper's answer before it kills it and goes on itself. */
+const ANSWER_MS = 30_000;
 /** How often the keeper looks whether anything is left to keep. */
 const IDLE_CHECK_MS = 1000;
 
@@ -72,7 +74,9 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
   const units = scanner.handOver(pass);
   if (!units.length) return done(null);
   const extra = o.extra?.((o.fds ?? []).map(pass));
+  let timer: NodeJS.Timeout | null = null;
   const failed = (why: string) => {
+    if (timer) clearTimeout(timer);
     scanner.thaw();
     done(why);
   };
@@ -95,9 +99,17 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
       answer += d;
       if (settled || !answer.includes('\n')) return;
       settled = true;
-      if (answer === 'ok\n') done(null);
-      else failed(`the keeper said: ${answer.trim()}`);
+      if (answer === 'ok\n') {
+        if (timer) clearTimeout(timer);
+        done(null);
+      } else failed(`the keeper said: ${answer.trim()}`);
     });
+    timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      cp.kill('SIGKILL');
+      failed('no answer from the keeper');
+    }, ANSWER_MS);
     channel.on('error', () => { /* its exit says */ });
     const msg: HandOver = { flavor: o.flavor, units, extra };
     channel.write(JSON.stringify(msg) + '\n');
