@@ -21,6 +21,8 @@ const PSS_LIMIT_KB = 16 * 1024;
 function tree(t: Test): string {
   const dir = tmp(t);
   for (const n of NAMES) service(dir, n, { run: RUN, log: n === 's0' ? '#!/bin/sh\nexec cat >> ../../s0.log\n' : undefined });
+  // What finish is told of a run that ended.
+  fs.writeFileSync(path.join(dir, 's9', 'finish'), '#!/bin/sh\necho "$1 $2" >> finished\n', { mode: 0o755 });
   return dir;
 }
 
@@ -102,6 +104,12 @@ async function afterTerm(t: Test, scanner: string, runit: boolean): Promise<stri
   again.proc.kill('SIGTERM');
   t.equal(await within('the new scanner exits: nothing to hand over', again.exited, 20_000), 0);
   t.ok(NAMES.slice(2).every((n, i) => alive(pids[i + 2])), 'still running');
+
+  // A run the keeper was handed is not its child: its exit status is unknown.
+  process.kill(pids[9], 'SIGKILL');
+  await waitFor('s9 finished', () => fs.existsSync(path.join(dir, 's9', 'finished')), 20_000);
+  t.equal(fs.readFileSync(path.join(dir, 's9', 'finished'), 'latin1'), '-1 0\n', 'finish gets -1 0');
+  await waitFor('s9 back', () => { const p = pidOf(path.join(dir, 's9')); return p && p !== pids[9]; }, 20_000);
 
   // TERM to the keeper: every service down, then it exits.
   const keeper = sup[0];
