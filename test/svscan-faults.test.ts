@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, control, daemon, ours, pidOf, service, tmp, waitFor } from './helpers/svdir';
+import { Service } from '../src/supervise/service';
 
 t.setTimeout(240_000);
 
@@ -88,3 +89,33 @@ for (const scanner of ['svscan', 'runsvdir'] as const) {
 t.test('runsvdir: a control script that never ends does not stall the others', (t) => isolated(t, 'runsvdir', slowControl));
 t.test('runsvdir: a run flooding stderr into the log argument does not stall the others', (t) =>
   isolated(t, 'runsvdir', stderrFlood, [`log: ${'.'.repeat(200)}`]));
+
+/**
+ * A fault inside one service's handling (here the owner's hook throws when
+ * the service goes down): said as a warning; the process, this service's
+ * next commands and another service in the same process go on. Before, the
+ * exception escaped from the child's exit handler and ended the process.
+ */
+t.test('a fault in one service is said, and neither ends the process nor stops another', async (t) => {
+  const dir = tmp(t);
+  const said: string[] = [];
+  const make = (name: string, exited: () => void) => {
+    const d = service(dir, name, { run: SLEEP });
+    return new Service(name, d, { stdin: 'inherit', stdout: 'inherit' }, { say: (l) => said.push(l), exited });
+  };
+  const bad = make('bad', () => { throw new Error('the hook failed'); });
+  const good = make('good', () => {});
+  t.teardown(() => { bad.close(); good.close(); });
+  t.ok(bad.open() && good.open(), 'both taken up');
+  const p1 = await waitFor('both up', () => bad.pid && good.pid && bad.pid);
+  // x then d: down, then the throwing hook.
+  bad.control('x');
+  bad.control('d');
+  await waitFor('the fault said', () => said.find((l) => l.includes('unexpected error: the hook failed')), 20_000);
+  t.notOk(alive(p1), 'its run stopped');
+  const g1 = good.pid;
+  process.kill(g1, 'SIGKILL');
+  await waitFor('the other service restarted', () => good.pid && good.pid !== g1, 20_000);
+  good.control('d');
+  await waitFor('the other service down on d', () => good.phase === 'down', 20_000);
+});

@@ -87,7 +87,8 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
     const [file, args] = underAdminLimit(o.prog, o.args, process.cwd());
     const cp = spawn(file, args, {
       detached: o.ownSession === true,
-      stdio: ['ignore', 'inherit', o.errFd, 'pipe', ...passed],
+      // Its stdin and stdout are the scanner's, for the runs it starts.
+      stdio: ['inherit', 'inherit', o.errFd, 'pipe', ...passed],
       env: { ...process.env, [KEEPER_ENV]: String(CHANNEL_FD) },
     });
     const channel = cp.stdio[CHANNEL_FD] as net.Socket;
