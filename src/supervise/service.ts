@@ -157,6 +157,8 @@ export class Service {
   private nextDelay: number | null = null;
   private notifier: net.Socket | null = null;
   private notifyFd = -1;
+  /** The current child is known to have ended; its 'died' may still wait in the queue. */
+  private ended = false;
   /** The last complaint about each policy file, so that a restart loop says it once. */
   private complaints = new Map<string, string>();
   private since: Tai = taiNow();
@@ -245,7 +247,8 @@ export class Service {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
-      down: (s) => { s.want = 'd'; return 'stopping'; },
+      // Both originals signal again (runsv: its control scripts again) on each d while run is alive.
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
       exit: (s) => s.exitLater('stopping'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
@@ -505,6 +508,7 @@ export class Service {
     }
     this.child = cp;
     this.pid = cp.pid ?? 0;
+    this.ended = false;
     this.paused = false;
     this.term = false;
     // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
@@ -527,6 +531,7 @@ export class Service {
       cp.once('exit', (code, sig) => {
         if (this.child !== cp) return;
         this.child = null;
+        this.ended = true;
         this.dispatch({ kind: 'died', code, sig });
       });
     }
@@ -734,8 +739,8 @@ export class Service {
 
   private signal(sig: NodeJS.Signals): void {
     if (!this.pid) return;
-    // Ended and reaped while a control script ran: the pid may be another's by now.
-    if (this.child && (this.child.exitCode !== null || this.child.signalCode !== null)) return;
+    // Ended (and reaped) while a control script ran: the pid may be another's by now.
+    if (this.ended) return;
     try {
       process.kill(this.pid, sig);
     } catch { /* already gone: its exit is on its way */ }
@@ -875,6 +880,7 @@ export class Service {
     if (h.phase === 'up' || h.phase === 'stopping' || h.phase === 'finishing') {
       this.pid = h.pid;
       const alive = () => h.start !== null && startTicks(h.pid) === h.start;
+      this.ended = false;
       if (!alive()) {
         this.pid = 0;
         this.announce();
@@ -885,6 +891,7 @@ export class Service {
         if (++tick % WATCH_STAT_EVERY ? pidTaken(h.pid) : alive()) return;
         clearInterval(this.poll!);
         this.poll = null;
+        this.ended = true;
         this.dispatch({ kind: 'died', code: null, sig: null });
       }, WATCH_MS);
     }
