@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, control, daemon, ours, pidOf, service, tmp, waitFor } from './helpers/svdir';
 import { Service } from '../src/supervise/service';
+import { spawn } from './helpers/common';
 
 t.setTimeout(240_000);
 
@@ -69,6 +70,17 @@ const stderrFlood: Hostile = {
   },
 };
 
+/** A flood of control letters (c: continue, each a signal and a status written) into one service's FIFO. */
+const controlFlood: Hostile = {
+  make(dir) {
+    service(dir, 'aflood', { run: SLEEP });
+  },
+  provoke(dir) {
+    // Killed at teardown with everything whose directory is under dir.
+    spawn('sh', ['-c', 'yes c | tr -d "\\n" > aflood/supervise/control'], { cwd: dir, stdio: 'ignore' });
+  },
+};
+
 /** Files of the wrong kind: supervise a regular file, control a regular file, log a FIFO, run a directory. */
 const wrongKinds: Hostile = {
   make(dir) {
@@ -85,6 +97,7 @@ for (const scanner of ['svscan', 'runsvdir'] as const) {
   t.test(`${scanner}: FIFOs for supervise/*.new do not stall the others`, (t) => isolated(t, scanner, fifos));
   t.test(`${scanner}: a run flooding a log that never reads does not stall the others`, (t) => isolated(t, scanner, floods));
   t.test(`${scanner}: files of the wrong kind do not stall the others`, (t) => isolated(t, scanner, wrongKinds));
+  t.test(`${scanner}: a flood of control letters to one service does not stall the others`, (t) => isolated(t, scanner, controlFlood));
 }
 t.test('runsvdir: a control script that never ends does not stall the others', (t) => isolated(t, 'runsvdir', slowControl));
 t.test('runsvdir: a run flooding stderr into the log argument does not stall the others', (t) =>

@@ -32,6 +32,11 @@ const FD_RETRY_MS = 5000;
  */
 const WATCH_MS = 250;
 const WATCH_STAT_EVERY = 8;
+/**
+ * Control bytes handled in one turn of the event loop: a flood written into
+ * one service's supervise/control cannot hold up every other service.
+ */
+const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** spawn() failures that mean "no process could be made", not "run is broken". */
@@ -299,6 +304,7 @@ export class Service {
     }
     if (!(next instanceof Promise)) return this.land(next);
     this.busy = true;
+    this.ctl?.pause();
     next.then((p) => { this.busy = false; this.land(p); }, (err) => { this.busy = false; this.fault(err); })
       .then(() => this.drain())
       .catch((err) => this.fault(err));
@@ -306,6 +312,7 @@ export class Service {
 
   private drain(): void {
     while (!this.busy && !this.frozen && this.queue.length) this.queue.shift()!();
+    this.readControl();
   }
 
   /** An action is waiting for a control script: events wait here. */
@@ -436,8 +443,33 @@ export class Service {
   private listen(fd: number): void {
     this.ctlFd = fd;
     this.ctl = new net.Socket({ fd, readable: true, writable: false });
-    this.ctl.on('data', (b: Buffer) => { for (const ch of b.toString('latin1')) this.control(ch); });
+    this.ctl.on('data', (b: Buffer) => this.commands(b.toString('latin1'), 0));
     this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
+  }
+
+  /** Control letters text[at...], CONTROL_BATCH at a time; the FIFO is not read meanwhile. */
+  private commands(text: string, at: number): void {
+    const end = Math.min(text.length, at + CONTROL_BATCH);
+    for (let i = at; i < end; i++) this.control(text[i]);
+    if (end >= text.length) {
+      this.backlog = false;
+      return this.readControl();
+    }
+    this.backlog = true;
+    this.ctl?.pause();
+    setImmediate(() => { if (this.ctl) this.commands(text, end); });
+  }
+
+  /** Letters of a read not yet handled (see commands). */
+  private backlog = false;
+
+  /**
+   * Read supervise/control again, unless letters already read wait, an
+   * action waits for a control script (runsv reads nothing meanwhile either;
+   * what is written waits in the FIFO), or a hand-over is under way.
+   */
+  private readControl(): void {
+    if (!this.backlog && !this.busy && !this.frozen) this.ctl?.resume();
   }
 
   /** Take the FIFOs, then start. */
@@ -849,7 +881,6 @@ export class Service {
   /** The hand-over failed: go on as before, with what waited. */
   thaw(): void {
     this.frozen = false;
-    this.ctl?.resume();
     this.drain();
   }
 
