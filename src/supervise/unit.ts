@@ -203,7 +203,10 @@ export class Unit {
    * nothing to hand: still waiting for the log service's lock, or left.
    */
   handOff(pass: (fd: number) => number): HandedUnit | null {
-    if (this.lockWait || this.done) return null;
+    // Still waiting for the log service's lock: nothing runs; let go of both,
+    // lest the lock come while the scanner hands over and a run start unseen.
+    if (this.lockWait) this.stop();
+    if (this.done) return null;
     const main = this.main?.handOff(pass) ?? null;
     const log = this.log?.handOff(pass) ?? null;
     if (!main && !log) return null;
