@@ -97,8 +97,9 @@ async function waitFor(what: string, pred: () => boolean, ms: number): Promise<v
 interface Reading { supervisors: number; supRss: number; supPss: number; loggers: number; logRss: number; logPss: number }
 
 /**
- * stop: how the supervisor is ended once measured. Our runsvdir hands its
- * services to runsv processes on TERM: KILL it, everything is killed after.
+ * stop: how the supervisor is ended once measured. Our svscan and runsvdir
+ * hand their services to a keeper process on TERM: INT (svscan: every service
+ * down) or KILL, everything is killed after.
  */
 async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv, stop: NodeJS.Signals = 'SIGTERM'): Promise<Reading> {
   const dir = tree(label);
@@ -131,7 +132,7 @@ async function measure(label: string, cmd: string, env: NodeJS.ProcessEnv, stop:
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const ours = await measure('ours', path.join(BIN, 'svscan'), {});
+  const ours = await measure('ours', path.join(BIN, 'svscan'), {}, 'SIGINT');
   const theirs = await measure('debian', '/usr/bin/svscan', { PATH: '/usr/bin:/bin' });
   const rows = [
     '| what | ours svscan | Debian svscan + supervise |',

@@ -1,7 +1,8 @@
 // System calls Node lacks, for the supervisor: flock(2) on supervise/lock
 // (daemontools and runit both lock with flock, so we must too), mkfifo(3)
 // for supervise/control and supervise/ok, and pipe2(2) for the pipe between
-// a service and its log service, which the supervisor keeps open itself.
+// a service and its log service, which the supervisor keeps open itself;
+// FD_CLOEXEC on the descriptors a scanner hands to its keeper.
 #include "addon.h"
 
 #include <cerrno>
@@ -70,6 +71,17 @@ Napi::Value SetNofile(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// cloexec(fd): set FD_CLOEXEC, so that the programs a supervisor starts do
+// not inherit a descriptor it was handed (a lock, a FIFO, a pipe).
+Napi::Value Cloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowErrno(env, "fcntl", EINVAL);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) return ThrowErrno(env, "fcntl", errno);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitSys(Napi::Env env, Napi::Object exports) {
@@ -77,4 +89,5 @@ void InitSys(Napi::Env env, Napi::Object exports) {
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("setNofile", Napi::Function::New(env, SetNofile, "setNofile"));
+  exports.Set("cloexec", Napi::Function::New(env, Cloexec, "cloexec"));
 }

@@ -48,6 +48,8 @@ export interface Addon {
   pipe(): [read: number, write: number];
   /** Raises the soft RLIMIT_NOFILE to n (at most the hard limit). */
   setNofile(n: number): void;
+  /** fcntl(F_SETFD, FD_CLOEXEC). */
+  cloexec(fd: number): void;
   // native/udp.cc
   /** An IPv4 datagram socket with SO_REUSEADDR, bound: [fd, port bound]. */
   udpBind(ip: string, port: number): [fd: number, port: number];

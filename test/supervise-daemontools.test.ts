@@ -131,3 +131,23 @@ t.test('supervise/restarts left by an earlier supervisor is not shown as current
   const r = await run(ours('svstat'), ['-r', 'svc'], dir);
   t.match(r.stdout, /^svc: up \(pid \d+\) \d+ seconds\n$/, 'no count: it belongs to the status of another supervisor');
 });
+
+/** Each d sends TERM (and CONT) again while the run is alive, not only the first. */
+async function againScenario(t: Test, supervisor: string): Promise<string[]> {
+  const dir = tmp(t);
+  const svc = service(dir, 'svc', { run: '#!/bin/sh\ntrap "echo TERM >> ../terms" TERM\nwhile :; do sleep 0.1; done\n' });
+  daemon(t, supervisor, ['svc'], dir);
+  const terms = () => { try { return fs.readFileSync(path.join(dir, 'terms'), 'latin1'); } catch { return ''; } };
+  const p0 = await waitFor('up', () => pidOf(svc));
+  await run(reference('svc'), ['-d', 'svc'], dir);
+  await waitFor('the first TERM', () => terms() === 'TERM\n');
+  await run(reference('svc'), ['-d', 'svc'], dir);
+  await waitFor('the second TERM', () => terms() === 'TERM\nTERM\n');
+  const st = await run(reference('svstat'), ['svc'], dir);
+  return [`same run: ${pidOf(svc) === p0}`, normalize(st.stdout)];
+}
+
+t.test('supervise: a second d sends TERM again, as /usr/bin/supervise', { skip }, async (t) => {
+  const [ref, mine] = await Promise.all([againScenario(t, reference('supervise')), againScenario(t, ours('supervise'))]);
+  t.same(mine, ref);
+});

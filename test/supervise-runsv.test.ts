@@ -4,7 +4,7 @@
 import t, { Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alive, cmdline, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
+import { alive, cmdline, control, daemon, normalize, ours, pidOf, run, service, tmp, waitFor, within } from './helpers/svdir';
 import { needReference, reference, sleep, which } from './helpers/common';
 
 const { skip } = needReference('runsv', 'sv');
@@ -174,6 +174,37 @@ t.test('control/<letter> scripts: run instead of the signal when they exit 0, as
   const [ref, mine] = await sideBySide(t, customScenario);
   t.same(mine, ref);
   t.match(ref.join('\n'), /control h/, 'the scripts ran');
+});
+
+/**
+ * Commands written while a control script runs wait for it, then are done in
+ * order: runsv does nothing else meanwhile; ours (one process for many
+ * services under runsvdir) queues them for this service alone.
+ */
+async function waitingScenario(t: Test, supervisor: string): Promise<string[]> {
+  const dir = tmp(t);
+  // TERM ignored: the run outlives t and d, so the end state does not depend on a restart.
+  const svc = service(dir, 'svc', { run: '#!/bin/sh\ntrap "" TERM\nwhile :; do sleep 0.1; done\n' });
+  fs.mkdirSync(path.join(svc, 'control'));
+  fs.writeFileSync(path.join(svc, 'control', 't'),
+    '#!/bin/sh\necho "t start" >> ../custom.log\nwhile [ ! -e ../go ]; do sleep 0.05; done\necho "t end" >> ../custom.log\nexit 1\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(svc, 'control', 'h'), '#!/bin/sh\necho h >> ../custom.log\n', { mode: 0o755 });
+  daemon(t, supervisor, ['svc'], dir);
+  const custom = () => { try { return fs.readFileSync(path.join(dir, 'custom.log'), 'latin1'); } catch { return ''; } };
+  const first = await waitFor('up', () => pidOf(svc));
+  control(svc, 't');
+  await waitFor('control/t running', () => custom() === 't start\n');
+  control(svc, 'hd');
+  fs.writeFileSync(path.join(dir, 'go'), '');
+  await waitFor('t, h, then t again for d', () => custom().split('\n').length === 6, 20_000);
+  const r = await run(reference('sv'), ['status', './svc'], dir);
+  return [custom(), `same run: ${pidOf(svc) === first}`, normalize(r.stdout)];
+}
+
+t.test('commands written while a control script runs wait for it, as under /usr/bin/runsv', { skip }, async (t) => {
+  const [ref, mine] = await sideBySide(t, waitingScenario);
+  t.same(mine, ref);
+  t.equal(ref[0], 't start\nt end\nh\nt start\nt end\n');
 });
 
 async function linkScenario(t: Test, supervisor: string): Promise<string[]> {

@@ -175,52 +175,6 @@ t.test('a service that dies at once is restarted at most once a second', async (
   t.match(plain.stdout, /^crash: (up \(pid \d+\)|down) \d+ seconds(, normally up)?(, want up)?\n$/, 'no count without -r');
 });
 
-t.test('a restarted supervisor takes its service back instead of starting a duplicate', needReference('svstat', 'svc'), async (t) => {
-  const dir = tmp(t);
-  const svc = service(dir, 'svc', { run: '#!/bin/sh\necho x >> ../starts\nexec sleep 100\n' });
-  const first = daemon(t, ours('supervise'), ['svc'], dir);
-  const pid = await waitFor('up', () => pidOf(svc));
-  first.proc.kill('SIGKILL');
-  await within('first supervisor killed', first.exited);
-  t.notOk(supervised(svc));
-  t.ok(alive(pid), 'the service outlives its supervisor');
-  const second = daemon(t, ours('supervise'), ['svc'], dir);
-  await waitFor('supervised again', () => supervised(svc));
-  const st = await run(reference('svstat'), ['svc'], dir);
-  t.match(st.stdout, new RegExp(`^svc: up \\(pid ${pid}\\) \\d+ seconds\\n$`));
-  t.equal(fs.readFileSync(path.join(dir, 'starts'), 'latin1'), 'x\n', 'run started once');
-  await run(reference('svc'), ['-t', 'svc'], dir);
-  const p2 = await waitFor('restarted after -t', () => { const p = pidOf(svc); return p && p !== pid && p; });
-  t.not(p2, pid);
-  t.notOk(alive(pid));
-  t.equal(fs.readFileSync(path.join(dir, 'starts'), 'latin1'), 'x\nx\n');
-  await run(reference('svc'), ['-dx', 'svc'], dir);
-  t.equal(await within('exit', second.exited), 0);
-  t.notOk(alive(p2));
-});
-
-t.test('a taken-back log service is fed again through its old pipe', async (t) => {
-  const dir = tmp(t);
-  const svc = service(dir, 'svc', { run: '#!/bin/sh\necho $$\nexec sleep 100\n', log: '#!/bin/sh\nexec cat >> ../../log.out\n' });
-  const log = path.join(svc, 'log');
-  const first = daemon(t, ours('svscan'), ['.'], dir);
-  const p1 = await waitFor('up', () => pidOf(svc));
-  const l1 = await waitFor('log up', () => pidOf(log));
-  const text = () => fs.readFileSync(path.join(dir, 'log.out'), 'latin1');
-  await waitFor('first line', () => text() === `${p1}\n`);
-  first.proc.kill('SIGKILL');
-  await within('first supervisor killed', first.exited);
-  const second = daemon(t, ours('svscan'), ['.'], dir);
-  await waitFor('supervised again', () => supervised(svc) && supervised(log));
-  t.equal(pidOf(log), l1, 'logger taken back, not restarted');
-  control(svc, 't');
-  const p2 = await waitFor('new run', () => { const p = pidOf(svc); return p && p !== p1 && p; });
-  await waitFor('its line logged by the old logger', () => text() === `${p1}\n${p2}\n`);
-  second.proc.kill('SIGTERM');
-  t.equal(await within('exit', second.exited, 20_000), 0);
-  t.notOk(alive(l1), 'logger gone too');
-});
-
 /**
  * 100 restarts of the service and 10 of its logger, every line accounted
  * for: the service writes 20 numbered lines then sleeps; a restart is asked

@@ -41,7 +41,7 @@ t.test('1,000 services under the default limits', async (t) => {
   const st = await run(ours('svstat'), [names[0], names[999]], dir);
   t.match(st.stdout, /^s0000: up \(pid \d+\) \d+ seconds\ns0999: up \(pid \d+\) \d+ seconds\n$/);
   t.equal(scan.stderr(), '');
-  scan.proc.kill('SIGTERM');
+  scan.proc.kill('SIGINT');
   t.equal(await within('svscan stops 1,000 services', scan.exited, 120_000), 0);
   t.ok(names.every((n) => pidOf(path.join(dir, n)) === 0), 'every service down');
 });
@@ -72,7 +72,7 @@ t.test('a tight descriptor limit: each directory not taken up is named, then tak
   await sleep(500);
   scan.proc.kill('SIGALRM');
   await waitFor('the refused ones taken up', () => named.every((n) => pidOf(path.join(dir, n))), 30_000);
-  scan.proc.kill('SIGTERM');
+  scan.proc.kill('SIGINT');
   t.equal(await within('svscan exit', scan.exited, 60_000), 0);
 });
 
@@ -112,7 +112,7 @@ t.test('soft limit 1024: svscan raises its own and takes up 1,000 services, each
   const pid = pidOf(path.join(dir, names[0]));
   t.equal(fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim(), 'sleep');
   t.equal(scan.stderr(), '');
-  scan.proc.kill('SIGTERM');
+  scan.proc.kill('SIGINT');
   t.equal(await within('svscan stops 1,000 services', scan.exited, 120_000), 0);
 });
 

@@ -1,6 +1,7 @@
 // svscan: one process for every service directory; rescans on its own and
-// on ALRM; ignores dot-directories; stops a removed service; on TERM brings
-// every service down, then its log service, which logs the last lines.
+// on ALRM; ignores dot-directories; stops a removed service; on INT brings
+// every service down, then its log service, which logs the last lines (TERM
+// hands them to a keeper: svscan-keeper.test.ts).
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -44,14 +45,15 @@ t.test('svscan picks up, ignores, stops and shuts down', needReference('svstat')
   const second = daemon(t, ours('svscan'), [], dir);
   await waitFor('second svscan refused', () => second.stderr().includes('supervise: fatal: unable to acquire a/log/supervise/lock: temporary failure\n')
     && second.stderr().includes('unable to acquire c/supervise/lock: temporary failure\n'));
+  // It holds nothing: its TERM has nothing to hand over.
   second.proc.kill('SIGTERM');
   t.equal(await within('second svscan exit', second.exited), 0);
   t.equal(pidOf(a), pa);
   t.ok(alive(pa));
 
-  // TERM: every service down, its log service after it (so "bye" is logged), then exit 0.
+  // INT: every service down, its log service after it (so "bye" is logged), then exit 0.
   const pids = [pidOf(a), pidOf(path.join(a, 'log')), pidOf(b), pidOf(c)];
-  scan.proc.kill('SIGTERM');
+  scan.proc.kill('SIGINT');
   t.equal(await within('svscan exit', scan.exited), 0);
   t.equal(fs.readFileSync(path.join(dir, 'a.log'), 'latin1'), 'hello\nbye\n');
   for (const p of pids) t.notOk(alive(p), `pid ${p} gone`);

@@ -5,11 +5,11 @@
 // first five characters staying put; a dot every 15 minutes shows that the
 // title is alive.
 //
-// Signals: TERM leaves the services running and exits 0; each service
-// directory is handed to a runsv process of its own (bin/runsv), which takes
-// the running service back, so that sv goes on finding its supervisor. HUP
-// stops every service (each log service after its service), then exits 111.
-import { spawn } from 'node:child_process';
+// Signals: TERM leaves the services running and exits 0, as runit's
+// runsvdir leaves its runsv processes: every service directory is handed to
+// one keeper process (supervise/keeper.ts; this command started again with
+// UCSPI_KEEPER set), so that sv goes on finding a supervisor. HUP stops
+// every service (each log service after its service), then exits 111.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -20,13 +20,18 @@ import { setTitle } from '../lib/title';
 import { calledAs } from '../supervise/progname';
 import { Scanner, runsvdirVoice } from '../supervise/scan';
 import { pipe, raiseNofile } from '../supervise/sys';
+import { KEEPER_ENV, handToKeeper, keep } from '../supervise/keeper';
 
 /** The original's heartbeat on the log: a dot every 900 seconds. */
 const DOT_MS = 900_000;
 /** How much of log stays put at its start. */
 const KEEP = 5;
 
+/** What a keeper needs to go on scrolling the log argument through its title. */
+interface TitleState { words: string[]; at: number; buf: string[]; fd: number }
+
 export function main(argv: string[]): void {
+  if (process.env[KEEPER_ENV] !== undefined) return keeper();
   const progname = calledAs('runsvdir');
   // The original's usage: the program as called, then an empty line.
   const usage = (): never => lusage({ prog: progname, text: `usage: ${progname} [-P] dir\n`, code: 1 });
@@ -46,6 +51,8 @@ export function main(argv: string[]): void {
   const voice = runsvdirVoice(svdir);
   let say = (line: string) => writeLine(line);
   let errFd: 'inherit' | number = 'inherit';
+  let title: Title | null = null;
+  let titleFd = -1;
 
   if (args.length > 1) {
     const logArg = args[1];
@@ -59,16 +66,10 @@ export function main(argv: string[]): void {
         say(`runsvdir ${svdir}: warning: unable to create pipe for log.`);
         say(`runsvdir ${svdir}: warning: log service disabled.`);
       } else {
-        const title = new Title(['runsvdir', ...argv], argv.length - args.length + 2, logArg);
+        const t = title = new Title(['runsvdir', ...argv], argv.length - args.length + 2, [...logArg]);
         errFd = fds[1];
-        // Our own lines go straight to the title: a write to a pipe that we
-        // read ourselves could block us while it is full.
-        say = (line: string) => title.add(line + '\n');
-        const reader = new net.Socket({ fd: fds[0], readable: true, writable: false });
-        reader.on('data', (b: Buffer) => title.add(b.toString('latin1')));
-        reader.on('error', () => { /* only at exit */ });
-        reader.unref();
-        setInterval(() => title.add('.'), DOT_MS).unref();
+        titleFd = fds[0];
+        say = scroll(t, fds[0]);
       }
     }
   }
@@ -109,10 +110,18 @@ export function main(argv: string[]): void {
   function handleSignals(scanner: Scanner | null): void {
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGHUP');
+    let handing = false;
     process.on('SIGTERM', () => {
       if (!scanner) process.exit(0);
-      scanner.release((name) => handOver(name, pgrp, errFd));
-      process.exit(0);
+      if (handing) return;
+      handing = true;
+      const fds = title ? [titleFd] : [];
+      const extra = ([fd]: number[]): TitleState | null => (title ? { ...title.state(), fd } : null);
+      handToKeeper(scanner, { prog: process.argv[1], args: argv, flavor: 'runit', errFd, fds, extra, ownSession: pgrp }, (failure) => {
+        if (failure === null) process.exit(0);
+        handing = false;
+        say(`runsvdir ${svdir}: warning: unable to hand the services over, still supervising: ${failure}`);
+      });
     });
     process.on('SIGHUP', () => {
       exitCode = 111;
@@ -122,14 +131,38 @@ export function main(argv: string[]): void {
   }
 }
 
-/** A runsv process of its own for one service directory (the current directory's name). */
-function handOver(name: string, pgrp: boolean, errFd: 'inherit' | number): void {
-  const runsv = path.join(__dirname, '..', '..', 'bin', 'runsv');
-  try {
-    const cp = spawn(runsv, [name], { detached: pgrp, stdio: ['ignore', 'ignore', errFd] });
-    cp.on('error', () => { /* as the original's child that failed to exec: nothing more */ });
-    cp.unref();
-  } catch { /* idem */ }
+/** say() for our own lines, into the title; what the services write to fd scrolls there too. */
+function scroll(title: Title, fd: number): (line: string) => void {
+  const reader = new net.Socket({ fd, readable: true, writable: false });
+  reader.on('data', (b: Buffer) => title.add(b.toString('latin1')));
+  reader.on('error', () => { /* only at exit */ });
+  reader.unref();
+  setInterval(() => title.add('.'), DOT_MS).unref();
+  // Our own lines go straight to the title: a write to a pipe that we
+  // read ourselves could block us while it is full.
+  return (line: string) => title.add(line + '\n');
+}
+
+/**
+ * The keeper a runsvdir hands its services to on TERM: it supervises them
+ * (each as runsv would) without scanning, the log argument scrolling on in
+ * its title, and exits once none is left. TERM or HUP: every service down,
+ * each log service after its service, then exit 0.
+ */
+function keeper(): void {
+  const fd = Number(process.env[KEEPER_ENV]);
+  delete process.env[KEEPER_ENV];
+  process.stderr.on('error', () => {});
+  let say = (line: string) => writeLine(line);
+  const kept = keep(fd, (line) => say(line), (extra) => {
+    const t = extra as TitleState | null | undefined;
+    if (t && Array.isArray(t.words) && Array.isArray(t.buf)) say = scroll(new Title(t.words, t.at, t.buf), t.fd);
+    else {
+      try { process.title = `runsvdir keeper ${process.cwd()}`; } catch { /* not settable here */ }
+    }
+  });
+  process.on('SIGTERM', () => kept.stop());
+  process.on('SIGHUP', () => kept.stop());
 }
 
 /**
@@ -140,18 +173,27 @@ function handOver(name: string, pgrp: boolean, errFd: 'inherit' | number): void 
 class Title {
   private buf: string[];
 
-  constructor(private words: string[], private at: number, log: string) {
-    this.buf = [...log];
+  constructor(private words: string[], private at: number, buf: string[]) {
+    this.buf = buf;
     this.show();
   }
 
+  /**
+   * Only the last characters of s can remain: what goes is cut once, so a
+   * service flooding its stderr costs time in proportion to what it wrote,
+   * not to that times the length of log.
+   */
   add(s: string): void {
-    for (const ch of s) {
-      if (ch === '\0') continue;
-      this.buf.splice(KEEP, 1);
-      this.buf.push(ch);
-    }
+    const room = this.buf.length - KEEP;
+    if (room <= 0) return;
+    const tail = [...s.replaceAll('\0', '').slice(-2 * room)].slice(-room);
+    this.buf.splice(KEEP, tail.length);
+    this.buf.push(...tail);
     this.show();
+  }
+
+  state(): { words: string[]; at: number; buf: string[] } {
+    return { words: this.words, at: this.at, buf: this.buf };
   }
 
   private show(): void {

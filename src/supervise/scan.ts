@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { Flavor } from './service';
-import { Unit } from './unit';
+import { HandedUnit, Unit } from './unit';
 
 const RESCAN_MS = 5000;
 /** runsvdir: a runsv that ended (or could not start) is started again after a second. */
@@ -126,37 +126,47 @@ export class Scanner {
     const limit = fileLimit() - RESERVE_FDS;
     let used = openFds();
     for (const [key, list] of found) {
-      const known = this.units.get(key);
-      if (known) {
-        if (known.stopping) continue;
-        if (!list.includes(known.name)) {
-          known.name = list[0];
-          known.unit.moveTo(list[0], path.resolve(list[0]));
-        }
-        known.unit.revive();
-        continue;
-      }
-      const name = list[0];
-      const dir = path.resolve(name);
-      const need = Unit.need(dir);
-      if (used + need > limit) {
-        this.say(this.voice.refused(name, { code: 'EMFILE' }));
-        continue;
-      }
-      const unit = new Unit(name, dir, this.say, (u) => this.gone(key, u), this.flavor, this.errFd);
-      if (unit.open()) {
-        this.units.set(key, { unit, name, stopping: false });
-        used += need;
-      } else if (this.flavor === 'runit') {
-        // runsvdir starts a runsv that exited again a second later.
-        this.rescanIn(RECHECK_MS);
+      try {
+        used += this.take(key, list, used, limit);
+      } catch (e) {
+        // A bug or an unforeseen failure with one directory: the others go on.
+        this.say(this.voice.refused(list[0], e));
       }
     }
     for (const [key, e] of this.units) {
       if (found.has(key) || e.stopping) continue;
       e.stopping = true;
-      e.unit.stop(true);
+      try { e.unit.stop(true); } catch { /* its services say what they can */ }
     }
+  }
+
+  /** One directory found by scan(): followed if known, else taken up if it fits. The descriptors it took. */
+  private take(key: string, list: string[], used: number, limit: number): number {
+    const known = this.units.get(key);
+    if (known) {
+      if (known.stopping) return 0;
+      if (!list.includes(known.name)) {
+        known.name = list[0];
+        known.unit.moveTo(list[0], path.resolve(list[0]));
+      }
+      known.unit.revive();
+      return 0;
+    }
+    const name = list[0];
+    const dir = path.resolve(name);
+    const need = Unit.need(dir);
+    if (used + need > limit) {
+      this.say(this.voice.refused(name, { code: 'EMFILE' }));
+      return 0;
+    }
+    const unit = new Unit(name, dir, this.say, (u) => this.gone(key, u), this.flavor, this.errFd);
+    if (unit.open()) {
+      this.units.set(key, { unit, name, stopping: false });
+      return need;
+    }
+    // runsvdir starts a runsv that exited again a second later.
+    if (this.flavor === 'runit') this.rescanIn(RECHECK_MS);
+    return 0;
   }
 
   private rescanIn(ms: number): void {
@@ -173,18 +183,25 @@ export class Scanner {
   }
 
   /**
-   * Let go of every directory without touching the services (runsvdir's
-   * TERM): each unit releases its locks and FIFOs, and handOver(name) is
-   * called so that another supervisor can take the services back.
+   * Stop scanning and hand every unit over (see keeper.ts): the services
+   * stop acting until thaw(), when the keeper could not take them.
    */
-  release(handOver: (name: string) => void): void {
+  handOver(pass: (fd: number) => number): HandedUnit[] {
     this.shuttingDown = true;
     if (this.timer) clearTimeout(this.timer);
+    const out: HandedUnit[] = [];
     for (const e of this.units.values()) {
-      e.unit.release();
-      if (!e.stopping) handOver(e.name);
+      const h = e.unit.handOff(pass);
+      if (h) out.push(h);
     }
-    this.units.clear();
+    return out;
+  }
+
+  /** The keeper failed: supervise and scan on. */
+  thaw(): void {
+    this.shuttingDown = false;
+    for (const e of this.units.values()) e.unit.thaw();
+    this.scan();
   }
 
   /** Every service down, each log service after its service; then finished(). */

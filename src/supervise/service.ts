@@ -3,7 +3,7 @@
 // each phase, the events it handles and the action that returns the next
 // phase; an event a phase does not list is ignored there. A Unit (unit.ts)
 // pairs a Service with its log/ under svscan.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
-import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
-import { Unlock, lock, mkfifo, pipe, sameProcess, underAdminLimit } from './sys';
+import { State, Status, Want, encodeStatus, statText } from './status';
+import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } from './sys';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
-import { LastExit, Respawn, encodeInfo, encodeReady, readExtended, statusLabel } from './extra';
+import { LastExit, Respawn, encodeInfo, encodeReady, statusLabel } from './extra';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -24,7 +24,19 @@ const PACE_MS = 1000;
 const FORK_RETRY_MS = 60_000;
 /** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
 const FD_RETRY_MS = 5000;
-const ADOPT_POLL_MS = 250;
+/**
+ * How often a run handed over by a scanner (not our child) is looked for: a
+ * signal 0 (cheap: is the pid taken?) every WATCH_MS, and its start time in
+ * /proc every WATCH_STAT_EVERY times, so a pid reused by another process, or
+ * a zombie nobody reaps, is seen for what it is within a couple of seconds.
+ */
+const WATCH_MS = 250;
+const WATCH_STAT_EVERY = 8;
+/**
+ * Control bytes handled in one turn of the event loop: a flood written into
+ * one service's supervise/control cannot hold up every other service.
+ */
+const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** spawn() failures that mean "no process could be made", not "run is broken". */
@@ -54,7 +66,13 @@ export type Event =
   /** A log service whose service is gone: leave once its run ends by itself. */
   | { kind: 'retire' };
 
-type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K }>) => Phase;
+/**
+ * What an action returns: the next phase, or a promise of it while a runsv
+ * control/<letter> script runs (see custom()). Until it settles, this
+ * service's further events wait in its queue; every other service goes on.
+ */
+type Step = Phase | Promise<Phase>;
+type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K }>) => Step;
 type Row = { [K in Event['kind']]?: Action<K> };
 
 /**
@@ -90,11 +108,30 @@ export interface ServiceOptions {
   voice?: Voice;
 }
 
+/**
+ * One Service as a scanner hands it to its keeper (keeper.ts): its state,
+ * and the descriptors it held, by their numbers in the keeper. start is the
+ * run's (or finish's) start time in clock ticks since boot, from /proc: with
+ * the pid, what the keeper watches, for only the scanner could have known it.
+ */
+export interface Handed {
+  lock: number; ctl: number; ok: number; notifyFd: number | null;
+  phase: Phase; pid: number; start: string | null;
+  want: Want; paused: boolean; term: boolean; exiting: boolean; requested: boolean;
+  since: Tai; restarts: number; lastExit: LastExit; readyAt: Tai | null; notify: number | null;
+  pending: { prog: 'run' | 'finish'; args: string[]; restart: boolean } | null;
+  /** How long the pending start still had to wait (ms). */
+  pendingMs: number;
+  /** How long ago run started (ms; null: never), for the pacing. */
+  runAgoMs: number | null;
+}
+
 export class Service {
   private lockFd = -1;
   private unlock: Unlock | null = null;
   private okFd = -1;
   private ctl: net.Socket | null = null;
+  private ctlFd = -1;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -124,6 +161,9 @@ export class Service {
   private delay: number | null = null;
   private nextDelay: number | null = null;
   private notifier: net.Socket | null = null;
+  private notifyFd = -1;
+  /** The current child is known to have ended; its 'died' may still wait in the queue. */
+  private ended = false;
   /** The last complaint about each policy file, so that a restart loop says it once. */
   private complaints = new Map<string, string>();
   private since: Tai = taiNow();
@@ -197,33 +237,32 @@ export class Service {
       },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
-      pause: (s) => { s.paused = true; s.signalOr('p', 'SIGSTOP'); return 'up'; },
-      cont: (s) => { s.paused = false; s.signalOr('c', 'SIGCONT'); return 'up'; },
+      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'up'); },
+      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'up'); },
       signal: (s, e) => {
         // Only the stopping signals make a deliberate restart; a HUP that
         // happens to kill is no more deliberate than a crash.
         if (STOPPING.has(e.signal)) s.requested = true;
         if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
         if (e.signal === 'SIGTERM') s.term = true;
-        s.signalOr(LETTER[e.signal], e.signal);
-        return 'up';
+        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'up');
       },
     },
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
-      down: (s) => { s.want = 'd'; return 'stopping'; },
+      // Both originals signal again (runsv: its control scripts again) on each d while run is alive.
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
       exit: (s) => s.exitLater('stopping'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
-      pause: (s) => { s.paused = true; s.signalOr('p', 'SIGSTOP'); return 'stopping'; },
-      cont: (s) => { s.paused = false; s.signalOr('c', 'SIGCONT'); return 'stopping'; },
+      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'stopping'); },
+      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'stopping'); },
       signal: (s, e) => {
         if (STOPPING.has(e.signal)) s.requested = true;
         if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
-        s.signalOr(LETTER[e.signal], e.signal);
-        return 'stopping';
+        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'stopping');
       },
     },
     finishing: {
@@ -247,16 +286,64 @@ export class Service {
     },
   };
 
-  /** Feed one event through the table, then publish the state if it is still ours. */
+  /**
+   * Feed one event through the table, then publish the state if it is still
+   * ours. While an action waits for a control script, events queue up (runsv
+   * does nothing else meanwhile); a fault in one action is said, and the
+   * service stays in the phase it was in, for the supervisor serves others too.
+   */
   dispatch(e: Event): void {
-    const act = Service.PHASES[this.phase][e.kind] as ((s: Service, e: Event) => Phase) | undefined;
+    if (this.busy || this.frozen) { this.queue.push(() => this.dispatch(e)); return; }
+    const act = Service.PHASES[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
     if (!act) return;
-    this.phase = act(this, e);
-    this.announce();
-    if (this.exiting && this.phase === 'down' && !this.left) {
-      this.left = true;
-      this.hooks.exited(this);
+    let next: Step;
+    try {
+      next = act(this, e);
+    } catch (err) {
+      return this.fault(err);
     }
+    if (!(next instanceof Promise)) return this.land(next);
+    this.busy = true;
+    this.ctl?.pause();
+    next.then((p) => { this.busy = false; this.land(p); }, (err) => { this.busy = false; this.fault(err); })
+      .then(() => this.drain())
+      .catch((err) => this.fault(err));
+  }
+
+  private drain(): void {
+    while (!this.busy && !this.frozen && this.queue.length) this.queue.shift()!();
+    this.readControl();
+  }
+
+  /** An action is waiting for a control script: events wait here. */
+  private busy = false;
+  private queue: Array<() => void> = [];
+  /** Being handed to a keeper: events wait (and are dropped if the hand-over succeeds). */
+  private frozen = false;
+  private timerDue = 0;
+
+  /** Run fn now, or after the action under way (for what happens outside dispatch). */
+  private whenIdle(fn: () => void): void {
+    if (this.busy || this.frozen) this.queue.push(fn);
+    else fn();
+  }
+
+  private land(p: Phase): void {
+    this.phase = p;
+    try {
+      this.announce();
+      if (this.exiting && this.phase === 'down' && !this.left) {
+        this.left = true;
+        this.hooks.exited(this);
+      }
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  /** A bug or an unforeseen failure while handling this service: said, and not fatal to the others. */
+  private fault(err: unknown): void {
+    try { this.hooks.say(this.voice.warning(`${this.name}: unexpected error: ${errstr(err)}`)); } catch { /* nowhere to say it */ }
   }
 
   private left = false;
@@ -352,15 +439,45 @@ export class Service {
     return true;
   }
 
-  /** Take the FIFOs, then any run left alive, or start. */
+  /** Read control letters from fd, supervise/control opened read-write. */
+  private listen(fd: number): void {
+    this.ctlFd = fd;
+    this.ctl = new net.Socket({ fd, readable: true, writable: false });
+    this.ctl.on('data', (b: Buffer) => this.commands(b.toString('latin1'), 0));
+    this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
+  }
+
+  /** Control letters text[at...], CONTROL_BATCH at a time; the FIFO is not read meanwhile. */
+  private commands(text: string, at: number): void {
+    const end = Math.min(text.length, at + CONTROL_BATCH);
+    for (let i = at; i < end; i++) this.control(text[i]);
+    if (end >= text.length) {
+      this.backlog = false;
+      return this.readControl();
+    }
+    this.backlog = true;
+    this.ctl?.pause();
+    setImmediate(() => { if (this.ctl) this.commands(text, end); });
+  }
+
+  /** Letters of a read not yet handled (see commands). */
+  private backlog = false;
+
+  /**
+   * Read supervise/control again, unless letters already read wait, an
+   * action waits for a control script (runsv reads nothing meanwhile either;
+   * what is written waits in the FIFO), or a hand-over is under way.
+   */
+  private readControl(): void {
+    if (!this.backlog && !this.busy && !this.frozen) this.ctl?.resume();
+  }
+
+  /** Take the FIFOs, then start. */
   setup(): boolean {
     try {
       mkfifo(this.file('control'));
       mkfifo(this.file('ok'));
-      const fd = fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK);
-      this.ctl = new net.Socket({ fd, readable: true, writable: false });
-      this.ctl.on('data', (b: Buffer) => { for (const ch of b.toString('latin1')) this.control(ch); });
-      this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
+      this.listen(fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK));
       // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
       this.okFd = fs.openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
     } catch (e) {
@@ -370,52 +487,25 @@ export class Service {
     }
     this.want = fs.existsSync(path.join(this.dir, 'down')) ? 'd' : 'u';
     this.loadPolicy();
-    if (!this.adopt()) {
-      this.announce();
-      if (this.want === 'u') this.dispatch({ kind: 'up' });
-    }
-    return true;
-  }
-
-  /**
-   * A supervisor killed hard leaves its children running and the lock free.
-   * Its status file names the child: take it back instead of starting a second.
-   */
-  private adopt(): boolean {
-    let raw: Buffer;
-    let old: Status | null = null;
-    try {
-      raw = fs.readFileSync(this.file('status'));
-      old = decodeStatus(raw);
-    } catch { return false; }
-    if (!old || !old.pid || old.state === State.Down || !sameProcess(old.pid, old.when.sec)) return false;
-    // The count is ours only if it was written with this very status.
-    const ext = readExtended(this.dir, raw);
-    this.restarts = readRestarts(raw, () => fs.readFileSync(this.file('restarts'), 'latin1')) ?? ext?.info?.restarts ?? 0;
-    this.lastExit = ext?.info?.lastExit ?? null;
-    // The notification pipe died with the old supervisor: a run that said it
-    // was ready stays so; one that had not can no longer say it.
-    this.readyAt = ext?.ready ?? null;
-    this.notify = this.readyAt ? ext?.info?.notify ?? null : null;
-    this.adopted = true;
-    Object.assign(this, { pid: old.pid, want: old.want, paused: old.paused, term: old.term, since: old.when });
-    this.phase = old.state === State.Finish ? 'finishing' : old.term ? 'stopping' : 'up';
-    this.runStartedMs = performance.now();
-    this.poll = setInterval(() => {
-      if (!sameProcess(this.pid, this.since.sec)) {
-        clearInterval(this.poll!);
-        this.poll = null;
-        this.dispatch({ kind: 'died', code: null, sig: null });
-      }
-    }, ADOPT_POLL_MS);
+    // What supervise/status says of an earlier supervisor is not trusted:
+    // any process could be named there. As daemontools and runit, start
+    // afresh; only a hand-over from our own scanner (keeper.ts) is taken up.
     this.announce();
+    if (this.want === 'u') this.dispatch({ kind: 'up' });
     return true;
   }
 
   /** Start prog now, or at once arrange for the retry: the phase that follows. */
-  private start(prog: 'run' | 'finish', args: string[] = []): Phase {
+  private start(prog: 'run' | 'finish', args: string[] = []): Step {
     // runsv runs control/u (whatever its outcome) before each ./run.
-    if (prog === 'run') this.custom('u');
+    if (prog === 'run') {
+      const u = this.custom('u');
+      if (u) return u.then(() => this.launch(prog, args));
+    }
+    return this.launch(prog, args);
+  }
+
+  private launch(prog: 'run' | 'finish', args: string[]): Phase {
     const stdio: Array<'inherit' | 'ignore' | number> = [this.io.stdin, this.io.stdout, this.io.stderr ?? 'inherit'];
     let notify: [number, number] | null = null;
     if (prog === 'run') {
@@ -450,6 +540,7 @@ export class Service {
     }
     this.child = cp;
     this.pid = cp.pid ?? 0;
+    this.ended = false;
     this.paused = false;
     this.term = false;
     // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
@@ -457,22 +548,22 @@ export class Service {
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
-      cp.once('error', (e) => {
+      cp.once('error', (e) => this.whenIdle(() => {
         if (this.child !== cp) return;
         this.child = null;
         if (FORK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) {
-          this.phase = this.forkFailed(prog, args, e);
-          this.announce();
+          this.land(this.forkFailed(prog, args, e));
           return;
         }
         this.hooks.say(this.voice.startFailed(prog, e));
         this.dispatch({ kind: 'died', code: 111, sig: null });
-      });
+      }));
     } else {
       cp.on('error', () => { /* kill() failures are handled where we signal */ });
       cp.once('exit', (code, sig) => {
         if (this.child !== cp) return;
         this.child = null;
+        this.ended = true;
         this.dispatch({ kind: 'died', code, sig });
       });
     }
@@ -493,10 +584,11 @@ export class Service {
 
   private arm(ms: number): void {
     this.cancelStart();
+    this.timerDue = performance.now() + ms;
     this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, ms);
   }
 
-  private startPending(): Phase {
+  private startPending(): Step {
     const p = this.pending;
     this.pending = null;
     if (p?.prog === 'finish') return this.start('finish', p.args);
@@ -506,7 +598,7 @@ export class Service {
   }
 
   /** run ended: its finish, if any, else settle. */
-  private runEnded(code: number | null, sig: NodeJS.Signals | null): Phase {
+  private runEnded(code: number | null, sig: NodeJS.Signals | null): Step {
     this.lastExit = code !== null ? { code } : sig ? { signal: os.constants.signals[sig] } : null;
     this.delay = null;
     this.notReady();
@@ -610,6 +702,7 @@ export class Service {
       return;
     }
     this.notifier = sock;
+    this.notifyFd = fd;
     sock.on('data', (b: Buffer) => {
       if (this.notifier !== sock || !b.includes(0x0a)) return;
       this.stopNotifier();
@@ -678,12 +771,14 @@ export class Service {
 
   private signal(sig: NodeJS.Signals): void {
     if (!this.pid) return;
+    // Ended (and reaped) while a control script ran: the pid may be another's by now.
+    if (this.ended) return;
     try {
       process.kill(this.pid, sig);
     } catch { /* already gone: its exit is on its way */ }
   }
 
-  private stopRun(): Phase {
+  private stopRun(): Step {
     if (this.flavor === 'runit') return this.stopService();
     this.term = true;
     this.paused = false;
@@ -696,37 +791,40 @@ export class Service {
    * runsv's way to stop run: control/t instead of TERM when it exits 0; then,
    * when the service is wanted down (or gone), CONT and control/d (control/x).
    */
-  private stopService(): Phase {
-    let phase: Phase = this.phase;
-    if (this.pid && !this.custom('t')) {
-      this.signal('SIGTERM');
-      this.term = true;
-      if (this.phase === 'up') phase = 'stopping';
-    }
-    if (this.exiting) {
-      this.signal('SIGCONT');
-      this.custom('x');
-    } else if (this.want === 'd') {
-      this.signal('SIGCONT');
-      this.custom('d');
-    }
-    return phase;
+  private stopService(): Step {
+    return then(this.pid ? this.custom('t') : false, (handled) => {
+      let phase: Phase = this.phase;
+      if (this.pid && !handled) {
+        this.signal('SIGTERM');
+        this.term = true;
+        if (this.phase === 'up') phase = 'stopping';
+      }
+      let last: false | Promise<boolean> = false;
+      if (this.exiting) {
+        this.signal('SIGCONT');
+        last = this.custom('x');
+      } else if (this.want === 'd') {
+        this.signal('SIGCONT');
+        last = this.custom('d');
+      }
+      return then(last, () => phase);
+    });
   }
 
   /** A signal command: control/<letter> instead, when it exits 0 (runsv). */
-  private signalOr(letter: string | undefined, sig: NodeJS.Signals): void {
-    if (letter && this.custom(letter)) return;
-    this.signal(sig);
+  private signalOr(letter: string | undefined, sig: NodeJS.Signals): void | Promise<void> {
+    return then(letter ? this.custom(letter) : false, (handled) => { if (!handled) this.signal(sig); });
   }
 
   /**
    * runsv's control/<letter>: when the main service's directory has an
    * executable control/<letter>, run it (its output into the log pipe) and
    * wait for it; true when it exited 0 (or was killed), and the command's
-   * own action is then left out. The wait holds this process up, as it
-   * holds up runsv.
+   * own action is then left out. false at once when there is no script.
+   * runsv does nothing else while it waits; neither does this service (its
+   * events queue up, see dispatch), but the process serves its others.
    */
-  private custom(letter: string): boolean {
+  private custom(letter: string): false | Promise<boolean> {
     if (this.flavor !== 'runit' || this.isLog) return false;
     const rel = `control/${letter}`;
     let st: fs.Stats;
@@ -739,14 +837,96 @@ export class Service {
     if (!(st.mode & 0o100)) return false;
     // With the administrator's descriptor limit, as run and finish (see underAdminLimit).
     const [file, args] = underAdminLimit(rel, [], this.dir);
-    const r = spawnSync(file, args, { cwd: this.dir, argv0: file === rel ? rel : undefined, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
-    if (r.error) {
-      const code = (r.error as NodeJS.ErrnoException).code ?? '';
-      this.hooks.say(this.voice.customFailed(FORK_ERRORS.has(code) ? `unable to fork for ${rel}` : 'run', r.error));
+    const failed = (e: unknown): false => {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      this.hooks.say(this.voice.customFailed(FORK_ERRORS.has(code) ? `unable to fork for ${rel}` : 'run', e));
       return false;
+    };
+    let cp: ChildProcess;
+    try {
+      cp = spawn(file, args, { cwd: this.dir, argv0: file === rel ? rel : undefined, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
+    } catch (e) {
+      return failed(e);
     }
-    // A script killed by a signal has exit code 0 to runsv's wait_exitcode().
-    return (r.status ?? 0) === 0;
+    return new Promise((done) => {
+      let settled = false;
+      cp.once('error', (e) => { if (!settled) { settled = true; done(failed(e)); } });
+      // A script killed by a signal has exit code 0 to runsv's wait_exitcode().
+      cp.once('exit', (code) => { if (!settled) { settled = true; done((code ?? 0) === 0); } });
+    });
+  }
+
+  /**
+   * The scanner's side of a hand-over: stop acting (events wait, the control
+   * FIFO is no longer read, so a command written meanwhile stays in it for
+   * the keeper) and say what the keeper needs; pass(fd) gives the number the
+   * keeper will know a descriptor by. null: nothing held (not set up).
+   */
+  handOff(pass: (fd: number) => number): Handed | null {
+    if (this.lockFd < 0 || this.okFd < 0 || this.ctlFd < 0) return null;
+    this.frozen = true;
+    this.ctl?.pause();
+    const now = performance.now();
+    return {
+      lock: pass(this.lockFd), ctl: pass(this.ctlFd), ok: pass(this.okFd),
+      notifyFd: this.notifyFd >= 0 && this.notifier ? pass(this.notifyFd) : null,
+      phase: this.phase, pid: this.pid, start: this.pid ? startTicks(this.pid) : null,
+      want: this.want, paused: this.paused, term: this.term, exiting: this.exiting, requested: this.requested,
+      since: this.since, restarts: this.restarts, lastExit: this.lastExit, readyAt: this.readyAt, notify: this.notify,
+      pending: this.pending, pendingMs: this.timer ? Math.max(0, this.timerDue - now) : 0,
+      runAgoMs: Number.isFinite(this.runStartedMs) ? now - this.runStartedMs : null,
+    };
+  }
+
+  /** The hand-over failed: go on as before, with what waited. */
+  thaw(): void {
+    this.frozen = false;
+    this.drain();
+  }
+
+  /**
+   * The keeper's side: take up a Service as handed (h), its descriptors
+   * already ours. A run or finish that is not our child is watched in /proc
+   * (see WATCH_MS): when it is gone, it ended with an unknown status.
+   */
+  resume(h: Handed): void {
+    for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
+    this.lockFd = h.lock;
+    this.unlock = () => {};
+    this.okFd = h.ok;
+    this.listen(h.ctl);
+    Object.assign(this, {
+      want: h.want, paused: h.paused, term: h.term, exiting: h.exiting, requested: h.requested,
+      since: h.since, restarts: h.restarts, lastExit: h.lastExit, readyAt: h.readyAt, notify: h.notify,
+      pending: h.pending, adopted: true,
+    });
+    if (h.runAgoMs !== null) this.runStartedMs = performance.now() - h.runAgoMs;
+    this.loadPolicy();
+    this.phase = h.phase;
+    if (h.notifyFd !== null) {
+      if (h.phase === 'up' || h.phase === 'stopping') this.awaitReady(h.notifyFd);
+      else fs.closeSync(h.notifyFd);
+    }
+    if (h.phase === 'waiting') this.arm(h.pendingMs);
+    if (h.phase === 'up' || h.phase === 'stopping' || h.phase === 'finishing') {
+      this.pid = h.pid;
+      const alive = () => h.start !== null && startTicks(h.pid) === h.start;
+      this.ended = false;
+      if (!alive()) {
+        this.pid = 0;
+        this.announce();
+        return this.dispatch({ kind: 'died', code: null, sig: null });
+      }
+      let tick = 0;
+      this.poll = setInterval(() => {
+        if (++tick % WATCH_STAT_EVERY ? pidTaken(h.pid) : alive()) return;
+        clearInterval(this.poll!);
+        this.poll = null;
+        this.ended = true;
+        this.dispatch({ kind: 'died', code: null, sig: null });
+      }, WATCH_MS);
+    }
+    this.announce();
   }
 
   /** One byte read from supervise/control; unknown bytes are ignored. */
@@ -792,6 +972,7 @@ export class Service {
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
     this.ctl?.destroy();
     this.ctl = null;
+    this.ctlFd = -1;
     this.closeFds();
   }
 
@@ -837,7 +1018,11 @@ export class Service {
   private put(name: string, data: Buffer | string): void {
     const tmp = this.file(`${name}.new`);
     try {
-      fs.writeFileSync(tmp, data, { mode: 0o644 });
+      // A fresh file each time: whatever was left under the name (a FIFO
+      // would block the open for ever, a symbolic link lead elsewhere) goes.
+      try { fs.unlinkSync(tmp); } catch { /* none, or the open below says why */ }
+      const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o644);
+      try { fs.writeFileSync(fd, data); } finally { fs.closeSync(fd); }
     } catch (e) {
       if (!this.gone(e)) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
       return;
@@ -855,6 +1040,21 @@ export class Service {
     this.unpublished = true;
     return true;
   }
+}
+
+/** Whether some process has pid (signal 0: no /proc read). */
+function pidTaken(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** f after x, at once when x is a value, once it settles when it is a promise. */
+function then<T, U>(x: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise<U> {
+  return x instanceof Promise ? x.then(f) : f(x);
 }
 
 /** supervise/restarts: the count, then the hex TAI64N label of the status written with it. */

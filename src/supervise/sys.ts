@@ -68,46 +68,30 @@ export function pipe(scratchDir: string): [number, number] {
 }
 
 /**
- * Whether pid is alive and is the process started at startSec (unix time),
- * so that a pid reused by an unrelated process is not taken for our service.
+ * When pid started, in clock ticks after boot (field 22 of /proc/pid/stat),
+ * as text; null when there is no such process or it is a zombie. With the
+ * pid, it names one process: a pid reused later has another start.
  */
-export function sameProcess(pid: number, startSec: number): boolean {
+export function startTicks(pid: number): string | null {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
-    return false;
+    return null;
   }
   // Fields after the parenthesised command name, which may contain spaces.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (f[0] === 'Z' || f[0] === 'X') return false;
-  const ticks = Number(f[19]);
-  const btime = Number(/^btime (\d+)/m.exec(fs.readFileSync('/proc/stat', 'latin1'))?.[1]);
-  if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return true;
-  // USER_HZ is 100 on every Linux ABI; allow slack for clock adjustments.
-  return Math.abs(btime + ticks / 100 - startSec) < 3;
+  if (f[0] === 'Z' || f[0] === 'X' || f[19] === undefined) return null;
+  return f[19];
 }
 
 /**
- * A new pair of ends on the pipe that is fd of process pid (Linux opens a
- * pipe through /proc like a FIFO): how a supervisor that took back a running
- * log service feeds it again. A non-blocking reader held meanwhile makes
- * sure that no open can block. Both ends are blocking, close-on-exec.
+ * FD_CLOEXEC on a descriptor this process was handed, so that the programs
+ * it starts do not inherit it. Without the addon it stays inheritable (the
+ * programs then hold a copy: a lock, a FIFO end).
  */
-export function reopenPipe(pid: number, fd: number): [number, number] | null {
-  const p = `/proc/${pid}/fd/${fd}`;
-  let guard = -1;
-  try {
-    if (!fs.readlinkSync(p).startsWith('pipe:')) return null;
-    guard = fs.openSync(p, C.O_RDONLY | C.O_NONBLOCK);
-    const w = fs.openSync(p, C.O_WRONLY);
-    const r = fs.openSync(p, C.O_RDONLY);
-    return [r, w];
-  } catch {
-    return null;
-  } finally {
-    if (guard >= 0) fs.closeSync(guard);
-  }
+export function closeOnExec(fd: number): void {
+  try { loadNative()?.cloexec(fd); } catch { /* a bad descriptor: its user says */ }
 }
 
 /** The administrator's soft descriptor limit, once the supervisor raised its own above it. */

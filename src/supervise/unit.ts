@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
-import { Flavor, Service, ServiceHooks, ServiceIO } from './service';
+import { Flavor, Handed, Service, ServiceHooks, ServiceIO } from './service';
 import { runsv } from './voice';
-import { pipe, reopenPipe } from './sys';
+import { closeOnExec, pipe } from './sys';
 
 /** runsv waits for the log service's lock: how often we look. */
 const LOCK_POLL_MS = 100;
@@ -29,6 +29,12 @@ export function logKind(dir: string): 'dir' | 'none' | 'bad' {
   }
   if (st.isDirectory()) return 'dir';
   return st.isFile() && st.size === 0 ? 'none' : 'bad';
+}
+
+/** A Unit as a scanner hands it to its keeper (keeper.ts); descriptors by their numbers there. */
+export interface HandedUnit {
+  name: string; dir: string; logged: boolean; pipe: number[];
+  main: Handed | null; log: Handed | null; stopping: boolean; vanished: boolean;
 }
 
 export class Unit {
@@ -89,7 +95,6 @@ export class Unit {
         this.closePipe();
         return false;
       }
-      this.rejoin();
     }
     if (!this.openMain()) return this.abandon();
     return true;
@@ -146,7 +151,6 @@ export class Unit {
     if (log) {
       if (!log.setup()) { main.close(); this.closePipe(); return false; }
       this.log = log;
-      this.rejoin();
     }
     if (!main.setup()) return this.abandon();
     this.main = main;
@@ -182,7 +186,7 @@ export class Unit {
   /** A side that left after x is taken up again, as svscan starts supervise again. */
   revive(): void {
     if (this.stopping) return;
-    if (this.logged && !this.log && this.openLog()) this.rejoin();
+    if (this.logged && !this.log) this.openLog();
     if (!this.main) this.openMain();
   }
 
@@ -195,17 +199,50 @@ export class Unit {
   }
 
   /**
-   * A log service taken back still reads the pipe of the supervisor that
-   * died: use that pipe, not ours, or its service's next output would go
-   * where nobody reads.
+   * Hand both services over (see Service.handOff); null when there is
+   * nothing to hand: still waiting for the log service's lock, or left.
    */
-  private rejoin(): void {
-    if (!this.log?.adopted) return;
-    const fds = reopenPipe(this.log.pid, 0);
-    if (!fds) return;
-    this.closePipe();
-    this.pipeFds = fds;
-    [this.logIO.stdin, this.mainIO.stdout] = fds;
+  handOff(pass: (fd: number) => number): HandedUnit | null {
+    // Still waiting for the log service's lock: nothing runs; let go of both,
+    // lest the lock come while the scanner hands over and a run start unseen.
+    if (this.lockWait) this.stop();
+    if (this.done) return null;
+    const main = this.main?.handOff(pass) ?? null;
+    const log = this.log?.handOff(pass) ?? null;
+    if (!main && !log) return null;
+    return { name: this.name, dir: this.dir, logged: this.logged, pipe: this.pipeFds.map(pass), main, log, stopping: this.stopping, vanished: this.vanished };
+  }
+
+  /** The hand-over failed: both services go on. */
+  thaw(): void {
+    this.main?.thaw();
+    this.log?.thaw();
+  }
+
+  /** The keeper's side: a Unit as handed, its descriptors already ours. */
+  static resume(h: HandedUnit, say: (line: string) => void, gone: (u: Unit) => void, flavor: Flavor): Unit {
+    const u = new Unit(h.name, h.dir, say, gone, flavor);
+    u.logged = h.logged;
+    u.stopping = h.stopping;
+    u.vanished = h.vanished;
+    u.pipeFds = h.pipe;
+    for (const fd of h.pipe) closeOnExec(fd);
+    if (h.pipe.length) {
+      u.logIO.stdin = h.pipe[0];
+      u.mainIO.stdout = h.pipe[h.pipe.length - 1];
+    }
+    if (h.log) {
+      u.log = u.newLog();
+      u.log.resume(h.log);
+    }
+    if (h.main) {
+      u.main = u.newMain();
+      u.main.resume(h.main);
+    } else if (u.stopping && u.log) {
+      const log = u.log;
+      u.drain = setTimeout(() => log.terminate(), LOG_DRAIN_MS);
+    }
+    return u;
   }
 
   /** Bring the service down, then its log service, then release both. */
@@ -226,22 +263,6 @@ export class Unit {
     if (!this.main) return this.mainDown();
     if (vanished) this.main.vanish();
     else this.main.shutdown();
-  }
-
-  /**
-   * Let go of both directories, leaving the services running: a supervisor
-   * started afterwards takes them back from their status files (and the log
-   * service's pipe from /proc), as after a supervisor killed hard.
-   */
-  release(): void {
-    this.done = true;
-    if (this.lockWait) clearInterval(this.lockWait);
-    for (const s of this.waiting) s.close();
-    if (this.drain) clearTimeout(this.drain);
-    this.main?.close();
-    this.log?.close();
-    this.main = this.log = null;
-    this.closePipe();
   }
 
   private mainDown(): void {
