@@ -123,6 +123,10 @@ export function main(argv: string[]): void {
         say(`runsvdir ${svdir}: warning: unable to hand the services over, still supervising: ${failure}`);
       });
     });
+    // An addition: ALRM rescans at once (srv --add wakes the scanner so);
+    // runit's runsvdir does not catch it, and srv signals only a scanner that does.
+    process.removeAllListeners('SIGALRM');
+    process.on('SIGALRM', () => scanner?.scan());
     process.on('SIGHUP', () => {
       exitCode = 111;
       if (!scanner) process.exit(111);

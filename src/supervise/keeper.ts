@@ -20,6 +20,7 @@ import { Flavor } from './service';
 import { Scanner } from './scan';
 import { HandedUnit, Unit } from './unit';
 import { raiseNofile, underAdminLimit } from './sys';
+import { keepIgnored } from '../lib/ignored';
 
 /** The environment variable that makes a scanner command a keeper. */
 export const KEEPER_ENV = 'UCSPI_KEEPER';
@@ -84,7 +85,7 @@ export function handToKeeper(scanner: Scanner, o: HandOptions, done: (failure: s
   try {
     // The keeper is started under the administrator's descriptor limit, as
     // any child: it raises its own, and its children get that one.
-    const [file, args] = underAdminLimit(o.prog, o.args, process.cwd());
+    const [file, args] = keepIgnored(...underAdminLimit(o.prog, o.args, process.cwd()));
     const cp = spawn(file, args, {
       detached: o.ownSession === true,
       // Its stdin and stdout are the scanner's, for the runs it starts.

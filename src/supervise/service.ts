@@ -16,6 +16,7 @@ import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } 
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeInfo, encodeReady, statusLabel } from './extra';
+import { keepIgnored, keepIgnoredAs } from '../lib/ignored';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -525,7 +526,8 @@ export class Service {
     try {
       // Own session and process group, so that a signal meant for the
       // supervisor's group (a terminal's ^C) does not hit the services.
-      const [file, argv] = underAdminLimit(`./${prog}`, args, this.dir);
+      // Signals ignored at start stay ignored in the run (lib/ignored.ts).
+      const [file, argv] = keepIgnored(...underAdminLimit(`./${prog}`, args, this.dir));
       cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio });
     } catch (e) {
       if (notify) { for (const fd of new Set(notify)) fs.closeSync(fd); }
@@ -844,7 +846,8 @@ export class Service {
     };
     let cp: ChildProcess;
     try {
-      cp = spawn(file, args, { cwd: this.dir, argv0: file === rel ? rel : undefined, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
+      const k = keepIgnoredAs(file, args, file === rel ? rel : undefined);
+      cp = spawn(k.file, k.args, { cwd: this.dir, argv0: k.argv0, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
     } catch (e) {
       return failed(e);
     }
