@@ -46,7 +46,14 @@ export async function adoptNet(fd: number): Promise<Listener> {
 function netListener(server: net.Server, shownIp: string): Listener {
   const bound = (server.address() as net.AddressInfo).port;
   let room = 0;
-  const waiting: net.Socket[] = [];
+  // Clients held over -c, in arrival order: waiting[head] is the next one.
+  let waiting: net.Socket[] = [];
+  let head = 0;
+  // done() hands the next client over, whose connection may end at once
+  // (denied, dropped) and call done() again: that call only makes room, and
+  // the loop already running hands the next one over. Thousands of held
+  // clients ending one after the other would otherwise each add to the stack.
+  let draining = false;
   let deliver: (s: net.Socket) => void = noop;
   return {
     ip: shownIp,
@@ -70,7 +77,7 @@ function netListener(server: net.Server, shownIp: string): Listener {
         });
       };
       server.on('connection', (s: net.Socket) => {
-        if (room > 0) deliver(s);
+        if (room > 0 && head === waiting.length) deliver(s);
         else waiting.push(s);
       });
       // accept(2) failures (EMFILE...) must not stop the server: the client stays in the backlog.
@@ -78,9 +85,23 @@ function netListener(server: net.Server, shownIp: string): Listener {
     },
     done() {
       room++;
-      while (room > 0 && waiting.length) {
-        const s = waiting.shift()!;
-        if (!s.destroyed) deliver(s);
+      if (draining) return;
+      draining = true;
+      try {
+        while (room > 0 && head < waiting.length) {
+          const s = waiting[head];
+          waiting[head++] = undefined!;
+          if (!s.destroyed) deliver(s);
+        }
+      } finally {
+        draining = false;
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
+        } else if (head > 1024 && head * 2 > waiting.length) {
+          waiting = waiting.slice(head);
+          head = 0;
+        }
       }
     },
     sendNow(a: Accepted, data: string) {

@@ -1,0 +1,78 @@
+// The engine under attack: long queues of held clients, PROXY headers cut
+// short, a status file's temporary name taken over, slow metrics scrapers,
+// durations past what a Node timer holds. Each server runs in its own
+// process group (helpers/common.ts spawn), killed at the end whatever happened.
+import t from 'tap';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { descendants, ours, scratch, waitFor } from './helpers/common';
+import { startServer, talk, tcpConnectionCount } from './helpers/net';
+
+t.setTimeout(600000);
+
+const tmp = scratch('adversarial-engine');
+
+/** A peers directory: 127.0.0.1 allowed, everyone else denied. */
+function peers(dir: string): string {
+  const d = path.join(dir, 'peers');
+  mkdirSync(d);
+  writeFileSync(path.join(d, '127.0.0.1'), '');
+  writeFileSync(path.join(d, '0'), '');
+  chmodSync(path.join(d, '0'), 0o000);
+  return d;
+}
+
+/** n connections from 127.0.0.2 and up, open; onEach(socket) right after connect. */
+function hold(port: number, n: number, onEach: (s: net.Socket) => void = () => {}): net.Socket[] {
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.${1 + (i >> 8) % 200}.${2 + (i & 0x7f)}` });
+    s.on('error', () => {});
+    s.on('connect', () => onEach(s));
+    socks.push(s);
+  }
+  t.teardown(() => { for (const s of socks) s.destroy(); });
+  return socks;
+}
+
+function closed(socks: net.Socket[]): number {
+  return socks.filter((s) => s.closed).length;
+}
+
+t.test('pure-Node path: thousands of held clients drain without growing the stack', async (t) => {
+  const N = 3000;
+  const cases = [
+    { name: 'denied by the rules', proxy: false },
+    { name: 'trusted PROXY clients that hang up half-way through their header', proxy: true },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const dir = tmp('drain');
+      const args = ['-c', '1', '-b', '4096', '-l0', '-i', peers(dir)];
+      if (c.proxy) args.push('--proxy=127.0.0.0/8');
+      const srv = await startServer(ours('tcpsvd'), [...args, '127.0.0.1', '0', 'sh', '-c', 'read x; echo ok'],
+        { PATH: '/usr/bin:/bin', UCSPI_LAUNCHER: 'spawn' });
+      t.teardown(() => srv.stop());
+      // The one slot: 127.0.0.1 (with its header when PROXY is on), holding until it sends a line.
+      const first = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      first.on('error', () => {});
+      t.teardown(() => first.destroy());
+      let answer = '';
+      first.on('data', (d) => { answer += d; });
+      if (c.proxy) first.write('PROXY TCP4 127.0.0.1 127.0.0.1 1000 2000\r\n');
+      await waitFor('the first client\'s prog started', () => descendants(srv.proc.pid!).length > 0);
+      const socks = hold(srv.port, N, (s) => { if (c.proxy) s.end('PROXY TCP4 127.0.0.'); });
+      // Every one of them accepted and held in the server.
+      await waitFor(`${N} clients held`, () => tcpConnectionCount(srv.proc.pid!) >= N, 60000);
+      first.write('go\n');
+      await waitFor('all held clients closed', () => closed(socks) === N || srv.proc.exitCode !== null, 120000);
+      t.equal(srv.proc.exitCode, null, 'the server is still running');
+      t.notMatch(srv.stderr(), /Maximum call stack|RangeError/, 'no stack overflow');
+      t.equal(closed(socks), N, 'every held client was answered (closed)');
+      t.equal(answer, 'ok\n', 'the first client was served');
+      t.equal(await talk(srv.port, { local: '127.0.0.1', send: c.proxy ? 'PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\nx\n' : 'x\n' }),
+        'ok\n', 'and the next is served');
+    });
+  }
+});
