@@ -3,10 +3,11 @@
 // durations past what a Node timer holds. Each server runs in its own
 // process group (helpers/common.ts spawn), killed at the end whatever happened.
 import t from 'tap';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { descendants, ours, scratch, waitFor } from './helpers/common';
+import { descendants, ours, scratch, sleep, waitFor } from './helpers/common';
 import { startServer, talk, tcpConnectionCount } from './helpers/net';
 
 t.setTimeout(600000);
@@ -75,4 +76,61 @@ t.test('pure-Node path: thousands of held clients drain without growing the stac
         'ok\n', 'and the next is served');
     });
   }
+});
+
+t.test('--status: a FIFO or a symlink where a temporary file could be neither stops the server nor is followed', async (t) => {
+  const dir = tmp('status');
+  const file = path.join(dir, 'st.json');
+  const victim = path.join(dir, 'victim');
+  writeFileSync(victim, 'untouched\n');
+  const srv = await startServer(ours('tcpsvd'), ['-l0', `--status=${file}`, '--status-interval=10', '127.0.0.1', '0', 'echo', 'ok'],
+    { PATH: '/usr/bin:/bin' });
+  t.teardown(() => srv.stop());
+  const accepted = () => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')).accepted as number;
+    } catch {
+      return -1;
+    }
+  };
+  await waitFor('the first status', () => accepted() === 0);
+  // What a user could put at the names the file was once written through.
+  const r = spawnSync('mkfifo', [file + '.tmp']);
+  t.equal(r.status, 0, 'mkfifo');
+  symlinkSync(victim, path.join(dir, '.st.json.tmp'));
+  t.equal(await talk(srv.port), 'ok\n', 'a client is served');
+  await waitFor('the status counts it', () => accepted() === 1, 8000).catch(() => undefined);
+  t.equal(accepted(), 1, 'the status was written');
+  t.equal(await talk(srv.port), 'ok\n', 'the next client is served: the server never waited on the FIFO');
+  await waitFor('the status counts it', () => accepted() === 2, 8000).catch(() => undefined);
+  t.equal(accepted(), 2, 'and the status written again');
+  t.equal(readFileSync(victim, 'utf8'), 'untouched\n', 'no symlink was followed');
+  t.same(readdirSync(dir).sort(), ['.st.json.tmp', 'st.json', 'st.json.tmp', 'victim'], 'no temporary file left behind');
+  // FILE itself a symlink: replaced, not followed.
+  rmSync(file);
+  symlinkSync(victim, file);
+  t.equal(await talk(srv.port), 'ok\n', 'a client is served');
+  await waitFor('the status counts it', () => accepted() === 3, 8000).catch(() => undefined);
+  t.equal(accepted(), 3, 'the status was written in place of the link');
+  t.equal(readFileSync(victim, 'utf8'), 'untouched\n', 'the link was not followed');
+});
+
+t.test('--status: a failed write is said once, and serving goes on', async (t) => {
+  const dir = tmp('status-fail');
+  const sub = path.join(dir, 'sub');
+  mkdirSync(sub);
+  const file = path.join(sub, 'st.json');
+  const srv = await startServer(ours('tcpsvd'), ['-l0', `--status=${file}`, '--status-interval=10', '127.0.0.1', '0', 'echo', 'ok'],
+    { PATH: '/usr/bin:/bin' });
+  t.teardown(() => srv.stop());
+  await waitFor('the first status', () => existsSync(file));
+  // FILE a directory now: every rename fails.
+  rmSync(file);
+  mkdirSync(file);
+  for (let i = 0; i < 3; i++) t.equal(await talk(srv.port), 'ok\n', `client ${i} served`);
+  await srv.waitLog(/unable to write status file/);
+  await sleep(200);
+  t.equal(srv.stderr().match(/unable to write status file/g)?.length, 1, 'said once');
+  t.match(srv.stderr(), /tcpsvd: warning: unable to write status file: .*st\.json: is a directory/, 'in the originals\' words');
+  t.same(readdirSync(sub), ['st.json'], 'no temporary file left behind');
 });

@@ -1,12 +1,15 @@
 // Live status of a running server (--status=FILE, --metrics=IP:PORT): its
 // counters, and the two ways out of the process: a JSON file rewritten
-// atomically (written to FILE.tmp, then renamed) at most every interval ms,
+// atomically (written to a new file of an unpredictable name beside it, then
+// renamed over it) at most every interval ms,
 // read by tcpstatus; and a Prometheus text endpoint served by the same
 // process, a few clients at a time, each answered once and closed.
 // Nothing here runs per connection but the counter increments and one
 // check of a pending timer.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import type { ExitStatus } from '../launch/launch';
 import type { PerHost } from './perhost';
 import type { RateLimiter } from './rate';
@@ -110,6 +113,10 @@ export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
   return doc;
 }
 
+const C = fs.constants;
+/** A file made here and now, never one that was there: no FIFO, no symlink, no wait (libuv adds O_CLOEXEC). */
+const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+
 /**
  * The status file: written at start (a failure then is the caller's to
  * report, fatally), then at most every intervalMs after a change. A later
@@ -124,11 +131,27 @@ export class StatusFile {
               private readonly render: () => StatusDoc,
               private readonly onError: (e: NodeJS.ErrnoException) => void) {}
 
-  /** Writes now; throws on failure. */
+  /**
+   * Writes now; throws on failure. The status is written after -u, so the
+   * served program's user may own the directory: the temporary file is a new
+   * one of a name nobody can guess (a FIFO or a symlink put in its place
+   * beforehand is never opened, and the open never waits), and the rename
+   * replaces whatever FILE is without following it.
+   */
   write(): void {
-    const tmp = this.path + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify(this.render()) + '\n');
-    fs.renameSync(tmp, this.path);
+    const tmp = path.join(path.dirname(this.path), `.${path.basename(this.path)}.${randomBytes(8).toString('hex')}`);
+    const fd = fs.openSync(tmp, NEW_FILE, 0o644);
+    try {
+      try {
+        fs.writeSync(fd, JSON.stringify(this.render()) + '\n');
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.path);
+    } catch (e) {
+      try { fs.unlinkSync(tmp); } catch { /* gone already */ }
+      throw e;
+    }
     this.last = Date.now();
   }
 
