@@ -14,6 +14,7 @@ import { Voice, supervise } from './voice';
 import { State, Status, Want, decodeStatus, encodeStatus, statText } from './status';
 import { Unlock, lock, mkfifo, pipe, sameProcess, underAdminLimit } from './sys';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
+import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeInfo, encodeReady, readExtended, statusLabel } from './extra';
 
@@ -493,7 +494,7 @@ export class Service {
 
   private arm(ms: number): void {
     this.cancelStart();
-    this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, ms);
+    this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, timerMs(ms));
   }
 
   private startPending(): Phase {
