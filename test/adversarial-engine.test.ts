@@ -134,3 +134,49 @@ t.test('--status: a failed write is said once, and serving goes on', async (t) =
   t.match(srv.stderr(), /tcpsvd: warning: unable to write status file: .*st\.json: is a directory/, 'in the originals\' words');
   t.same(readdirSync(sub), ['st.json'], 'no temporary file left behind');
 });
+
+/** One GET of the metrics endpoint: the answer's text, or why there was none. */
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let got = '';
+    const k = setTimeout(() => { s.destroy(); resolve(got + '<no end>'); }, 15000);
+    s.on('data', (d) => { got += d; });
+    s.on('error', (e) => { clearTimeout(k); resolve(got + `<${(e as NodeJS.ErrnoException).code}>`); });
+    s.on('close', () => { clearTimeout(k); resolve(got); });
+    s.on('connect', () => s.write('GET /metrics HTTP/1.0\r\n\r\n'));
+  });
+}
+
+t.test('--metrics: clients that trickle their request never lock the scraper out', async (t) => {
+  for (const n of [4, 40]) {
+    t.test(`${n} slow clients, a byte every 500 ms`, async (t) => {
+      const dir = tmp('metrics');
+      const file = path.join(dir, 'st.json');
+      const srv = await startServer(ours('tcpsvd'), ['-l0', `--status=${file}`, '--metrics=127.0.0.1:0',
+        '127.0.0.1', '0', 'echo', 'ok'], { PATH: '/usr/bin:/bin' });
+      t.teardown(() => srv.stop());
+      const port = await waitFor('the status names the metrics port', () => {
+        try {
+          return Number(/:(\d+)$/.exec(JSON.parse(readFileSync(file, 'utf8')).metrics)![1]);
+        } catch {
+          return undefined;
+        }
+      });
+      const slow: net.Socket[] = [];
+      const drip: NodeJS.Timeout[] = [];
+      t.teardown(() => { for (const k of drip) clearInterval(k); for (const s of slow) s.destroy(); });
+      for (let i = 0; i < n; i++) {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        s.on('error', () => {});
+        slow.push(s);
+        drip.push(setInterval(() => { if (!s.destroyed) s.write('x'); }, 500));
+      }
+      await waitFor('the slow clients connected', () => slow.every((s) => !s.connecting));
+      t.match(await scrape(port), /^HTTP\/1\.0 200 OK\r\n[\s\S]*\nucspi_accepted_total 0\n/, 'the scraper is answered');
+      await waitFor('every slow client cut off at its deadline', () => slow.every((s) => s.closed), 15000).catch(() => undefined);
+      t.equal(slow.filter((s) => s.closed).length, n, 'every slow client cut off, though it kept sending');
+      t.match(await scrape(port), /^HTTP\/1\.0 200 OK\r\n/, 'and the next scrape is answered');
+    });
+  }
+});

@@ -215,21 +215,38 @@ export function metricsText(d: StatusDoc): string {
   return out.join('\n') + '\n';
 }
 
-/** Clients of the metrics endpoint at once; more wait in its backlog. */
-const METRICS_CLIENTS = 4;
-/** A request must arrive within this, and fit in this many bytes. */
-const METRICS_TIMEOUT_MS = 2000;
+/** Clients of the metrics endpoint served at once, and waiting their turn; beyond both, closed at once. */
+const METRICS_SLOTS = 16;
+const METRICS_QUEUE = 64;
+/** From its accept, a client has this long for its request and the answer, whatever it sends meanwhile. */
+const METRICS_DEADLINE_MS = 2000;
+/** A request must fit in this many bytes. */
 const METRICS_REQUEST_MAX = 4096;
 
 /**
  * The Prometheus endpoint on ip:port: one HTTP/1.0 answer per connection,
- * whatever the path, then close. Resolves once listening.
+ * whatever the path, then close. Resolves once listening. A client that
+ * trickles its request (or never reads the answer) loses its slot at its
+ * deadline, so a few slow ones never lock the scraper out: it waits its turn
+ * behind them, never longer than their deadlines.
  */
 export function serveMetrics(ip: string, port: number, render: () => StatusDoc): Promise<net.Server> {
-  const server = net.createServer((s) => {
+  let serving = 0;
+  const waiting = new Set<net.Socket>();
+  const next = () => {
+    for (const s of waiting) {
+      if (serving >= METRICS_SLOTS) return;
+      waiting.delete(s);
+      answer(s);
+    }
+  };
+  const answer = (s: net.Socket) => {
+    serving++;
+    s.once('close', () => {
+      serving--;
+      next();
+    });
     let got = '';
-    s.setTimeout(METRICS_TIMEOUT_MS, () => s.destroy());
-    s.on('error', () => s.destroy());
     s.on('data', (d) => {
       got += d.toString('latin1');
       if (got.length > METRICS_REQUEST_MAX) { s.destroy(); return; }
@@ -241,8 +258,20 @@ export function serveMetrics(ip: string, port: number, render: () => StatusDoc):
         `Content-Type: text/plain; version=0.0.4\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
       s.end(got.startsWith('HEAD ') ? head : head + body);
     });
+    s.resume();
+  };
+  // Paused at accept: a client waiting its turn is read only once it has a slot.
+  const server = net.createServer({ pauseOnConnect: true }, (s) => {
+    s.on('error', () => s.destroy());
+    if (serving + waiting.size >= METRICS_SLOTS + METRICS_QUEUE) { s.destroy(); return; }
+    const deadline = setTimeout(() => s.destroy(), METRICS_DEADLINE_MS);
+    s.once('close', () => {
+      clearTimeout(deadline);
+      waiting.delete(s);
+    });
+    if (serving < METRICS_SLOTS) answer(s);
+    else waiting.add(s);
   });
-  server.maxConnections = METRICS_CLIENTS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: ip, port, backlog: 8 }, () => {
