@@ -3,11 +3,11 @@
 // durations past what a Node timer holds. Each server runs in its own
 // process group (helpers/common.ts spawn), killed at the end whatever happened.
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { descendants, ours, scratch, sleep, waitFor } from './helpers/common';
+import { descendants, needReference, ours, reference, scratch, sleep, waitFor } from './helpers/common';
 import { startServer, talk, tcpConnectionCount } from './helpers/net';
 
 t.setTimeout(600000);
@@ -177,6 +177,64 @@ t.test('--metrics: clients that trickle their request never lock the scraper out
       await waitFor('every slow client cut off at its deadline', () => slow.every((s) => s.closed), 15000).catch(() => undefined);
       t.equal(slow.filter((s) => s.closed).length, n, 'every slow client cut off, though it kept sending');
       t.match(await scrape(port), /^HTTP\/1\.0 200 OK\r\n/, 'and the next scrape is answered');
+    });
+  }
+});
+
+t.test('rule sources swapped mid-run for garbage, an empty file, a file, a FIFO, links: the reference\'s lines, never a freeze', async (t) => {
+  const kinds = [
+    { name: 'tcpsvd -x', cmd: 'tcpsvd', flag: '-x', cdb: true },
+    { name: 'tcpsvd -i', cmd: 'tcpsvd', flag: '-i', cdb: false },
+    { name: 'tcpserver -x', cmd: 'tcpserver', flag: '-x', cdb: true },
+  ];
+  for (const k of kinds) {
+    t.test(k.name, needReference(k.cmd), async (t) => {
+      /** The drop lines of each step, the rules' directory written DIR. */
+      const run = async (bin: string, withFifo: boolean) => {
+        const dir = tmp('swap');
+        const target = path.join(dir, k.cdb ? 'rules.cdb' : 'peers');
+        const good = path.join(dir, 'good');
+        if (k.cmd === 'tcpserver') {
+          spawnSync(ours('tcprules'), [good, good + '.tmp'], { input: ':allow\n' });
+        } else {
+          mkdirSync(path.join(dir, 'src'));
+          writeFileSync(path.join(dir, 'src', '0'), '');
+          if (k.cdb) spawnSync(ours('ipsvd-cdb'), [good, good + '.tmp', path.join(dir, 'src')]);
+        }
+        const goodPath = k.cdb ? good : path.join(dir, 'src');
+        symlinkSync(goodPath, target);
+        const args = k.cmd === 'tcpserver' ? ['-v', '-H', '-R', '-l0'] : ['-l0'];
+        const srv = await startServer(bin, [...args, k.flag, target, '127.0.0.1', '0', 'echo', 'ok'], { PATH: '/usr/bin:/bin' });
+        t.teardown(() => srv.stop());
+        const swap = (make: (p: string) => void) => {
+          const next = path.join(dir, 'next');
+          rmSync(next, { recursive: true, force: true });
+          make(next);
+          renameSync(next, target);
+        };
+        const steps: Array<[string, () => void]> = [
+          ['garbage', () => swap((p) => writeFileSync(p, 'garbage'))],
+          ['empty', () => swap((p) => writeFileSync(p, ''))],
+          ['dangling link', () => swap((p) => symlinkSync(path.join(dir, 'nowhere'), p))],
+          ['link to good', () => swap((p) => symlinkSync(goodPath, p))],
+        ];
+        if (withFifo) steps.push(['FIFO', () => swap((p) => spawnSync('mkfifo', [p]))], ['good again', () => swap((p) => symlinkSync(goodPath, p))]);
+        const out: string[] = [];
+        for (const [name, make] of steps) {
+          make();
+          const before = srv.stderr().length;
+          const answer = await talk(srv.port, { ms: 8000 }).catch((e) => `<${(e as Error).message}>`);
+          await sleep(100); // the line of a dropped client comes after its close
+          const lines = srv.stderr().slice(before).split('\n').filter((l) => /drop|unable/.test(l)).map((l) => l.split(dir).join('DIR'));
+          out.push(`${name}: ${JSON.stringify(answer)} ${lines.join(' | ')}`);
+        }
+        return out;
+      };
+      const want = await run(reference(k.cmd), false);
+      const got = await run(ours(k.cmd), true);
+      t.same(got.slice(0, want.length), want, 'the same answers and lines as the reference');
+      t.match(got[want.length], /^FIFO: "" .*(not a regular file|not a directory)/, 'a FIFO drops the client, no freeze');
+      t.equal(got[want.length + 1], 'good again: "ok\\n" ', 'and serving goes on');
     });
   }
 });

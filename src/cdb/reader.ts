@@ -9,6 +9,8 @@ import { openRegular } from '../lib/regular';
 import { cdbHash } from './hash';
 
 export class CdbError extends Error {
+  /** djb's cdb says error_proto for a damaged file: errstr words it "protocol error", as the servers log it. */
+  readonly code = 'EPROTO';
   constructor(message: string) {
     super(message);
     this.name = 'CdbError';
