@@ -238,3 +238,17 @@ t.test('rule sources swapped mid-run for garbage, an empty file, a file, a FIFO,
     });
   }
 });
+
+t.test('tcpstatus: a FIFO or a huge file in place of the status file is refused, never waited on', async (t) => {
+  const dir = tmp('tcpstatus');
+  const fifo = path.join(dir, 'fifo.json');
+  t.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const huge = path.join(dir, 'huge.json');
+  writeFileSync(huge, '');
+  spawnSync('truncate', ['-s', '2G', huge]);
+  for (const [file, why] of [[fifo, 'not a regular file'], [huge, 'file too big']]) {
+    const r = spawnSync(ours('tcpstatus'), [file], { timeout: 20000, encoding: 'utf8' });
+    t.equal(r.status, 111, `${path.basename(file)}: exit 111`);
+    t.equal(r.stderr, `tcpstatus: warning: unable to read ${file}: ${why}\n`, 'said why');
+  }
+});
