@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { descendants, needReference, ours, reference, scratch, sleep, waitFor } from './helpers/common';
-import { startServer, talk, tcpConnectionCount } from './helpers/net';
+import { listeners, startServer, talk, tcpConnectionCount } from './helpers/net';
 
 t.setTimeout(600000);
 
@@ -251,4 +251,34 @@ t.test('tcpstatus: a FIFO or a huge file in place of the status file is refused,
     t.equal(r.status, 111, `${path.basename(file)}: exit 111`);
     t.equal(r.stderr, `tcpstatus: warning: unable to read ${file}: ${why}\n`, 'said why');
   }
+});
+
+t.test('pure-Node path: clients that connect and hang up while -c is full cost no more descriptors than the backlog', async (t) => {
+  const srv = await startServer(ours('tcpsvd'), ['-l0', '-c', '1', '-b', '20', '127.0.0.1', '0', 'sh', '-c', 'read x; echo ok'],
+    { PATH: '/usr/bin:/bin', UCSPI_LAUNCHER: 'spawn' });
+  t.teardown(() => srv.stop());
+  const pid = srv.proc.pid!;
+  const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+  const holder = net.connect({ port: srv.port, host: '127.0.0.1' });
+  holder.on('error', () => {});
+  t.teardown(() => holder.destroy());
+  let answer = '';
+  holder.on('data', (d) => { answer += d; });
+  await waitFor('the holder\'s prog started', () => descendants(pid).length > 0);
+  const base = fds();
+  // 2,000 clients, 200 at a time, each gone as soon as it is connected.
+  for (let b = 0; b < 2000; b += 200) {
+    await Promise.all(Array.from({ length: 200 }, (_, i) => new Promise<void>((resolve) => {
+      const n = b + i;
+      const s = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: `127.0.${1 + (n >> 7) % 200}.${2 + (n & 0x7f)}` });
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.on('connect', () => s.destroy());
+    })));
+  }
+  await waitFor('every client accepted', () => listeners(pid)[0]?.queued === 0);
+  t.ok(fds() <= base + 20, `descriptors: ${fds()}, idle with the holder ${base}, backlog 20`);
+  holder.write('go\n');
+  await waitFor('the holder answered', () => answer === 'ok\n');
+  t.equal(await talk(srv.port, { send: 'x\n' }), 'ok\n', 'the next client is served');
 });

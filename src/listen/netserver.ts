@@ -1,6 +1,10 @@
 // Node's net.Server: the pure-Node accept path. Node accepts every client the
 // kernel reports and cannot stop short of closing the socket, so over -c a
-// client is held here (connected, unread, in arrival order) until one ends.
+// client is held here (connected, unread, in arrival order) until one ends;
+// at most as many as the backlog the kernel would have held for the
+// originals: a held client costs a descriptor even after it hung up (it is
+// not read, so its end goes unseen), and an unbounded queue let anyone who
+// connects and hangs up, while -c is full, use up the server's descriptors.
 import { closeSync, writeSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Accepted, Listener } from './listen';
@@ -26,8 +30,11 @@ function noop(): void {}
 export async function listenNet(ip: string, port: number, backlog: number, shownIp?: string): Promise<Listener> {
   const server = net.createServer({ pauseOnConnect: true });
   await listenOn(server, ip, port, backlog);
-  return netListener(server, shownIp ?? ip);
+  return netListener(server, shownIp ?? ip, backlog);
 }
+
+/** The backlog of a socket passed in is not known: Linux's default limit (somaxconn). */
+const PASSED_BACKLOG = 4096;
 
 /** A listening socket passed in (socket activation, fd from 3), served by net.Server. */
 export async function adoptNet(fd: number): Promise<Listener> {
@@ -40,10 +47,11 @@ export async function adoptNet(fd: number): Promise<Listener> {
     });
   });
   const ip = unmap((server.address() as net.AddressInfo).address);
-  return netListener(server, ip === '::' ? '0.0.0.0' : ip);
+  return netListener(server, ip === '::' ? '0.0.0.0' : ip, PASSED_BACKLOG);
 }
 
-function netListener(server: net.Server, shownIp: string): Listener {
+function netListener(server: net.Server, shownIp: string, backlog: number): Listener {
+  const hold = Math.max(1, backlog);
   const bound = (server.address() as net.AddressInfo).port;
   let room = 0;
   // Clients held over -c, in arrival order: waiting[head] is the next one.
@@ -78,7 +86,8 @@ function netListener(server: net.Server, shownIp: string): Listener {
       };
       server.on('connection', (s: net.Socket) => {
         if (room > 0 && head === waiting.length) deliver(s);
-        else waiting.push(s);
+        else if (waiting.length - head < hold) waiting.push(s);
+        else s.destroy(); // a full backlog: the kernel would not have taken it either
       });
       // accept(2) failures (EMFILE...) must not stop the server: the client stays in the backlog.
       server.on('error', (e) => onError(e as NodeJS.ErrnoException));
