@@ -284,3 +284,18 @@ t.test('pure-Node path: clients that connect and hang up while -c is full cost n
   await waitFor('the holder answered', () => answer === 'ok\n');
   t.equal(await talk(srv.port, { send: 'x\n' }), 'ok\n', 'the next client is served');
 });
+
+t.test('--status: the wall clock stepping back does not hold the next write back', async (t) => {
+  const { StatusFile } = await import('../src/account/status');
+  const dir = tmp('clock');
+  const file = path.join(dir, 'st.json');
+  let n = 0;
+  const sf = new StatusFile(file, 10, () => ({ n: ++n }) as never, () => {});
+  sf.write();
+  const realNow = Date.now;
+  t.teardown(() => { Date.now = realNow; });
+  Date.now = () => realNow() - 86400_000; // a day back, as after an NTP step
+  sf.changed();
+  await waitFor('the next write', () => JSON.parse(readFileSync(file, 'utf8')).n === 2, 5000).catch(() => undefined);
+  t.equal(JSON.parse(readFileSync(file, 'utf8')).n, 2, 'written after the interval, not a day later');
+});

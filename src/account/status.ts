@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { ExitStatus } from '../launch/launch';
 import type { PerHost } from './perhost';
 import type { RateLimiter } from './rate';
@@ -124,7 +125,8 @@ const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK
  */
 export class StatusFile {
   private timer: NodeJS.Timeout | undefined;
-  private last = 0;
+  /** performance.now() of the last write: the wall clock may step (a step back of a day kept the file stale that long). */
+  private last = -Infinity;
   private failing = false;
 
   constructor(readonly path: string, private readonly intervalMs: number,
@@ -152,13 +154,13 @@ export class StatusFile {
       try { fs.unlinkSync(tmp); } catch { /* gone already */ }
       throw e;
     }
-    this.last = Date.now();
+    this.last = performance.now();
   }
 
   /** Something changed: write once the interval since the last write has passed. */
   changed(): void {
     if (this.timer !== undefined) return;
-    const wait = Math.max(0, this.last + this.intervalMs - Date.now());
+    const wait = Math.max(0, this.last + this.intervalMs - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       try {
