@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { descendants, needReference, ours, reference, scratch, sleep, waitFor } from './helpers/common';
-import { listeners, startServer, talk, tcpConnectionCount } from './helpers/net';
+import { launchers, listeners, startServer, talk, tcpConnectionCount } from './helpers/net';
 
 t.setTimeout(600000);
 
@@ -298,4 +298,46 @@ t.test('--status: the wall clock stepping back does not hold the next write back
   sf.changed();
   await waitFor('the next write', () => JSON.parse(readFileSync(file, 'utf8')).n === 2, 5000).catch(() => undefined);
   t.equal(JSON.parse(readFileSync(file, 'utf8')).n, 2, 'written after the interval, not a day later');
+});
+
+t.test('PROXY headers cut at every byte, closed or stalled there: each client dropped, nothing kept', async (t) => {
+  const v1 = Buffer.from('PROXY TCP4 192.0.2.7 127.0.0.1 1000 2000\r\n');
+  const body = Buffer.concat([Buffer.from([192, 0, 2, 8, 127, 0, 0, 1, 0x03, 0xe8, 0x07, 0xd0]),
+    Buffer.from([0x02, 0x00, 0x05]), Buffer.from('hello'), Buffer.from([0x05, 0x00, 0x03]), Buffer.from('abc')]);
+  const v2 = Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540a', 'hex'), Buffer.from([0x21, 0x11, 0, body.length]), body]);
+  /** What the server sent before it closed, or '<open>' when it had not closed within ms. */
+  const client = (port: number, data: Buffer, end: boolean, ms = 10000) => new Promise<string>((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let got = '';
+    const k = setTimeout(() => { s.destroy(); resolve('<open>'); }, ms);
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(k); resolve(got); });
+    s.on('connect', () => { if (end) s.end(data); else s.write(data); });
+  });
+  for (const l of launchers()) {
+    t.test(l.name, { skip: l.skip }, async (t) => {
+      const srv = await startServer(ours('tcpsvd'), ['-l0', '-c', '400', '--proxy=127.0.0.1', '--proxy-timeout=1',
+        '127.0.0.1', '0', 'sh', '-c', 'echo "$TCPREMOTEIP"'], { PATH: '/usr/bin:/bin', UCSPI_LAUNCHER: l.name });
+      t.teardown(() => srv.stop());
+      const pid = srv.proc.pid!;
+      const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+      const base = fds();
+      for (const [name, h] of [['v1', v1], ['v2', v2]] as const) {
+        const cuts = Array.from({ length: h.length }, (_, n) => h.subarray(0, n));
+        const closed = await Promise.all(cuts.map((c) => client(srv.port, c, true)));
+        t.same(closed.filter((x) => x !== ''), [], `${name}: closed at each of ${h.length} bytes: dropped, nothing run`);
+        const stalled = await Promise.all(cuts.map((c) => client(srv.port, c, false)));
+        t.same(stalled.filter((x) => x !== ''), [], `${name}: stalled at each byte: dropped at --proxy-timeout`);
+      }
+      const err = srv.stderr().split('\n').filter(Boolean);
+      const n = v1.length + v2.length;
+      t.equal(err.filter((x) => /: connection closed within the header$/.test(x)).length, n, 'each closed one said so');
+      t.equal(err.filter((x) => /: timed out$/.test(x)).length, n, 'each stalled one timed out');
+      t.equal(err.length, 2 * n, 'nothing else said');
+      t.equal(await client(srv.port, Buffer.concat([v2, Buffer.from('x')]), false), '192.0.2.8\n', 'a whole header is served');
+      await waitFor('descriptors back', () => fds() <= base, 5000).catch(() => undefined);
+      t.ok(fds() <= base, `descriptors: ${fds()} (idle ${base})`);
+    });
+  }
 });
