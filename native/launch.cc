@@ -176,19 +176,21 @@ struct Plan {
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, 8);
   }
   {
-    // execvp's rules: skip directories where it is missing, remember EACCES.
-    bool eacces = false;
+    // The originals' rules (djb's pathexec_run, which tcpserver and tcpsvd
+    // run prog with), not execvp's: a name with a '/' is tried once and its
+    // error is the error (ENOTDIR, ELOOP, ENAMETOOLONG as they are); along
+    // $PATH a missing file goes on to the next entry, EACCES, EPERM and
+    // EISDIR are remembered and the search goes on, any other error ends it.
+    // Never a shell for a file the kernel cannot run (ENOEXEC).
+    int saved = ENOENT;
     for (const std::string& path : p->paths) {
       syscall(SYS_execve, path.c_str(), p->argv, p->envp);
       int e = errno;
-      if (e == EACCES) eacces = true;
-      else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ELOOP && e != ENAMETOOLONG && e != ENODEV &&
-               e != ETIMEDOUT) {
-        p->err = e;
-        syscall(SYS_exit, 127);
-      }
+      if (e == ENOENT) continue;
+      saved = e;
+      if (e != EACCES && e != EPERM && e != EISDIR) break;
     }
-    p->err = eacces ? EACCES : ENOENT;
+    p->err = saved;
     syscall(SYS_exit, 127);
   }
 fail:

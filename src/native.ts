@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import { errnoName } from './lib/errstr';
 
 export interface Addon {
   // native/accept.cc
@@ -179,6 +180,8 @@ export function nativeLoadError(): Error | undefined {
 
 /** A failure an addon function returns as -errno, shaped as Node's errors ("syscall CODE"). */
 export function addonError(negErrno: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(negErrno);
+  // libuv names no ENOEXEC, ECHILD, EDOM ...: those are named from the errno.
+  let code = getSystemErrorName(negErrno);
+  if (code.startsWith('Unknown')) code = errnoName(negErrno) ?? code;
   return Object.assign(new Error(`${syscall} ${code}`), { errno: negErrno, code, syscall });
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { errstr } from '../src/lib/errstr';
+import { errnoName, errstr } from '../src/lib/errstr';
 import { needReference, ours, reference } from './helpers/common';
 
 const sys = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: raw`), { code });
@@ -62,4 +62,18 @@ t.test('same words as the reference tcprules', needReference('tcprules'), async 
     t.equal(mine.stderr, ref.stderr, `${what}: stderr`);
     t.equal(mine.status, ref.status, `${what}: exit code`);
   }
+});
+
+t.test('an errno libuv cannot name still gets the originals\' words', async (t) => {
+  // util.getSystemErrorName(-8) is "Unknown system error -8": the addon's errors carry the errno.
+  const unnamed = (n: number) => Object.assign(new Error('spawn x'), { code: `Unknown system error ${n}`, errno: n });
+  t.equal(errstr(unnamed(-8)), 'exec format error', 'ENOEXEC');
+  t.equal(errstr(unnamed(-10)), 'no child processes', 'ECHILD');
+  t.equal(errstr(unnamed(-33)), 'input out of range', 'EDOM');
+  t.equal(errnoName(-8), 'ENOEXEC');
+  t.equal(errnoName(11), 'EAGAIN', 'of two names, the one the table words');
+  const { addonError } = await import('../src/native');
+  const e = addonError(-8, 'spawn prog');
+  t.equal(e.code, 'ENOEXEC', 'the addon\'s error is named from the errno');
+  t.equal(errstr(e), 'exec format error');
 });

@@ -1,12 +1,16 @@
 // Live status of a running server (--status=FILE, --metrics=IP:PORT): its
 // counters, and the two ways out of the process: a JSON file rewritten
-// atomically (written to FILE.tmp, then renamed) at most every interval ms,
+// atomically (written to a new file of an unpredictable name beside it, then
+// renamed over it) at most every interval ms,
 // read by tcpstatus; and a Prometheus text endpoint served by the same
 // process, a few clients at a time, each answered once and closed.
 // Nothing here runs per connection but the counter increments and one
 // check of a pending timer.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { ExitStatus } from '../launch/launch';
 import type { PerHost } from './perhost';
 import type { RateLimiter } from './rate';
@@ -110,6 +114,10 @@ export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
   return doc;
 }
 
+const C = fs.constants;
+/** A file made here and now, never one that was there: no FIFO, no symlink, no wait (libuv adds O_CLOEXEC). */
+const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+
 /**
  * The status file: written at start (a failure then is the caller's to
  * report, fatally), then at most every intervalMs after a change. A later
@@ -117,25 +125,42 @@ export function snapshot(s: StatusSource, now = Date.now()): StatusDoc {
  */
 export class StatusFile {
   private timer: NodeJS.Timeout | undefined;
-  private last = 0;
+  /** performance.now() of the last write: the wall clock may step (a step back of a day kept the file stale that long). */
+  private last = -Infinity;
   private failing = false;
 
   constructor(readonly path: string, private readonly intervalMs: number,
               private readonly render: () => StatusDoc,
               private readonly onError: (e: NodeJS.ErrnoException) => void) {}
 
-  /** Writes now; throws on failure. */
+  /**
+   * Writes now; throws on failure. The status is written after -u, so the
+   * served program's user may own the directory: the temporary file is a new
+   * one of a name nobody can guess (a FIFO or a symlink put in its place
+   * beforehand is never opened, and the open never waits), and the rename
+   * replaces whatever FILE is without following it.
+   */
   write(): void {
-    const tmp = this.path + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify(this.render()) + '\n');
-    fs.renameSync(tmp, this.path);
-    this.last = Date.now();
+    const tmp = path.join(path.dirname(this.path), `.${path.basename(this.path)}.${randomBytes(8).toString('hex')}`);
+    const fd = fs.openSync(tmp, NEW_FILE, 0o644);
+    try {
+      try {
+        fs.writeSync(fd, JSON.stringify(this.render()) + '\n');
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.path);
+    } catch (e) {
+      try { fs.unlinkSync(tmp); } catch { /* gone already */ }
+      throw e;
+    }
+    this.last = performance.now();
   }
 
   /** Something changed: write once the interval since the last write has passed. */
   changed(): void {
     if (this.timer !== undefined) return;
-    const wait = Math.max(0, this.last + this.intervalMs - Date.now());
+    const wait = Math.max(0, this.last + this.intervalMs - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       try {
@@ -192,21 +217,38 @@ export function metricsText(d: StatusDoc): string {
   return out.join('\n') + '\n';
 }
 
-/** Clients of the metrics endpoint at once; more wait in its backlog. */
-const METRICS_CLIENTS = 4;
-/** A request must arrive within this, and fit in this many bytes. */
-const METRICS_TIMEOUT_MS = 2000;
+/** Clients of the metrics endpoint served at once, and waiting their turn; beyond both, closed at once. */
+const METRICS_SLOTS = 16;
+const METRICS_QUEUE = 64;
+/** From its accept, a client has this long for its request and the answer, whatever it sends meanwhile. */
+const METRICS_DEADLINE_MS = 2000;
+/** A request must fit in this many bytes. */
 const METRICS_REQUEST_MAX = 4096;
 
 /**
  * The Prometheus endpoint on ip:port: one HTTP/1.0 answer per connection,
- * whatever the path, then close. Resolves once listening.
+ * whatever the path, then close. Resolves once listening. A client that
+ * trickles its request (or never reads the answer) loses its slot at its
+ * deadline, so a few slow ones never lock the scraper out: it waits its turn
+ * behind them, never longer than their deadlines.
  */
 export function serveMetrics(ip: string, port: number, render: () => StatusDoc): Promise<net.Server> {
-  const server = net.createServer((s) => {
+  let serving = 0;
+  const waiting = new Set<net.Socket>();
+  const next = () => {
+    for (const s of waiting) {
+      if (serving >= METRICS_SLOTS) return;
+      waiting.delete(s);
+      answer(s);
+    }
+  };
+  const answer = (s: net.Socket) => {
+    serving++;
+    s.once('close', () => {
+      serving--;
+      next();
+    });
     let got = '';
-    s.setTimeout(METRICS_TIMEOUT_MS, () => s.destroy());
-    s.on('error', () => s.destroy());
     s.on('data', (d) => {
       got += d.toString('latin1');
       if (got.length > METRICS_REQUEST_MAX) { s.destroy(); return; }
@@ -218,8 +260,20 @@ export function serveMetrics(ip: string, port: number, render: () => StatusDoc):
         `Content-Type: text/plain; version=0.0.4\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
       s.end(got.startsWith('HEAD ') ? head : head + body);
     });
+    s.resume();
+  };
+  // Paused at accept: a client waiting its turn is read only once it has a slot.
+  const server = net.createServer({ pauseOnConnect: true }, (s) => {
+    s.on('error', () => s.destroy());
+    if (serving + waiting.size >= METRICS_SLOTS + METRICS_QUEUE) { s.destroy(); return; }
+    const deadline = setTimeout(() => s.destroy(), METRICS_DEADLINE_MS);
+    s.once('close', () => {
+      clearTimeout(deadline);
+      waiting.delete(s);
+    });
+    if (serving < METRICS_SLOTS) answer(s);
+    else waiting.add(s);
   });
-  server.maxConnections = METRICS_CLIENTS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: ip, port, backlog: 8 }, () => {

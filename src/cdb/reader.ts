@@ -15,6 +15,7 @@ import { cdbHash } from './hash';
  * (cdb_read's error_proto): "unable to read rules.cdb: protocol error".
  */
 export class CdbError extends Error {
+  /** djb's cdb says error_proto for a damaged file: errstr words it "protocol error", as the servers log it. */
   readonly code = 'EPROTO';
   constructor(readonly path: string, message: string) {
     super(message);

@@ -2,12 +2,14 @@
 // --status=file is doing, one line per file in the manner of svstat, or the
 // file's JSON with "running" added (--json). Exit 0 when every file was
 // read, 111 when one could not be, 100 for a usage error.
-import * as fs from 'node:fs';
 import type { StatusDoc } from '../account/status';
 import { errstr } from '../lib/errstr';
 import { UsageError, getopt, orUsage } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
+import { readRegular } from '../lib/regular';
 
+/** A status file is a few kB; more is no status file. */
+const STATUS_MAX = 1 << 20;
 const USAGE = { prog: 'tcpstatus', text: 'tcpstatus: usage: tcpstatus [ --json ] file [ file ... ]', code: 100 };
 
 /** Whether pid is a running process (EPERM: it is, under another user). */
@@ -70,7 +72,8 @@ export function main(argv: string[]): void {
   for (const file of files) {
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      // The file's directory may belong to prog's user: a FIFO there must not hang us, nor a huge file fill memory.
+      text = readRegular(file, STATUS_MAX).toString('utf8');
     } catch (e) {
       writeLine(`tcpstatus: warning: unable to read ${file}: ${errstr(e)}`);
       failed = true;

@@ -7,6 +7,7 @@
 // environment. No newline before the identd hangs up, or no answer by the
 // deadline: unknown.
 import * as net from 'node:net';
+import { timerMs } from '../lib/timer';
 
 /** ucspi-tcp stops reading once it keeps more than 256 bytes. */
 export const MAX_INFO = 257;
@@ -62,7 +63,7 @@ export function identLookup(local: { ip: string; port: number }, remote: { ip: s
       sock.destroy();
       resolve(v);
     };
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    const timer = setTimeout(() => finish(undefined), timerMs(timeoutMs));
     // From the address the client connected to, so its identd sees the pair it knows.
     const sock = net.connect({ host: remote.ip, port: identPort, localAddress: local.ip });
     sock.setEncoding('latin1');

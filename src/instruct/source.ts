@@ -2,12 +2,12 @@
 // candidate name, act on the first entry found (deny, run a shell command, or
 // follow instructions), or allow with nothing set when no name matches.
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource, type Trace } from '../decide/decision';
+import { CdbError } from '../cdb/reader';
 import { fromBytes } from '../launch/launch';
 import { candidates, candidateStep } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';
 import type { Entry, Store, View } from './store';
-import { CdbError } from '../cdb/reader';
 
 /**
  * A Decision plus the instruction text ipsvd shows at -vv: lines joined by
@@ -21,13 +21,16 @@ export class InstructSource implements RuleSource {
   constructor(private readonly store: Store, private readonly warn: (msg: string) => void) {}
 
   decide(peer: Peer, resolve: HostResolver, trace?: Trace): Decision | Promise<Decision> {
-    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>";
-    // a damaged cdb fails ipsvd's lookup, not its open: "unable to check inst: <ip>".
+    // The store itself unreadable: ipsvd's "unable to read: <dir or cdb>".
+    // A damaged cdb, though, or a -i "directory" that is a file, opens for
+    // ipsvd and fails its lookup: "unable to check inst: <ip>: protocol
+    // error" ("not a directory").
     let view: View;
     try {
       view = this.store.view();
     } catch (e) {
-      throw e instanceof CdbError ? checkInstFailure(e, peer.ip) : e;
+      if (e instanceof CdbError || (e as NodeJS.ErrnoException).code === 'ENOTDIR') throw checkInstFailure(e, peer.ip);
+      throw e;
     }
     try {
       const names = candidates(peer.ip, peer.host, view.lens);

@@ -109,6 +109,19 @@ WORDS.ENOTSUP = WORDS.EOPNOTSUPP;
 
 const ERRNO = new Set(Object.keys(constants.errno));
 
+// errno number → name, for the numbers libuv has no name for (ENOEXEC,
+// ECHILD, EDOM ... are "Unknown system error -8" to util.getSystemErrorName).
+// Of two names for one number, the one the table words.
+const NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno as Record<string, number>)) {
+  if (!NAMES.has(n) || (WORDS[name] !== undefined && WORDS[NAMES.get(n)!] === undefined)) NAMES.set(n, name);
+}
+
+/** The name of an errno (positive, or negative as libuv and the addon give it), or undefined. */
+export function errnoName(errno: number): string | undefined {
+  return NAMES.get(errno < 0 ? -errno : errno);
+}
+
 /**
  * The originals' words for a system error; "unknown error" for an errno they
  * have no words for; an error that is no system error (a message of ours)
@@ -116,11 +129,15 @@ const ERRNO = new Set(Object.keys(constants.errno));
  */
 export function errstr(e: unknown): string {
   if (typeof e === 'string') return e;
-  const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+  const err = e as NodeJS.ErrnoException | null | undefined;
+  const code = err?.code;
   if (code !== undefined) {
     const w = WORDS[code];
     if (w !== undefined) return w;
-    if (ERRNO.has(code) || code === 'UNKNOWN') return 'unknown error';
+    // A number libuv could not name: its name from the errno.
+    const named = typeof err!.errno === 'number' ? errnoName(err!.errno) : undefined;
+    if (named !== undefined && WORDS[named] !== undefined) return WORDS[named];
+    if (ERRNO.has(code) || code === 'UNKNOWN' || named !== undefined) return 'unknown error';
   }
   return e instanceof Error ? e.message : String(e);
 }

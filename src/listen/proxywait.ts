@@ -8,6 +8,7 @@
 // A client waiting for its header holds its -c slot.
 import { readSync } from 'node:fs';
 import { constants } from 'node:os';
+import { timerMs } from '../lib/timer';
 import type { Addon } from '../native';
 import { addonError } from '../native';
 import { HeaderReader, type HeaderSource, type ProxyHeader, type Step, type Trust, looksLikeHeader } from './proxy';
@@ -92,7 +93,7 @@ export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxySta
       if (retry) clearTimeout(retry);
       if (soon) clearImmediate(soon);
       done({ what: label(c), err: 'timed out' });
-    }, o.timeoutMs);
+    }, timerMs(o.timeoutMs));
     const settle = (st: Step): boolean => {
       if ('wait' in st) return false;
       clearTimeout(timer);

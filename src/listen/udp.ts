@@ -3,8 +3,7 @@
 // prog (which reads the datagram itself) or discards that one datagram.
 // Node's dgram reads every datagram as it arrives, so it cannot do this: the
 // addon is required, and its absence is a clear start-up error.
-import { getSystemErrorName } from 'node:util';
-import { loadNative } from '../native';
+import { addonError, loadNative } from '../native';
 
 export interface UdpSocket {
   readonly fd: number;
@@ -26,11 +25,6 @@ interface UdpAddon {
   udpClose(fd: number): void;
 }
 
-function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`${syscall} ${code}`), { errno, code, syscall });
-}
-
 /** The addon's UDP functions, or undefined when it is not built (or built without them). */
 export function udpAddon(): UdpAddon | undefined {
   const n = loadNative();
@@ -43,7 +37,7 @@ export function bindUdp(addon: UdpAddon, ip: string, port: number): UdpSocket {
   return {
     fd, ip, port: bound,
     wait(cb) {
-      addon.udpWait(fd, (err, from, fromPort) => cb(err < 0 ? sysError(err, 'recvfrom') : null, from, fromPort));
+      addon.udpWait(fd, (err, from, fromPort) => cb(err < 0 ? addonError(err, 'recvfrom') : null, from, fromPort));
     },
     discard() {
       addon.udpDiscard(fd);

@@ -106,6 +106,11 @@ export class RulesCdbSource implements RuleSource {
     if (this.cdb && this.stamp.same(st)) return this.cdb;
     this.close();
     const cdb = Cdb.open(this.path);
+    if (cdb.size === 0) {
+      // The original's reader cannot map an empty file: "invalid argument", as tcprulescheck says too.
+      cdb.close();
+      throw Object.assign(new Error(`${this.path}: empty`), { code: 'EINVAL' });
+    }
     try {
       this.cidr = cidrLengths(cdb);
     } catch (e) {

@@ -14,6 +14,7 @@ import { Voice, supervise } from './voice';
 import { State, Status, Want, encodeStatus, statText } from './status';
 import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } from './sys';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
+import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeInfo, encodeReady, statusLabel } from './extra';
 import { keepIgnored, keepIgnoredAs } from '../lib/ignored';
@@ -587,7 +588,7 @@ export class Service {
   private arm(ms: number): void {
     this.cancelStart();
     this.timerDue = performance.now() + ms;
-    this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, ms);
+    this.timer = setTimeout(() => { this.timer = null; this.dispatch({ kind: 'timer' }); }, timerMs(ms));
   }
 
   private startPending(): Step {
