@@ -67,11 +67,12 @@ t.test('the sample converts: run scripts, peers, and what is listed', async (t) 
   const run = (s: string) => fs.readFileSync(path.join(dir, 'sv', s, 'run'), 'utf8');
   const head = (_line: number) => '#!/bin/sh\n# converted by inetconv from inetd.conf\nexec 2>&1\n';
   const svd = path.join(BIN, 'tcpsvd');
-  t.equal(run('ftp'), `${head(2)}exec ${svd} -v -l '' -x peers.cdb 0 ftp /usr/sbin/in.ftpd -l\n`);
-  t.equal(run('telnet'), `${head(3)}exec ${svd} -v -l '' --rate=40/60 -u telnetd:utmp -x peers.cdb 0 telnet /usr/sbin/in.telnetd\n`);
-  t.equal(run('finger'), `${head(4)}exec ${svd} -v -l '' -u nobody -x peers.cdb 0 finger /usr/sbin/in.fingerd\n`);
+  // inetd's tcp on * takes both families: tcpsvd's ::.
+  t.equal(run('ftp'), `${head(2)}exec ${svd} -v -l '' -x peers.cdb :: ftp /usr/sbin/in.ftpd -l\n`);
+  t.equal(run('telnet'), `${head(3)}exec ${svd} -v -l '' --rate=40/60 -u telnetd:utmp -x peers.cdb :: telnet /usr/sbin/in.telnetd\n`);
+  t.equal(run('finger'), `${head(4)}exec ${svd} -v -l '' -u nobody -x peers.cdb :: finger /usr/sbin/in.fingerd\n`);
   t.equal(run('tftp'), `${head(6)}exec ${path.join(BIN, 'udpsvd')} -v -l '' -u nobody -x peers.cdb 0.0.0.0 tftp /usr/sbin/in.tftpd /srv/tftp\n`);
-  t.equal(run('rsync'), `${head(7)}exec ${svd} -v -l '' 0 rsync /bin/bash -c 'exec -a "$0" /usr/bin/rsync "$@"' rsyncd --daemon\n`);
+  t.equal(run('rsync'), `${head(7)}exec ${svd} -v -l '' :: rsync /bin/bash -c 'exec -a "$0" /usr/bin/rsync "$@"' rsyncd --daemon\n`);
   t.equal(fs.readFileSync(path.join(dir, 'sv', 'ftp', 'log', 'run'), 'utf8'), `#!/bin/sh\nexec ${path.join(BIN, 'multilog')} t ./main\n`);
   t.equal(fs.statSync(path.join(dir, 'sv', 'ftp', 'run')).mode & 0o777, 0o755);
   const peers = (s: string) => fs.readdirSync(path.join(dir, 'sv', s, 'peers')).sort();
@@ -85,7 +86,7 @@ t.test('the sample converts: run scripts, peers, and what is listed', async (t) 
   const fake = path.join(dir, 'fake');
   fs.writeFileSync(fake, '#!/bin/sh\necho "ok ${GREETING-}"\n', { mode: 0o755 });
   const probe = async (svc: string, prog: string, cases: Array<[string, string]>) => {
-    const srv = await startRun(dir, svc, (s) => s.replace(` 0 ${svc} ${prog}`, ` 127.0.0.1 0 ${fake}`).replace(/-u \S+ /, ''));
+    const srv = await startRun(dir, svc, (s) => s.replace(` :: ${svc} ${prog}`, ` 127.0.0.1 0 ${fake}`).replace(/-u \S+ /, ''));
     try {
       for (const [src, want] of cases) t.equal(await reply(srv, src), want, `${svc} from ${src}`);
     } finally { await srv.stop(); }
@@ -214,18 +215,29 @@ t.test('internal services become lines for our inetd, and it serves them', { ski
   await srv.stop();
 });
 
+t.test('the families: tcp is :: (both), tcp4 0.0.0.0, tcp6 :: with the difference listed', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'inetd.conf'),
+    '7021 stream tcp nowait nobody /bin/echo echo a\n7022 stream tcp4 nowait nobody /bin/echo echo b\n7023 stream tcp6 nowait nobody /bin/echo echo c\n');
+  const r = conv(['-d', 'sv', '-i', 'inetd.conf', '-a', 'none', '-D', 'none'], dir);
+  const bind = (svc: string) => / (\S+) \d+ \/bin\/echo/.exec(fs.readFileSync(path.join(dir, 'sv', svc, 'run'), 'utf8'))?.[1];
+  t.same([bind('7021'), bind('7022'), bind('7023')], ['::', '0.0.0.0', '::']);
+  t.match(r.out, /^inetd\.conf:3: .*tcp6: served on ::, which takes IPv4 clients too/m, 'tcp6 differs, and says so');
+  t.notMatch(r.out, /^inetd\.conf:1: /m, 'tcp: nothing to say');
+});
+
 t.test('nowait.N is tcpsvd --rate=N/60: each client address N a minute', async (t) => {
   const dir = tmp(t);
   fs.writeFileSync(path.join(dir, 'inetd.conf'), '7011 stream tcp nowait.3 nobody /bin/echo echo hi\n7012 dgram udp wait.5 nobody /bin/true true\n');
   const r = conv(['-d', 'sv', '-i', 'inetd.conf', '-a', 'none', '-D', 'none'], dir);
   t.equal(r.code, 2, r.err);
   const run = fs.readFileSync(path.join(dir, 'sv', '7011', 'run'), 'utf8');
-  t.match(run, / --rate=3\/60 -u nobody 0 7011 \/bin\/echo hi\n$/);
+  t.match(run, / --rate=3\/60 -u nobody :: 7011 \/bin\/echo hi\n$/, 'tcp on * takes both families: ::');
   t.match(r.out, /^inetd\.conf:1: not translated: .*: nowait\.3: tcpsvd --rate=3\/60, a rate per client address: each may connect 3 times a minute, .*at most 2 a minute\) and then closed the service for ten minutes$/m);
   t.match(r.out, /^inetd\.conf:2: not translated: .*: wait\.5: 5 is a rate \(invocations per minute\); udpsvd has no rate limit; not translated$/m);
   t.notMatch(fs.readFileSync(path.join(dir, 'sv', '7012', 'run'), 'utf8'), /--rate/);
   // On the running service: the fourth connection in a minute from one address is refused, another address is served.
-  const srv = await startRun(dir, '7011', (s) => s.replace(' -u nobody 0 7011 ', ' 127.0.0.1 0 '));
+  const srv = await startRun(dir, '7011', (s) => s.replace(' -u nobody :: 7011 ', ' 127.0.0.1 0 '));
   try {
     const got: string[] = [];
     for (let i = 0; i < 4; i++) got.push(await reply(srv, '127.0.0.21'));
@@ -283,7 +295,7 @@ t.test('-w: the tables apply to unwrapped lines too, by argv[0]', async (t) => {
   const r = conv(['-w', ...ARGS], dir);
   t.match(r.out, /^updated sv\/rsync: run, peers\/127\.0\.6, peers\/127\.0\.9, peers\.cdb$/m);
   t.equal(fs.statSync(path.join(dir, 'sv', 'rsync', 'peers', '127.0.9')).mode & 0o777, 0, 'rsyncd: 127.0.9. denied');
-  t.match(fs.readFileSync(path.join(dir, 'sv', 'rsync', 'run'), 'utf8'), / -x peers\.cdb 0 rsync /);
+  t.match(fs.readFileSync(path.join(dir, 'sv', 'rsync', 'run'), 'utf8'), / -x peers\.cdb :: rsync /);
 });
 
 t.test('a directory it did not make is left alone', async (t) => {
@@ -384,7 +396,7 @@ t.test('decisions of the converted services, one row per rule form', async (t) =
       t.match(r.out, new RegExp(`^created sv/${port}$`, 'm'));
       const run = fs.readFileSync(path.join(dir, 'sv', port, 'run'), 'utf8');
       t.equal(/ -p /.test(run), row.names === true, row.names ? 'names are looked up (-p)' : 'no name lookups');
-      const srv = await startRun(dir, port, (s) => s.replace(` 0 ${port} `, ` 127.0.0.1 0 `), { DNSCACHEIP: dns.addr });
+      const srv = await startRun(dir, port, (s) => s.replace(` :: ${port} `, ` 127.0.0.1 0 `), { DNSCACHEIP: dns.addr });
       try {
         for (const [src, want] of row.probes) {
           const got = kindOf(await reply(srv, src));

@@ -100,8 +100,12 @@ export function parseInetd(text: string, file: string, wrapAll: boolean, notes: 
     let daemon: string | undefined = wrapAll ? argv[0].replace(/^.*\//, '') : undefined;
     let prog = program, pargv = argv;
     if (uw) { prog = uw.program; pargv = uw.argv; daemon = uw.argv[0].replace(/^.*\//, ''); }
-    const bind = host === '*' ? (proto === 'tcp6' ? '::' : proto === 'tcp4' || kind === 'udp' ? '0.0.0.0' : '0') : host;
+    // openbsd-inetd's tcp (and tcp46) on * takes both families: tcpsvd's ::
+    // does (its 0 is IPv4 only, as ipsvd's); tcp4 is 0.0.0.0. tcp6 is IPv6
+    // only there, and tcpsvd has no IPv6-only socket: said.
+    const bind = host === '*' ? (proto === 'tcp4' || kind === 'udp' ? '0.0.0.0' : '::') : host;
     if (proto === 'tcp46') note('tcp46: served as tcp (IPv4 clients appear as IPv4, not mapped)');
+    if (proto === 'tcp6' && host === '*') note('tcp6: served on ::, which takes IPv4 clients too (tcpsvd has no IPv6-only socket; inetd took IPv6 clients only)');
     out.push({
       where, service: svc, kind, host: bind, port: svc, user: m[1], group: m[2],
       program: prog, argv: pargv, daemon, env: [], rate,
