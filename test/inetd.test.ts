@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { killGroup, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import { canUnshare, freePortOn, randomLoopback, startInetd, tcpTalk, tmpDir } from './helpers/inetd';
 import { startFakeDns } from './helpers/fakedns';
@@ -170,13 +170,8 @@ t.test('SIGHUP keeps a changed line\'s socket and the live connections of a remo
   await sleep(10);
 });
 
-t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[pid]', {
-  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
-}, async (t) => {
-  const dir = tmpDir('inetd-syslog-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const sock = path.join(dir, 'log');
-  // A datagram socket standing for /dev/log, printing what it receives.
+/** A datagram socket at sock standing for /dev/log (python3): what it has received, so far. */
+async function fakeSyslog(t: Test, sock: string): Promise<() => string> {
   const py = spawn('python3', ['-c', [
     'import socket, sys',
     's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
@@ -188,9 +183,19 @@ t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[
   let out = '';
   py.stdout!.on('data', (d) => { out += d; });
   await waitFor('the log socket', () => out.startsWith('ready\n'));
+  return () => out;
+}
+
+t.test('syslog: through logger(1) to the log socket, facility daemon, tag inetd[pid]', {
+  skip: !which('python3') ? 'python3 not installed (it plays syslogd here)' : !fs.existsSync('/usr/bin/logger') ? 'logger not installed (bsdutils)' : false,
+}, async (t) => {
+  const dir = tmpDir('inetd-syslog-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'log');
+  const heard = await fakeSyslog(t, sock);
   createLog(false, sock).syslog('err', 'ftp/tcp: bind: Address already in use');
-  await waitFor('a message', () => out.split('\n').length > 2);
-  t.match(out.split('\n')[1], new RegExp(`^<27>.* inetd\\[${process.pid}\\]: ftp/tcp: bind: Address already in use$`), 'daemon.err, inetd[pid], the text');
+  await waitFor('a message', () => heard().split('\n').length > 2);
+  t.match(heard().split('\n')[1], new RegExp(`^<27>.* inetd\\[${process.pid}\\]: ftp/tcp: bind: Address already in use$`), 'daemon.err, inetd[pid], the text');
 });
 
 t.test('a host name in the file: looked up through $DNSCACHEIP, never the system resolver', { skip: canUnshare() ? false : 'needs root and unshare -m' }, async (t) => {
@@ -253,27 +258,17 @@ t.test('syslog: one logger for every message, started again at most once a secon
   const dir = tmpDir('inetd-logger-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sock = path.join(dir, 'log');
-  const py = spawn('python3', ['-c', [
-    'import socket, sys',
-    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
-    's.bind(sys.argv[1])',
-    'print("ready", flush=True)',
-    'while True: print(s.recv(4096).decode(), flush=True)',
-  ].join('\n'), sock], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(() => killGroup(py.pid));
-  let out = '';
-  py.stdout!.on('data', (d) => { out += d; });
-  await waitFor('the log socket', () => out.startsWith('ready\n'));
+  const heard = await fakeSyslog(t, sock);
   // A logger that counts its starts.
   const starts = path.join(dir, 'starts');
   const counting = path.join(dir, 'logger');
   fs.writeFileSync(counting, `#!/bin/sh\necho >> ${starts}\nexec /usr/bin/logger "$@"\n`, { mode: 0o755 });
   const log = createLog(false, sock, counting);
   for (let i = 0; i < 100; i++) log.syslog(i % 2 ? 'err' : 'warning', `message ${i}\nwith a newline`);
-  await waitFor('every message', () => out.split('\n').filter((l) => / message \d+ with a newline$/.test(l)).length === 100);
+  await waitFor('every message', () => heard().split('\n').filter((l) => / message \d+ with a newline$/.test(l)).length === 100);
   t.equal(fs.readFileSync(starts, 'utf8').length, 1, 'one logger for 100 messages');
-  t.match(out, /<28>.* message 0 with a newline\n/, 'daemon.warning, the newline made a blank');
-  t.match(out, /<27>.* message 1 with a newline\n/, 'daemon.err');
+  t.match(heard(), /<28>.* message 0 with a newline\n/, 'daemon.warning, the newline made a blank');
+  t.match(heard(), /<27>.* message 1 with a newline\n/, 'daemon.err');
   // A logger that ends at once: not started once per message.
   const failing = path.join(dir, 'failing');
   const failStarts = path.join(dir, 'fail-starts');

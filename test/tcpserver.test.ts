@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
-import { BIN, launchers, listeners, parseEnv, startServer, talk, stopAndRead } from './helpers/net';
+import { BIN, launchers, parseEnv, reachability, startServer, talk, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { startFakeIdentd } from './helpers/fakeidentd';
 import { asRoot, findReference, needReference, reference, scratch } from './helpers/common';
@@ -61,18 +61,8 @@ for (const l of launchers()) {
 
     t.test('host 0 listens on IPv4 only, as the reference; -6 or :: on both (dual stack)', needReference('tcpserver'), async (t) => {
       // Which /proc table holds the listener, and which loopback reaches it.
-      const seen = async (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
-        const srv = await startServer(cmd, ['-HR', '-l', 'me', ...args, '0', 'echo', 'hi'], env);
-        try {
-          const tables = listeners(srv.proc.pid!).map((x) => x.table);
-          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
-          const v4 = await reach('127.0.0.1');
-          const v6 = await reach('::1');
-          return { tables, v4, v6 };
-        } finally {
-          await srv.stop();
-        }
-      };
+      const seen = (cmd: string, args: string[], env: NodeJS.ProcessEnv) =>
+        reachability(cmd, ['-HR', '-l', 'me', ...args, '0', 'echo', 'hi'], env);
       for (const host of ['0', '', '0.0.0.0']) {
         const ours = await seen(OURS, [host], { ...baseEnv, ...L });
         t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);

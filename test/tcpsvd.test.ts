@@ -3,7 +3,7 @@
 import t from 'tap';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BIN, launchers, listeners, parseEnv, startServer, talk, tcpConnectionCount, stopAndRead } from './helpers/net';
+import { BIN, launchers, listeners, parseEnv, reachability, startServer, talk, tcpConnectionCount, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { asRoot, findReference, needReference, reference, scratch, sleep } from './helpers/common';
 
@@ -102,18 +102,8 @@ for (const l of launchers()) {
 
     t.test('host 0 listens on IPv4 only, as the reference; :: on both (dual stack)', needReference('tcpsvd'), async (t) => {
       // Which /proc table holds the listener, and which loopback reaches it.
-      const seen = async (cmd: string, host: string, env: NodeJS.ProcessEnv) => {
-        const srv = await startServer(cmd, ['-l', 'me', host, '0', 'echo', 'hi'], env);
-        try {
-          const tables = listeners(srv.proc.pid!).map((x) => x.table);
-          const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => e.code);
-          const v4 = await reach('127.0.0.1');
-          const v6 = await reach('::1');
-          return { tables, v4, v6 };
-        } finally {
-          await srv.stop();
-        }
-      };
+      const seen = (cmd: string, host: string, env: NodeJS.ProcessEnv) =>
+        reachability(cmd, ['-l', 'me', host, '0', 'echo', 'hi'], env);
       for (const host of ['0', '', '0.0.0.0']) {
         const ours = await seen(OURS, host, { ...baseEnv, UCSPI_LAUNCHER: L });
         t.same(ours, { tables: ['tcp'], v4: 'hi\n', v6: 'ECONNREFUSED' }, `host '${host}': /proc/net/tcp only`);

@@ -234,3 +234,20 @@ export function freePortOn(ip: string, alsoUdp = false): Promise<number> {
     });
   });
 }
+
+/**
+ * A server started with args, then asked which /proc table holds its
+ * listener and whether 127.0.0.1 and ::1 reach it (what it says, or the
+ * connect error's code); stopped after.
+ */
+export async function reachability(cmd: string, args: string[], env: NodeJS.ProcessEnv):
+  Promise<{ tables: string[]; v4: string; v6: string }> {
+  const srv = await startServer(cmd, args, env);
+  try {
+    const tables = listeners(srv.proc.pid!).map((x) => x.table);
+    const reach = (host: string) => talk(srv.port, { host }).catch((e: NodeJS.ErrnoException) => String(e.code));
+    return { tables, v4: await reach('127.0.0.1'), v6: await reach('::1') };
+  } finally {
+    await srv.stop();
+  }
+}
