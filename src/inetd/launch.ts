@@ -56,7 +56,10 @@ export function credsFor(user: string, group: string | undefined, myUid: number,
   }
   if (myUid !== 0) return uid === myUid ? {} : `${user}: not the user inetd runs as`;
   // initgroups failing (openbsd-inetd goes on with its own groups): gid alone, never inetd's.
-  const list = (g: number) => ask(() => db.getgrouplist(user, g)) ?? [g];
+  // Without the addon no program gets supplementary groups (spawnProgram):
+  // getent is not started for a list that would go unused, once per client.
+  const unused = db === systemAccounts() && typeof loadNative()?.spawnAs !== 'function';
+  const list = (g: number) => (unused ? undefined : ask(() => db.getgrouplist(user, g))) ?? [g];
   if (uid !== 0) return { uid, gid, gids: list(gid) };
   return group !== undefined ? { gid: pwGid, gids: list(pwGid) } : {};
 }
