@@ -34,6 +34,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitProxy(Napi::Env, Napi::Object); InitProxy(env, exports); }  // native/proxy.cc: PROXY protocol header reads
   { void InitRotate(Napi::Env, Napi::Object); InitRotate(env, exports); }  // native/rotate.cc: multilog's and svlogd's rotation
   { void InitStartup(Napi::Env, Napi::Object); InitStartup(env, exports); }  // native/startup.cc: process name, ignored signals
+  { void InitUsers(Napi::Env, Napi::Object); InitUsers(env, exports); }  // native/users.cc: getpwnam, getgrnam, getgrouplist
   return exports;
 }
 

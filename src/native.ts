@@ -108,6 +108,13 @@ export interface Addon {
   sigDefault(sig: number): void;
   /** The argument area (/proc/self/cmdline) holds words as an argv would: false when /proc tells no area. */
   setArgv(words: string[]): boolean;
+  // native/users.cc
+  /** getpwnam(3) through NSS: [uid, gid], null when unknown; a failed look-up is thrown with its errno. */
+  getpwnam(name: string): [uid: number, gid: number] | null;
+  /** getgrnam(3) through NSS: the gid, null when unknown; a failed look-up is thrown with its errno. */
+  getgrnam(name: string): number | null;
+  /** getgrouplist(3): gid, then every group listing user as a member (initgroups(3)'s list). */
+  getgrouplist(user: string, gid: number): number[];
   // native/rotate.cc
   /**
    * multilog's rotation of a directory with no processor (dirSlash: its path

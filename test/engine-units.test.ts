@@ -5,6 +5,7 @@ import { applyRules, envTemplate, pushConnEnv } from '../src/engine/environ';
 import { outfix, outinst, safecats } from '../src/lib/safe';
 import { findService } from '../src/listen/services';
 import { parseUserSpec } from '../src/engine/users';
+import { textAccounts } from '../src/users/text';
 import { HostCounts } from '../src/account/hosts';
 import { unmap } from '../src/listen/netserver';
 
@@ -86,7 +87,7 @@ t.test('parseUserSpec as ipsvd uidgids_get', async (t) => {
     ['nosuch', undefined],
     ['nobody:nosuch', undefined],
   ];
-  for (const [spec, want] of cases) t.same(parseUserSpec(spec, passwd, group), want, spec);
+  for (const [spec, want] of cases) t.same(parseUserSpec(spec, textAccounts(passwd, group)), want, spec);
 });
 
 t.test('HostCounts and unmap', async (t) => {

@@ -15,6 +15,7 @@ import {
   canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
 import { listeners } from './helpers/net';
+import { needExtrausers } from './helpers/nss';
 
 const Impls = ['ours', 'debian'] as const;
 type Impl = typeof Impls[number];
@@ -464,6 +465,40 @@ t.test('user, user:group, user.group: the same uid, gid and supplementary groups
     'nobody': 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup),4301(gone1)\n',
     'itest:nosuch': 'closed', 'itest.gone1.x': 'closed', 'itest:gone1:gone2': 'closed',
   }, 'initgroups for a user; root with a group keeps root\'s own; the group is all after the first . or :');
+});
+
+// Users and groups only NSS knows (libnss-extrausers here; LDAP or systemd's
+// dynamic users in the field): openbsd-inetd asks getpwnam, getgrnam and
+// initgroups, so the program gets the same ids and groups, NSS-only groups included.
+t.test('user and group fields of users and groups only NSS knows: the same id as openbsd-inetd', { skip: skipAll || needExtrausers().skip }, async (t) => {
+  const seen = await both(t, 'nss ids', async (impl, dir) => {
+    const ip = randomLoopback();
+    const eu = path.join(dir, 'extrausers');
+    fs.mkdirSync(eu);
+    fs.writeFileSync(path.join(eu, 'passwd'), 'nssu:x:4343:4343::/nonexistent:/usr/sbin/nologin\n');
+    fs.writeFileSync(path.join(eu, 'group'), 'nssu:x:4343:\nnssg:x:4344:nssu,nobody\nnssg2:x:4345:nssu\nnssroot:x:4346:root\n');
+    const users = ['nssu', 'nssu:nssg', 'nssu.nssg2', 'nobody', 'nobody:nssg2', 'root:nssg', 'nssu:nosuch'];
+    const ports = await Promise.all(users.map(() => freePortOn(ip)));
+    const conf = path.join(dir, 'inetd.conf');
+    fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
+    const srv = await startInetd(impl, conf, dir, { tcp: ports, extrausers: eu });
+    try {
+      const out: Record<string, string> = {};
+      for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
+      return out;
+    } finally {
+      await srv.stop();
+    }
+  });
+  t.same(seen.ours, {
+    'nssu': 'uid=4343(nssu) gid=4343(nssu) groups=4343(nssu),4344(nssg),4345(nssg2)\n',
+    'nssu:nssg': 'uid=4343(nssu) gid=4344(nssg) groups=4344(nssg),4345(nssg2)\n',
+    'nssu.nssg2': 'uid=4343(nssu) gid=4345(nssg2) groups=4345(nssg2),4344(nssg)\n',
+    'nobody': 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup),4344(nssg)\n',
+    'nobody:nssg2': 'uid=65534(nobody) gid=4345(nssg2) groups=4345(nssg2),4344(nssg)\n',
+    'root:nssg': 'uid=0(root) gid=0(root) groups=0(root),4346(nssroot)\n',
+    'nssu:nosuch': 'closed',
+  }, 'getpwnam, getgrnam and initgroups through NSS');
 });
 
 t.test('SIGHUP to a file inetd may not read (inetd not root): exit 1, as openbsd-inetd', { skip: skipAll }, async (t) => {

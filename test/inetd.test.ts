@@ -16,7 +16,8 @@ import { parseConf } from '../src/inetd/conf';
 import { chargenLine, daytime, machtime } from '../src/inetd/internal';
 import { programEnv } from '../src/inetd/environ';
 import { createLog } from '../src/inetd/log';
-import { credsFor, initGroups } from '../src/inetd/launch';
+import { credsFor } from '../src/inetd/launch';
+import { textAccounts } from '../src/users/text';
 
 const opts = { toomany: 256, ipv6: true, servicesFile: '/etc/services' };
 
@@ -283,13 +284,14 @@ t.test('syslog: one logger for every message, started again at most once a secon
 t.test('credsFor: uid, gid and supplementary groups as Debian\'s openbsd-inetd sets them', async (t) => {
   const passwd = 'root:x:0:0::/root:/bin/sh\nitest:x:4242:4242::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n';
   const group = 'root:x:0:\nitest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\nweird:x:4304\n';
-  t.same(credsFor('itest', undefined, 0, passwd, group), { uid: 4242, gid: 4242, gids: [4242, 4301, 4302] }, 'a user: its gid, then its groups in file order');
-  t.same(credsFor('itest', 'gone2', 0, passwd, group), { uid: 4242, gid: 4302, gids: [4302, 4301] }, 'with a group: that gid first, not twice');
-  t.same(credsFor('root', undefined, 0, passwd, group), {}, 'root alone: nothing changes');
-  t.same(credsFor('root', 'gone1', 0, passwd, group), { gid: 0, gids: [0, 4303] }, 'root with a group: root\'s own gid and groups');
-  t.equal(credsFor('itest', 'gone1:gone2', 0, passwd, group), 'getgrnam: gone1:gone2: No such group', 'the group is the whole rest');
-  t.equal(credsFor('nosuch', undefined, 0, passwd, group), 'getpwnam: nosuch: No such user');
-  t.same(credsFor('itest', undefined, 4242, passwd, group), {}, 'inetd not root: its own user only');
-  t.equal(credsFor('nobody', undefined, 4242, passwd, group), 'nobody: not the user inetd runs as');
-  t.same(initGroups('nobody', 65534, group), [65534, 4301]);
+  const db = textAccounts(passwd, group);
+  t.same(credsFor('itest', undefined, 0, db), { uid: 4242, gid: 4242, gids: [4242, 4301, 4302] }, 'a user: its gid, then its groups in file order');
+  t.same(credsFor('itest', 'gone2', 0, db), { uid: 4242, gid: 4302, gids: [4302, 4301] }, 'with a group: that gid first, not twice');
+  t.same(credsFor('root', undefined, 0, db), {}, 'root alone: nothing changes');
+  t.same(credsFor('root', 'gone1', 0, db), { gid: 0, gids: [0, 4303] }, 'root with a group: root\'s own gid and groups');
+  t.equal(credsFor('itest', 'gone1:gone2', 0, db), 'getgrnam: gone1:gone2: No such group', 'the group is the whole rest');
+  t.equal(credsFor('nosuch', undefined, 0, db), 'getpwnam: nosuch: No such user');
+  t.same(credsFor('itest', undefined, 4242, db), {}, 'inetd not root: its own user only');
+  t.equal(credsFor('nobody', undefined, 4242, db), 'nobody: not the user inetd runs as');
+  t.same(db.getgrouplist('nobody', 65534), [65534, 4301]);
 });

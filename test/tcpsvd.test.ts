@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { BIN, launchers, listeners, parseEnv, reachability, startServer, talk, tcpConnectionCount, stopAndRead } from './helpers/net';
 import { namesZone, startFakeDns } from './helpers/fakedns';
 import { asRoot, findReference, needReference, reference, scratch, sleep } from './helpers/common';
+import { needExtrausers, nssPrefix } from './helpers/nss';
 
 const OURS = path.join(BIN, 'tcpsvd');
 const REF = findReference('tcpsvd') ?? 'tcpsvd';
@@ -376,6 +377,35 @@ for (const l of launchers()) {
     });
   });
 }
+
+// Users and groups only NSS knows (extrausers here; LDAP or systemd's dynamic
+// users in the field): Debian's tcpsvd asks getpwnam and getgrnam, so must we,
+// with the addon and without it (getent).
+const NSS_PASSWD = 'nssu:x:4343:4343::/nonexistent:/bin/sh\n';
+const NSS_GROUP = 'nssu:x:4343:\nnssg:x:4344:nssu\nnssg2:x:4345:nobody\n';
+
+t.test('-u of users and groups only NSS knows: the ids the reference sets', asRoot({ skip: needReference('tcpsvd').skip || needExtrausers().skip }), async (t) => {
+  const prefix = nssPrefix(scratch('tcpsvd-nss')('n'), NSS_PASSWD, NSS_GROUP);
+  const idOf = async (cmd: string, spec: string, env: NodeJS.ProcessEnv) => {
+    const srv = await startServer(prefix[0], [...prefix.slice(1), cmd, '-u', spec, '127.0.0.1', '0', 'sh', '-c', 'id -u; id -g; id -G'], env);
+    try {
+      return await talk(srv.port);
+    } finally {
+      await srv.stop();
+    }
+  };
+  const want: Record<string, string> = {
+    'nssu': '4343\n4343\n4343\n',
+    'nssu:nssg': '4343\n4344\n4344\n',
+    'nssu:nssg:nssg2:nogroup': '4343\n4344\n4344 4345 65534\n',
+    'nobody:nssg2': '65534\n4345\n4345\n',
+  };
+  for (const [spec, ids] of Object.entries(want)) {
+    t.equal(await idOf(REF, spec, baseEnv), ids, `${spec}: the reference`);
+    t.equal(await idOf(OURS, spec, baseEnv), ids, `${spec}: ours, the addon`);
+    t.equal(await idOf(OURS, spec, { ...baseEnv, UCSPI_NO_NATIVE: '1' }), ids, `${spec}: ours, getent`);
+  }
+});
 
 t.test('usage: exit 111 and ipsvd\'s usage line, like the reference', needReference('tcpsvd'), async (t) => {
   const { spawnSync } = await import('node:child_process');

@@ -1,53 +1,22 @@
-// Accounts as getpwnam(3) and getgrnam(3) find them: /etc/passwd and
-// /etc/group first, then getent(1) for the other name services of
-// nsswitch.conf (LDAP, systemd's dynamic users ...), so that a name the
-// originals know is known here too.
-import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+// Accounts as getpwnam(3) and getgrnam(3) find them, through NSS (LDAP,
+// systemd's dynamic users ...: src/users/), so that a name the originals
+// know is known here too; and the account arguments of setuidgid, envuidgid
+// and chpst -u/-U.
 import { usage } from '../lib/getopt';
 import { scanUlong } from '../lib/scan';
 import { die } from '../lib/strerr';
+import { LookupError, systemAccounts } from '../users/lookup';
+
+export { LookupError } from '../users/lookup';
 
 export interface Account { uid: number; gid: number }
 
-/** Thrown when the account databases cannot be read at all (the originals: errno set). */
-export class LookupError extends Error {
-  constructor(readonly cause: unknown) {
-    super('lookup');
-  }
-}
-
-function entry(file: string, db: string, name: string): string[] | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LookupError(e);
-    text = '';
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name && f.length >= 4) return f;
-  }
-  if (name === '' || name.startsWith('+') || name.startsWith('-')) return undefined;
-  const r = spawnSync('getent', [db, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000 });
-  if (r.status !== 0 || !r.stdout) return undefined;
-  const f = r.stdout.split('\n')[0].split(':');
-  return f[0] === name && f.length >= 4 ? f : undefined;
-}
-
-const id = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
-
 export function getpwnam(name: string): Account | undefined {
-  const f = entry('/etc/passwd', 'passwd', name);
-  if (f === undefined) return undefined;
-  const uid = id(f[2]), gid = id(f[3]);
-  return uid === undefined || gid === undefined ? undefined : { uid, gid };
+  return systemAccounts().getpwnam(name);
 }
 
 export function getgrnam(name: string): number | undefined {
-  const f = entry('/etc/group', 'group', name);
-  return f === undefined ? undefined : id(f[2]);
+  return systemAccounts().getgrnam(name);
 }
 
 /** uid and groups; gids[0] the gid, all of them the supplementary groups. */
@@ -103,7 +72,9 @@ export function accountAndChild(prog: string, argv: string[]): { pw: Account; ch
   try {
     pw = getpwnam(account);
   } catch (e) {
-    die(prog, 'unable to read the account database', e instanceof LookupError ? e.cause : e);
+    // A database that does not exist holds no account (daemontools does not look at errno).
+    const cause = e instanceof LookupError ? e.cause : e;
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') die(prog, 'unable to read the account database', cause);
   }
   if (pw === undefined) die(prog, `unknown account ${account}`);
   return { pw, child };

@@ -6,6 +6,7 @@ import { errstr } from '../lib/errstr';
 import { type Usage, UsageError, decimalArg } from '../lib/getopt';
 import { die } from '../lib/strerr';
 import { type Ids, lookupUserSpec } from './users';
+import { LookupError } from '../users/lookup';
 import { versionLine } from '../lib/version';
 
 /** The options tcpsvd and udpsvd have in common. */
@@ -64,7 +65,7 @@ export function accountOf(prog: string, user: string | undefined): Ids | undefin
   try {
     ids = lookupUserSpec(user);
   } catch (e) {
-    die(prog, `unable to get user/group: ${user}: ${errstr(e as NodeJS.ErrnoException)}`, undefined, 111);
+    die(prog, `unable to get user/group: ${user}: ${errstr((e instanceof LookupError ? e.cause : e) as NodeJS.ErrnoException)}`, undefined, 111);
   }
   if (!ids) die(prog, `unknown user/group: ${user}`, undefined, 100);
   return ids;

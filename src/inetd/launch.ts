@@ -9,12 +9,12 @@
 // gid); through child_process otherwise, or without the addon (then with no
 // supplementary groups).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import type { ExitStatus } from '../launch/launch';
 import { loadNative } from '../native';
 import { keepIgnoredAs } from '../lib/ignored';
+import { type Accounts, LookupError, systemAccounts } from '../users/lookup';
 
 const signals = constants.signals as Record<string, number>;
 
@@ -26,27 +26,6 @@ export interface Creds {
   gids?: number[];
 }
 
-/** The fields of name's line in a passwd or group file's text. */
-function entry(text: string, name: string): string[] | undefined {
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name && f.length >= 4 && /^\d+$/.test(f[2]) && (f.length < 7 || /^\d+$/.test(f[3]))) return f;
-  }
-  return undefined;
-}
-
-/** initgroups(user, gid)'s list from /etc/group: gid, then every group naming user as a member, in file order. */
-export function initGroups(user: string, gid: number, groupText: string): number[] {
-  const out = [gid];
-  for (const line of groupText.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 4 || !/^\d+$/.test(f[2])) continue;
-    const g = Number(f[2]);
-    if (!out.includes(g) && f[3].split(',').includes(user)) out.push(g);
-  }
-  return out;
-}
-
 /**
  * The ids for a line's user and group (the whole text after its '.' or ':'),
  * as Debian's openbsd-inetd sets them: a user other than root gets its uid,
@@ -56,20 +35,33 @@ export function initGroups(user: string, gid: number, groupText: string): number
  * root alone changes nothing. A string is the error message, in its words.
  * Under a server that is not root only the server's own user may be named.
  */
-export function credsFor(user: string, group: string | undefined, myUid: number,
-                         passwd = readFileSync('/etc/passwd', 'utf8'), groups = readFileSync('/etc/group', 'utf8')): Creds | string {
-  const pw = entry(passwd, user);
+export function credsFor(user: string, group: string | undefined, myUid: number, db: Accounts = systemAccounts()): Creds | string {
+  // openbsd-inetd says "No such" whatever made getpwnam or getgrnam fail.
+  const ask = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof LookupError) return undefined;
+      throw e;
+    }
+  };
+  const pw = ask(() => db.getpwnam(user));
   if (!pw) return `getpwnam: ${user}: No such user`;
-  const uid = Number(pw[2]), pwGid = Number(pw[3]);
+  const uid = pw.uid, pwGid = pw.gid;
   let gid = pwGid;
   if (group !== undefined) {
-    const gr = entry(groups, group);
-    if (!gr) return `getgrnam: ${group}: No such group`;
-    gid = Number(gr[2]);
+    const gr = ask(() => db.getgrnam(group));
+    if (gr === undefined) return `getgrnam: ${group}: No such group`;
+    gid = gr;
   }
   if (myUid !== 0) return uid === myUid ? {} : `${user}: not the user inetd runs as`;
-  if (uid !== 0) return { uid, gid, gids: initGroups(user, gid, groups) };
-  return group !== undefined ? { gid: pwGid, gids: initGroups(user, pwGid, groups) } : {};
+  // initgroups failing (openbsd-inetd goes on with its own groups): gid alone, never inetd's.
+  // Without the addon no program gets supplementary groups (spawnProgram):
+  // getent is not started for a list that would go unused, once per client.
+  const unused = db === systemAccounts() && typeof loadNative()?.spawnAs !== 'function';
+  const list = (g: number) => (unused ? undefined : ask(() => db.getgrouplist(user, g))) ?? [g];
+  if (uid !== 0) return { uid, gid, gids: list(gid) };
+  return group !== undefined ? { gid: pwGid, gids: list(pwGid) } : {};
 }
 
 export interface Program {

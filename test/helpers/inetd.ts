@@ -59,6 +59,8 @@ export interface StartOptions {
   /** Files mounted on /etc/passwd and /etc/group (accounts for the test alone). */
   passwd?: string;
   group?: string;
+  /** A directory with passwd and group mounted on /var/lib/extrausers, which nsswitch.conf then names (test/helpers/nss.ts). */
+  extrausers?: string;
   /** A command the server is started through (setpriv --groups ...). */
   prefix?: string[];
 }
@@ -76,12 +78,14 @@ export async function startInetd(which: 'ours' | 'debian', conf: string, dir: st
   let proc: ChildProcess;
   if (canUnshare()) {
     const nss = path.join(run, 'nsswitch.conf');
-    fs.writeFileSync(nss, 'passwd: files\ngroup: files\nhosts: files\n');
+    const more = o.extrausers ? ' extrausers' : '';
+    fs.writeFileSync(nss, `passwd: files${more}\ngroup: files${more}\nhosts: files\n`);
     let script = 'mount --bind "$1" /run || exit 111; mount --bind "$4" /etc/nsswitch.conf || exit 111; ';
     if (o.hostsAllow) script += 'mount --bind "$2" /etc/hosts.allow || exit 111; ';
     if (o.hostsDeny) script += 'mount --bind "$3" /etc/hosts.deny || exit 111; ';
     if (o.passwd) script += `mount --bind '${o.passwd}' /etc/passwd || exit 111; `;
     if (o.group) script += `mount --bind '${o.group}' /etc/group || exit 111; `;
+    if (o.extrausers) script += `mount --bind '${o.extrausers}' /var/lib/extrausers || exit 111; `;
     script += 'shift 4; exec "$@"';
     proc = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', run, o.hostsAllow ?? '', o.hostsDeny ?? '', nss, ...(o.prefix ?? []), cmd, ...args],
       { stdio: ['ignore', 'ignore', 'pipe', ...(o.inheritFd === undefined ? [] : ['ignore', 'ignore', o.inheritFd] as const)] });
