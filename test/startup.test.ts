@@ -139,7 +139,7 @@ tap.test('each long-running command is called by its name', async (t) => {
         const exe = c.name === 'chpst' ? 'sleep' : path.basename(process.execPath);
         const inNode = () => { try { return path.basename(fs.readlinkSync(`/proc/${p.pid}/exe`)) === exe; } catch { return false; } };
         // Node's own name is node until the bundle's first line has run.
-        await waitFor(`${label} named`, () => inNode() && comm(p.pid!) !== 'node', 10000).catch(() => undefined);
+        await waitFor(`${label} named`, () => inNode() && comm(p.pid!) === wanted, 10000).catch(() => undefined);
         let got = 'gone';
         try { got = comm(p.pid!); } catch { /* gone */ }
         t.equal(got, wanted, `${label}: comm is ${wanted}`);
