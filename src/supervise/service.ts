@@ -11,12 +11,13 @@ import * as path from 'node:path';
 import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
-import { State, Status, Want, encodeStatus, statText } from './status';
+import { State, Status, Want, encodeStatus } from './status';
 import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } from './sys';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
-import { LastExit, Respawn, encodeInfo, encodeReady, statusLabel } from './extra';
+import { LastExit, Respawn, encodeReady } from './extra';
+import { Board } from './publish';
 import { keepIgnored, keepIgnoredAs } from '../lib/ignored';
 
 const C = fs.constants;
@@ -174,10 +175,8 @@ export class Service {
   private requested = false;
   /** What the waiting phase's timer starts: run (a restart) or finish (after a failed fork). */
   private pending: { prog: 'run' | 'finish'; args: string[]; restart: boolean } | null = null;
-  /** The directory is gone: no more warnings about files we cannot write. */
-  private vanished = false;
-  /** A state not written because the directory was renamed or removed under us. */
-  private unpublished = false;
+  /** supervise/'s files (publish.ts). */
+  private readonly board: Board;
   readonly isLog: boolean;
   readonly flavor: Flavor;
 
@@ -187,6 +186,7 @@ export class Service {
     this.isLog = opts.isLog ?? false;
     this.flavor = opts.flavor ?? 'daemontools';
     this.voice = opts.voice ?? supervise(() => this.name);
+    this.board = new Board(() => this.dir, (line) => this.hooks.say(line), this.voice);
   }
 
   private readonly voice: Voice;
@@ -357,7 +357,7 @@ export class Service {
   }
 
   private file(f: string): string {
-    return path.join(this.dir, 'supervise', f);
+    return this.board.file(f);
   }
 
   /** The directory was renamed: keep supervising it under its new name. */
@@ -365,7 +365,7 @@ export class Service {
     this.name = name;
     this.dir = dir;
     // What could not be written under the old name is written now.
-    if (this.unpublished) this.announce();
+    if (this.board.unpublished) this.announce();
   }
 
   /**
@@ -724,7 +724,7 @@ export class Service {
   private becameReady(): void {
     if (this.phase !== 'up' && this.phase !== 'stopping') return;
     this.readyAt = taiNow();
-    this.put('ready', encodeReady(this.readyAt, encodeStatus(this.status)));
+    this.board.put('ready', encodeReady(this.readyAt, encodeStatus(this.status)));
   }
 
   /** The run is gone: it is ready no more. */
@@ -960,7 +960,7 @@ export class Service {
 
   /** The directory was removed: stop quietly. */
   vanish(): void {
-    this.vanished = true;
+    this.board.vanished = true;
     if (this.isLog) this.retire();
     else this.shutdown();
   }
@@ -991,58 +991,17 @@ export class Service {
     return { when: this.since, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state };
   }
 
-  /**
-   * Publish the state: restarts and info (ours), which carry the label of the
-   * status they go with, then status (both originals), stat and pid (runit).
-   * Ours come first, so that a reader who sees the new status (svc --wait,
-   * sv -w) never takes a stale info for "not ours, nothing to wait for".
-   */
+  /** Publish the state (publish.ts): runsv's supervise/ holds runsv's files only, unless the directory asks for more. */
   private announce(): void {
-    const s = this.status;
-    const b = encodeStatus(s);
-    if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
-    // runsv's supervise/ holds runsv's files only, unless the directory asks for more.
-    if (this.flavor !== 'runit' || optedIn(this.policy)) {
-      this.put('info', encodeInfo({ restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }, b));
-    }
-    this.put('status', b);
-    let stat = statText(s, this.exiting);
-    if (s.state === State.Down && this.respawn && 'stayDown' in this.respawn) stat = stat.replace(/\n$/, ', respawn-max reached\n');
-    this.put('stat', stat);
-    this.put('pid', this.pid ? `${this.pid}\n` : '');
-  }
-
-  /**
-   * Write name.new then rename, so that readers never see half a file. The
-   * originals write from inside the service directory; we write by path, so
-   * a directory renamed or removed under us (ENOENT) is no failure to report:
-   * the scanner learns of it at its next scan and either moves us (moveTo
-   * writes the state again) or stops us.
-   */
-  private put(name: string, data: Buffer | string): void {
-    const tmp = this.file(`${name}.new`);
-    try {
-      // A fresh file each time: whatever was left under the name (a FIFO
-      // would block the open for ever, a symbolic link lead elsewhere) goes.
-      try { fs.unlinkSync(tmp); } catch { /* none, or the open below says why */ }
-      const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o644);
-      try { fs.writeFileSync(fd, data); } finally { fs.closeSync(fd); }
-    } catch (e) {
-      if (!this.gone(e)) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
-      return;
-    }
-    try {
-      fs.renameSync(tmp, this.file(name));
-      this.unpublished = false;
-    } catch (e) {
-      if (!this.gone(e)) this.hooks.say(this.voice.renameFailed(name, e));
-    }
-  }
-
-  private gone(e: unknown): boolean {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(this.dir)) return this.vanished;
-    this.unpublished = true;
-    return true;
+    const runit = this.flavor === 'runit';
+    this.board.announce({
+      status: this.status, exiting: this.exiting,
+      restarts: runit ? null : this.restarts,
+      info: !runit || optedIn(this.policy)
+        ? { restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }
+        : null,
+      stayDown: this.respawn !== null && 'stayDown' in this.respawn,
+    });
   }
 }
 
@@ -1061,20 +1020,4 @@ function then<T, U>(x: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise
   return x instanceof Promise ? x.then(f) : f(x);
 }
 
-/** supervise/restarts: the count, then the hex TAI64N label of the status written with it. */
-export function restartsText(n: number, status: Buffer): string {
-  return `${n} ${statusLabel(status)}\n`;
-}
-
-/**
- * The count in supervise/restarts if it goes with this status (same label):
- * a file left by an earlier supervisor, or not updated by the supervisor that
- * wrote the status, gives null.
- */
-export function readRestarts(status: Buffer, read: () => string): number | null {
-  let t: string;
-  try { t = read(); } catch { return null; }
-  const m = /^(\d+) ([0-9a-f]{24})\n$/.exec(t);
-  if (!m || status.length < 12 || m[2] !== statusLabel(status)) return null;
-  return Number(m[1]);
-}
+export { readRestarts, restartsText } from './publish';
