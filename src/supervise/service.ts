@@ -18,7 +18,8 @@ import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeReady } from './extra';
 import { Board } from './publish';
-import { keepIgnored, keepIgnoredAs } from '../lib/ignored';
+import { keepIgnored } from '../lib/ignored';
+import { FORK_ERRORS, LETTER, runScript } from './control';
 
 const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -42,14 +43,7 @@ const WATCH_STAT_EVERY = 8;
 const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
-/** spawn() failures that mean "no process could be made", not "run is broken". */
-const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 const FD_ERRORS = new Set(['EMFILE', 'ENFILE']);
-/** The control letter of each signal command, for runsv's control/<letter>. */
-const LETTER: Partial<Record<NodeJS.Signals, string>> = {
-  SIGHUP: 'h', SIGALRM: 'a', SIGINT: 'i', SIGQUIT: 'q', SIGUSR1: '1', SIGUSR2: '2',
-  SIGWINCH: 'w', SIGTERM: 't', SIGKILL: 'k',
-};
 
 /**
  * down: no child, no start due. waiting: no child, a start due when the timer
@@ -820,44 +814,14 @@ export class Service {
   }
 
   /**
-   * runsv's control/<letter>: when the main service's directory has an
-   * executable control/<letter>, run it (its output into the log pipe) and
-   * wait for it; true when it exited 0 (or was killed), and the command's
-   * own action is then left out. false at once when there is no script.
+   * runsv's control/<letter> (control.ts), for a main service only: true
+   * when it ran and exited 0, false (at once when there is none) otherwise.
    * runsv does nothing else while it waits; neither does this service (its
    * events queue up, see dispatch), but the process serves its others.
    */
   private custom(letter: string): false | Promise<boolean> {
     if (this.flavor !== 'runit' || this.isLog) return false;
-    const rel = `control/${letter}`;
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(path.join(this.dir, rel));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.say(this.voice.customFailed(`unable to stat ${rel}`, e));
-      return false;
-    }
-    if (!(st.mode & 0o100)) return false;
-    // With the administrator's descriptor limit, as run and finish (see underAdminLimit).
-    const [file, args] = underAdminLimit(rel, [], this.dir);
-    const failed = (e: unknown): false => {
-      const code = (e as NodeJS.ErrnoException).code ?? '';
-      this.hooks.say(this.voice.customFailed(FORK_ERRORS.has(code) ? `unable to fork for ${rel}` : 'run', e));
-      return false;
-    };
-    let cp: ChildProcess;
-    try {
-      const k = keepIgnoredAs(file, args, file === rel ? rel : undefined);
-      cp = spawn(k.file, k.args, { cwd: this.dir, argv0: k.argv0, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
-    } catch (e) {
-      return failed(e);
-    }
-    return new Promise((done) => {
-      let settled = false;
-      cp.once('error', (e) => { if (!settled) { settled = true; done(failed(e)); } });
-      // A script killed by a signal has exit code 0 to runsv's wait_exitcode().
-      cp.once('exit', (code) => { if (!settled) { settled = true; done((code ?? 0) === 0); } });
-    });
+    return runScript(this.dir, letter, this.io, (line) => this.hooks.say(line), this.voice);
   }
 
   /**
