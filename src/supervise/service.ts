@@ -12,7 +12,8 @@ import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
 import { State, Status, Want, encodeStatus } from './status';
-import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } from './sys';
+import { closeOnExec, pipe, startTicks, underAdminLimit } from './sys';
+import { Takeover } from './takeover';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
@@ -21,7 +22,6 @@ import { Board } from './publish';
 import { keepIgnored } from '../lib/ignored';
 import { FORK_ERRORS, LETTER, runScript } from './control';
 
-const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
 const PACE_MS = 1000;
 /** fork(2) failed (no process could be made): the original's long pause. */
@@ -124,9 +124,8 @@ export interface Handed {
 }
 
 export class Service {
-  private lockFd = -1;
-  private unlock: Unlock | null = null;
-  private okFd = -1;
+  /** The directory's lock and FIFOs (takeover.ts). */
+  private readonly hold: Takeover;
   private ctl: net.Socket | null = null;
   private ctlFd = -1;
   private child: ChildProcess | null = null;
@@ -180,7 +179,9 @@ export class Service {
     this.isLog = opts.isLog ?? false;
     this.flavor = opts.flavor ?? 'daemontools';
     this.voice = opts.voice ?? supervise(() => this.name);
-    this.board = new Board(() => this.dir, (line) => this.hooks.say(line), this.voice);
+    const say = (line: string) => this.hooks.say(line);
+    this.board = new Board(() => this.dir, say, this.voice);
+    this.hold = new Takeover(() => this.dir, this.flavor === 'runit', say, this.voice);
   }
 
   private readonly voice: Voice;
@@ -350,10 +351,6 @@ export class Service {
       : this.phase === 'finishing' ? State.Finish : State.Down;
   }
 
-  private file(f: string): string {
-    return this.board.file(f);
-  }
-
   /** The directory was renamed: keep supervising it under its new name. */
   moveTo(name: string, dir: string): void {
     this.name = name;
@@ -363,76 +360,31 @@ export class Service {
   }
 
   /**
-   * Take the directory: lock, FIFOs, and any run still alive from a previous
-   * supervisor. Three descriptors held: the lock, supervise/control opened
+   * Take the directory (takeover.ts): lock, FIFOs, then start. Three descriptors held: the lock, supervise/control opened
    * read-write (so that it never reads end of file) and supervise/ok.
    */
   open(): boolean {
     const got = this.acquire();
     if (got === 'busy') {
       this.hooks.say(this.voice.lockFailed({ code: 'EAGAIN' }));
-      this.closeFds();
+      this.hold.close();
     }
     return got === 'ok' && this.setup();
   }
 
-  /**
-   * supervise/ (runsv: following a supervise symlink, whose target it
-   * creates) and its lock. busy: another supervisor holds the lock; the lock
-   * file stays open for retryLock(). fail: said why, nothing held.
-   */
+  /** supervise/ and its lock (takeover.ts): busy leaves the lock file open for retryLock() or giveUp(). */
   acquire(): 'ok' | 'busy' | 'fail' {
-    try {
-      fs.mkdirSync(path.join(this.dir, 'supervise'), { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        this.hooks.say(this.voice.mkdirFailed(e));
-        return 'fail';
-      }
-      if (this.flavor === 'runit' && !this.followLink()) return 'fail';
-    }
-    try {
-      this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-    } catch (e) {
-      // runsv's words for it: "unable to open"; supervise's: "unable to acquire".
-      this.hooks.say(this.flavor === 'runit' ? this.voice.mkdirFailed(e) : this.voice.lockFailed(e));
-      return 'fail';
-    }
-    return this.retryLock() ? 'ok' : 'busy';
+    return this.hold.acquire();
   }
 
   /** Try the lock again (the lock file is open): whether it is ours now. */
   retryLock(): boolean {
-    try {
-      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
-    } catch {
-      this.unlock = null;
-    }
-    return this.unlock !== null;
+    return this.hold.retryLock();
   }
 
   /** Let go of a lock file that acquire() left open while busy. */
   giveUp(): void {
-    this.closeFds();
-  }
-
-  /**
-   * runsv: supervise/ exists already; when it is a symbolic link, make the
-   * directory it names (relative to the service directory), as runsv does
-   * before opening supervise/lock through it.
-   */
-  private followLink(): boolean {
-    let target: string;
-    try {
-      target = fs.readlinkSync(path.join(this.dir, 'supervise'));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EINVAL') return true;
-      this.hooks.say(this.voice.readlinkFailed(e));
-      return false;
-    }
-    try { fs.mkdirSync(path.resolve(this.dir, target), { mode: 0o700 }); } catch { /* as runsv: the lock's open says */ }
-    return true;
+    this.hold.close();
   }
 
   /** Read control letters from fd, supervise/control opened read-write. */
@@ -471,11 +423,7 @@ export class Service {
   /** Take the FIFOs, then start. */
   setup(): boolean {
     try {
-      mkfifo(this.file('control'));
-      mkfifo(this.file('ok'));
-      this.listen(fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK));
-      // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
-      this.okFd = fs.openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
+      this.hold.fifos((fd) => this.listen(fd));
     } catch (e) {
       this.hooks.say(this.voice.setupFailed(e));
       this.close();
@@ -727,7 +675,7 @@ export class Service {
     this.notify = null;
     if (this.readyAt === null) return;
     this.readyAt = null;
-    try { fs.unlinkSync(this.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
+    try { fs.unlinkSync(this.board.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
   }
 
   /** x while a child is on its way out: leave once down (runsv: shown as want down). */
@@ -831,12 +779,13 @@ export class Service {
    * keeper will know a descriptor by. null: nothing held (not set up).
    */
   handOff(pass: (fd: number) => number): Handed | null {
-    if (this.lockFd < 0 || this.okFd < 0 || this.ctlFd < 0) return null;
+    const { lockFd, okFd } = this.hold;
+    if (lockFd < 0 || okFd < 0 || this.ctlFd < 0) return null;
     this.frozen = true;
     this.ctl?.pause();
     const now = performance.now();
     return {
-      lock: pass(this.lockFd), ctl: pass(this.ctlFd), ok: pass(this.okFd),
+      lock: pass(lockFd), ctl: pass(this.ctlFd), ok: pass(okFd),
       notifyFd: this.notifyFd >= 0 && this.notifier ? pass(this.notifyFd) : null,
       phase: this.phase, pid: this.pid, start: this.pid ? startTicks(this.pid) : null,
       want: this.want, paused: this.paused, term: this.term, exiting: this.exiting, requested: this.requested,
@@ -859,9 +808,7 @@ export class Service {
    */
   resume(h: Handed): void {
     for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
-    this.lockFd = h.lock;
-    this.unlock = () => {};
-    this.okFd = h.ok;
+    this.hold.takeUp(h.lock, h.ok);
     this.listen(h.ctl);
     Object.assign(this, {
       want: h.want, paused: h.paused, term: h.term, exiting: h.exiting, requested: h.requested,
@@ -941,14 +888,7 @@ export class Service {
     this.ctl?.destroy();
     this.ctl = null;
     this.ctlFd = -1;
-    this.closeFds();
-  }
-
-  private closeFds(): void {
-    for (const fd of [this.okFd, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
-    this.okFd = this.lockFd = -1;
-    this.unlock?.();
-    this.unlock = null;
+    this.hold.close();
   }
 
   get status(): Status {
