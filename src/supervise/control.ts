@@ -4,11 +4,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { underAdminLimit } from './sys';
+import { FORK_ERRORS } from './child';
 import { keepIgnoredAs } from '../lib/ignored';
 import type { Voice } from './voice';
-
-/** spawn() failures that mean "no process could be made", not "run is broken". */
-export const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
 /** The control letter of each signal command, for runsv's control/<letter>. */
 export const LETTER: Partial<Record<NodeJS.Signals, string>> = {

@@ -3,7 +3,7 @@
 // each phase, the events it handles and the action that returns the next
 // phase; an event a phase does not list is ignored there. A Unit (unit.ts)
 // pairs a Service with its log/ under svscan.
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -12,15 +12,15 @@ import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
 import { State, Status, Want, encodeStatus } from './status';
-import { closeOnExec, pipe, startTicks, underAdminLimit } from './sys';
+import { closeOnExec, pipe, startTicks } from './sys';
 import { Takeover } from './takeover';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeReady } from './extra';
 import { Board } from './publish';
-import { keepIgnored } from '../lib/ignored';
-import { FORK_ERRORS, LETTER, runScript } from './control';
+import { LETTER, runScript } from './control';
+import { FD_ERRORS, FORK_ERRORS, startChild, watch } from './child';
 
 /** daemontools' and runit's rule: never start the same service twice within a second. */
 const PACE_MS = 1000;
@@ -29,21 +29,12 @@ const FORK_RETRY_MS = 60_000;
 /** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
 const FD_RETRY_MS = 5000;
 /**
- * How often a run handed over by a scanner (not our child) is looked for: a
- * signal 0 (cheap: is the pid taken?) every WATCH_MS, and its start time in
- * /proc every WATCH_STAT_EVERY times, so a pid reused by another process, or
- * a zombie nobody reaps, is seen for what it is within a couple of seconds.
- */
-const WATCH_MS = 250;
-const WATCH_STAT_EVERY = 8;
-/**
  * Control bytes handled in one turn of the event loop: a flood written into
  * one service's supervise/control cannot hold up every other service.
  */
 const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
-const FD_ERRORS = new Set(['EMFILE', 'ENFILE']);
 
 /**
  * down: no child, no start due. waiting: no child, a start due when the timer
@@ -467,11 +458,7 @@ export class Service {
     }
     let cp: ChildProcess;
     try {
-      // Own session and process group, so that a signal meant for the
-      // supervisor's group (a terminal's ^C) does not hit the services.
-      // Signals ignored at start stay ignored in the run (lib/ignored.ts).
-      const [file, argv] = keepIgnored(...underAdminLimit(`./${prog}`, args, this.dir));
-      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio });
+      cp = startChild(this.dir, prog, args, stdio);
     } catch (e) {
       if (notify) { for (const fd of new Set(notify)) fs.closeSync(fd); }
       this.notify = null;
@@ -804,7 +791,7 @@ export class Service {
   /**
    * The keeper's side: take up a Service as handed (h), its descriptors
    * already ours. A run or finish that is not our child is watched in /proc
-   * (see WATCH_MS): when it is gone, it ended with an unknown status.
+   * (child.ts): when it is gone, it ended with an unknown status.
    */
   resume(h: Handed): void {
     for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
@@ -825,21 +812,17 @@ export class Service {
     if (h.phase === 'waiting') this.arm(h.pendingMs);
     if (h.phase === 'up' || h.phase === 'stopping' || h.phase === 'finishing') {
       this.pid = h.pid;
-      const alive = () => h.start !== null && startTicks(h.pid) === h.start;
       this.ended = false;
-      if (!alive()) {
+      this.poll = watch(h.pid, h.start, () => {
+        this.poll = null;
+        this.ended = true;
+        this.dispatch({ kind: 'died', code: null, sig: null });
+      });
+      if (!this.poll) {
         this.pid = 0;
         this.announce();
         return this.dispatch({ kind: 'died', code: null, sig: null });
       }
-      let tick = 0;
-      this.poll = setInterval(() => {
-        if (++tick % WATCH_STAT_EVERY ? pidTaken(h.pid) : alive()) return;
-        clearInterval(this.poll!);
-        this.poll = null;
-        this.ended = true;
-        this.dispatch({ kind: 'died', code: null, sig: null });
-      }, WATCH_MS);
     }
     this.announce();
   }
@@ -906,16 +889,6 @@ export class Service {
         : null,
       stayDown: this.respawn !== null && 'stayDown' in this.respawn,
     });
-  }
-}
-
-/** Whether some process has pid (signal 0: no /proc read). */
-function pidTaken(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
