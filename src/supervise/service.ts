@@ -1,7 +1,8 @@
 // One supervised directory: its supervise/ files, its run and finish
-// children, pacing and control. The life cycle is one table, PHASES: for
-// each phase, the events it handles and the action that returns the next
-// phase; an event a phase does not list is ignored there. A Unit (unit.ts)
+// children, pacing and control. The life cycle is a table: for each phase,
+// the events it handles and the action that returns the next phase; an event
+// a phase does not list is ignored there. There is one table per flavor
+// (DAEMONTOOLS, RUNIT, on the rows they share), chosen once. A Unit (unit.ts)
 // pairs a Service with its log/ under svscan.
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -62,6 +63,15 @@ export type Event =
 type Step = Phase | Promise<Phase>;
 type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K }>) => Step;
 type Row = { [K in Event['kind']]?: Action<K> };
+/** The state × event table: for each phase, its rows. */
+type Table = Record<Phase, Row>;
+
+/** The rows both flavors share, with one flavor's own. */
+function flavored(shared: Table, own: Table): Table {
+  const t = {} as Table;
+  for (const p of Object.keys(shared) as Phase[]) t[p] = { ...shared[p], ...own[p] };
+  return t;
+}
 
 /**
  * Whose supervisor a Service stands in for, which decides what x means.
@@ -163,12 +173,18 @@ export class Service {
   private readonly board: Board;
   readonly isLog: boolean;
   readonly flavor: Flavor;
+  private readonly table: Table;
+  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
+  private readonly onceWant: Want;
 
   // io is shared with the owner, which may change its fds before a start.
   constructor(public name: string, public dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, opts: ServiceOptions = {}) {
     this.isLog = opts.isLog ?? false;
     this.flavor = opts.flavor ?? 'daemontools';
+    // The flavor is chosen once: its table, and what o stores.
+    this.table = this.flavor === 'runit' ? Service.RUNIT : Service.DAEMONTOOLS;
+    this.onceWant = this.flavor === 'runit' ? 'd' : 'o';
     this.voice = opts.voice ?? supervise(() => this.name);
     const say = (line: string) => this.hooks.say(line);
     this.board = new Board(() => this.dir, say, this.voice);
@@ -177,27 +193,14 @@ export class Service {
 
   private readonly voice: Voice;
 
-  /** runsv ignores x for a log service: its main service decides. */
-  private get ignoresExit(): boolean {
-    return this.flavor === 'runit' && this.isLog;
-  }
-
-  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
-  private get onceWant(): Want {
-    return this.flavor === 'runit' ? 'd' : 'o';
-  }
-
-  /** The state × event table. */
-  private static readonly PHASES: Record<Phase, Row> = {
+  /** The rows both flavors share. */
+  private static readonly SHARED: Table = {
     down: {
       up: (s) => { s.want = 'u'; s.forgive(); return s.start('run'); },
       once: (s) => { s.want = s.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
-      exit: (s) => (s.ignoresExit ? 'down' : s.leave()),
       shutdown: (s) => { s.want = 'd'; return s.leave(); },
       retire: (s) => { s.want = 'd'; return s.leave(); },
-      // runsv keeps a p given while down (status shows it) until c or a start.
-      pause: (s) => { s.paused = s.flavor === 'runit'; return 'down'; },
       cont: (s) => { s.paused = false; return 'down'; },
     },
     waiting: {
@@ -205,74 +208,143 @@ export class Service {
       up: (s) => { s.want = 'u'; s.forgive(); return 'waiting'; },
       once: (s) => { s.want = s.onceWant; return 'waiting'; },
       down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
-      exit: (s) => { if (s.ignoresExit) return 'waiting'; s.cancelStart(); return s.leave(); },
       shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
-      pause: (s) => { s.paused = s.flavor === 'runit'; return 'waiting'; },
       cont: (s) => { s.paused = false; return 'waiting'; },
     },
     up: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; s.forgive(); return 'up'; },
       once: (s) => { s.want = s.onceWant; return 'up'; },
-      down: (s) => { s.want = 'd'; return s.stopRun(); },
-      exit: (s) => {
-        if (s.flavor === 'daemontools') { s.exiting = true; return 'up'; }
-        if (s.ignoresExit) return 'up';
-        s.exiting = true;
-        s.want = 'd';
-        return s.stopRun();
-      },
-      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
-      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'up'); },
-      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'up'); },
-      signal: (s, e) => {
-        // Only the stopping signals make a deliberate restart; a HUP that
-        // happens to kill is no more deliberate than a crash.
-        if (STOPPING.has(e.signal)) s.requested = true;
-        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
-        if (e.signal === 'SIGTERM') s.term = true;
-        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'up');
-      },
     },
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
-      // Both originals signal again (runsv: its control scripts again) on each d while run is alive.
-      down: (s) => { s.want = 'd'; return s.stopRun(); },
-      exit: (s) => s.exitLater('stopping'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
-      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'stopping'); },
-      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'stopping'); },
-      signal: (s, e) => {
-        if (STOPPING.has(e.signal)) s.requested = true;
-        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
-        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'stopping');
-      },
     },
     finishing: {
       died: (s) => s.settle(),
       up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
       once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
-      exit: (s) => s.exitLater('finishing'),
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
-      // runsv signals run only: finish is left alone, a p is kept for the next run.
-      pause: (s) => { s.paused = true; if (s.flavor !== 'runit') s.signal('SIGSTOP'); return 'finishing'; },
-      cont: (s) => { s.paused = false; if (s.flavor !== 'runit') s.signal('SIGCONT'); return 'finishing'; },
+    },
+  };
+
+  /**
+   * supervise's rows: x leaves once the service is down, without touching
+   * it; d, p, c and the signal commands signal the child (finish too).
+   */
+  private static readonly DAEMONTOOLS: Table = flavored(Service.SHARED, {
+    down: {
+      exit: (s) => s.leave(),
+      pause: (s) => { s.paused = false; return 'down'; },
+    },
+    waiting: {
+      exit: (s) => { s.cancelStart(); return s.leave(); },
+      pause: (s) => { s.paused = false; return 'waiting'; },
+    },
+    up: {
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
+      exit: (s) => { s.exiting = true; return 'up'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
+      ...Service.signalled('up'),
       signal: (s, e) => {
-        if (s.flavor !== 'runit') { s.signal(e.signal); return 'finishing'; }
+        // Only the stopping signals make a deliberate restart; a HUP that
+        // happens to kill is no more deliberate than a crash.
+        if (STOPPING.has(e.signal)) s.requested = true;
+        if (e.signal === 'SIGTERM') s.term = true;
+        s.signal(e.signal);
+        return 'up';
+      },
+    },
+    stopping: {
+      // Both originals signal again (runsv: its control scripts again) on each d while run is alive.
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
+      exit: (s) => { s.exiting = true; return 'stopping'; },
+      ...Service.signalled('stopping'),
+      signal: (s, e) => {
+        if (STOPPING.has(e.signal)) s.requested = true;
+        s.signal(e.signal);
+        return 'stopping';
+      },
+    },
+    finishing: {
+      exit: (s) => { s.exiting = true; return 'finishing'; },
+      ...Service.signalled('finishing'),
+      signal: (s, e) => { s.signal(e.signal); return 'finishing'; },
+    },
+  });
+
+  /**
+   * runsv's rows: x stops the service, then leaves (a log service ignores
+   * it: its main service decides); d, p, c and the signal commands run
+   * control/<letter> first (custom()); finish is never signalled.
+   */
+  private static readonly RUNIT: Table = flavored(Service.SHARED, {
+    down: {
+      exit: (s) => (s.isLog ? 'down' : s.leave()),
+      // runsv keeps a p given while down (status shows it) until c or a start.
+      pause: (s) => { s.paused = true; return 'down'; },
+    },
+    waiting: {
+      exit: (s) => { if (s.isLog) return 'waiting'; s.cancelStart(); return s.leave(); },
+      pause: (s) => { s.paused = true; return 'waiting'; },
+    },
+    up: {
+      down: (s) => { s.want = 'd'; return s.stopService(); },
+      exit: (s) => {
+        if (s.isLog) return 'up';
+        s.exiting = true;
+        s.want = 'd';
+        return s.stopService();
+      },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopService(); },
+      ...Service.scripted('up'),
+    },
+    stopping: {
+      down: (s) => { s.want = 'd'; return s.stopService(); },
+      exit: (s) => s.exitLater('stopping'),
+      ...Service.scripted('stopping'),
+    },
+    finishing: {
+      exit: (s) => s.exitLater('finishing'),
+      // runsv signals run only: finish is left alone, a p is kept for the next run.
+      pause: (s) => { s.paused = true; return 'finishing'; },
+      cont: (s) => { s.paused = false; return 'finishing'; },
+      signal: (s, e) => {
         // runsv's k marks the service down without touching finish; with an
         // exit pending it then leaves, finish left to run on its own.
         if (e.signal === 'SIGKILL' && s.exiting) { s.abandon(); return 'down'; }
         return 'finishing';
       },
     },
-  };
+  });
+
+  /** p and c to a child alive (supervise): STOP and CONT. */
+  private static signalled(p: Phase): Row {
+    return {
+      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return p; },
+      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return p; },
+    };
+  }
+
+  /** p, c and the signal commands to a run alive (runsv): control/<letter>, else the signal. */
+  private static scripted(p: Phase): Row {
+    return {
+      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => p); },
+      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => p); },
+      signal: (s, e) => {
+        if (STOPPING.has(e.signal)) s.requested = true;
+        if (e.signal === 'SIGTERM') return s.stopService();
+        return then(s.signalOr(LETTER[e.signal], e.signal), () => p);
+      },
+    };
+  }
 
   /**
    * Feed one event through the table, then publish the state if it is still
@@ -282,7 +354,7 @@ export class Service {
    */
   dispatch(e: Event): void {
     if (this.busy || this.frozen) { this.queue.push(() => this.dispatch(e)); return; }
-    const act = Service.PHASES[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
+    const act = this.table[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
     if (!act) return;
     let next: Step;
     try {
@@ -665,11 +737,11 @@ export class Service {
     try { fs.unlinkSync(this.board.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
   }
 
-  /** x while a child is on its way out: leave once down (runsv: shown as want down). */
+  /** runsv's x while a child is on its way out: leave once down, shown as want down; a log service ignores it. */
   private exitLater(p: Phase): Phase {
-    if (this.ignoresExit) return p;
+    if (this.isLog) return p;
     this.exiting = true;
-    if (this.flavor === 'runit') this.want = 'd';
+    this.want = 'd';
     return p;
   }
 
@@ -710,8 +782,7 @@ export class Service {
     } catch { /* already gone: its exit is on its way */ }
   }
 
-  private stopRun(): Step {
-    if (this.flavor === 'runit') return this.stopService();
+  private stopRun(): Phase {
     this.term = true;
     this.paused = false;
     this.signal('SIGTERM');
