@@ -50,6 +50,8 @@ export type Event =
   /** The current child ended (code null when a signal killed it or it was taken back). */
   | { kind: 'died'; code: number | null; sig: NodeJS.Signals | null }
   | { kind: 'timer' }
+  /** The current child was never made after all (spawn's error: fork failed): try again later. */
+  | { kind: 'unforked'; prog: 'run' | 'finish'; args: string[]; err: unknown }
   /** Stop the service and leave (svscan's TERM, a removed directory, supervise's TERM). */
   | { kind: 'shutdown' }
   /** A log service whose service is gone: leave once its run ends by itself. */
@@ -214,12 +216,14 @@ export class Service {
     },
     up: {
       died: (s, e) => s.runEnded(e.code, e.sig),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'up'; },
       once: (s) => { s.want = s.onceWant; return 'up'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
     },
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
       once: (s) => { s.want = s.onceWant; return 'stopping'; },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
@@ -227,6 +231,7 @@ export class Service {
     },
     finishing: {
       died: (s) => s.settle(),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
       once: (s) => { s.want = s.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
@@ -556,7 +561,7 @@ export class Service {
         if (this.child !== cp) return;
         this.child = null;
         if (FORK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) {
-          this.land(this.forkFailed(prog, args, e));
+          this.dispatch({ kind: 'unforked', prog, args, err: e });
           return;
         }
         this.hooks.say(this.voice.startFailed(prog, e));
