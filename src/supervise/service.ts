@@ -15,6 +15,7 @@ import { Voice, supervise } from './voice';
 import { State, Status, Want, encodeStatus } from './status';
 import { closeOnExec, pipe, startTicks } from './sys';
 import { Takeover } from './takeover';
+import { Letters } from './letters';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
@@ -29,11 +30,6 @@ const PACE_MS = 1000;
 const FORK_RETRY_MS = 60_000;
 /** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
 const FD_RETRY_MS = 5000;
-/**
- * Control bytes handled in one turn of the event loop: a flood written into
- * one service's supervise/control cannot hold up every other service.
- */
-const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 
@@ -129,8 +125,8 @@ export interface Handed {
 export class Service {
   /** The directory's lock and FIFOs (takeover.ts). */
   private readonly hold: Takeover;
-  private ctl: net.Socket | null = null;
-  private ctlFd = -1;
+  /** supervise/control, read (letters.ts). */
+  private readonly letters: Letters;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -191,6 +187,8 @@ export class Service {
     const say = (line: string) => this.hooks.say(line);
     this.board = new Board(() => this.dir, say, this.voice);
     this.hold = new Takeover(() => this.dir, this.flavor === 'runit', say, this.voice);
+    this.letters = new Letters((ch) => this.control(ch), () => !this.busy && !this.frozen,
+      (e) => this.hooks.say(this.voice.controlReadFailed(e)));
   }
 
   private readonly voice: Voice;
@@ -369,7 +367,7 @@ export class Service {
     }
     if (!(next instanceof Promise)) return this.land(next);
     this.busy = true;
-    this.ctl?.pause();
+    this.letters.pause();
     next.then((p) => { this.busy = false; this.land(p); }, (err) => { this.busy = false; this.fault(err); })
       .then(() => this.drain())
       .catch((err) => this.fault(err));
@@ -377,7 +375,7 @@ export class Service {
 
   private drain(): void {
     while (!this.busy && !this.frozen && this.queue.length) this.queue.shift()!();
-    this.readControl();
+    this.letters.resume();
   }
 
   /** An action is waiting for a control script: events wait here. */
@@ -455,43 +453,10 @@ export class Service {
     this.hold.close();
   }
 
-  /** Read control letters from fd, supervise/control opened read-write. */
-  private listen(fd: number): void {
-    this.ctlFd = fd;
-    this.ctl = new net.Socket({ fd, readable: true, writable: false });
-    this.ctl.on('data', (b: Buffer) => this.commands(b.toString('latin1'), 0));
-    this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
-  }
-
-  /** Control letters text[at...], CONTROL_BATCH at a time; the FIFO is not read meanwhile. */
-  private commands(text: string, at: number): void {
-    const end = Math.min(text.length, at + CONTROL_BATCH);
-    for (let i = at; i < end; i++) this.control(text[i]);
-    if (end >= text.length) {
-      this.backlog = false;
-      return this.readControl();
-    }
-    this.backlog = true;
-    this.ctl?.pause();
-    setImmediate(() => { if (this.ctl) this.commands(text, end); });
-  }
-
-  /** Letters of a read not yet handled (see commands). */
-  private backlog = false;
-
-  /**
-   * Read supervise/control again, unless letters already read wait, an
-   * action waits for a control script (runsv reads nothing meanwhile either;
-   * what is written waits in the FIFO), or a hand-over is under way.
-   */
-  private readControl(): void {
-    if (!this.backlog && !this.busy && !this.frozen) this.ctl?.resume();
-  }
-
   /** Take the FIFOs, then start. */
   setup(): boolean {
     try {
-      this.hold.fifos((fd) => this.listen(fd));
+      this.hold.fifos((fd) => this.letters.listen(fd));
     } catch (e) {
       this.hooks.say(this.voice.setupFailed(e));
       this.close();
@@ -843,12 +808,12 @@ export class Service {
    */
   handOff(pass: (fd: number) => number): Handed | null {
     const { lockFd, okFd } = this.hold;
-    if (lockFd < 0 || okFd < 0 || this.ctlFd < 0) return null;
+    if (lockFd < 0 || okFd < 0 || this.letters.fd < 0) return null;
     this.frozen = true;
-    this.ctl?.pause();
+    this.letters.pause();
     const now = performance.now();
     return {
-      lock: pass(lockFd), ctl: pass(this.ctlFd), ok: pass(okFd),
+      lock: pass(lockFd), ctl: pass(this.letters.fd), ok: pass(okFd),
       notifyFd: this.notifyFd >= 0 && this.notifier ? pass(this.notifyFd) : null,
       phase: this.phase, pid: this.pid, start: this.pid ? startTicks(this.pid) : null,
       want: this.want, paused: this.paused, term: this.term, exiting: this.exiting, requested: this.requested,
@@ -872,7 +837,7 @@ export class Service {
   resume(h: Handed): void {
     for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
     this.hold.takeUp(h.lock, h.ok);
-    this.listen(h.ctl);
+    this.letters.listen(h.ctl);
     Object.assign(this, {
       want: h.want, paused: h.paused, term: h.term, exiting: h.exiting, requested: h.requested,
       since: h.since, restarts: h.restarts, lastExit: h.lastExit, readyAt: h.readyAt, notify: h.notify,
@@ -944,9 +909,7 @@ export class Service {
     this.cancelStart();
     this.stopNotifier();
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
-    this.ctl?.destroy();
-    this.ctl = null;
-    this.ctlFd = -1;
+    this.letters.close();
     this.hold.close();
   }
 
