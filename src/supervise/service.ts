@@ -6,7 +6,6 @@
 // pairs a Service with its log/ under svscan.
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { command } from './commands';
@@ -16,6 +15,7 @@ import { State, Status, Want, encodeStatus } from './status';
 import { closeOnExec, pipe, startTicks } from './sys';
 import { Takeover } from './takeover';
 import { Letters } from './letters';
+import { Notifier } from './ready';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
@@ -155,8 +155,8 @@ export class Service {
   /** The policy's delay (ms) before the current run, and before the pending start (null: the originals' pacing). */
   private delay: number | null = null;
   private nextDelay: number | null = null;
-  private notifier: net.Socket | null = null;
-  private notifyFd = -1;
+  /** run's notification pipe, read (ready.ts). */
+  private readonly notifier = new Notifier(() => this.becameReady());
   /** The current child is known to have ended; its 'died' may still wait in the queue. */
   private ended = false;
   /** The last complaint about each policy file, so that a restart loop says it once. */
@@ -509,7 +509,7 @@ export class Service {
     if (notify) {
       // Only run holds the write end now: its end (or its close) is the pipe's end.
       if (notify[1] !== notify[0]) fs.closeSync(notify[1]);
-      if (cp.pid !== undefined) this.awaitReady(notify[0]);
+      if (cp.pid !== undefined) this.notifier.await(notify[0]);
       else { fs.closeSync(notify[0]); this.notify = null; }
     }
     this.child = cp;
@@ -666,31 +666,6 @@ export class Service {
     }
   }
 
-  /** Read the notification pipe until a newline (ready) or its end (never ready, this run). */
-  private awaitReady(fd: number): void {
-    let sock: net.Socket;
-    try {
-      sock = new net.Socket({ fd, readable: true, writable: false });
-    } catch {
-      fs.closeSync(fd);
-      return;
-    }
-    this.notifier = sock;
-    this.notifyFd = fd;
-    sock.on('data', (b: Buffer) => {
-      if (this.notifier !== sock || !b.includes(0x0a)) return;
-      this.stopNotifier();
-      this.becameReady();
-    });
-    sock.on('error', () => { if (this.notifier === sock) this.stopNotifier(); });
-    sock.on('end', () => { if (this.notifier === sock) this.stopNotifier(); });
-  }
-
-  private stopNotifier(): void {
-    this.notifier?.destroy();
-    this.notifier = null;
-  }
-
   /** The run said it is ready: supervise/ready, tied to the status of this run. */
   private becameReady(): void {
     if (this.phase !== 'up' && this.phase !== 'stopping') return;
@@ -700,7 +675,7 @@ export class Service {
 
   /** The run is gone: it is ready no more. */
   private notReady(): void {
-    this.stopNotifier();
+    this.notifier.stop();
     this.notify = null;
     if (this.readyAt === null) return;
     this.readyAt = null;
@@ -814,7 +789,7 @@ export class Service {
     const now = performance.now();
     return {
       lock: pass(lockFd), ctl: pass(this.letters.fd), ok: pass(okFd),
-      notifyFd: this.notifyFd >= 0 && this.notifier ? pass(this.notifyFd) : null,
+      notifyFd: this.notifier.reading ? pass(this.notifier.fd) : null,
       phase: this.phase, pid: this.pid, start: this.pid ? startTicks(this.pid) : null,
       want: this.want, paused: this.paused, term: this.term, exiting: this.exiting, requested: this.requested,
       since: this.since, restarts: this.restarts, lastExit: this.lastExit, readyAt: this.readyAt, notify: this.notify,
@@ -847,7 +822,7 @@ export class Service {
     this.loadPolicy();
     this.phase = h.phase;
     if (h.notifyFd !== null) {
-      if (h.phase === 'up' || h.phase === 'stopping') this.awaitReady(h.notifyFd);
+      if (h.phase === 'up' || h.phase === 'stopping') this.notifier.await(h.notifyFd);
       else fs.closeSync(h.notifyFd);
     }
     if (h.phase === 'waiting') this.arm(h.pendingMs);
@@ -907,7 +882,7 @@ export class Service {
   /** Give the directory back: FIFOs closed, lock released. */
   close(): void {
     this.cancelStart();
-    this.stopNotifier();
+    this.notifier.stop();
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
     this.letters.close();
     this.hold.close();
