@@ -21,7 +21,7 @@ import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
 import { LastExit, Respawn, encodeReady } from './extra';
 import { Board } from './publish';
-import { LETTER, runScript } from './control';
+import { LETTER, runScript } from './custom';
 import { FD_ERRORS, FORK_ERRORS, startChild, watch } from './child';
 
 /** daemontools' and runit's rule: never start the same service twice within a second. */
@@ -765,7 +765,7 @@ export class Service {
   }
 
   /**
-   * runsv's control/<letter> (control.ts), for a main service only: true
+   * runsv's control/<letter> (custom.ts), for a main service only: true
    * when it ran and exited 0, false (at once when there is none) otherwise.
    * runsv does nothing else while it waits; neither does this service (its
    * events queue up, see dispatch), but the process serves its others.

@@ -1,5 +1,6 @@
-// runsv's control scripts: control/<letter> in a main service's directory,
-// run instead of (or before) what a control letter does.
+// runsv's control scripts (its man page: "customize control"): control/<letter>
+// in a main service's directory, run instead of (or before) what a control
+// letter does.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
