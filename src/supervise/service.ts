@@ -46,6 +46,8 @@ export type Event =
   /** The current child ended (code null when a signal killed it or it was taken back). */
   | { kind: 'died'; code: number | null; sig: NodeJS.Signals | null }
   | { kind: 'timer' }
+  /** The keeper takes up a service as a scanner handed it over (see resume). */
+  | { kind: 'adopt'; h: Handed }
   /** The current child was never made after all (spawn's error: fork failed): try again later. */
   | { kind: 'unforked'; prog: 'run' | 'finish'; args: string[]; err: unknown }
   /** Stop the service and leave (svscan's TERM, a removed directory, supervise's TERM). */
@@ -196,6 +198,7 @@ export class Service {
   /** The rows both flavors share. */
   private static readonly SHARED: Table = {
     down: {
+      adopt: (s, e) => s.takeUp(e.h),
       up: (s) => { s.want = 'u'; s.forgive(); return s.start('run'); },
       once: (s) => { s.want = s.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
@@ -810,6 +813,15 @@ export class Service {
    * (child.ts): when it is gone, it ended with an unknown status.
    */
   resume(h: Handed): void {
+    this.dispatch({ kind: 'adopt', h });
+    // A run or finish gone before it could be watched: it ended, its status unknown.
+    if ((this.phase === 'up' || this.phase === 'stopping' || this.phase === 'finishing') && !this.poll) {
+      this.dispatch({ kind: 'died', code: null, sig: null });
+    }
+  }
+
+  /** The adopt event: the state and descriptors as handed; the phase they were in. */
+  private takeUp(h: Handed): Phase {
     for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
     this.hold.takeUp(h.lock, h.ok);
     this.letters.listen(h.ctl);
@@ -820,7 +832,6 @@ export class Service {
     });
     if (h.runAgoMs !== null) this.runStartedMs = performance.now() - h.runAgoMs;
     this.loadPolicy();
-    this.phase = h.phase;
     if (h.notifyFd !== null) {
       if (h.phase === 'up' || h.phase === 'stopping') this.notifier.await(h.notifyFd);
       else fs.closeSync(h.notifyFd);
@@ -834,13 +845,9 @@ export class Service {
         this.ended = true;
         this.dispatch({ kind: 'died', code: null, sig: null });
       });
-      if (!this.poll) {
-        this.pid = 0;
-        this.announce();
-        return this.dispatch({ kind: 'died', code: null, sig: null });
-      }
+      if (!this.poll) this.pid = 0;
     }
-    this.announce();
+    return h.phase;
   }
 
   /** One byte read from supervise/control; unknown bytes are ignored. */
