@@ -66,6 +66,26 @@ type Row = { [K in Event['kind']]?: Action<K> };
 /** The state × event table: for each phase, its rows. */
 type Table = Record<Phase, Row>;
 
+/**
+ * What a flavor decides, chosen once when a Service is made: its table, and
+ * the few things outside it where supervise and runsv differ.
+ */
+interface Way {
+  table: Table;
+  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
+  onceWant: Want;
+  /** runsv's status keeps the run's start while finish runs; supervise's shows finish's own. */
+  finishKeepsSince: boolean;
+  /** The wait after a failed fork that did not run out of descriptors (runsv always sleeps 5 seconds). */
+  forkRetryMs: number;
+  /** A restart that was asked for (t, k, ...) waits for the pacing all the same (runsv) or not (supervise). */
+  pacedWhenAsked: boolean;
+  /** runsv's control/<letter> scripts are run (custom.ts). */
+  scripts: boolean;
+  /** supervise/restarts, and supervise/info unasked (runsv's supervise/ holds runsv's files only). */
+  ownFiles: boolean;
+}
+
 /** The rows both flavors share, with one flavor's own. */
 function flavored(shared: Table, own: Table): Table {
   const t = {} as Table;
@@ -173,18 +193,15 @@ export class Service {
   private readonly board: Board;
   readonly isLog: boolean;
   readonly flavor: Flavor;
-  private readonly table: Table;
-  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
-  private readonly onceWant: Want;
+  /** The flavor's table and its other choices. */
+  private readonly way: Way;
 
   // io is shared with the owner, which may change its fds before a start.
   constructor(public name: string, public dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, opts: ServiceOptions = {}) {
     this.isLog = opts.isLog ?? false;
     this.flavor = opts.flavor ?? 'daemontools';
-    // The flavor is chosen once: its table, and what o stores.
-    this.table = this.flavor === 'runit' ? Service.RUNIT : Service.DAEMONTOOLS;
-    this.onceWant = this.flavor === 'runit' ? 'd' : 'o';
+    this.way = Service.WAYS[this.flavor];
     this.voice = opts.voice ?? supervise(() => this.name);
     const say = (line: string) => this.hooks.say(line);
     this.board = new Board(() => this.dir, say, this.voice);
@@ -200,7 +217,7 @@ export class Service {
     down: {
       adopt: (s, e) => s.takeUp(e.h),
       up: (s) => { s.want = 'u'; s.forgive(); return s.start('run'); },
-      once: (s) => { s.want = s.onceWant; return s.start('run'); },
+      once: (s) => { s.want = s.way.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
       shutdown: (s) => { s.want = 'd'; return s.leave(); },
       retire: (s) => { s.want = 'd'; return s.leave(); },
@@ -209,7 +226,7 @@ export class Service {
     waiting: {
       timer: (s) => s.startPending(),
       up: (s) => { s.want = 'u'; s.forgive(); return 'waiting'; },
-      once: (s) => { s.want = s.onceWant; return 'waiting'; },
+      once: (s) => { s.want = s.way.onceWant; return 'waiting'; },
       down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
       shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
@@ -219,14 +236,14 @@ export class Service {
       died: (s, e) => s.runEnded(e.code, e.sig),
       unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'up'; },
-      once: (s) => { s.want = s.onceWant; return 'up'; },
+      once: (s) => { s.want = s.way.onceWant; return 'up'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
     },
     stopping: {
       died: (s, e) => s.runEnded(e.code, e.sig),
       unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
-      once: (s) => { s.want = s.onceWant; return 'stopping'; },
+      once: (s) => { s.want = s.way.onceWant; return 'stopping'; },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
     },
@@ -234,7 +251,7 @@ export class Service {
       died: (s) => s.settle(),
       unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
-      once: (s) => { s.want = s.onceWant; return 'finishing'; },
+      once: (s) => { s.want = s.way.onceWant; return 'finishing'; },
       down: (s) => { s.want = 'd'; return 'finishing'; },
       shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
@@ -331,6 +348,17 @@ export class Service {
     },
   });
 
+  private static readonly WAYS: Record<Flavor, Way> = {
+    daemontools: {
+      table: Service.DAEMONTOOLS, onceWant: 'o', finishKeepsSince: false, forkRetryMs: FORK_RETRY_MS,
+      pacedWhenAsked: false, scripts: false, ownFiles: true,
+    },
+    runit: {
+      table: Service.RUNIT, onceWant: 'd', finishKeepsSince: true, forkRetryMs: FD_RETRY_MS,
+      pacedWhenAsked: true, scripts: true, ownFiles: false,
+    },
+  };
+
   /** p and c to a child alive (supervise): STOP and CONT. */
   private static signalled(p: Phase): Row {
     return {
@@ -360,7 +388,7 @@ export class Service {
    */
   dispatch(e: Event): void {
     if (this.busy || this.frozen) { this.queue.push(() => this.dispatch(e)); return; }
-    const act = this.table[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
+    const act = this.way.table[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
     if (!act) return;
     let next: Step;
     try {
@@ -520,8 +548,7 @@ export class Service {
     this.ended = false;
     this.paused = false;
     this.term = false;
-    // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
-    if (prog === 'run' || this.flavor !== 'runit') this.since = taiNow();
+    if (prog === 'run' || !this.way.finishKeepsSince) this.since = taiNow();
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
@@ -551,8 +578,7 @@ export class Service {
   private forkFailed(prog: 'run' | 'finish', args: string[], e: unknown): Phase {
     this.pid = 0;
     const fds = FD_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
-    // runsv always sleeps 5 seconds.
-    const ms = fds || this.flavor === 'runit' ? FD_RETRY_MS : FORK_RETRY_MS;
+    const ms = fds ? FD_RETRY_MS : this.way.forkRetryMs;
     this.hooks.say(this.voice.forkFailed(ms / 1000, e));
     this.pending = { prog, args, restart: false };
     this.arm(ms);
@@ -605,7 +631,7 @@ export class Service {
     let wait = pace;
     this.nextDelay = null;
     if (this.requested) {
-      if (this.flavor !== 'runit') wait = 0;
+      if (!this.way.pacedWhenAsked) wait = 0;
     } else {
       this.loadPolicy();
       const d = decide(this.policy, this.memory, now, now - this.runStartedMs, pace);
@@ -774,7 +800,7 @@ export class Service {
    * events queue up, see dispatch), but the process serves its others.
    */
   private custom(letter: string): false | Promise<boolean> {
-    if (this.flavor !== 'runit' || this.isLog) return false;
+    if (!this.way.scripts || this.isLog) return false;
     return runScript(this.dir, letter, this.io, (line) => this.hooks.say(line), this.voice);
   }
 
@@ -901,11 +927,10 @@ export class Service {
 
   /** Publish the state (publish.ts): runsv's supervise/ holds runsv's files only, unless the directory asks for more. */
   private announce(): void {
-    const runit = this.flavor === 'runit';
     this.board.announce({
       status: this.status, exiting: this.exiting,
-      restarts: runit ? null : this.restarts,
-      info: !runit || optedIn(this.policy)
+      restarts: this.way.ownFiles ? this.restarts : null,
+      info: this.way.ownFiles || optedIn(this.policy)
         ? { restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }
         : null,
       stayDown: this.respawn !== null && 'stayDown' in this.respawn,
