@@ -1,9 +1,9 @@
 // runsv's control scripts (its man page: "customize control"): control/<letter>
 // in a main service's directory, run instead of (or before) what a control
 // letter does.
+import { type Stats, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { underAdminLimit } from './sys';
 import { FORK_ERRORS } from './child';
 import { keepIgnoredAs } from '../lib/ignored';
@@ -28,9 +28,9 @@ export interface ScriptIO {
  */
 export function runScript(dir: string, letter: string, io: ScriptIO, say: (line: string) => void, voice: Voice): false | Promise<boolean> {
   const rel = `control/${letter}`;
-  let st: fs.Stats;
+  let st: Stats;
   try {
-    st = fs.statSync(path.join(dir, rel));
+    st = statSync(join(dir, rel));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') say(voice.customFailed(`unable to stat ${rel}`, e));
     return false;

@@ -1,7 +1,7 @@
 // Reading supervise/control: the letters written into the FIFO, handed to
 // the service a batch at a time, and the FIFO left unread while the service
 // cannot take more.
-import * as net from 'node:net';
+import { Socket } from 'node:net';
 
 /**
  * Control bytes handled in one turn of the event loop: a flood written into
@@ -12,7 +12,7 @@ const CONTROL_BATCH = 64;
 export class Letters {
   /** supervise/control's descriptor (-1: none). */
   fd = -1;
-  private sock: net.Socket | null = null;
+  private sock: Socket | null = null;
   /** Letters of a read not yet handled (see take). */
   private backlog = false;
 
@@ -23,7 +23,7 @@ export class Letters {
   /** Read control letters from fd, supervise/control opened read-write. */
   listen(fd: number): void {
     this.fd = fd;
-    this.sock = new net.Socket({ fd, readable: true, writable: false });
+    this.sock = new Socket({ fd, readable: true, writable: false });
     this.sock.on('data', (b: Buffer) => this.take(b.toString('latin1'), 0));
     this.sock.on('error', (e) => this.failed(e));
   }

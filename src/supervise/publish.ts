@@ -1,12 +1,12 @@
 // Publishing one service's state: the files of its supervise/ that readers
 // (svstat, svok, sv, srv, svc --wait) take it from, each written whole.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, constants, existsSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { State, Status, encodeStatus, statText } from './status';
 import { Info, encodeInfo, statusLabel } from './extra';
 import type { Voice } from './voice';
 
-const C = fs.constants;
+const C = constants;
 
 /** What one announce() writes beside the status. */
 export interface Published {
@@ -31,7 +31,7 @@ export class Board {
               private readonly voice: Voice) {}
 
   file(f: string): string {
-    return path.join(this.dir(), 'supervise', f);
+    return join(this.dir(), 'supervise', f);
   }
 
   /**
@@ -64,15 +64,15 @@ export class Board {
     try {
       // A fresh file each time: whatever was left under the name (a FIFO
       // would block the open for ever, a symbolic link lead elsewhere) goes.
-      try { fs.unlinkSync(tmp); } catch { /* none, or the open below says why */ }
-      const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o644);
-      try { fs.writeFileSync(fd, data); } finally { fs.closeSync(fd); }
+      try { unlinkSync(tmp); } catch { /* none, or the open below says why */ }
+      const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o644);
+      try { writeFileSync(fd, data); } finally { closeSync(fd); }
     } catch (e) {
       if (!this.gone(e)) this.say(this.voice.writeFailed(`${name}.new`, e));
       return;
     }
     try {
-      fs.renameSync(tmp, this.file(name));
+      renameSync(tmp, this.file(name));
       this.unpublished = false;
     } catch (e) {
       if (!this.gone(e)) this.say(this.voice.renameFailed(name, e));
@@ -80,7 +80,7 @@ export class Board {
   }
 
   private gone(e: unknown): boolean {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(this.dir())) return this.vanished;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.dir())) return this.vanished;
     this.unpublished = true;
     return true;
   }

@@ -1,13 +1,13 @@
 // Reading run's notification pipe (the directory's notification-fd): a
 // newline read from it says run is ready; its end, that it never will be,
 // this run.
-import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 export class Notifier {
   /** The read end's descriptor (-1: none yet). */
   fd = -1;
-  private sock: net.Socket | null = null;
+  private sock: Socket | null = null;
 
   constructor(private readonly ready: () => void) {}
 
@@ -18,11 +18,11 @@ export class Notifier {
 
   /** Read the notification pipe until a newline (ready) or its end (never ready, this run). */
   await(fd: number): void {
-    let sock: net.Socket;
+    let sock: Socket;
     try {
-      sock = new net.Socket({ fd, readable: true, writable: false });
+      sock = new Socket({ fd, readable: true, writable: false });
     } catch {
-      fs.closeSync(fd);
+      closeSync(fd);
       return;
     }
     this.sock = sock;

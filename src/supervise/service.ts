@@ -5,9 +5,9 @@
 // (DAEMONTOOLS, RUNIT, on the rows they share), chosen once. A Unit (unit.ts)
 // pairs a Service with its log/ under svscan.
 import type { ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { closeSync, existsSync, statSync, unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
 import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
@@ -493,7 +493,7 @@ export class Service {
       this.close();
       return false;
     }
-    this.want = fs.existsSync(path.join(this.dir, 'down')) ? 'd' : 'u';
+    this.want = existsSync(join(this.dir, 'down')) ? 'd' : 'u';
     this.loadPolicy();
     // What supervise/status says of an earlier supervisor is not trusted:
     // any process could be named there. As daemontools and runit, start
@@ -533,15 +533,15 @@ export class Service {
     try {
       cp = startChild(this.dir, prog, args, stdio);
     } catch (e) {
-      if (notify) { for (const fd of new Set(notify)) fs.closeSync(fd); }
+      if (notify) { for (const fd of new Set(notify)) closeSync(fd); }
       this.notify = null;
       return this.forkFailed(prog, args, e);
     }
     if (notify) {
       // Only run holds the write end now: its end (or its close) is the pipe's end.
-      if (notify[1] !== notify[0]) fs.closeSync(notify[1]);
+      if (notify[1] !== notify[0]) closeSync(notify[1]);
       if (cp.pid !== undefined) this.notifier.await(notify[0]);
-      else { fs.closeSync(notify[0]); this.notify = null; }
+      else { closeSync(notify[0]); this.notify = null; }
     }
     this.child = cp;
     this.pid = cp.pid ?? 0;
@@ -602,13 +602,13 @@ export class Service {
 
   /** run ended: its finish, if any, else settle. */
   private runEnded(code: number | null, sig: NodeJS.Signals | null): Step {
-    this.lastExit = code !== null ? { code } : sig ? { signal: os.constants.signals[sig] } : null;
+    this.lastExit = code !== null ? { code } : sig ? { signal: constants.signals[sig] } : null;
     this.delay = null;
     this.notReady();
     this.clearChild();
     if (this.hasFinish()) {
       // runit's ./finish: exit code (-1 when killed) and signal number (0 when exited).
-      const signo = sig ? os.constants.signals[sig] : 0;
+      const signo = sig ? constants.signals[sig] : 0;
       return this.start('finish', [String(code ?? -1), String(signo)]);
     }
     return this.settle();
@@ -708,7 +708,7 @@ export class Service {
     this.notify = null;
     if (this.readyAt === null) return;
     this.readyAt = null;
-    try { fs.unlinkSync(this.board.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
+    try { unlinkSync(this.board.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
   }
 
   /** runsv's x while a child is on its way out: leave once down, shown as want down; a log service ignores it. */
@@ -741,7 +741,7 @@ export class Service {
 
   private hasFinish(): boolean {
     try {
-      return fs.statSync(path.join(this.dir, 'finish')).isFile();
+      return statSync(join(this.dir, 'finish')).isFile();
     } catch {
       return false;
     }
@@ -860,7 +860,7 @@ export class Service {
     this.loadPolicy();
     if (h.notifyFd !== null) {
       if (h.phase === 'up' || h.phase === 'stopping') this.notifier.await(h.notifyFd);
-      else fs.closeSync(h.notifyFd);
+      else closeSync(h.notifyFd);
     }
     if (h.phase === 'waiting') this.arm(h.pendingMs);
     if (h.phase === 'up' || h.phase === 'stopping' || h.phase === 'finishing') {

@@ -2,12 +2,12 @@
 // symbolic link), its lock, and its FIFOs. What is held is three
 // descriptors: the lock, supervise/control opened read-write (so that it
 // never reads end of file; the service reads it) and supervise/ok.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, constants, mkdirSync, openSync, readlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Unlock, lock, mkfifo } from './sys';
 import type { Voice } from './voice';
 
-const C = fs.constants;
+const C = constants;
 
 export class Takeover {
   lockFd = -1;
@@ -19,7 +19,7 @@ export class Takeover {
               private readonly say: (line: string) => void, private readonly voice: Voice) {}
 
   private file(f: string): string {
-    return path.join(this.dir(), 'supervise', f);
+    return join(this.dir(), 'supervise', f);
   }
 
   /**
@@ -29,7 +29,7 @@ export class Takeover {
    */
   acquire(): 'ok' | 'busy' | 'fail' {
     try {
-      fs.mkdirSync(path.join(this.dir(), 'supervise'), { mode: 0o700 });
+      mkdirSync(join(this.dir(), 'supervise'), { mode: 0o700 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
         this.say(this.voice.mkdirFailed(e));
@@ -38,7 +38,7 @@ export class Takeover {
       if (this.runit && !this.followLink()) return 'fail';
     }
     try {
-      this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
+      this.lockFd = openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
     } catch (e) {
       // runsv's words for it: "unable to open"; supervise's: "unable to acquire".
       this.say(this.runit ? this.voice.mkdirFailed(e) : this.voice.lockFailed(e));
@@ -65,14 +65,14 @@ export class Takeover {
   private followLink(): boolean {
     let target: string;
     try {
-      target = fs.readlinkSync(path.join(this.dir(), 'supervise'));
+      target = readlinkSync(join(this.dir(), 'supervise'));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EINVAL') return true;
       this.say(this.voice.readlinkFailed(e));
       return false;
     }
-    try { fs.mkdirSync(path.resolve(this.dir(), target), { mode: 0o700 }); } catch { /* as runsv: the lock's open says */ }
+    try { mkdirSync(resolve(this.dir(), target), { mode: 0o700 }); } catch { /* as runsv: the lock's open says */ }
     return true;
   }
 
@@ -80,9 +80,9 @@ export class Takeover {
   fifos(listen: (ctlFd: number) => void): void {
     mkfifo(this.file('control'));
     mkfifo(this.file('ok'));
-    listen(fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK));
+    listen(openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK));
     // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
-    this.okFd = fs.openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
+    this.okFd = openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
   }
 
   /** The keeper's side of a hand-over: the lock and supervise/ok as the scanner held them. */
@@ -94,7 +94,7 @@ export class Takeover {
 
   /** Give back the lock and supervise/ok (the control FIFO is the service's to close). */
   close(): void {
-    for (const fd of [this.okFd, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
+    for (const fd of [this.okFd, this.lockFd]) if (fd >= 0) closeSync(fd);
     this.okFd = this.lockFd = -1;
     this.unlock?.();
     this.unlock = null;
