@@ -1,9 +1,12 @@
-// One supervised directory: its supervise/ files, its run and finish
-// children, pacing and control. The life cycle is a table: for each phase,
-// the events it handles and the action that returns the next phase; an event
-// a phase does not list is ignored there. There is one table per flavor
-// (DAEMONTOOLS, RUNIT, on the rows they share), chosen once. A Unit (unit.ts)
-// pairs a Service with its log/ under svscan.
+// One supervised directory: its life cycle, pacing and restart policy.
+// The rest lives beside it: taking the directory (takeover.ts), reading
+// supervise/control (letters.ts), the run and finish children (child.ts),
+// runsv's control scripts (custom.ts), the notification pipe (ready.ts) and
+// writing supervise/'s files (publish.ts). The life cycle is a table: for
+// each phase, the events it handles and the action that returns the next
+// phase; an event a phase does not list is ignored there. There is one table
+// per flavor (DAEMONTOOLS, RUNIT, on the rows they share), chosen once. A
+// Unit (unit.ts) pairs a Service with its log/ under svscan.
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
