@@ -1,54 +1,40 @@
-// One supervised directory: its supervise/ files, its run and finish
-// children, pacing and control. The life cycle is one table, PHASES: for
+// One supervised directory: its life cycle, pacing and restart policy.
+// The rest lives beside it: taking the directory (takeover.ts), reading
+// supervise/control (letters.ts), the run and finish children (child.ts),
+// runsv's control scripts (custom.ts), the notification pipe (ready.ts) and
+// writing supervise/'s files (publish.ts). The life cycle is a table: for
 // each phase, the events it handles and the action that returns the next
-// phase; an event a phase does not list is ignored there. A Unit (unit.ts)
-// pairs a Service with its log/ under svscan.
-import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
+// phase; an event a phase does not list is ignored there. There is one table
+// per flavor (DAEMONTOOLS, RUNIT, on the rows they share), chosen once. A
+// Unit (unit.ts) pairs a Service with its log/ under svscan.
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, statSync, unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
 import { command } from './commands';
 import { errstr } from '../lib/errstr';
 import { Voice, supervise } from './voice';
-import { State, Status, Want, encodeStatus, statText } from './status';
-import { Unlock, closeOnExec, lock, mkfifo, pipe, startTicks, underAdminLimit } from './sys';
+import { State, Status, Want, encodeStatus } from './status';
+import { closeOnExec, pipe, startTicks } from './sys';
+import { Takeover } from './takeover';
+import { Letters } from './letters';
+import { Notifier } from './ready';
 import { Tai, nowMicros, taiNow } from '../lib/tai64';
 import { timerMs } from '../lib/timer';
 import { NO_POLICY, Policy, RespawnMemory, decide, freshMemory, optedIn, readPolicy } from './policy';
-import { LastExit, Respawn, encodeInfo, encodeReady, statusLabel } from './extra';
-import { keepIgnored, keepIgnoredAs } from '../lib/ignored';
+import { LastExit, Respawn, encodeReady } from './extra';
+import { Board } from './publish';
+import { LETTER, runScript } from './custom';
+import { FD_ERRORS, FORK_ERRORS, startChild, watch } from './child';
 
-const C = fs.constants;
 /** daemontools' and runit's rule: never start the same service twice within a second. */
 const PACE_MS = 1000;
 /** fork(2) failed (no process could be made): the original's long pause. */
 const FORK_RETRY_MS = 60_000;
 /** Out of file descriptors: it is ours to free, so try again as soon as svscan rescans. */
 const FD_RETRY_MS = 5000;
-/**
- * How often a run handed over by a scanner (not our child) is looked for: a
- * signal 0 (cheap: is the pid taken?) every WATCH_MS, and its start time in
- * /proc every WATCH_STAT_EVERY times, so a pid reused by another process, or
- * a zombie nobody reaps, is seen for what it is within a couple of seconds.
- */
-const WATCH_MS = 250;
-const WATCH_STAT_EVERY = 8;
-/**
- * Control bytes handled in one turn of the event loop: a flood written into
- * one service's supervise/control cannot hold up every other service.
- */
-const CONTROL_BATCH = 64;
 /** Control signals whose aim is to end the run (see the signal event). */
 const STOPPING = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
-/** spawn() failures that mean "no process could be made", not "run is broken". */
-const FORK_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
-const FD_ERRORS = new Set(['EMFILE', 'ENFILE']);
-/** The control letter of each signal command, for runsv's control/<letter>. */
-const LETTER: Partial<Record<NodeJS.Signals, string>> = {
-  SIGHUP: 'h', SIGALRM: 'a', SIGINT: 'i', SIGQUIT: 'q', SIGUSR1: '1', SIGUSR2: '2',
-  SIGWINCH: 'w', SIGTERM: 't', SIGKILL: 'k',
-};
 
 /**
  * down: no child, no start due. waiting: no child, a start due when the timer
@@ -63,6 +49,10 @@ export type Event =
   /** The current child ended (code null when a signal killed it or it was taken back). */
   | { kind: 'died'; code: number | null; sig: NodeJS.Signals | null }
   | { kind: 'timer' }
+  /** The keeper takes up a service as a scanner handed it over (see resume). */
+  | { kind: 'adopt'; h: Handed }
+  /** The current child was never made after all (spawn's error: fork failed): try again later. */
+  | { kind: 'unforked'; prog: 'run' | 'finish'; args: string[]; err: unknown }
   /** Stop the service and leave (svscan's TERM, a removed directory, supervise's TERM). */
   | { kind: 'shutdown' }
   /** A log service whose service is gone: leave once its run ends by itself. */
@@ -76,6 +66,35 @@ export type Event =
 type Step = Phase | Promise<Phase>;
 type Action<K extends Event['kind']> = (s: Service, e: Extract<Event, { kind: K }>) => Step;
 type Row = { [K in Event['kind']]?: Action<K> };
+/** The state × event table: for each phase, its rows. */
+type Table = Record<Phase, Row>;
+
+/**
+ * What a flavor decides, chosen once when a Service is made: its table, and
+ * the few things outside it where supervise and runsv differ.
+ */
+interface Way {
+  table: Table;
+  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
+  onceWant: Want;
+  /** runsv's status keeps the run's start while finish runs; supervise's shows finish's own. */
+  finishKeepsSince: boolean;
+  /** The wait after a failed fork that did not run out of descriptors (runsv always sleeps 5 seconds). */
+  forkRetryMs: number;
+  /** A restart that was asked for (t, k, ...) waits for the pacing all the same (runsv) or not (supervise). */
+  pacedWhenAsked: boolean;
+  /** runsv's control/<letter> scripts are run (custom.ts). */
+  scripts: boolean;
+  /** supervise/restarts, and supervise/info unasked (runsv's supervise/ holds runsv's files only). */
+  ownFiles: boolean;
+}
+
+/** The rows both flavors share, with one flavor's own. */
+function flavored(shared: Table, own: Table): Table {
+  const t = {} as Table;
+  for (const p of Object.keys(shared) as Phase[]) t[p] = { ...shared[p], ...own[p] };
+  return t;
+}
 
 /**
  * Whose supervisor a Service stands in for, which decides what x means.
@@ -129,11 +148,10 @@ export interface Handed {
 }
 
 export class Service {
-  private lockFd = -1;
-  private unlock: Unlock | null = null;
-  private okFd = -1;
-  private ctl: net.Socket | null = null;
-  private ctlFd = -1;
+  /** The directory's lock and FIFOs (takeover.ts). */
+  private readonly hold: Takeover;
+  /** supervise/control, read (letters.ts). */
+  private readonly letters: Letters;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -162,8 +180,8 @@ export class Service {
   /** The policy's delay (ms) before the current run, and before the pending start (null: the originals' pacing). */
   private delay: number | null = null;
   private nextDelay: number | null = null;
-  private notifier: net.Socket | null = null;
-  private notifyFd = -1;
+  /** run's notification pipe, read (ready.ts). */
+  private readonly notifier = new Notifier(() => this.becameReady());
   /** The current child is known to have ended; its 'died' may still wait in the queue. */
   private ended = false;
   /** The last complaint about each policy file, so that a restart loop says it once. */
@@ -174,119 +192,196 @@ export class Service {
   private requested = false;
   /** What the waiting phase's timer starts: run (a restart) or finish (after a failed fork). */
   private pending: { prog: 'run' | 'finish'; args: string[]; restart: boolean } | null = null;
-  /** The directory is gone: no more warnings about files we cannot write. */
-  private vanished = false;
-  /** A state not written because the directory was renamed or removed under us. */
-  private unpublished = false;
+  /** supervise/'s files (publish.ts). */
+  private readonly board: Board;
   readonly isLog: boolean;
   readonly flavor: Flavor;
+  /** The flavor's table and its other choices. */
+  private readonly way: Way;
 
   // io is shared with the owner, which may change its fds before a start.
   constructor(public name: string, public dir: string, private io: ServiceIO,
               private hooks: ServiceHooks, opts: ServiceOptions = {}) {
     this.isLog = opts.isLog ?? false;
     this.flavor = opts.flavor ?? 'daemontools';
+    this.way = Service.WAYS[this.flavor];
     this.voice = opts.voice ?? supervise(() => this.name);
+    const say = (line: string) => this.hooks.say(line);
+    this.board = new Board(() => this.dir, say, this.voice);
+    this.hold = new Takeover(() => this.dir, this.flavor === 'runit', say, this.voice);
+    this.letters = new Letters((ch) => this.control(ch), () => !this.busy && !this.frozen,
+      (e) => this.hooks.say(this.voice.controlReadFailed(e)));
   }
 
   private readonly voice: Voice;
 
-  /** runsv ignores x for a log service: its main service decides. */
-  private get ignoresExit(): boolean {
-    return this.flavor === 'runit' && this.isLog;
-  }
-
-  /** What o stores: daemontools' "once" (want byte 0), runsv's want down. */
-  private get onceWant(): Want {
-    return this.flavor === 'runit' ? 'd' : 'o';
-  }
-
-  /** The state × event table. */
-  private static readonly PHASES: Record<Phase, Row> = {
+  /** The rows both flavors share. */
+  private static readonly SHARED: Table = {
     down: {
+      adopt: (s, e) => s.takeUp(e.h),
       up: (s) => { s.want = 'u'; s.forgive(); return s.start('run'); },
-      once: (s) => { s.want = s.onceWant; return s.start('run'); },
+      once: (s) => { s.want = s.way.onceWant; return s.start('run'); },
       down: (s) => { s.want = 'd'; return 'down'; },
-      exit: (s) => (s.ignoresExit ? 'down' : s.leave()),
       shutdown: (s) => { s.want = 'd'; return s.leave(); },
       retire: (s) => { s.want = 'd'; return s.leave(); },
-      // runsv keeps a p given while down (status shows it) until c or a start.
-      pause: (s) => { s.paused = s.flavor === 'runit'; return 'down'; },
       cont: (s) => { s.paused = false; return 'down'; },
     },
     waiting: {
       timer: (s) => s.startPending(),
       up: (s) => { s.want = 'u'; s.forgive(); return 'waiting'; },
-      once: (s) => { s.want = s.onceWant; return 'waiting'; },
+      once: (s) => { s.want = s.way.onceWant; return 'waiting'; },
       down: (s) => { s.want = 'd'; s.cancelStart(); return 'down'; },
-      exit: (s) => { if (s.ignoresExit) return 'waiting'; s.cancelStart(); return s.leave(); },
       shutdown: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
       retire: (s) => { s.want = 'd'; s.cancelStart(); return s.leave(); },
-      pause: (s) => { s.paused = s.flavor === 'runit'; return 'waiting'; },
       cont: (s) => { s.paused = false; return 'waiting'; },
     },
     up: {
       died: (s, e) => s.runEnded(e.code, e.sig),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
       up: (s) => { s.want = 'u'; s.forgive(); return 'up'; },
-      once: (s) => { s.want = s.onceWant; return 'up'; },
-      down: (s) => { s.want = 'd'; return s.stopRun(); },
-      exit: (s) => {
-        if (s.flavor === 'daemontools') { s.exiting = true; return 'up'; }
-        if (s.ignoresExit) return 'up';
-        s.exiting = true;
-        s.want = 'd';
-        return s.stopRun();
-      },
-      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
+      once: (s) => { s.want = s.way.onceWant; return 'up'; },
       retire: (s) => { s.exiting = true; s.want = 'd'; return 'up'; },
-      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'up'); },
-      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'up'); },
+    },
+    stopping: {
+      died: (s, e) => s.runEnded(e.code, e.sig),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
+      up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
+      once: (s) => { s.want = s.way.onceWant; return 'stopping'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
+      retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
+    },
+    finishing: {
+      died: (s) => s.settle(),
+      unforked: (s, e) => s.forkFailed(e.prog, e.args, e.err),
+      up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
+      once: (s) => { s.want = s.way.onceWant; return 'finishing'; },
+      down: (s) => { s.want = 'd'; return 'finishing'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
+      retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
+    },
+  };
+
+  /**
+   * supervise's rows: x leaves once the service is down, without touching
+   * it; d, p, c and the signal commands signal the child (finish too).
+   */
+  private static readonly DAEMONTOOLS: Table = flavored(Service.SHARED, {
+    down: {
+      exit: (s) => s.leave(),
+      pause: (s) => { s.paused = false; return 'down'; },
+    },
+    waiting: {
+      exit: (s) => { s.cancelStart(); return s.leave(); },
+      pause: (s) => { s.paused = false; return 'waiting'; },
+    },
+    up: {
+      down: (s) => { s.want = 'd'; return s.stopRun(); },
+      exit: (s) => { s.exiting = true; return 'up'; },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopRun(); },
+      ...Service.signalled('up'),
       signal: (s, e) => {
         // Only the stopping signals make a deliberate restart; a HUP that
         // happens to kill is no more deliberate than a crash.
         if (STOPPING.has(e.signal)) s.requested = true;
-        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
         if (e.signal === 'SIGTERM') s.term = true;
-        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'up');
+        s.signal(e.signal);
+        return 'up';
       },
     },
     stopping: {
-      died: (s, e) => s.runEnded(e.code, e.sig),
-      up: (s) => { s.want = 'u'; s.forgive(); return 'stopping'; },
-      once: (s) => { s.want = s.onceWant; return 'stopping'; },
       // Both originals signal again (runsv: its control scripts again) on each d while run is alive.
       down: (s) => { s.want = 'd'; return s.stopRun(); },
-      exit: (s) => s.exitLater('stopping'),
-      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
-      retire: (s) => { s.exiting = true; s.want = 'd'; return 'stopping'; },
-      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => 'stopping'); },
-      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => 'stopping'); },
+      exit: (s) => { s.exiting = true; return 'stopping'; },
+      ...Service.signalled('stopping'),
       signal: (s, e) => {
         if (STOPPING.has(e.signal)) s.requested = true;
-        if (s.flavor === 'runit' && e.signal === 'SIGTERM') return s.stopService();
-        return then(s.signalOr(LETTER[e.signal], e.signal), () => 'stopping');
+        s.signal(e.signal);
+        return 'stopping';
       },
     },
     finishing: {
-      died: (s) => s.settle(),
-      up: (s) => { s.want = 'u'; s.forgive(); return 'finishing'; },
-      once: (s) => { s.want = s.onceWant; return 'finishing'; },
-      down: (s) => { s.want = 'd'; return 'finishing'; },
+      exit: (s) => { s.exiting = true; return 'finishing'; },
+      ...Service.signalled('finishing'),
+      signal: (s, e) => { s.signal(e.signal); return 'finishing'; },
+    },
+  });
+
+  /**
+   * runsv's rows: x stops the service, then leaves (a log service ignores
+   * it: its main service decides); d, p, c and the signal commands run
+   * control/<letter> first (custom()); finish is never signalled.
+   */
+  private static readonly RUNIT: Table = flavored(Service.SHARED, {
+    down: {
+      exit: (s) => (s.isLog ? 'down' : s.leave()),
+      // runsv keeps a p given while down (status shows it) until c or a start.
+      pause: (s) => { s.paused = true; return 'down'; },
+    },
+    waiting: {
+      exit: (s) => { if (s.isLog) return 'waiting'; s.cancelStart(); return s.leave(); },
+      pause: (s) => { s.paused = true; return 'waiting'; },
+    },
+    up: {
+      down: (s) => { s.want = 'd'; return s.stopService(); },
+      exit: (s) => {
+        if (s.isLog) return 'up';
+        s.exiting = true;
+        s.want = 'd';
+        return s.stopService();
+      },
+      shutdown: (s) => { s.exiting = true; s.want = 'd'; return s.stopService(); },
+      ...Service.scripted('up'),
+    },
+    stopping: {
+      down: (s) => { s.want = 'd'; return s.stopService(); },
+      exit: (s) => s.exitLater('stopping'),
+      ...Service.scripted('stopping'),
+    },
+    finishing: {
       exit: (s) => s.exitLater('finishing'),
-      shutdown: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
-      retire: (s) => { s.exiting = true; s.want = 'd'; return 'finishing'; },
       // runsv signals run only: finish is left alone, a p is kept for the next run.
-      pause: (s) => { s.paused = true; if (s.flavor !== 'runit') s.signal('SIGSTOP'); return 'finishing'; },
-      cont: (s) => { s.paused = false; if (s.flavor !== 'runit') s.signal('SIGCONT'); return 'finishing'; },
+      pause: (s) => { s.paused = true; return 'finishing'; },
+      cont: (s) => { s.paused = false; return 'finishing'; },
       signal: (s, e) => {
-        if (s.flavor !== 'runit') { s.signal(e.signal); return 'finishing'; }
         // runsv's k marks the service down without touching finish; with an
         // exit pending it then leaves, finish left to run on its own.
         if (e.signal === 'SIGKILL' && s.exiting) { s.abandon(); return 'down'; }
         return 'finishing';
       },
     },
+  });
+
+  private static readonly WAYS: Record<Flavor, Way> = {
+    daemontools: {
+      table: Service.DAEMONTOOLS, onceWant: 'o', finishKeepsSince: false, forkRetryMs: FORK_RETRY_MS,
+      pacedWhenAsked: false, scripts: false, ownFiles: true,
+    },
+    runit: {
+      table: Service.RUNIT, onceWant: 'd', finishKeepsSince: true, forkRetryMs: FD_RETRY_MS,
+      pacedWhenAsked: true, scripts: true, ownFiles: false,
+    },
   };
+
+  /** p and c to a child alive (supervise): STOP and CONT. */
+  private static signalled(p: Phase): Row {
+    return {
+      pause: (s) => { s.paused = true; s.signal('SIGSTOP'); return p; },
+      cont: (s) => { s.paused = false; s.signal('SIGCONT'); return p; },
+    };
+  }
+
+  /** p, c and the signal commands to a run alive (runsv): control/<letter>, else the signal. */
+  private static scripted(p: Phase): Row {
+    return {
+      pause: (s) => { s.paused = true; return then(s.signalOr('p', 'SIGSTOP'), () => p); },
+      cont: (s) => { s.paused = false; return then(s.signalOr('c', 'SIGCONT'), () => p); },
+      signal: (s, e) => {
+        if (STOPPING.has(e.signal)) s.requested = true;
+        if (e.signal === 'SIGTERM') return s.stopService();
+        return then(s.signalOr(LETTER[e.signal], e.signal), () => p);
+      },
+    };
+  }
 
   /**
    * Feed one event through the table, then publish the state if it is still
@@ -296,7 +391,7 @@ export class Service {
    */
   dispatch(e: Event): void {
     if (this.busy || this.frozen) { this.queue.push(() => this.dispatch(e)); return; }
-    const act = Service.PHASES[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
+    const act = this.way.table[this.phase][e.kind] as ((s: Service, e: Event) => Step) | undefined;
     if (!act) return;
     let next: Step;
     try {
@@ -306,7 +401,7 @@ export class Service {
     }
     if (!(next instanceof Promise)) return this.land(next);
     this.busy = true;
-    this.ctl?.pause();
+    this.letters.pause();
     next.then((p) => { this.busy = false; this.land(p); }, (err) => { this.busy = false; this.fault(err); })
       .then(() => this.drain())
       .catch((err) => this.fault(err));
@@ -314,7 +409,7 @@ export class Service {
 
   private drain(): void {
     while (!this.busy && !this.frozen && this.queue.length) this.queue.shift()!();
-    this.readControl();
+    this.letters.resume();
   }
 
   /** An action is waiting for a control script: events wait here. */
@@ -356,138 +451,52 @@ export class Service {
       : this.phase === 'finishing' ? State.Finish : State.Down;
   }
 
-  private file(f: string): string {
-    return path.join(this.dir, 'supervise', f);
-  }
-
   /** The directory was renamed: keep supervising it under its new name. */
   moveTo(name: string, dir: string): void {
     this.name = name;
     this.dir = dir;
     // What could not be written under the old name is written now.
-    if (this.unpublished) this.announce();
+    if (this.board.unpublished) this.announce();
   }
 
   /**
-   * Take the directory: lock, FIFOs, and any run still alive from a previous
-   * supervisor. Three descriptors held: the lock, supervise/control opened
+   * Take the directory (takeover.ts): lock, FIFOs, then start. Three descriptors held: the lock, supervise/control opened
    * read-write (so that it never reads end of file) and supervise/ok.
    */
   open(): boolean {
     const got = this.acquire();
     if (got === 'busy') {
       this.hooks.say(this.voice.lockFailed({ code: 'EAGAIN' }));
-      this.closeFds();
+      this.hold.close();
     }
     return got === 'ok' && this.setup();
   }
 
-  /**
-   * supervise/ (runsv: following a supervise symlink, whose target it
-   * creates) and its lock. busy: another supervisor holds the lock; the lock
-   * file stays open for retryLock(). fail: said why, nothing held.
-   */
+  /** supervise/ and its lock (takeover.ts): busy leaves the lock file open for retryLock() or giveUp(). */
   acquire(): 'ok' | 'busy' | 'fail' {
-    try {
-      fs.mkdirSync(path.join(this.dir, 'supervise'), { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        this.hooks.say(this.voice.mkdirFailed(e));
-        return 'fail';
-      }
-      if (this.flavor === 'runit' && !this.followLink()) return 'fail';
-    }
-    try {
-      this.lockFd = fs.openSync(this.file('lock'), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NONBLOCK, 0o600);
-    } catch (e) {
-      // runsv's words for it: "unable to open"; supervise's: "unable to acquire".
-      this.hooks.say(this.flavor === 'runit' ? this.voice.mkdirFailed(e) : this.voice.lockFailed(e));
-      return 'fail';
-    }
-    return this.retryLock() ? 'ok' : 'busy';
+    return this.hold.acquire();
   }
 
   /** Try the lock again (the lock file is open): whether it is ours now. */
   retryLock(): boolean {
-    try {
-      this.unlock = lock(this.lockFd, this.file('ok'), (m) => this.hooks.say(this.voice.warning(m)));
-    } catch {
-      this.unlock = null;
-    }
-    return this.unlock !== null;
+    return this.hold.retryLock();
   }
 
   /** Let go of a lock file that acquire() left open while busy. */
   giveUp(): void {
-    this.closeFds();
-  }
-
-  /**
-   * runsv: supervise/ exists already; when it is a symbolic link, make the
-   * directory it names (relative to the service directory), as runsv does
-   * before opening supervise/lock through it.
-   */
-  private followLink(): boolean {
-    let target: string;
-    try {
-      target = fs.readlinkSync(path.join(this.dir, 'supervise'));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EINVAL') return true;
-      this.hooks.say(this.voice.readlinkFailed(e));
-      return false;
-    }
-    try { fs.mkdirSync(path.resolve(this.dir, target), { mode: 0o700 }); } catch { /* as runsv: the lock's open says */ }
-    return true;
-  }
-
-  /** Read control letters from fd, supervise/control opened read-write. */
-  private listen(fd: number): void {
-    this.ctlFd = fd;
-    this.ctl = new net.Socket({ fd, readable: true, writable: false });
-    this.ctl.on('data', (b: Buffer) => this.commands(b.toString('latin1'), 0));
-    this.ctl.on('error', (e) => this.hooks.say(this.voice.controlReadFailed(e)));
-  }
-
-  /** Control letters text[at...], CONTROL_BATCH at a time; the FIFO is not read meanwhile. */
-  private commands(text: string, at: number): void {
-    const end = Math.min(text.length, at + CONTROL_BATCH);
-    for (let i = at; i < end; i++) this.control(text[i]);
-    if (end >= text.length) {
-      this.backlog = false;
-      return this.readControl();
-    }
-    this.backlog = true;
-    this.ctl?.pause();
-    setImmediate(() => { if (this.ctl) this.commands(text, end); });
-  }
-
-  /** Letters of a read not yet handled (see commands). */
-  private backlog = false;
-
-  /**
-   * Read supervise/control again, unless letters already read wait, an
-   * action waits for a control script (runsv reads nothing meanwhile either;
-   * what is written waits in the FIFO), or a hand-over is under way.
-   */
-  private readControl(): void {
-    if (!this.backlog && !this.busy && !this.frozen) this.ctl?.resume();
+    this.hold.close();
   }
 
   /** Take the FIFOs, then start. */
   setup(): boolean {
     try {
-      mkfifo(this.file('control'));
-      mkfifo(this.file('ok'));
-      this.listen(fs.openSync(this.file('control'), C.O_RDWR | C.O_NONBLOCK));
-      // svok and svstat open supervise/ok for writing: that succeeds only while we read it.
-      this.okFd = fs.openSync(this.file('ok'), C.O_RDONLY | C.O_NONBLOCK);
+      this.hold.fifos((fd) => this.letters.listen(fd));
     } catch (e) {
       this.hooks.say(this.voice.setupFailed(e));
       this.close();
       return false;
     }
-    this.want = fs.existsSync(path.join(this.dir, 'down')) ? 'd' : 'u';
+    this.want = existsSync(join(this.dir, 'down')) ? 'd' : 'u';
     this.loadPolicy();
     // What supervise/status says of an earlier supervisor is not trusted:
     // any process could be named there. As daemontools and runit, start
@@ -525,29 +534,24 @@ export class Service {
     }
     let cp: ChildProcess;
     try {
-      // Own session and process group, so that a signal meant for the
-      // supervisor's group (a terminal's ^C) does not hit the services.
-      // Signals ignored at start stay ignored in the run (lib/ignored.ts).
-      const [file, argv] = keepIgnored(...underAdminLimit(`./${prog}`, args, this.dir));
-      cp = spawn(file, argv, { cwd: this.dir, detached: true, stdio });
+      cp = startChild(this.dir, prog, args, stdio);
     } catch (e) {
-      if (notify) { for (const fd of new Set(notify)) fs.closeSync(fd); }
+      if (notify) { for (const fd of new Set(notify)) closeSync(fd); }
       this.notify = null;
       return this.forkFailed(prog, args, e);
     }
     if (notify) {
       // Only run holds the write end now: its end (or its close) is the pipe's end.
-      if (notify[1] !== notify[0]) fs.closeSync(notify[1]);
-      if (cp.pid !== undefined) this.awaitReady(notify[0]);
-      else { fs.closeSync(notify[0]); this.notify = null; }
+      if (notify[1] !== notify[0]) closeSync(notify[1]);
+      if (cp.pid !== undefined) this.notifier.await(notify[0]);
+      else { closeSync(notify[0]); this.notify = null; }
     }
     this.child = cp;
     this.pid = cp.pid ?? 0;
     this.ended = false;
     this.paused = false;
     this.term = false;
-    // runsv's status keeps the run's start while finish runs; supervise's, finish's own.
-    if (prog === 'run' || this.flavor !== 'runit') this.since = taiNow();
+    if (prog === 'run' || !this.way.finishKeepsSince) this.since = taiNow();
     if (prog === 'run') this.runStartedMs = performance.now();
     if (cp.pid === undefined) {
       // Like the originals' forked child that failed to exec: a line, then exit 111.
@@ -555,7 +559,7 @@ export class Service {
         if (this.child !== cp) return;
         this.child = null;
         if (FORK_ERRORS.has((e as NodeJS.ErrnoException).code ?? '')) {
-          this.land(this.forkFailed(prog, args, e));
+          this.dispatch({ kind: 'unforked', prog, args, err: e });
           return;
         }
         this.hooks.say(this.voice.startFailed(prog, e));
@@ -577,8 +581,7 @@ export class Service {
   private forkFailed(prog: 'run' | 'finish', args: string[], e: unknown): Phase {
     this.pid = 0;
     const fds = FD_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
-    // runsv always sleeps 5 seconds.
-    const ms = fds || this.flavor === 'runit' ? FD_RETRY_MS : FORK_RETRY_MS;
+    const ms = fds ? FD_RETRY_MS : this.way.forkRetryMs;
     this.hooks.say(this.voice.forkFailed(ms / 1000, e));
     this.pending = { prog, args, restart: false };
     this.arm(ms);
@@ -602,13 +605,13 @@ export class Service {
 
   /** run ended: its finish, if any, else settle. */
   private runEnded(code: number | null, sig: NodeJS.Signals | null): Step {
-    this.lastExit = code !== null ? { code } : sig ? { signal: os.constants.signals[sig] } : null;
+    this.lastExit = code !== null ? { code } : sig ? { signal: constants.signals[sig] } : null;
     this.delay = null;
     this.notReady();
     this.clearChild();
     if (this.hasFinish()) {
       // runit's ./finish: exit code (-1 when killed) and signal number (0 when exited).
-      const signo = sig ? os.constants.signals[sig] : 0;
+      const signo = sig ? constants.signals[sig] : 0;
       return this.start('finish', [String(code ?? -1), String(signo)]);
     }
     return this.settle();
@@ -631,7 +634,7 @@ export class Service {
     let wait = pace;
     this.nextDelay = null;
     if (this.requested) {
-      if (this.flavor !== 'runit') wait = 0;
+      if (!this.way.pacedWhenAsked) wait = 0;
     } else {
       this.loadPolicy();
       const d = decide(this.policy, this.memory, now, now - this.runStartedMs, pace);
@@ -695,52 +698,27 @@ export class Service {
     }
   }
 
-  /** Read the notification pipe until a newline (ready) or its end (never ready, this run). */
-  private awaitReady(fd: number): void {
-    let sock: net.Socket;
-    try {
-      sock = new net.Socket({ fd, readable: true, writable: false });
-    } catch {
-      fs.closeSync(fd);
-      return;
-    }
-    this.notifier = sock;
-    this.notifyFd = fd;
-    sock.on('data', (b: Buffer) => {
-      if (this.notifier !== sock || !b.includes(0x0a)) return;
-      this.stopNotifier();
-      this.becameReady();
-    });
-    sock.on('error', () => { if (this.notifier === sock) this.stopNotifier(); });
-    sock.on('end', () => { if (this.notifier === sock) this.stopNotifier(); });
-  }
-
-  private stopNotifier(): void {
-    this.notifier?.destroy();
-    this.notifier = null;
-  }
-
   /** The run said it is ready: supervise/ready, tied to the status of this run. */
   private becameReady(): void {
     if (this.phase !== 'up' && this.phase !== 'stopping') return;
     this.readyAt = taiNow();
-    this.put('ready', encodeReady(this.readyAt, encodeStatus(this.status)));
+    this.board.put('ready', encodeReady(this.readyAt, encodeStatus(this.status)));
   }
 
   /** The run is gone: it is ready no more. */
   private notReady(): void {
-    this.stopNotifier();
+    this.notifier.stop();
     this.notify = null;
     if (this.readyAt === null) return;
     this.readyAt = null;
-    try { fs.unlinkSync(this.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
+    try { unlinkSync(this.board.file('ready')); } catch { /* stale anyway: its label is an older status's */ }
   }
 
-  /** x while a child is on its way out: leave once down (runsv: shown as want down). */
+  /** runsv's x while a child is on its way out: leave once down, shown as want down; a log service ignores it. */
   private exitLater(p: Phase): Phase {
-    if (this.ignoresExit) return p;
+    if (this.isLog) return p;
     this.exiting = true;
-    if (this.flavor === 'runit') this.want = 'd';
+    this.want = 'd';
     return p;
   }
 
@@ -766,7 +744,7 @@ export class Service {
 
   private hasFinish(): boolean {
     try {
-      return fs.statSync(path.join(this.dir, 'finish')).isFile();
+      return statSync(join(this.dir, 'finish')).isFile();
     } catch {
       return false;
     }
@@ -781,8 +759,7 @@ export class Service {
     } catch { /* already gone: its exit is on its way */ }
   }
 
-  private stopRun(): Step {
-    if (this.flavor === 'runit') return this.stopService();
+  private stopRun(): Phase {
     this.term = true;
     this.paused = false;
     this.signal('SIGTERM');
@@ -820,44 +797,14 @@ export class Service {
   }
 
   /**
-   * runsv's control/<letter>: when the main service's directory has an
-   * executable control/<letter>, run it (its output into the log pipe) and
-   * wait for it; true when it exited 0 (or was killed), and the command's
-   * own action is then left out. false at once when there is no script.
+   * runsv's control/<letter> (custom.ts), for a main service only: true
+   * when it ran and exited 0, false (at once when there is none) otherwise.
    * runsv does nothing else while it waits; neither does this service (its
    * events queue up, see dispatch), but the process serves its others.
    */
   private custom(letter: string): false | Promise<boolean> {
-    if (this.flavor !== 'runit' || this.isLog) return false;
-    const rel = `control/${letter}`;
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(path.join(this.dir, rel));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.say(this.voice.customFailed(`unable to stat ${rel}`, e));
-      return false;
-    }
-    if (!(st.mode & 0o100)) return false;
-    // With the administrator's descriptor limit, as run and finish (see underAdminLimit).
-    const [file, args] = underAdminLimit(rel, [], this.dir);
-    const failed = (e: unknown): false => {
-      const code = (e as NodeJS.ErrnoException).code ?? '';
-      this.hooks.say(this.voice.customFailed(FORK_ERRORS.has(code) ? `unable to fork for ${rel}` : 'run', e));
-      return false;
-    };
-    let cp: ChildProcess;
-    try {
-      const k = keepIgnoredAs(file, args, file === rel ? rel : undefined);
-      cp = spawn(k.file, k.args, { cwd: this.dir, argv0: k.argv0, stdio: ['inherit', this.io.stdout, this.io.stderr ?? 'inherit'] });
-    } catch (e) {
-      return failed(e);
-    }
-    return new Promise((done) => {
-      let settled = false;
-      cp.once('error', (e) => { if (!settled) { settled = true; done(failed(e)); } });
-      // A script killed by a signal has exit code 0 to runsv's wait_exitcode().
-      cp.once('exit', (code) => { if (!settled) { settled = true; done((code ?? 0) === 0); } });
-    });
+    if (!this.way.scripts || this.isLog) return false;
+    return runScript(this.dir, letter, this.io, (line) => this.hooks.say(line), this.voice);
   }
 
   /**
@@ -867,13 +814,14 @@ export class Service {
    * keeper will know a descriptor by. null: nothing held (not set up).
    */
   handOff(pass: (fd: number) => number): Handed | null {
-    if (this.lockFd < 0 || this.okFd < 0 || this.ctlFd < 0) return null;
+    const { lockFd, okFd } = this.hold;
+    if (lockFd < 0 || okFd < 0 || this.letters.fd < 0) return null;
     this.frozen = true;
-    this.ctl?.pause();
+    this.letters.pause();
     const now = performance.now();
     return {
-      lock: pass(this.lockFd), ctl: pass(this.ctlFd), ok: pass(this.okFd),
-      notifyFd: this.notifyFd >= 0 && this.notifier ? pass(this.notifyFd) : null,
+      lock: pass(lockFd), ctl: pass(this.letters.fd), ok: pass(okFd),
+      notifyFd: this.notifier.reading ? pass(this.notifier.fd) : null,
       phase: this.phase, pid: this.pid, start: this.pid ? startTicks(this.pid) : null,
       want: this.want, paused: this.paused, term: this.term, exiting: this.exiting, requested: this.requested,
       since: this.since, restarts: this.restarts, lastExit: this.lastExit, readyAt: this.readyAt, notify: this.notify,
@@ -891,14 +839,21 @@ export class Service {
   /**
    * The keeper's side: take up a Service as handed (h), its descriptors
    * already ours. A run or finish that is not our child is watched in /proc
-   * (see WATCH_MS): when it is gone, it ended with an unknown status.
+   * (child.ts): when it is gone, it ended with an unknown status.
    */
   resume(h: Handed): void {
+    this.dispatch({ kind: 'adopt', h });
+    // A run or finish gone before it could be watched: it ended, its status unknown.
+    if ((this.phase === 'up' || this.phase === 'stopping' || this.phase === 'finishing') && !this.poll) {
+      this.dispatch({ kind: 'died', code: null, sig: null });
+    }
+  }
+
+  /** The adopt event: the state and descriptors as handed; the phase they were in. */
+  private takeUp(h: Handed): Phase {
     for (const fd of [h.lock, h.ctl, h.ok, h.notifyFd]) if (fd !== null) closeOnExec(fd);
-    this.lockFd = h.lock;
-    this.unlock = () => {};
-    this.okFd = h.ok;
-    this.listen(h.ctl);
+    this.hold.takeUp(h.lock, h.ok);
+    this.letters.listen(h.ctl);
     Object.assign(this, {
       want: h.want, paused: h.paused, term: h.term, exiting: h.exiting, requested: h.requested,
       since: h.since, restarts: h.restarts, lastExit: h.lastExit, readyAt: h.readyAt, notify: h.notify,
@@ -906,31 +861,22 @@ export class Service {
     });
     if (h.runAgoMs !== null) this.runStartedMs = performance.now() - h.runAgoMs;
     this.loadPolicy();
-    this.phase = h.phase;
     if (h.notifyFd !== null) {
-      if (h.phase === 'up' || h.phase === 'stopping') this.awaitReady(h.notifyFd);
-      else fs.closeSync(h.notifyFd);
+      if (h.phase === 'up' || h.phase === 'stopping') this.notifier.await(h.notifyFd);
+      else closeSync(h.notifyFd);
     }
     if (h.phase === 'waiting') this.arm(h.pendingMs);
     if (h.phase === 'up' || h.phase === 'stopping' || h.phase === 'finishing') {
       this.pid = h.pid;
-      const alive = () => h.start !== null && startTicks(h.pid) === h.start;
       this.ended = false;
-      if (!alive()) {
-        this.pid = 0;
-        this.announce();
-        return this.dispatch({ kind: 'died', code: null, sig: null });
-      }
-      let tick = 0;
-      this.poll = setInterval(() => {
-        if (++tick % WATCH_STAT_EVERY ? pidTaken(h.pid) : alive()) return;
-        clearInterval(this.poll!);
+      this.poll = watch(h.pid, h.start, () => {
         this.poll = null;
         this.ended = true;
         this.dispatch({ kind: 'died', code: null, sig: null });
-      }, WATCH_MS);
+      });
+      if (!this.poll) this.pid = 0;
     }
-    this.announce();
+    return h.phase;
   }
 
   /** One byte read from supervise/control; unknown bytes are ignored. */
@@ -960,7 +906,7 @@ export class Service {
 
   /** The directory was removed: stop quietly. */
   vanish(): void {
-    this.vanished = true;
+    this.board.vanished = true;
     if (this.isLog) this.retire();
     else this.shutdown();
   }
@@ -972,87 +918,26 @@ export class Service {
   /** Give the directory back: FIFOs closed, lock released. */
   close(): void {
     this.cancelStart();
-    this.stopNotifier();
+    this.notifier.stop();
     if (this.poll) { clearInterval(this.poll); this.poll = null; }
-    this.ctl?.destroy();
-    this.ctl = null;
-    this.ctlFd = -1;
-    this.closeFds();
-  }
-
-  private closeFds(): void {
-    for (const fd of [this.okFd, this.lockFd]) if (fd >= 0) fs.closeSync(fd);
-    this.okFd = this.lockFd = -1;
-    this.unlock?.();
-    this.unlock = null;
+    this.letters.close();
+    this.hold.close();
   }
 
   get status(): Status {
     return { when: this.since, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state };
   }
 
-  /**
-   * Publish the state: restarts and info (ours), which carry the label of the
-   * status they go with, then status (both originals), stat and pid (runit).
-   * Ours come first, so that a reader who sees the new status (svc --wait,
-   * sv -w) never takes a stale info for "not ours, nothing to wait for".
-   */
+  /** Publish the state (publish.ts): runsv's supervise/ holds runsv's files only, unless the directory asks for more. */
   private announce(): void {
-    const s = this.status;
-    const b = encodeStatus(s);
-    if (this.flavor !== 'runit') this.put('restarts', restartsText(this.restarts, b));
-    // runsv's supervise/ holds runsv's files only, unless the directory asks for more.
-    if (this.flavor !== 'runit' || optedIn(this.policy)) {
-      this.put('info', encodeInfo({ restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }, b));
-    }
-    this.put('status', b);
-    let stat = statText(s, this.exiting);
-    if (s.state === State.Down && this.respawn && 'stayDown' in this.respawn) stat = stat.replace(/\n$/, ', respawn-max reached\n');
-    this.put('stat', stat);
-    this.put('pid', this.pid ? `${this.pid}\n` : '');
-  }
-
-  /**
-   * Write name.new then rename, so that readers never see half a file. The
-   * originals write from inside the service directory; we write by path, so
-   * a directory renamed or removed under us (ENOENT) is no failure to report:
-   * the scanner learns of it at its next scan and either moves us (moveTo
-   * writes the state again) or stops us.
-   */
-  private put(name: string, data: Buffer | string): void {
-    const tmp = this.file(`${name}.new`);
-    try {
-      // A fresh file each time: whatever was left under the name (a FIFO
-      // would block the open for ever, a symbolic link lead elsewhere) goes.
-      try { fs.unlinkSync(tmp); } catch { /* none, or the open below says why */ }
-      const fd = fs.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o644);
-      try { fs.writeFileSync(fd, data); } finally { fs.closeSync(fd); }
-    } catch (e) {
-      if (!this.gone(e)) this.hooks.say(this.voice.writeFailed(`${name}.new`, e));
-      return;
-    }
-    try {
-      fs.renameSync(tmp, this.file(name));
-      this.unpublished = false;
-    } catch (e) {
-      if (!this.gone(e)) this.hooks.say(this.voice.renameFailed(name, e));
-    }
-  }
-
-  private gone(e: unknown): boolean {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(this.dir)) return this.vanished;
-    this.unpublished = true;
-    return true;
-  }
-}
-
-/** Whether some process has pid (signal 0: no /proc read). */
-function pidTaken(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    this.board.announce({
+      status: this.status, exiting: this.exiting,
+      restarts: this.way.ownFiles ? this.restarts : null,
+      info: this.way.ownFiles || optedIn(this.policy)
+        ? { restarts: this.restarts, lastExit: this.lastExit, notify: this.notify, respawn: this.respawn, delay: this.delay }
+        : null,
+      stayDown: this.respawn !== null && 'stayDown' in this.respawn,
+    });
   }
 }
 
@@ -1061,20 +946,4 @@ function then<T, U>(x: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise
   return x instanceof Promise ? x.then(f) : f(x);
 }
 
-/** supervise/restarts: the count, then the hex TAI64N label of the status written with it. */
-export function restartsText(n: number, status: Buffer): string {
-  return `${n} ${statusLabel(status)}\n`;
-}
-
-/**
- * The count in supervise/restarts if it goes with this status (same label):
- * a file left by an earlier supervisor, or not updated by the supervisor that
- * wrote the status, gives null.
- */
-export function readRestarts(status: Buffer, read: () => string): number | null {
-  let t: string;
-  try { t = read(); } catch { return null; }
-  const m = /^(\d+) ([0-9a-f]{24})\n$/.exec(t);
-  if (!m || status.length < 12 || m[2] !== statusLabel(status)) return null;
-  return Number(m[1]);
-}
+export { readRestarts, restartsText } from './publish';
