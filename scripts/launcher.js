@@ -77,10 +77,14 @@ require(\`../dist/cmd/\${require('node:path').basename(__filename)}.js\`).main(p
 `;
 }
 
-/** The Node commands: every dist/cmd/<command>.js, or src/cmd/<command>.ts before a build. */
+/**
+ * The Node commands: every dist/cmd/<command>.js, or src/cmd/<command>.ts
+ * before a build (an installed package ships dist/ and no src/).
+ */
 function commands(root) {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-  const fromSrc = new Set(fs.readdirSync(path.join(root, 'src', 'cmd')).map((f) => f.replace(/\.ts$/, '')));
+  const sources = path.join(root, 'src', 'cmd');
+  const fromSrc = new Set(fs.existsSync(sources) ? fs.readdirSync(sources).map((f) => f.replace(/\.ts$/, '')) : []);
   const built = path.join(root, 'dist', 'cmd');
   const fromDist = new Set(fs.existsSync(built) ? fs.readdirSync(built).map((f) => f.replace(/\.js$/, '')) : []);
   return Object.keys(pkg.bin).filter((c) => fromSrc.has(c) || fromDist.has(c));

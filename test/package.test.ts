@@ -183,3 +183,24 @@ t.test('man pages name only pages that ship', async (t) => {
   t.same(references('.BR ipsvd\\-instruct (5),\nsee tcp-environ(5) and\n.BR cdb (1)'), ['ipsvd-instruct(5)', 'tcp-environ(5)', 'cdb(1)'],
     'the reading of references finds the forms the pages use');
 });
+
+t.test('the install step writes bin/ for the installing Node in an installed tree (no src/ ships)', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ucspi-installed-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
+  fs.mkdirSync(path.join(root, 'dist', 'cmd'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'bin'));
+  for (const c of ['tcpsvd', 'svscan']) {
+    fs.writeFileSync(path.join(root, 'dist', 'cmd', `${c}.js`), '');
+    fs.writeFileSync(path.join(root, 'bin', c), '#!/bin/sh\n# as packed\n', { mode: 0o755 });
+  }
+  // The installing Node, at a path of its own (nvm, /opt).
+  const node = path.join(root, 'opt-node');
+  fs.symlinkSync(process.execPath, node);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { writeLaunchers } = require(path.join(ROOT, 'scripts', 'launcher.js')) as { writeLaunchers: (root: string, node: string) => void };
+  writeLaunchers(root, node);
+  for (const c of ['tcpsvd', 'svscan']) {
+    t.ok(fs.readFileSync(path.join(root, 'bin', c), 'utf8').includes(`'${node}'`), `bin/${c} names the installing Node`);
+  }
+});

@@ -293,3 +293,24 @@ tap.test('SIGHUP ignored at start: udpsvd\'s program inherits it too, as under D
     }
   }
 });
+
+tap.test('SIGHUP ignored at start: svscan\'s runs inherit it, as under daemontools\' svscan, which catches nothing',
+  { ...needReference('svscan') }, async (t) => {
+    for (const [label, cmd] of [['Debian svscan', reference('svscan')], ['ours', ours('svscan')]]) {
+      const scan = tmp(`nohup-svscan-${label.replace(/\W/g, '')}`);
+      const svc = path.join(scan, 'a');
+      fs.mkdirSync(svc);
+      fs.writeFileSync(path.join(svc, 'run'),
+        '#!/bin/sh\necho $$ > pid\nsed -n "s/^SigIgn:[[:space:]]*//p" /proc/$$/status > ign.tmp && mv ign.tmp ign\nexec sleep 600\n', { mode: 0o755 });
+      const p = spawn('/bin/sh', ['-c', `trap '' HUP; exec "$0" "$1"`, cmd, scan], { stdio: 'ignore' });
+      const exited = new Promise<void>((r) => p.once('exit', () => r()));
+      try {
+        const ign = await waitFor(`${label}'s run`, () => { try { return fs.readFileSync(path.join(svc, 'ign'), 'latin1').trim() || undefined; } catch { return undefined; } });
+        t.equal(BigInt(`0x${ign}`) & 1n, 1n, `${label}: the run inherits HUP ignored`);
+      } finally {
+        killGroup(p.pid);
+        await exited;
+        try { process.kill(Number(fs.readFileSync(path.join(svc, 'pid'), 'latin1')), 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+  });

@@ -21,6 +21,7 @@ import { calledAs } from '../supervise/progname';
 import { Scanner, runsvdirVoice } from '../supervise/scan';
 import { pipe, raiseNofile } from '../supervise/sys';
 import { KEEPER_ENV, handToKeeper, keep } from '../supervise/keeper';
+import { onAddition } from '../lib/ignored';
 
 /** The original's heartbeat on the log: a dot every 900 seconds. */
 const DOT_MS = 900_000;
@@ -126,7 +127,7 @@ export function main(argv: string[]): void {
     // An addition: ALRM rescans at once (srv --add wakes the scanner so);
     // runit's runsvdir does not catch it, and srv signals only a scanner that does.
     process.removeAllListeners('SIGALRM');
-    process.on('SIGALRM', () => scanner?.scan());
+    onAddition('SIGALRM', () => scanner?.scan());
     process.on('SIGHUP', () => {
       exitCode = 111;
       if (!scanner) process.exit(111);

@@ -5,6 +5,7 @@ import { Scanner } from '../supervise/scan';
 import { die } from '../lib/strerr';
 import { raiseNofile } from '../supervise/sys';
 import { KEEPER_ENV, handToKeeper, keep } from '../supervise/keeper';
+import { onAddition } from '../lib/ignored';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -16,9 +17,9 @@ export function main(argv: string[]): void {
     delete process.env[KEEPER_ENV];
     const kept = keep(Number(keeper), say, () => {});
     try { process.title = `svscan keeper ${process.cwd()}`; } catch { /* not settable here */ }
-    process.on('SIGTERM', () => kept.stop());
-    process.on('SIGINT', () => kept.stop());
-    for (const sig of ['SIGHUP', 'SIGALRM'] as const) process.on(sig, () => {});
+    onAddition('SIGTERM', () => kept.stop());
+    onAddition('SIGINT', () => kept.stop());
+    for (const sig of ['SIGHUP', 'SIGALRM'] as const) onAddition(sig, () => {});
     return;
   }
   const dir = argv[0] ?? '.';
@@ -30,12 +31,14 @@ export function main(argv: string[]): void {
   // Room for every service's descriptors; the children get the administrator's limit.
   raiseNofile();
   const scanner = new Scanner(say, () => process.exit(0));
-  process.on('SIGALRM', () => scanner.scan());
-  process.on('SIGHUP', () => scanner.scan());
+  // daemontools' svscan catches no signal: each one we catch is an addition,
+  // and one ignored at start stays ignored in the runs (nohup: HUP).
+  onAddition('SIGALRM', () => scanner.scan());
+  onAddition('SIGHUP', () => scanner.scan());
   // daemontools' svscan dies on TERM, its supervise processes go on: the
   // services stay up, supervised by one keeper process.
   let handing = false;
-  process.on('SIGTERM', () => {
+  onAddition('SIGTERM', () => {
     if (handing) return;
     handing = true;
     handToKeeper(scanner, { prog: process.argv[1], args: argv, flavor: 'daemontools', errFd: 'inherit' }, (failure) => {
@@ -44,6 +47,6 @@ export function main(argv: string[]): void {
       say(`svscan: warning: unable to hand the services over, still supervising: ${failure}`);
     });
   });
-  process.on('SIGINT', () => scanner.shutdown());
+  onAddition('SIGINT', () => scanner.shutdown());
   scanner.scan();
 }

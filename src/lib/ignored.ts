@@ -8,7 +8,7 @@
 // it. keepIgnored() starts it through sh, which ignores them again first.
 import { constants } from 'node:os';
 
-type Dropper = ((...a: unknown[]) => void) & { ucspiDrop?: true };
+type Dropper = ((...a: unknown[]) => void) & { ucspiDrop?: true; ucspiAddition?: true };
 
 /** Signal numbers ignored at start (none where bin/ did not record them). */
 export function ignoredAtStart(): number[] {
@@ -18,11 +18,25 @@ export function ignoredAtStart(): number[] {
 const NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-/** Whether the command catches sig (a listener of its own, not the banner's dropper). */
+/**
+ * Whether the command catches sig as the original does (a listener of its
+ * own, not the banner's dropper nor an addition of ours).
+ */
 function caught(sig: number): boolean {
   const name = NAMES.get(sig);
   if (!name) return false;
-  return process.listeners(name).some((f) => !(f as Dropper).ucspiDrop);
+  return process.listeners(name).some((f) => !(f as Dropper).ucspiDrop && !(f as Dropper).ucspiAddition);
+}
+
+/**
+ * Catches sig where the original does not (svscan's HUP, runsvdir's ALRM
+ * ...): a signal ignored at start then stays ignored in the children, as
+ * the original's children inherit it.
+ */
+export function onAddition(sig: NodeJS.Signals, handler: () => void): void {
+  const f: Dropper = () => handler();
+  f.ucspiAddition = true;
+  process.on(sig, f);
 }
 
 /**
