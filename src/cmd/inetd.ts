@@ -13,6 +13,7 @@ import { strerror, Table } from '../inetd/table';
 import { resolveListenHost } from '../listen/resolve';
 import { closeInherited } from '../launch/spawn';
 import { keepIgnored } from '../lib/ignored';
+import { chooseBackend } from '../engine/backend';
 
 const USAGE = 'usage: inetd [-dEil] [-q len] [-R rate] [configuration_file]';
 const CONFIG = '/etc/inetd.conf';
@@ -146,7 +147,16 @@ export async function main(argv: string[]): Promise<void> {
     // as openbsd-inetd: no pid file, no complaint
   }
   const ipv6 = ipv6Works();
-  const table = new Table({ log, env, backlog: o.backlog, uid });
+  // Stream nowait lines on the addon's accept and launch path, as tcpsvd's clients, when it is there.
+  let backend;
+  try {
+    backend = chooseBackend((what, err) => log.syslog('warning', `${what}: ${err.message}`));
+  } catch (e) {
+    log.syslog('err', (e as Error).message);
+    process.exit(1);
+  }
+  const native = backend.addon ? { addon: backend.addon, launcher: backend.launcher } : undefined;
+  const table = new Table({ log, env, backlog: o.backlog, uid, native });
   const config = o.config!;
   await table.apply((await readConfig(config, o, log, ipv6, true))!);
   // SIGHUP: reread; queued so that two rereads never interleave.
