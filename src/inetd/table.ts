@@ -17,7 +17,7 @@ import { listenMany, type NativeSocket } from '../listen/native';
 import type { Addon } from '../native';
 import { type Entry, keyOf } from './conf';
 import { answerDatagram, badSender, DgramState, loopPort, serveStream } from './internal';
-import { credsFor, spawnProgram } from './launch';
+import { credsFor, credsNow, spawnProgram } from './launch';
 import type { InetdLog } from './log';
 
 /** openbsd-inetd's CNT_INTVL: invocations are counted per this many seconds. */
@@ -253,7 +253,7 @@ export class Table {
     const e = l.entry;
     const log = this.o.log;
     const launcher = this.o.native!.launcher;
-    const creds = credsFor(e.user, e.group, this.o.uid);
+    const creds = credsNow(e.user, e.group, this.o.uid);
     if (typeof creds === 'string') {
       closeSync(fd);
       log.syslog('err', creds);
@@ -265,7 +265,8 @@ export class Table {
       this.envBase = launcher.envBase(vars);
     }
     launcher.launch({
-      argv: e.argv, env: [], base: this.envBase, fd, owned: true,
+      // Without -d nothing is said at a start: its event may wait for the exit's.
+      argv: e.argv, env: [], base: this.envBase, fd, owned: true, lazyStart: !log.debug,
       path: path.resolve(e.server), socketOn2: true, session: true, uid: creds.uid, gids: creds.gids,
     }, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
       if (err) {
