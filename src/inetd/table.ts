@@ -1,5 +1,5 @@
 // The service table: one socket per entry of inetd.conf, and what serves it.
-// stream nowait programs get the client's socket; internal services are
+// stream nowait programs get the client's socket (accepted by the addon when it is there); internal services are
 // answered here; datagram programs get the socket itself (listen/udp.ts)
 // and, for "wait", the socket is not watched again until the program exits. A reread
 // (SIGHUP) keeps every socket whose entry is still there (same service,
