@@ -3,6 +3,10 @@
 // and -c is kept as the originals keep it: at the limit the socket is simply
 // not polled, and further clients wait in the kernel's backlog.
 //
+// Any number of listening sockets may be accepted from at once, each with its
+// own acceptor (a handle; tcpsvd and tcpserver have one, inetd one per
+// stream line), -c budget, buffer and callback.
+//
 // JavaScript gets each batch of accepted clients in one call, as 12 int32 per
 // client in a buffer allocated once: [fd, families, remote port, local port,
 // remote address (4 words), local address (4 words)], addresses in network
@@ -24,6 +28,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 // native/launch.cc: reaps the children that have already exited and hands
 // their events to JavaScript (a no-op before launchSetup).
@@ -60,9 +65,18 @@ struct Acceptor {
   napi_ref callback = nullptr;
   napi_ref resource = nullptr;
   napi_async_context context = nullptr;
+  int32_t handle = -1;
+  bool closed = false;
 };
 
-Acceptor* acc = nullptr;
+// handle -> acceptor; a closed one's slot is null (handles are not reused).
+std::vector<Acceptor*> acceptors;
+
+Acceptor* byHandle(napi_env env, napi_value v) {
+  int32_t h = -1;
+  if (v) napi_get_value_int32(env, v, &h);
+  return h >= 0 && size_t(h) < acceptors.size() ? acceptors[h] : nullptr;
+}
 
 // The address as 4 words in network order; IPv4 (and IPv4-mapped) in word 0.
 int putAddr(const sockaddr_storage& ss, int32_t* w, int32_t* port) {
@@ -87,21 +101,21 @@ int putAddr(const sockaddr_storage& ss, int32_t* w, int32_t* port) {
   return 0;
 }
 
-void onReadable(uv_poll_t*, int status, int events);
+void onReadable(uv_poll_t* h, int status, int events);
 
-void startPolling() {
-  if (acc->polling || acc->paused || acc->budget <= 0) return;
+void startPolling(Acceptor* acc) {
+  if (acc->closed || acc->polling || acc->paused || acc->budget <= 0) return;
   uv_poll_start(&acc->poll, UV_READABLE, onReadable);
   acc->polling = true;
 }
 
-void stopPolling() {
+void stopPolling(Acceptor* acc) {
   if (!acc->polling) return;
   uv_poll_stop(&acc->poll);
   acc->polling = false;
 }
 
-void deliver(int n) {
+void deliver(Acceptor* acc, int n) {
   napi_env env = acc->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -112,12 +126,14 @@ void deliver(int n) {
   napi_close_handle_scope(env, scope);
 }
 
-void onTimer(uv_timer_t*) {
+void onTimer(uv_timer_t* t) {
+  Acceptor* acc = static_cast<Acceptor*>(t->data);
   acc->paused = false;
-  startPolling();
+  startPolling(acc);
 }
 
-void onReadable(uv_poll_t*, int status, int) {
+void onReadable(uv_poll_t* h, int status, int) {
+  Acceptor* acc = static_cast<Acceptor*>(h->data);
   int n = 0;
   int32_t* w = acc->words;
   bool failed = false;
@@ -160,28 +176,24 @@ void onReadable(uv_poll_t*, int status, int) {
   // end and status lines, and the -c slots they free), as the originals'
   // SIGCHLD handler does before accept(2) returns.
   if (n > 0) LaunchReapNow();
-  if (acc->budget <= 0) stopPolling();
+  if (acc->budget <= 0) stopPolling(acc);
   if (failed) {
-    stopPolling();
+    stopPolling(acc);
     acc->paused = true;
     uv_timer_start(&acc->timer, onTimer, PAUSE_MS, 0);
   }
-  if (n > 0) deliver(n);
+  if (n > 0) deliver(acc, n);
 }
 
-// acceptSetup(fd, budget, noDelay, callback(words, count)) -> Int32Array
-// Starts accepting on the listening fd (non-blocking, from listenTcp).
-Napi::Value Setup(const Napi::CallbackInfo& info) {
+// Starts accepting on the listening fd (non-blocking, from listenTcp): the
+// new acceptor, or null with a JavaScript exception pending.
+Acceptor* Open(const Napi::CallbackInfo& info, const char* usage) {
   Napi::Env env = info.Env();
-  if (acc) {
-    Napi::Error::New(env, "acceptSetup: already set up").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsFunction()) {
-    Napi::TypeError::New(env, "acceptSetup(fd, budget, noDelay, callback)").ThrowAsJavaScriptException();
-    return env.Undefined();
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return nullptr;
   }
-  acc = new Acceptor();
+  Acceptor* acc = new Acceptor();
   acc->env = env;
   acc->fd = info[0].As<Napi::Number>().Int32Value();
   acc->budget = info[1].As<Napi::Number>().Int64Value();
@@ -200,12 +212,14 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   int rc = uv_poll_init(loop, &acc->poll, acc->fd);
   if (rc < 0) {
     delete acc;
-    acc = nullptr;
-    return ThrowErrno(env, "uv_poll_init", -rc);
+    ThrowErrno(env, "uv_poll_init", -rc);
+    return nullptr;
   }
   // Referenced: while accept(2) pauses after an error (EMFILE with no child
   // left), the pending retry is what keeps the server alive and listening.
   uv_timer_init(loop, &acc->timer);
+  acc->poll.data = acc;
+  acc->timer.data = acc;
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, BATCH * WORDS * sizeof(int32_t));
   acc->words = static_cast<int32_t*>(ab.Data());
   Napi::Int32Array arr = Napi::Int32Array::New(env, BATCH * WORDS, ab, 0);
@@ -214,26 +228,84 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   Napi::Object resource = Napi::Object::New(env);
   napi_create_reference(env, resource, 1, &acc->resource);
   napi_async_init(env, resource, Napi::String::New(env, "ucspi-accept"), &acc->context);
-  startPolling();
-  return arr;
+  acc->handle = int32_t(acceptors.size());
+  acceptors.push_back(acc);
+  startPolling(acc);
+  return acc;
 }
 
-// acceptMore(n): n more clients may be accepted (connections that ended).
-napi_value More(napi_env env, napi_callback_info info) {
+// acceptSetup(fd, budget, noDelay, callback(words, count)) -> Int32Array:
+// the server's one acceptor (tcpsvd, tcpserver), handle 0.
+Napi::Value Setup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!acceptors.empty()) {
+    Napi::Error::New(env, "acceptSetup: already set up").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Acceptor* acc = Open(info, "acceptSetup(fd, budget, noDelay, callback)");
+  if (!acc) return env.Undefined();
+  napi_value arr;
+  napi_get_reference_value(env, acc->buffer, &arr);
+  return Napi::Value(env, arr);
+}
+
+// acceptOpen(fd, budget, noDelay, callback(words, count)) -> handle: one more
+// acceptor, beside any others (inetd: one per stream line).
+Napi::Value OpenOne(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Acceptor* acc = Open(info, "acceptOpen(fd, budget, noDelay, callback)");
+  if (!acc) return env.Undefined();
+  return Napi::Number::New(env, acc->handle);
+}
+
+void freeAcceptor(uv_handle_t* h) {
+  Acceptor* acc = static_cast<Acceptor*>(h->data);
+  if (h == reinterpret_cast<uv_handle_t*>(&acc->poll)) return;  // the timer closes last
+  napi_env env = acc->env;
+  napi_delete_reference(env, acc->buffer);
+  napi_delete_reference(env, acc->callback);
+  napi_delete_reference(env, acc->resource);
+  napi_async_destroy(env, acc->context);
+  delete acc;
+}
+
+// acceptClose(handle): stops accepting and forgets the acceptor; the
+// listening socket stays open, the caller's to close (after this call).
+napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value a[1];
+  napi_value a[1] = {nullptr};
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Acceptor* acc = argc >= 1 ? byHandle(env, a[0]) : nullptr;
+  if (!acc) return nullptr;
+  acceptors[acc->handle] = nullptr;
+  acc->closed = true;
+  stopPolling(acc);
+  uv_timer_stop(&acc->timer);
+  // Closing the poll handle also drops the fd from libuv's epoll set, so the
+  // caller may close it at once.
+  uv_close(reinterpret_cast<uv_handle_t*>(&acc->poll), freeAcceptor);
+  uv_close(reinterpret_cast<uv_handle_t*>(&acc->timer), freeAcceptor);
+  return nullptr;
+}
+
+// acceptMore(n, handle = 0): n more clients may be accepted (connections that ended).
+napi_value More(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2] = {nullptr, nullptr};
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
   int32_t n = 1;
   if (argc >= 1) napi_get_value_int32(env, a[0], &n);
+  Acceptor* acc = argc >= 2 ? byHandle(env, a[1]) : (acceptors.empty() ? nullptr : acceptors[0]);
   if (acc) {
     acc->budget += n;
-    startPolling();
+    startPolling(acc);
   }
   return nullptr;
 }
 
-// listenTcp(ip, port, backlog) -> [fd, boundPort]: a non-blocking listening
-// socket, SO_REUSEADDR as ucspi-tcp and ipsvd bind; "::" also takes IPv4.
+// listenTcp(ip, port, backlog, v6only = false) -> [fd, boundPort]: a
+// non-blocking listening socket, SO_REUSEADDR as ucspi-tcp and ipsvd bind;
+// "::" also takes IPv4 unless v6only (inetd's tcp6 lines).
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
@@ -243,6 +315,7 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   std::string ip = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
   int backlog = info[2].As<Napi::Number>().Int32Value();
+  bool v6only = info.Length() >= 4 && info[3].ToBoolean().Value();
   sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t len;
@@ -264,7 +337,7 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   if (fd < 0) return ThrowErrno(env, "socket", errno);
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? &one : &zero, sizeof zero);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
     int e = errno;
     close(fd);
@@ -347,8 +420,11 @@ void InitAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
   exports.Set("adoptTcp", Napi::Function::New(env, AdoptTcp, "adoptTcp"));
   exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
+  exports.Set("acceptOpen", Napi::Function::New(env, OpenOne, "acceptOpen"));
   exports.Set("sendNow", Napi::Function::New(env, SendNow, "sendNow"));
   napi_value fn;
   napi_create_function(env, "acceptMore", NAPI_AUTO_LENGTH, More, nullptr, &fn);
   exports.Set("acceptMore", fn);
+  napi_create_function(env, "acceptClose", NAPI_AUTO_LENGTH, Close, nullptr, &fn);
+  exports.Set("acceptClose", fn);
 }

@@ -53,6 +53,15 @@ struct Request {
   bool lazy;   // a successful start need not wake the main loop
   int argc, envc;
   std::string argv, env;
+  // inetd's programs (all optional; tcpsvd and tcpserver use none):
+  std::string path;  // the file executed, not searched; argv[0] is then only a name
+  int flags = 0;     // SPAWN_*
+  long uid = -1;     // setuid(2) to it; -1: kept
+  std::vector<gid_t> gids;  // setgroups(2), gids[0] also setgid(2); none: kept
+};
+enum {
+  SPAWN_FD2 = 1,      // the socket is fd 2 as well (else fd 2 is the server's)
+  SPAWN_SESSION = 2,  // setsid(2): a session and process group of its own
 };
 
 
@@ -150,6 +159,9 @@ struct Plan {
   char* const* envp;
   std::vector<std::string> paths;  // argv[0], or each $PATH candidate in order
   int fd;
+  int flags;
+  long uid;
+  const std::vector<gid_t>* gids;
   SigSet sigs;       // to set back to SIG_DFL in the child
   volatile int err;  // written by the child when every exec failed
 };
@@ -162,12 +174,24 @@ struct Plan {
   // full mask.
   unsigned long dfl[4] = {0, 0, 0, 0};  // kernel struct sigaction, SIG_DFL
   for (int i = 0; i < p->sigs.n; i++) syscall(SYS_rt_sigaction, long(p->sigs.sig[i]), dfl, nullptr, 8);
-  // The socket on 0 and 1; fd 2 stays, minus the close-on-exec Node gave it.
-  for (int to = 0; to < 2; to++) {
-    if (p->fd == to) syscall(SYS_fcntl, to, F_SETFD, 0);
-    else if (syscall(SYS_dup3, p->fd, to, 0) < 0) goto fail;
+  if ((p->flags & SPAWN_SESSION) && syscall(SYS_setsid) < 0) goto fail;
+  {
+    // The socket on 0 and 1 (and 2 with SPAWN_FD2); else fd 2 stays, minus
+    // the close-on-exec Node gave it.
+    int n = (p->flags & SPAWN_FD2) ? 3 : 2;
+    for (int to = 0; to < n; to++) {
+      if (p->fd == to) syscall(SYS_fcntl, to, F_SETFD, 0);
+      else if (syscall(SYS_dup3, p->fd, to, 0) < 0) goto fail;
+    }
+    if (n == 2) syscall(SYS_fcntl, 2, F_SETFD, 0);
   }
-  syscall(SYS_fcntl, 2, F_SETFD, 0);
+  // Raw calls change this process alone (glibc's would signal every thread
+  // of the server): groups and gid first, the uid last.
+  if (!p->gids->empty()) {
+    if (syscall(SYS_setgroups, long(p->gids->size()), p->gids->data()) < 0) goto fail;
+    if (syscall(SYS_setgid, long((*p->gids)[0])) < 0) goto fail;
+  }
+  if (p->uid >= 0 && syscall(SYS_setuid, p->uid) < 0) goto fail;
   // Node's fds are close-on-exec, but the server may have inherited others
   // from its parent: the service gets 0, 1 and 2, nothing else.
   syscall(SYS_close_range, 3, ~0U, 0);
@@ -249,7 +273,9 @@ void spawnOne(Request* r) {
 
   // An embedded NUL would silently split an argument or variable: refuse it.
   int err = 0;
-  if (argv.size() != size_t(r->argc) + 1 || envp.size() != nbase + size_t(r->envc) + 1 || r->argc < 1) err = EINVAL;
+  if (argv.size() != size_t(r->argc) + 1 || envp.size() != nbase + size_t(r->envc) + 1 || r->argc < 1 ||
+      r->path.find('\0') != std::string::npos)
+    err = EINVAL;
 
   pid_t pid = -1;
   // libuv made the socket non-blocking; services expect blocking stdio, as
@@ -263,8 +289,12 @@ void spawnOne(Request* r) {
     plan.argv = argv.data();
     plan.envp = envp.data();
     plan.fd = r->fd;
+    plan.flags = r->flags;
+    plan.uid = r->uid;
+    plan.gids = &r->gids;
     dispositions(&plan.sigs);
-    candidates(argv[0], plan.paths);
+    if (!r->path.empty()) plan.paths.push_back(r->path);
+    else candidates(argv[0], plan.paths);
     err = spawnPlan(&plan, &pid);
   }
   int32_t id = r->id;
@@ -497,14 +527,17 @@ napi_value MakeTemplate(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// launchSpawn(argv, argc, env, envc, fd, id, owned, lazy, base): argv and env
+// launchSpawn(argv, argc, env, envc, fd, id, owned, lazy, base[, path, flags,
+// uid, gids]): argv and env
 // are NUL-joined and NUL-terminated; owned: fd is closed here after the
 // spawn; lazy: the STARTED event of a success may wait for the next wake-up;
-// base: a launchTemplate handle the environment starts with, or -1.
+// base: a launchTemplate handle the environment starts with, or -1; path:
+// the file executed ("": argv[0], searched in $PATH), flags: SPAWN_*, uid:
+// -1 or the user, gids: the groups (gids[0] the gid) or none.
 // The result arrives later through the setup callback.
 napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t n = 9;
-  napi_value a[9];
+  size_t n = 13;
+  napi_value a[13];
   napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
   if (!state || n < 9) {
     napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
@@ -524,6 +557,35 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, a[6], &owned);
   napi_get_value_bool(env, a[7], &lazy);
   napi_get_value_int32(env, a[8], &base);
+  if (n >= 13) {
+    // inetd's: (..., path, flags, uid, gids)
+    int32_t flags = 0;
+    int64_t uid = -1;
+    uint32_t ng = 0;
+    bool isArray = false;
+    napi_is_array(env, a[12], &isArray);
+    if (!copyString(env, a[9], r->path) || napi_get_value_int32(env, a[10], &flags) != napi_ok ||
+        napi_get_value_int64(env, a[11], &uid) != napi_ok || !isArray || napi_get_array_length(env, a[12], &ng) != napi_ok ||
+        ng > 65536) {
+      delete r;
+      napi_throw_type_error(env, nullptr, "launchSpawn(..., base, path, flags, uid, gids)");
+      return nullptr;
+    }
+    r->path.pop_back();  // copyString's NUL
+    r->flags = flags;
+    r->uid = uid < 0 ? -1 : long(uid);
+    for (uint32_t i = 0; i < ng; i++) {
+      napi_value g;
+      int64_t v = -1;
+      napi_get_element(env, a[12], i, &g);
+      if (napi_get_value_int64(env, g, &v) != napi_ok || v < 0 || v > 0xfffffffeLL) {
+        delete r;
+        napi_throw_range_error(env, nullptr, "launchSpawn: a group id out of range");
+        return nullptr;
+      }
+      r->gids.push_back(gid_t(v));
+    }
+  }
   if (base >= int32_t(templates.size())) {
     delete r;
     napi_throw_range_error(env, nullptr, "launchSpawn: no such template");

@@ -10,8 +10,8 @@ import { errnoName } from './lib/errstr';
 
 export interface Addon {
   // native/accept.cc
-  /** socket, SO_REUSEADDR, bind, listen (non-blocking): [fd, port bound]. */
-  listenTcp(ip: string, port: number, backlog: number): [fd: number, port: number];
+  /** socket, SO_REUSEADDR, bind, listen (non-blocking): [fd, port bound]. "::" takes IPv4 too unless v6only. */
+  listenTcp(ip: string, port: number, backlog: number, v6only?: boolean): [fd: number, port: number];
   /**
    * Start accepting on fd, at most budget clients undone at once. onBatch gets
    * the shared array (12 int32 per client: fd or -errno, family, remote port,
@@ -19,8 +19,12 @@ export interface Addon {
    * Once per process.
    */
   acceptSetup(fd: number, budget: number, noDelay: boolean, onBatch: (words: Int32Array, n: number) => void): Int32Array;
-  /** n more clients may be accepted (that many ended). */
-  acceptMore(n: number): void;
+  /** n more clients may be accepted (that many ended) by the acceptor handle (acceptSetup's: 0). */
+  acceptMore(n: number, handle?: number): void;
+  /** One more acceptor, as acceptSetup's, beside any others: its handle. The words reach onBatch. */
+  acceptOpen(fd: number, budget: number, noDelay: boolean, onBatch: (words: Int32Array, n: number) => void): number;
+  /** Stops and forgets an acceptor; its listening fd stays open (the caller closes it after). */
+  acceptClose(handle: number): void;
   /**
    * A listening TCP socket passed in (socket activation), made non-blocking
    * and close-on-exec: [fd, port, address text]. Throws ENOTSOCK for anything else.
@@ -40,6 +44,13 @@ export interface Addon {
    */
   launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
               lazy: boolean, base: number): void;
+  /**
+   * The same, for inetd's programs: path the file executed (not searched;
+   * argv[0] only its name), flags 1: the socket as fd 2 too, 2: a new
+   * session (setsid), uid -1 or the user, gids the groups (gids[0] the gid) or [].
+   */
+  launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
+              lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[]): void;
   // native/sys.cc
   /** flock(LOCK_EX|LOCK_NB): false when another holds it. */
   flockExNb(fd: number): boolean;

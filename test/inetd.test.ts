@@ -295,3 +295,37 @@ t.test('credsFor: uid, gid and supplementary groups as Debian\'s openbsd-inetd s
   t.equal(credsFor('nobody', undefined, 4242, db), 'nobody: not the user inetd runs as');
   t.same(db.getgrouplist('nobody', 65534), [65534, 4301]);
 });
+
+t.test('the addon accepts on every stream line at once, and closes each alone', {
+  skip: process.env.UCSPI_NO_NATIVE ? 'UCSPI_NO_NATIVE is set'
+    : fs.existsSync(path.join(__dirname, '..', 'build', 'Release', 'ucspi.node')) ? false : 'addon not built (node-gyp)',
+}, async (t) => {
+  const { loadNative } = await import('../src/native');
+  const { listenMany } = await import('../src/listen/native');
+  const addon = loadNative()!;
+  const got: Array<{ line: number; local: number; remote: number }> = [];
+  const socks = [0, 1, 2].map((line) => {
+    const s = listenMany(addon, '127.0.0.1', 0, 16, false);
+    s.accept((a) => {
+      got.push({ line, local: a.localPort, remote: a.remotePort });
+      fs.writeSync(a.fd, `line ${line}\n`);
+      fs.closeSync(a.fd);
+    }, (err) => t.fail(`accept: ${err.message}`));
+    return s;
+  });
+  t.teardown(() => { for (const s of socks) s.close(); });
+  const ask = (port: number) => new Promise<string>((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    let b = '';
+    c.setEncoding('utf8');
+    c.on('data', (d) => (b += d));
+    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    c.on('close', () => resolve(b));
+  });
+  for (const line of [2, 0, 1]) t.equal(await ask(socks[line].port), `line ${line}\n`, `line ${line} answers on its own socket`);
+  t.same(got.map((g) => [g.line, g.local]), [[2, socks[2].port], [0, socks[0].port], [1, socks[1].port]], 'each client reaches its own line');
+  socks[1].close();
+  t.equal(await ask(socks[1].port), 'ECONNREFUSED', 'a closed line no longer listens');
+  t.equal(await ask(socks[0].port), 'line 0\n', 'the others still accept');
+  t.equal(await ask(socks[2].port), 'line 2\n');
+});

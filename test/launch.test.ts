@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../src/launch/launch';
+import { type EnvBase, type ExitStatus, type Launcher, type LaunchSpec, toBytes } from '../src/launch/launch';
 import { createNativeLauncher } from '../src/launch/native';
 import { createSpawnLauncher } from '../src/launch/spawn';
 
@@ -31,7 +31,8 @@ interface Run {
 }
 
 // Start argv on one accepted loopback connection; the client sends input, reads to EOF.
-function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart = false, base?: EnvBase): Promise<Run> {
+function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart = false, base?: EnvBase,
+             extra: Partial<LaunchSpec> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout running ${argv.join(' ')}`)), 15000);
     const result: Run = { err: null, pid: 0, output: '' };
@@ -46,7 +47,7 @@ function run(l: Launcher, argv: string[], env: string[], input = '', lazyStart =
     };
     const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const fd = (sock as any)._handle.fd as number;
-      l.launch({ argv, env, base, fd, owned: false, lazyStart }, (err, pid) => {
+      l.launch({ argv, env, base, fd, owned: false, lazyStart, ...extra }, (err, pid) => {
         if (exited) result.order = 'exit before start';
         result.err = err;
         result.pid = pid;
@@ -271,8 +272,42 @@ t.test('native launcher', { skip: fs.existsSync(addonPath) ? false : 'addon not 
   t.equal(l.name, 'native');
   t.equal(createNativeLauncher(), l, 'one launcher per process');
   launcherTests(t, l);
+
+  // inetd's programs (src/inetd/table.ts) through the same launcher.
+  t.test("inetd's description: the path apart from argv[0], the socket as fd 2, a session, the user and groups", async (t) => {
+    const script = 'tr "\\0" "\\n" < /proc/$$/cmdline | head -1; readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; ' +
+      'ps -o sid= -o pgid= -p $$; echo $$; id -u; id -G';
+    const r = await run(l, ['myname', '-c', script], [], '', false, undefined,
+      { path: '/bin/sh', socketOn2: true, session: true, ...(process.getuid!() === 0 ? { uid: 65534, gids: [65534, 4, 1] } : {}) });
+    t.equal(r.err, null);
+    const lines = r.output.split('\n').slice(1);
+    t.equal(r.output.split('\n')[0], 'myname', 'argv[0] is the name given, not the path run');
+    t.match(lines[0], /^socket:\[\d+\]$/);
+    const sock = lines[0];
+    t.same([lines[1], lines[2]], [sock, sock], 'fd 1 and fd 2 are the socket too');
+    const [sid, pgid] = lines[3].trim().split(/\s+/);
+    t.same([sid, pgid], [lines[4], lines[4]], 'a session and process group of its own');
+    if (process.getuid!() === 0) {
+      t.equal(lines[5], '65534', 'the user');
+      t.same(lines[6].split(' ').map(Number).sort((a, b) => a - b), [1, 4, 65534], 'the groups, supplementary ones included');
+    }
+    t.same(r.status, { pid: r.pid, code: 0, signal: null });
+    // The path is not searched: a bare name is tried as it is, relative to the directory.
+    const bare = await run(l, ['sh', '-c', 'echo no'], [], '', false, undefined, { path: 'sh', socketOn2: true });
+    t.equal(bare.err?.code, 'ENOENT');
+    t.equal(bare.output, '');
+    // Without those, fd 2 is still the server's and the session ours (tcpsvd's contract).
+    const plain = await run(l, sh('readlink /proc/$$/fd/2; ps -o sid= -p $$'), []);
+    t.equal(plain.output.split('\n')[0], fs.readlinkSync('/proc/self/fd/2'));
+    t.equal(Number(plain.output.split('\n')[1]), Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3]));
+  });
 });
 
 t.test('child_process launcher', async (t) => {
   launcherTests(t, createSpawnLauncher());
+  t.test("inetd's description is refused, not half kept", async (t) => {
+    const r = await run(createSpawnLauncher(), ['myname', '-c', 'echo ran'], [], '', false, undefined, { path: '/bin/sh', socketOn2: true });
+    t.equal(r.err?.code, 'ENOTSUP');
+    t.equal(r.output, '');
+  });
 });

@@ -13,6 +13,7 @@ import { strerror, Table } from '../inetd/table';
 import { resolveListenHost } from '../listen/resolve';
 import { closeInherited } from '../launch/spawn';
 import { keepIgnored } from '../lib/ignored';
+import { chooseBackend } from '../engine/backend';
 
 const USAGE = 'usage: inetd [-dEil] [-q len] [-R rate] [configuration_file]';
 const CONFIG = '/etc/inetd.conf';
@@ -130,12 +131,6 @@ export async function main(argv: string[]): Promise<void> {
   if (uid === 0) {
     try { process.setgroups?.([process.getgid!()]); } catch { /* as the original: not checked */ }
   }
-  // Memory over speed: a new program per client costs far more than the little
-  // JavaScript around it, so no optimising compiler (its code and its threads'
-  // work), and a young generation that never grows (the garbage per client is small).
-  setFlagsFromString('--no-opt');
-  setFlagsFromString('--max-semi-space-size=1');
-  setFlagsFromString('--semi-space-growth-factor=1');
   process.umask(0o22);
   const log = createLog(o.debug);
   if (o.badRate !== undefined) log.syslog('err', `-R ${o.badRate}: bad value for service invocation rate`);
@@ -146,7 +141,24 @@ export async function main(argv: string[]): Promise<void> {
     // as openbsd-inetd: no pid file, no complaint
   }
   const ipv6 = ipv6Works();
-  const table = new Table({ log, env, backlog: o.backlog, uid });
+  // Stream nowait lines on the addon's accept and launch path, as tcpsvd's clients, when it is there.
+  let backend;
+  try {
+    backend = chooseBackend((what, err) => log.syslog('warning', `${what}: ${err.message}`));
+  } catch (e) {
+    log.syslog('err', (e as Error).message);
+    process.exit(1);
+  }
+  const native = backend.addon ? { addon: backend.addon, launcher: backend.launcher } : undefined;
+  // A young generation that never grows (the garbage per client is small).
+  // Through child_process a new program per client costs far more than the
+  // little JavaScript around it: memory over speed, no optimising compiler
+  // (its code and its threads' work). On the addon's path that JavaScript
+  // is most of inetd's own time per client, as it is tcpsvd's: compiled.
+  if (!native) setFlagsFromString('--no-opt');
+  setFlagsFromString('--max-semi-space-size=1');
+  setFlagsFromString('--semi-space-growth-factor=1');
+  const table = new Table({ log, env, backlog: o.backlog, uid, native });
   const config = o.config!;
   await table.apply((await readConfig(config, o, log, ipv6, true))!);
   // SIGHUP: reread; queued so that two rereads never interleave.

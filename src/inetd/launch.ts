@@ -1,13 +1,12 @@
 // Starting a service's program as openbsd-inetd does: the socket as fds 0, 1
 // and 2, in a session of its own, argv from the line (argv[0] apart from the
 // program's path), as the line's user (and group) with that user's
-// supplementary groups, with inetd's environment. Not through the addon's
-// posix_spawn launcher of tcpsvd: only a fork can change user for one child,
-// and that launcher gives the server's stderr as fd 2 and takes argv[0] as
-// the path. Through the addon's spawnAs when the groups change (Node's
-// child_process clears the supplementary groups whenever it changes uid or
-// gid); through child_process otherwise, or without the addon (then with no
-// supplementary groups).
+// supplementary groups, with inetd's environment. Stream nowait lines on the
+// addon's path go through the addon's launcher, as tcpsvd's clients
+// (table.ts, with credsFor: NSS for every client, as openbsd-inetd); what is here serves the others: through the
+// addon's spawnAs when the groups change (Node's child_process clears the
+// supplementary groups whenever it changes uid or gid); through child_process
+// otherwise, or without the addon (then with no supplementary groups).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import * as path from 'node:path';

@@ -1,15 +1,20 @@
 // The service table: one socket per entry of inetd.conf, and what serves it.
-// stream nowait programs get the client's socket; internal services are
+// stream nowait programs get the client's socket (accepted by the addon when it is there); internal services are
 // answered here; datagram programs get the socket itself (listen/udp.ts)
 // and, for "wait", the socket is not watched again until the program exits. A reread
 // (SIGHUP) keeps every socket whose entry is still there (same service,
 // host, protocol and address) and only changes what serves it; live
 // connections are never touched.
 import * as dgram from 'node:dgram';
+import { closeSync } from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { bindUdp, udpAddon, type UdpSocket } from '../listen/udp';
-import type { ExitStatus } from '../launch/launch';
+import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
+import type { Accepted } from '../listen/listen';
+import { listenMany, type NativeSocket } from '../listen/native';
+import type { Addon } from '../native';
 import { type Entry, keyOf } from './conf';
 import { answerDatagram, badSender, DgramState, loopPort, serveStream } from './internal';
 import { credsFor, spawnProgram } from './launch';
@@ -38,12 +43,20 @@ export interface TableOptions {
   /** -q: listen(2) backlog. */
   backlog: number;
   uid: number;
+  /**
+   * The addon's path (src/engine/backend.ts chose it): stream nowait lines
+   * are accepted in native/accept.cc and their programs started by its
+   * launcher, as tcpsvd's clients. Without it, net.Server and spawnProgram.
+   */
+  native?: { addon: Addon; launcher: Launcher };
 }
 
 interface Live {
   entry: Entry;
   key: string;
   server?: net.Server;
+  /** The stream socket on the addon's path. */
+  nsock?: NativeSocket;
   udp?: dgram.Socket;
   usock?: UdpSocket;
   /** A line this inetd does not serve: said once, not retried. */
@@ -73,6 +86,8 @@ function rawStatus(st: ExitStatus): string {
 export class Table {
   private readonly live = new Map<string, Live>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The programs' environment as the native launcher keeps it (made once). */
+  private envBase: EnvBase | undefined;
 
   constructor(private readonly o: TableOptions) {}
 
@@ -119,6 +134,8 @@ export class Table {
     l.closed = true;
     l.server?.close();
     l.server = undefined;
+    l.nsock?.close();
+    l.nsock = undefined;
     try { l.udp?.close(); } catch { /* closed */ }
     l.udp = undefined;
     if (l.usock) {
@@ -150,7 +167,7 @@ export class Table {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       for (const l of this.live.values()) {
-        if (!l.server && !l.udp && !l.usock && !l.notServed) void this.open(l);
+        if (!l.server && !l.nsock && !l.udp && !l.usock && !l.notServed) void this.open(l);
       }
     }, RETRYTIME * 1000);
     this.retryTimer.unref?.();
@@ -163,6 +180,14 @@ export class Table {
     // stream wait (a program that accepts by itself) needs the listening socket
     // unwatched while it runs, which net.Server cannot do.
     if (e.wait) throw new NotServed('stream wait is not served (the program would accept by itself)');
+    if (this.o.native) {
+      // As net.Server's listen takes the backlog (0: its default).
+      const sock = listenMany(this.o.native.addon, e.ip, e.port, this.o.backlog || 511, e.v6 && e.proto !== 'tcp46');
+      l.nsock = sock;
+      sock.accept(this.guarded(l, (a: Accepted) => this.onNativeClient(l, sock, a)),
+        (err) => this.o.log.syslog('warning', `accept (for ${l.entry.service}): ${strerror(err)}`));
+      return Promise.resolve();
+    }
     const server = net.createServer({ pauseOnConnect: true });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -197,6 +222,62 @@ export class Table {
     }
     // The child has its own copy of the socket once started (or none): ours goes.
     this.runProgram(l, fd, () => s.destroy(), () => {});
+  }
+
+  /** A client of a stream line on the addon's path: its fd is ours until a program or net.Socket has it. */
+  private onNativeClient(l: Live, sock: NativeSocket, a: Accepted): void {
+    const fd = a.fd;
+    // Accepted in the batch that closed its line (looping): dropped, as the backlog of a closed socket.
+    if (l.nsock !== sock) { closeSync(fd); return; }
+    const e = l.entry;
+    const log = this.o.log;
+    log.trace(`someone wants ${e.service}`);
+    log.trace(`accept, ctrl ${fd}`);
+    // Connections from port 20 look like an FTP bounce: dropped unserved.
+    if (a.remotePort === 20) { closeSync(fd); return; }
+    log.trace(`someone wants ${e.service}`);
+    const bi = e.internal;
+    if (!bi || bi.forks) {
+      if (!this.counted(l, () => closeSync(fd))) return;
+    }
+    if (bi) {
+      const s = new net.Socket({ fd, readable: true, writable: true });
+      serveStream(bi.name, s);
+      return;
+    }
+    this.launchNative(l, fd);
+  }
+
+  /** The line's program through the addon's launcher, fd (ours, closed by it) as its 0, 1 and 2. */
+  private launchNative(l: Live, fd: number): void {
+    const e = l.entry;
+    const log = this.o.log;
+    const launcher = this.o.native!.launcher;
+    const creds = credsFor(e.user, e.group, this.o.uid);
+    if (typeof creds === 'string') {
+      closeSync(fd);
+      log.syslog('err', creds);
+      return;
+    }
+    if (!this.envBase) {
+      const vars: string[] = [];
+      for (const [k, v] of Object.entries(this.o.env)) if (v !== undefined) vars.push(toBytes(`${k}=${v}`));
+      this.envBase = launcher.envBase(vars);
+    }
+    launcher.launch({
+      // Without -d nothing is said at a start: its event may wait for the exit's.
+      argv: e.argv, env: [], base: this.envBase, fd, owned: true, lazyStart: !log.debug,
+      path: path.resolve(e.server), socketOn2: true, session: true, uid: creds.uid, gids: creds.gids,
+    }, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
+      if (err) {
+        log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
+        return;
+      }
+      log.trace(`${pid} execv ${e.server}`);
+    }), this.guarded(l, (st: ExitStatus) => {
+      log.trace('reaping asked for');
+      log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
+    }));
   }
 
   /**

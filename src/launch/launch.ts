@@ -22,6 +22,20 @@ export interface LaunchSpec {
    * wake-up of the event loop per child.
    */
   lazyStart?: boolean;
+  /**
+   * inetd's programs (the native launcher only; the child_process one
+   * refuses a spec with any of these): the file executed, as given, not
+   * searched (argv[0] is then only the name the program is given) ...
+   */
+  path?: string;
+  /** ... the socket as fd 2 as well ... */
+  socketOn2?: boolean;
+  /** ... a session of its own (setsid) ... */
+  session?: boolean;
+  /** ... this user (setuid) ... */
+  uid?: number;
+  /** ... and these groups (setgroups; gids[0] also setgid). */
+  gids?: readonly number[];
 }
 
 /** Text (UTF-8) as a byte string, one char per byte: what LaunchSpec.env holds. */

@@ -90,7 +90,13 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
         lastJoined = spec.argv.join('\0') + '\0';
       }
       const env = vars.length ? vars.join('\0') + '\0' : '';
-      spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
+      if (spec.path === undefined && !spec.socketOn2 && !spec.session && spec.uid === undefined && spec.gids === undefined) {
+        spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
+        return;
+      }
+      const flags = (spec.socketOn2 ? 1 : 0) | (spec.session ? 2 : 0);
+      spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
+        spec.path ?? '', flags, spec.uid ?? -1, spec.gids ? [...spec.gids] : []);
     },
   });
 }

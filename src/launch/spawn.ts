@@ -57,6 +57,13 @@ export function createSpawnLauncher(): Launcher {
     name: 'spawn',
     envBase: (vars) => ({ vars }),
     launch(spec: LaunchSpec, started, exited) {
+      if (spec.path !== undefined || spec.socketOn2 || spec.session || spec.uid !== undefined || spec.gids !== undefined) {
+        // inetd's programs take this path through src/inetd/launch.ts, never a launcher.
+        if (spec.owned) closeSync(spec.fd);
+        started(Object.assign(new Error('spawn: path, fd 2, session and ids need the native launcher'),
+          { code: 'ENOTSUP', errno: -95, syscall: 'spawn' }), 0);
+        return;
+      }
       let child;
       try {
         // A signal ignored at start stays so (lib/ignored.ts).
