@@ -282,6 +282,9 @@ t.test('pure-Node path: clients that connect and hang up while -c is full cost n
   t.ok(fds() <= base + 20, `descriptors: ${fds()}, idle with the holder ${base}, backlog 20`);
   holder.write('go\n');
   await waitFor('the holder answered', () => answer === 'ok\n');
+  // The held ones (at most -b) are served in turn first: a client that comes
+  // while -b of them still wait is closed, as a full backlog refuses it.
+  await waitFor('the held clients served', () => descendants(pid).length === 0 && fds() <= base, 30000);
   t.equal(await talk(srv.port, { send: 'x\n' }), 'ok\n', 'the next client is served');
 });
 
