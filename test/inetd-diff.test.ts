@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { BIN, descendants, killGroup, needPackage, ours, sleep, spawn, waitFor, which } from './helpers/common';
 import {
-  canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, TCPD, tcpTalk, tmpDir, udpAsk,
+  canUnshare, freePortOn, needOpenbsdInetd, randomLoopback, startInetd, type StartOptions, TCPD, tcpTalk, tmpDir, udpAsk,
 } from './helpers/inetd';
 import { listeners } from './helpers/net';
 import { needExtrausers } from './helpers/nss';
@@ -442,18 +442,8 @@ t.test('user, user:group, user.group: the same uid, gid and supplementary groups
     fs.writeFileSync(passwd, `${fs.readFileSync('/etc/passwd', 'utf8')}itest:x:4242:4242::/nonexistent:/usr/sbin/nologin\n`);
     fs.writeFileSync(group, `${fs.readFileSync('/etc/group', 'utf8')}itest:x:4242:\ngone1:x:4301:itest,nobody\ngone2:x:4302:daemon,itest\nroot2:x:4303:root\n`);
     const users = ['itest', 'itest:gone2', 'itest.gone2', 'root', 'root:gone1', 'root.gone1', 'nobody', 'itest:nosuch', 'itest.gone1.x', 'itest:gone1:gone2'];
-    const ports = await Promise.all(users.map(() => freePortOn(ip)));
-    const conf = path.join(dir, 'inetd.conf');
-    fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
     // Started with supplementary groups of its own: a root line's program must not get them.
-    const srv = await startInetd(impl, conf, dir, { tcp: ports, passwd, group, prefix: ['setpriv', '--groups', '4302,4301', '--regid', '4302'] });
-    try {
-      const out: Record<string, string> = {};
-      for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
-      return out;
-    } finally {
-      await srv.stop();
-    }
+    return idPerUser(impl, dir, ip, users, { passwd, group, prefix: ['setpriv', '--groups', '4302,4301', '--regid', '4302'] });
   });
   t.same(seen.ours, {
     'itest': 'uid=4242(itest) gid=4242(itest) groups=4242(itest),4301(gone1),4302(gone2)\n',
@@ -467,6 +457,21 @@ t.test('user, user:group, user.group: the same uid, gid and supplementary groups
   }, 'initgroups for a user; root with a group keeps root\'s own; the group is all after the first . or :');
 });
 
+/** One line per user field running id(1) on ip, inetd started with more: what each line's client reads ('closed' for nothing). */
+async function idPerUser(impl: 'ours' | 'debian', dir: string, ip: string, users: string[], more: StartOptions): Promise<Record<string, string>> {
+  const ports = await Promise.all(users.map(() => freePortOn(ip)));
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
+  const srv = await startInetd(impl, conf, dir, { tcp: ports, ...more });
+  try {
+    const out: Record<string, string> = {};
+    for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
+    return out;
+  } finally {
+    await srv.stop();
+  }
+}
+
 // Users and groups only NSS knows (libnss-extrausers here; LDAP or systemd's
 // dynamic users in the field): openbsd-inetd asks getpwnam, getgrnam and
 // initgroups, so the program gets the same ids and groups, NSS-only groups included.
@@ -478,17 +483,7 @@ t.test('user and group fields of users and groups only NSS knows: the same id as
     fs.writeFileSync(path.join(eu, 'passwd'), 'nssu:x:4343:4343::/nonexistent:/usr/sbin/nologin\n');
     fs.writeFileSync(path.join(eu, 'group'), 'nssu:x:4343:\nnssg:x:4344:nssu,nobody\nnssg2:x:4345:nssu\nnssroot:x:4346:root\n');
     const users = ['nssu', 'nssu:nssg', 'nssu.nssg2', 'nobody', 'nobody:nssg2', 'root:nssg', 'nssu:nosuch'];
-    const ports = await Promise.all(users.map(() => freePortOn(ip)));
-    const conf = path.join(dir, 'inetd.conf');
-    fs.writeFileSync(conf, users.map((u, i) => `${ip}:${ports[i]} stream tcp nowait ${u} /usr/bin/id id\n`).join(''));
-    const srv = await startInetd(impl, conf, dir, { tcp: ports, extrausers: eu });
-    try {
-      const out: Record<string, string> = {};
-      for (const [i, u] of users.entries()) out[u] = closed(await tcpTalk(ip, ports[i]));
-      return out;
-    } finally {
-      await srv.stop();
-    }
+    return idPerUser(impl, dir, ip, users, { extrausers: eu });
   });
   t.same(seen.ours, {
     'nssu': 'uid=4343(nssu) gid=4343(nssu) groups=4343(nssu),4344(nssg),4345(nssg2)\n',
