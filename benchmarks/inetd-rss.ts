@@ -11,23 +11,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './run';
+import { freePort, live, scratchDir } from './run';
 
 const root = path.resolve(__dirname, '..', '..');
 const BIN = path.join(root, 'bin');
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 20);
 const GOAL_MB = 50;
-const top = fs.mkdtempSync(path.join(os.tmpdir(), 'inetdrss-'));
-const live = new Set<ChildProcess>();
-
-function cleanup(): void {
-  for (const p of live) { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }
-  fs.rmSync(top, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(111));
+// Started processes (live) and the scratch directory go when the benchmark ends (run.ts).
+const top = scratchDir('inetdrss-');
 
 function start(cmd: string, args: string[]): ChildProcess {
   const p = spawn(cmd, args, { detached: true, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });

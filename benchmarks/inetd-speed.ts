@@ -15,9 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { build, freePort, load } from './run';
+import { build, freePort, live, load, scratchDir } from './run';
 import { median } from './table';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -27,15 +26,8 @@ const SECS = Number(process.env.BENCH_SECS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const XINETD = process.env.BENCH_XINETD ?? '';
 const CONC = [1, 8, 32];
-const top = fs.mkdtempSync(path.join(os.tmpdir(), 'inetdspeed-'));
-const live = new Set<ChildProcess>();
-
-function cleanup(): void {
-  for (const p of live) { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }
-  fs.rmSync(top, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(111));
+// Started processes (live) and the scratch directory go when the benchmark ends (run.ts).
+const top = scratchDir('inetdspeed-');
 
 function tryConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
@@ -44,11 +45,21 @@ function tcpsvdArgs(port: number, prog: string[], rules?: string): string[] {
 }
 
 export const live = new Set<ChildProcess>();
+const scratch: string[] = [];
 function killAll(): void {
-  for (const p of live) p.kill('SIGKILL');
+  // A process started in a group of its own goes with its group.
+  for (const p of live) { try { process.kill(-p.pid!, 'SIGKILL'); } catch { p.kill('SIGKILL'); } }
   live.clear();
+  for (const d of scratch) fs.rmSync(d, { recursive: true, force: true });
 }
 process.on('exit', killAll);
+
+/** A scratch directory under the system's temporary one, removed when the benchmark ends however it ends. */
+export function scratchDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+}
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     killAll();
