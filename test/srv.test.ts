@@ -2,6 +2,7 @@
 // daemontools' svscan + supervise. Each gets its own temp dirs ($SRVDIR with
 // the service, $SVDIR for the scanner); everything is killed at teardown.
 import t, { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, daemon, killUnder, ours, pidOf, run, service, supervised, tmp, waitFor } from './helpers/svdir';
@@ -182,15 +183,19 @@ t.test('errors name the service and the file; exit codes', async (t) => {
   t.match(r.stderr, `srv: warning: demo: unable to create ${path.join(dir, 'env')}`);
 });
 
-t.test("runit's supervise/stat and pid stand in for an unreadable supervise/status", async (t) => {
-  const { dir, srv } = setup(t);
+/** dir/supervise with an ok FIFO held open for reading: what makes a directory supervised. */
+function withOk(t: Test, dir: string): string {
   const sup = path.join(dir, 'supervise');
   fs.mkdirSync(sup);
-  const { execFileSync } = await import('node:child_process');
   execFileSync('mkfifo', [path.join(sup, 'ok')], { timeout: 5000 });
-  // Holding a reader on supervise/ok is what makes a directory supervised.
   const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   t.teardown(() => fs.closeSync(fd));
+  return sup;
+}
+
+t.test("runit's supervise/stat and pid stand in for an unreadable supervise/status", async (t) => {
+  const { dir, srv } = setup(t);
+  const sup = withOk(t, dir);
   fs.writeFileSync(path.join(sup, 'status'), 'short');
   fs.writeFileSync(path.join(sup, 'stat'), 'run\n');
   fs.writeFileSync(path.join(sup, 'pid'), '4242\n');
@@ -302,12 +307,7 @@ t.test("--add next to daemontools' svscan: not signalled (ALRM would end it), fo
 
 t.test('commands go only to a FIFO: a supervise/control that is a link to a file is not written', async (t) => {
   const { root, dir, srv } = setup(t);
-  const sup = path.join(dir, 'supervise');
-  fs.mkdirSync(sup);
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('mkfifo', [path.join(sup, 'ok')], { timeout: 5000 });
-  const fd = fs.openSync(path.join(sup, 'ok'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  t.teardown(() => fs.closeSync(fd));
+  const sup = withOk(t, dir);
   const victim = path.join(root, 'victim');
   fs.writeFileSync(victim, 'root:x:0:0\n', { mode: 0o600 });
   fs.symlinkSync(victim, path.join(sup, 'control'));
@@ -323,7 +323,6 @@ t.test('commands go only to a FIFO: a supervise/control that is a link to a file
 
 t.test('a FIFO in place of log/run or a supervise file does not hang srv', async (t) => {
   const { dir, srv } = setup(t);
-  const { execFileSync } = await import('node:child_process');
   fs.rmSync(path.join(dir, 'log', 'run'));
   execFileSync('mkfifo', [path.join(dir, 'log', 'run')], { timeout: 5000 });
   const sup = path.join(dir, 'supervise');
