@@ -15,12 +15,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -88,6 +90,17 @@ struct State {
   std::mutex qlock;
   std::condition_variable qcond;
   std::deque<Request*> queue;
+  int spawning = 0;  // with qlock: requests queued or being spawned by a spawner
+  // The child spawned on the main thread while no other was live: watched
+  // through a pidfd in our own epoll set (polled by the main loop) and
+  // reaped here, so that at low concurrency neither the reaper thread nor
+  // a cross-thread wake-up is on a client's path. 0: none.
+  std::atomic<pid_t> solo{0};
+  int32_t soloId = 0;
+  int soloFd = -1;
+  int epfd = -1;  // holds soloFd while there is one
+  uv_poll_t epPoll;
+  int inlineMode = 1;  // UCSPI_SPAWN_INLINE: 0 never, 1 when nothing else is being spawned
 
   std::mutex elock;
   std::vector<Event> events;
@@ -260,7 +273,9 @@ int spawnPlan(Plan* p, pid_t* pid) {
   return 0;
 }
 
-void spawnOne(Request* r) {
+// solo: spawned on the main thread with no other child live: watched by
+// pidfd on the main loop rather than by the reaper thread, where it can be.
+void spawnOne(Request* r, bool solo = false) {
   std::vector<char*> argv, envp;
   size_t nbase = r->base ? r->base->vars.size() : 0;
   argv.reserve(r->argc + 1);
@@ -309,6 +324,18 @@ void spawnOne(Request* r) {
   // STARTED is posted before the reaper may know the child, so it always
   // precedes EXITED.
   post({STARTED, id, pid, 0}, !lazy);
+  if (solo && state->epfd >= 0) {
+    int pfd = int(syscall(SYS_pidfd_open, pid, 0));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    if (pfd >= 0 && epoll_ctl(state->epfd, EPOLL_CTL_ADD, pfd, &ev) == 0) {
+      state->soloFd = pfd;
+      state->soloId = id;
+      state->solo.store(pid);
+      return;
+    }
+    if (pfd >= 0) close(pfd);
+  }
   {
     std::lock_guard<std::mutex> g(state->clock);
     state->children.emplace(pid, id);
@@ -326,6 +353,8 @@ void* spawner(void*) {
       state->queue.pop_front();
     }
     spawnOne(r);
+    std::lock_guard<std::mutex> g(state->qlock);
+    state->spawning--;
   }
   return nullptr;
 }
@@ -394,6 +423,36 @@ void* reaper(void*) {
   return nullptr;
 }
 
+// Main thread: reaps the solo child if it has exited (false if not yet),
+// and queues its event.
+bool reapSolo() {
+  pid_t pid = state->solo.load();
+  if (pid == 0) return false;
+  int st = 0;
+  pid_t r;
+  while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR) {}
+  if (r == 0) return false;
+  epoll_ctl(state->epfd, EPOLL_CTL_DEL, state->soloFd, nullptr);
+  close(state->soloFd);
+  state->soloFd = -1;
+  state->solo.store(0);
+  // r < 0 (ECHILD): reaped behind our back; its status is unknown.
+  Event ev{EXITED, state->soloId, r > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+           r > 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0};
+  std::lock_guard<std::mutex> e(state->elock);
+  if (!state->closing) state->events.push_back(ev);
+  return true;
+}
+
+void drain(uv_async_t*);
+
+// Main loop: our epoll set is readable: the solo child has exited.
+void onSoloExit(uv_poll_t*, int, int) {
+  epoll_event evs[4];
+  epoll_wait(state->epfd, evs, 4, 0);  // level-triggered: only to be told, nothing to consume
+  if (reapSolo()) drain(nullptr);
+}
+
 // Main thread: hand every pending event to JavaScript in one call.
 void drain(uv_async_t*) {
   std::vector<Event> batch;
@@ -426,6 +485,7 @@ void cleanup(void*) {
     state->closing = true;
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&state->async), nullptr);
+  if (state->epfd >= 0) uv_close(reinterpret_cast<uv_handle_t*>(&state->epPoll), nullptr);
 }
 
 bool startThread(void* (*fn)(void*)) {
@@ -466,9 +526,16 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   napi_create_reference(env, resource, 1, &state->resource);
   napi_async_init(env, resource, Napi::String::New(env, "ucspi-launch"), &state->context);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);
+  state->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (state->epfd >= 0) {
+    uv_poll_init(loop, &state->epPoll, state->epfd);
+    uv_poll_start(&state->epPoll, UV_READABLE, onSoloExit);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&state->epPoll));
+  }
 
   // Several spawners: each posix_spawn blocks its thread until the child has
   // exec'd, so one thread would serialise the exec's of concurrent clients.
+  if (const char* s = getenv("UCSPI_SPAWN_INLINE")) state->inlineMode = atoi(s) ? 1 : 0;
   int threads = 3;
   if (const char* s = getenv("UCSPI_SPAWN_THREADS")) {
     int n = atoi(s);
@@ -602,11 +669,33 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   r->lazy = lazy;
   r->id = id;
   if (state->outstanding++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&state->async));
+  // When no other child is live, queued or being spawned, this one is done
+  // here, on the main thread: handing it to a spawner costs a wake-up of
+  // another thread (tens of microseconds) on the path of every client at
+  // low concurrency, and the main loop has nothing else to do meanwhile.
+  // With other clients being served the spawners take them, so that the
+  // loop keeps accepting while children are being exec'd (spawning every
+  // client here halves the rate at 8 concurrent clients).
   {
     std::lock_guard<std::mutex> g(state->qlock);
-    state->queue.push_back(r);
+    if (state->inlineMode == 0 || state->spawning > 0 || state->outstanding > 1) {
+      state->spawning++;
+      state->queue.push_back(r);
+      r = nullptr;
+    }
   }
-  state->qcond.notify_one();
+  if (!r) {
+    state->qcond.notify_one();
+    return nullptr;
+  }
+  // No handler of Node's may run in the vfork child, which shares our
+  // memory until exec: every signal is blocked around it, as the spawner
+  // threads always have them (the child unblocks them before exec).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  spawnOne(r, state->solo.load() == 0);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return nullptr;
 }
 
@@ -620,6 +709,7 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
 // client's status line. One waitid(2) when nothing has exited.
 void LaunchReapNow() {
   if (!state) return;
+  reapSolo();
   {
     std::lock_guard<std::mutex> g(state->clock);
     while (!state->children.empty()) {
@@ -628,7 +718,8 @@ void LaunchReapNow() {
       if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0) break;
       auto it = state->children.find(si.si_pid);
       // Not listed (yet): its spawner reaps it, or lists it and the reaper
-      // thread takes it. waitid shows one zombie at a time: stop here.
+      // thread takes it (or it is the solo child, reaped above if it had
+      // exited). waitid shows one zombie at a time: stop here.
       if (it == state->children.end()) break;
       reapLocked(it);
     }

@@ -67,9 +67,56 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-t.test('an exit that happened before the accept is logged before it', { skip }, async (t) => {
+const ORDER = [
+  'tcpserver: status: 0/2',
+  'tcpserver: status: 1/2',
+  'tcpserver: pid N from 127.0.0.1',
+  'tcpserver: end N status 0',
+  'tcpserver: status: 0/2',
+  'tcpserver: status: 1/2',
+  'tcpserver: pid N from 127.0.0.1',
+];
+const startLines = (text: string) => text.split('\n').filter((l) => /^tcpserver: (status:|end|pid) /.test(l))
+  .map((l) => l.replace(/(pid|end) \d+/, '$1 N'));
+
+// A child started while no other is live is spawned on the main thread and
+// watched there (a pidfd); its exit and the next client can then be ready
+// in the same turn of the loop, the client ahead. The whole server is
+// stopped while both happen, so that they are.
+t.test('an exit and a client ready at once: the exit is logged first (main-thread child)', async (t) => {
   const srv = await startServer(ours('tcpserver'), ['-v', '-c', '2', '-HR', '-l0', '127.0.0.1', '0', 'sh', '-c', 'read x'], {
     PATH: process.env.PATH,
+  });
+  t.teardown(() => srv.stop());
+  const pid = srv.proc.pid!;
+  const first = await connect(srv.port);
+  t.teardown(() => first.destroy());
+  const child = Number((await srv.waitLog(/pid (\d+) from/)).match(/pid (\d+) from/)![1]);
+  process.kill(pid, 'SIGSTOP');
+  let second: net.Socket | undefined;
+  try {
+    // The client first, then the exit: the accept is ahead in the loop's
+    // queue, and the exit must still be seen first, as the originals'
+    // SIGCHLD handler runs before accept(2) returns.
+    second = await connect(srv.port);  // the kernel completes the handshake: it waits in the backlog
+    first.end('\n');
+    await waitFor('the first child a zombie', () => state(child) === 'Z');
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  t.teardown(() => second?.destroy());
+  await waitFor('the second child started', () => (srv.stderr().match(/pid \d+ from/g) ?? []).length === 2);
+  t.same(startLines(srv.stderr()), ORDER, 'the end and its status line come before the second client\'s status line');
+  t.equal(state(child), undefined, 'the first child was reaped');
+  second!.end('\n');
+  await srv.waitLog(/end \d+ status 0[\s\S]*end \d+ status 0/);
+});
+
+t.test('an exit that happened before the accept is logged before it', { skip }, async (t) => {
+  // UCSPI_SPAWN_INLINE=0: every child goes through the spawner and reaper
+  // threads, whose waitid this test holds.
+  const srv = await startServer(ours('tcpserver'), ['-v', '-c', '2', '-HR', '-l0', '127.0.0.1', '0', 'sh', '-c', 'read x'], {
+    PATH: process.env.PATH, UCSPI_SPAWN_INLINE: '0',
   });
   t.teardown(() => srv.stop());
   const pid = srv.proc.pid!;
@@ -101,17 +148,7 @@ t.test('an exit that happened before the accept is logged before it', { skip }, 
   t.teardown(() => second.destroy());
   await waitFor('the second child started', () => (srv.stderr().match(/pid \d+ from/g) ?? []).length === 2);
 
-  const lines = srv.stderr().split('\n').filter((l) => /^tcpserver: (status:|end|pid) /.test(l))
-    .map((l) => l.replace(/(pid|end) \d+/, '$1 N'));
-  t.same(lines, [
-    'tcpserver: status: 0/2',
-    'tcpserver: status: 1/2',
-    'tcpserver: pid N from 127.0.0.1',
-    'tcpserver: end N status 0',
-    'tcpserver: status: 0/2',
-    'tcpserver: status: 1/2',
-    'tcpserver: pid N from 127.0.0.1',
-  ], 'the end and its status line come before the second client\'s status line');
+  t.same(startLines(srv.stderr()), ORDER, 'the end and its status line come before the second client\'s status line');
   t.equal(state(child), undefined, 'the zombie was reaped while the reaper thread was held');
 
   hold.stdin!.end();
