@@ -8,6 +8,12 @@
 // reaper waits for any child with waitid(P_ALL, WNOWAIT), and reaps only the
 // children it knows, by pid. A server on this path starts no other children.
 // Results reach JavaScript in batches: one uv_async wake-up, one call.
+//
+// At low concurrency the hand-offs between threads are most of what the
+// server adds to a client's path: a child asked for while no other is live,
+// queued or being spawned is spawned on the main thread (nothing else is
+// waiting for it) and watched there through a pidfd, the one descriptor a
+// live child may cost; its exit wakes the main loop directly.
 #include "addon.h"
 
 #include <errno.h>
