@@ -1,5 +1,5 @@
 // The first lines of every command's bundle (scripts/bundle.js puts them
-// there), run before any module. bin/'s sh prelude (scripts/launcher.js)
+// there), run before any module. bin/<command> (scripts/launcher.js)
 // moved every NODE_*, UV_* and OPENSSL_* variable aside as UCSPI_SAVED_<name>
 // so that none of them could reach the command's own Node, and recorded the
 // soft descriptor limit before Node raised it (UCSPI_NOFILE), which of fds
@@ -20,6 +20,12 @@
   // Which of fds 0, 1, 2 were closed at start (lib/stdfd.ts reads it here; no child inherits it).
   Object.defineProperty(process, 'ucspiClosedFds', { value: e.UCSPI_CLOSED_FDS });
   delete e.UCSPI_CLOSED_FDS;
+  // The compiled bin/<command> (native/launcher.c) runs the bundle itself and
+  // says by what path it was started: argv[1], as the sh form's $0 is.
+  if (e.UCSPI_BIN !== undefined) {
+    process.argv[1] = require('path').resolve(e.UCSPI_BIN);
+    delete e.UCSPI_BIN;
+  }
   for (const k of Object.keys(e)) if (k.startsWith(S)) { s.push(k.slice(S.length), e[k]); delete e[k]; }
   for (let i = 0; i < s.length; i += 2) e[s[i]] = s[i + 1];
   let addon = null;

@@ -22,6 +22,8 @@ esbuild.buildSync({
   outdir: from,
   logLevel: 'warning',
   banner: { js: fs.readFileSync(path.join(__dirname, 'banner.js'), 'utf8') },
+  // Run by the compiled bin/<command> (native/launcher.c), a bundle is the main module.
+  footer: { js: 'if (require.main === module) module.exports.main(process.argv.slice(2));' },
 });
 fs.mkdirSync(to, { recursive: true });
 for (const f of fs.readdirSync(from)) fs.renameSync(path.join(from, f), path.join(to, f));

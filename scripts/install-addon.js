@@ -20,7 +20,15 @@ const [cmd, ...pre] = gyp ? [process.execPath, gyp] : ['node-gyp'];
 // nvm's directory): no download.
 const nodedir = path.resolve(process.execPath, '..', '..');
 const r = spawnSync(cmd, [...pre, 'rebuild', `--nodedir=${nodedir}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-if (r.status === 0) process.exit(0);
+if (r.status === 0) {
+  // Built with it: the compiled form of bin/<command> (native/launcher.c).
+  try {
+    require('./launcher').writeLaunchers(root);
+  } catch (e) {
+    process.stderr.write(`ucspi-node: bin/ kept in its sh form: ${e.message}\n`);
+  }
+  process.exit(0);
+}
 
 const why = r.error ? `${cmd}: ${r.error.message}`
   : (`${r.stderr}`.split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 3).join('\n  ') || `node-gyp exited ${r.status}`);

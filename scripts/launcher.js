@@ -3,8 +3,10 @@
 // that a command finds that Node where PATH has none or another (nvm, /opt,
 // a run script's restricted PATH); `node` on PATH only if that one is gone.
 //
-// Each file is a sh script, then a Node script. The sh part, before Node
-// starts:
+// Where the addon was built, each file is native/launcher.c's program with
+// this Node and its flags written in (a shell drops the variables whose names
+// are not shell identifiers, which the originals pass on); otherwise each
+// file is a sh script, then a Node script. Either does, before Node starts:
 // - moves every NODE_*, UV_* and OPENSSL_* variable aside as
 //   UCSPI_SAVED_<name> (an existing UCSPI_SAVED_* one too, one level deeper):
 //   Node reads NODE_OPTIONS (--inspect, --require), NODE_PATH,
@@ -90,13 +92,40 @@ function commands(root) {
   return Object.keys(pkg.bin).filter((c) => fromSrc.has(c) || fromDist.has(c));
 }
 
+const MARKER = 'UCSPI-LAUNCHER-CONFIG\n';
+
+/**
+ * The compiled form of bin/<command> (native/launcher.c, built beside the
+ * addon): the program with node's path and flags written into its CONFIG,
+ * or null when it was not built or its CONFIG cannot be found or hold them.
+ * It does the sh prelude's work without a shell, which drops every variable
+ * whose name is not a shell identifier.
+ */
+function compiled(root, node, flags) {
+  let exe;
+  try {
+    exe = fs.readFileSync(path.join(root, 'build', 'Release', 'ucspi-launcher'));
+  } catch {
+    return null;
+  }
+  const at = exe.indexOf(MARKER);
+  if (at < 0 || exe.indexOf(MARKER, at + 1) >= 0) return null;
+  const config = Buffer.from([node, ...flags, ''].join('\0') + '\0');
+  if (config.length > 4096 - MARKER.length - 1 || [node, ...flags].some((s) => s === '' || s.includes('\0'))) return null;
+  const out = Buffer.from(exe);
+  config.copy(out, at + MARKER.length);
+  return out;
+}
+
 /**
  * Writes bin/<command> for each Node command, each through a temporary file
  * and rename(2), so that a command started meanwhile runs the old file or
- * the new one, never half of one.
+ * the new one, never half of one. The compiled form where it was built
+ * (UCSPI_SH_LAUNCHER=1: the sh form all the same), else the sh one.
  */
 function writeLaunchers(root, node = process.execPath) {
-  const text = launcher(node, closingFlags(node), envSplits());
+  const flags = closingFlags(node);
+  const text = (process.env.UCSPI_SH_LAUNCHER !== '1' && compiled(root, node, flags)) || launcher(node, flags, envSplits());
   const bin = path.join(root, 'bin');
   for (const c of commands(root)) {
     const file = path.join(bin, c);
@@ -107,6 +136,6 @@ function writeLaunchers(root, node = process.execPath) {
   }
 }
 
-module.exports = { writeLaunchers, launcher, closingFlags };
+module.exports = { writeLaunchers, launcher, closingFlags, compiled };
 
 if (require.main === module) writeLaunchers(path.resolve(__dirname, '..'));

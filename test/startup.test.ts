@@ -262,7 +262,24 @@ tap.test('bin/ finds its Node without PATH, and runs through #!/bin/sh where env
     t.ok(envDump.stdout.split('\n').includes(kv), `${kv} reaches the program as given`);
   }
   t.notOk(/^(_u_|UCSPI_SIGIGN)/m.test(envDump.stdout), 'nothing of the prelude reaches it');
-  t.ok(fs.readFileSync(path.join(BIN, 'tcpsvd'), 'utf8').includes(`'${process.execPath}'`), 'bin/ names the Node that built it');
+  t.ok(fs.readFileSync(path.join(BIN, 'tcpsvd'), 'latin1').includes(process.execPath), 'bin/ names the Node that built it');
+});
+
+tap.test('variables whose names are no shell identifiers reach the program, as through Debian\'s envdir', async (t) => {
+  const compiled = fs.readFileSync(path.join(BIN, 'envdir')).subarray(0, 4).toString('latin1') === '\x7fELF';
+  if (!compiled) return t.comment('bin/ is the sh form here (no compiled launcher): a shell drops such names (README)');
+  const env = { PATH: '/usr/bin:/bin', 'CERTFILE:a.example': '/etc/a.pem', 'a.b': 'x', '1x': 'y', 'NODE_PATH.x': 'z' };
+  // (NODE_OPTIONS itself is tap's, which adds to it in every child.)
+  const want = ['CERTFILE:a.example=/etc/a.pem', 'a.b=x', '1x=y', 'NODE_PATH.x=z'];
+  const runs: Array<[string, string]> = [['ours', ours('envdir')]];
+  if (fs.existsSync('/usr/bin/envdir')) runs.push(['Debian\'s', '/usr/bin/envdir']);
+  for (const [label, cmd] of runs) {
+    const r = spawnSync(cmd, [tmp(`names-${label}`), 'env'], { env, encoding: 'utf8', timeout: 20000 });
+    t.equal(r.status, 0, `${label} envdir runs`);
+    const lines = r.stdout.split('\n');
+    for (const kv of want) t.ok(lines.includes(kv), `${label}: ${kv} reaches the program`);
+    t.notOk(/^UCSPI_/m.test(r.stdout), `${label}: nothing of the launcher's reaches it`);
+  }
 });
 
 tap.test('SIGHUP ignored at start: udpsvd\'s program inherits it too, as under Debian\'s udpsvd', { ...needReference('udpsvd') }, async (t) => {
