@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Decision, HostResolver, Peer, TraceEvent } from '../decide/decision';
 import { ALLOW_DEFAULT } from '../decide/decision';
 import { openRuleSource, type SourceSpec } from '../decide/index';
-import { PerHost } from '../account/perhost';
+import { PerHost } from '../admission/perhost';
 import { CdbError } from '../cdb/reader';
 import { compileRules, readLines, RulesError } from '../rules/compile';
 import { LineCompiler } from '../rules/parse';
