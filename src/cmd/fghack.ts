@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { usage } from '../lib/getopt';
 import { die } from '../lib/strerr';
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 import { keepIgnoredAs } from '../lib/ignored';
 
 const P = 'fghack';
@@ -42,14 +42,17 @@ function findProg(file: string): string {
 
 export function main(argv: string[]): void {
   if (argv.length === 0) usage({ prog: P, text: `${P}: usage: ${P} child`, code: 100 });
-  const native = loadNative();
+  const sys = addonPart('sys');
+  const exec = addonPart('exec');
   let r: number | undefined, w: number | undefined;
-  if (native && typeof native.pipe === 'function') {
+  let inherited = new Set<number>();
+  if (sys && exec) {
     try {
-      [r, w] = native.pipe();
+      [r, w] = sys.pipe();
     } catch (e) {
       die(P, 'unable to create pipe', e);
     }
+    inherited = new Set<number>(exec.inheritedFds());
   }
   // The child keeps what fghack inherited, at the same numbers, as after a
   // fork; the pipe takes the 31 lowest free numbers from 3 (the original's
@@ -58,7 +61,6 @@ export function main(argv: string[]): void {
   const stdio: any[] = ['inherit', 'inherit', 'inherit'];
   if (w === undefined) stdio.push('pipe');
   else {
-    const inherited = new Set<number>(native!.inheritedFds());
     inherited.delete(w);
     for (const fd of inherited) if (fd > 2) stdio[fd] = fd;
     for (let fd = 3, n = 0; n < 31; fd++) {
