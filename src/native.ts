@@ -14,8 +14,8 @@
 // | launch  | engine/backend.ts, inetd/launch.ts | child_process (launch/spawn.ts, inetd/launch.ts)    |
 // | udp     | listen/udp.ts                      | none: udpsvd says so at start                       |
 // | proxy   | listen/proxywait.ts                | the socket's own reads (listen/proxywait.ts)        |
-// | exec    | chain/exec.ts, effects.ts, limits.ts, cmd/fghack.ts | a child relayed (chain/exec.ts), renice(1), /proc/self/limits and prlimit(1), setsid in the child; chroot fails |
-// | sys     | lib/flock.ts, supervise/sys.ts     | flock(1) (lib/flock.ts), mkfifo(1) and a FIFO for a pipe (supervise/sys.ts) |
+// | exec    | chain/exec.ts, effects.ts, limits.ts, supervise/fghack.ts | a child relayed (chain/exec.ts), renice(1), /proc/self/limits and prlimit(1), setsid in the child; chroot fails |
+// | sys     | lib/flock.ts, supervise/sys.ts, fghack.ts | flock(1) (lib/flock.ts), mkfifo(1) and a FIFO for a pipe (supervise/sys.ts), Node's pipe (supervise/fghack.ts) |
 // | startup | scripts/banner.js, lib/title.ts    | process.title, signals caught and dropped, Node's descriptor limit |
 // | users   | users/lookup.ts                    | the files, then getent(1)                           |
 // | rotate  | multilog/logdir.ts, svlogd/logdir.ts | the same steps in JavaScript                      |
