@@ -28,14 +28,21 @@
   }
   for (const k of Object.keys(e)) if (k.startsWith(S)) { s.push(k.slice(S.length), e[k]); delete e[k]; }
   for (let i = 0; i < s.length; i += 2) e[s[i]] = s[i + 1];
-  let addon = null;
+  // The addon, loaded here once for the whole command: src/native.ts (loadNative) takes this
+  // module, with the file and the error, from process.ucspiAddon instead of loading it again.
+  // Its start-up functions are declared there (Startup) with the rest. Not found is no error
+  // (the pure-Node install: native.ts tells the two apart).
+  const file = require('path').join(__dirname, '..', '..', 'build', 'Release', 'ucspi.node');
+  let addon = null, error;
   if (!e.UCSPI_NO_NATIVE) {
     try {
-      addon = require(require('path').join(__dirname, '..', '..', 'build', 'Release', 'ucspi.node'));
-    } catch {
+      addon = require(file);
+    } catch (err) {
       // No addon: see below for each thing it would have done.
+      error = err;
     }
   }
+  Object.defineProperty(process, 'ucspiAddon', { value: { file, addon, error } });
   if (n !== undefined && addon) {
     try {
       addon.setNofile(n === 'unlimited' ? -1 : Number(n));

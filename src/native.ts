@@ -1,15 +1,46 @@
 // The optional native addon (build/Release/ucspi.node, built by node-gyp at
-// install): every function it exports, with its signature, declared here and
-// nowhere else. Every user must work without it: loadNative() returns null
-// when it is missing. Failures are thrown as Node's errors look (errno
-// negative, code, syscall) unless a signature says it returns -errno.
+// install): what it offers, by concern, declared here and nowhere else, and
+// its loading, here and nowhere else (the bundles' first lines load it for
+// start-up and hand it over: see loadNative).
+//
+// Every user works without it. A concern is there whole or not at all
+// (addonPart): an addon built from other sources than these counts as absent
+// for a concern it lacks a function of. Without the addon, each concern's
+// users do without it in one place each:
+//
+// | concern | its users                          | without the addon                                   |
+// |---------|------------------------------------|-----------------------------------------------------|
+// | accept  | engine/backend.ts, listen/native.ts | net.Server (listen/netserver.ts)                   |
+// | launch  | engine/backend.ts, inetd/launch.ts | child_process (launch/spawn.ts, inetd/launch.ts)    |
+// | udp     | listen/udp.ts                      | none: udpsvd says so at start                       |
+// | proxy   | listen/proxywait.ts                | the socket's own reads (listen/proxywait.ts)        |
+// | exec    | chain/exec.ts, effects.ts, limits.ts, supervise/fghack.ts | a child relayed (chain/exec.ts), renice(1), /proc/self/limits and prlimit(1), setsid in the child; chroot fails |
+// | sys     | lib/flock.ts, supervise/sys.ts, fghack.ts | flock(1) (lib/flock.ts), mkfifo(1) and a FIFO for a pipe (supervise/sys.ts), Node's pipe (supervise/fghack.ts) |
+// | startup | scripts/banner.js, lib/title.ts    | process.title, signals caught and dropped, Node's descriptor limit |
+// | users   | users/lookup.ts                    | the files, then getent(1)                           |
+// | rotate  | multilog/logdir.ts, svlogd/logdir.ts | the same steps in JavaScript                      |
+//
+// One error shape: a failure is thrown as Node's system errors are (errno
+// negative, code, syscall; addonError). An answer is no failure: null for an
+// unknown user or a child still running, false for no argument area. Three
+// kinds of functions say -errno instead, each marked Errno in its signature:
+// the per-connection and per-datagram calls (sendNow, proxyPeek, proxyRecv,
+// udpDiscard) where a throw would cost more than the call; the callbacks
+// (udpWait, proxyWait, accept's and launch's words), which cannot throw; and
+// the rotations, which stop at the step that failed, to be taken up again
+// there (out[2] the positive errno). The launcher's calls (launchSetup's
+// boolean, launchTemplate's -1) are src/launch/'s to convert.
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { errnoName } from './lib/errstr';
 
-export interface Addon {
-  // native/accept.cc
+/** 0 or more: done (a count, where there is one); less than 0: -errno (addonError makes it an error). */
+export type Errno = number;
+
+/** native/accept.cc: listening sockets and the accept loop on the event loop. */
+export interface Accept {
   /** socket, SO_REUSEADDR, bind, listen (non-blocking): [fd, port bound]. "::" takes IPv4 too unless v6only. */
   listenTcp(ip: string, port: number, backlog: number, v6only?: boolean): [fd: number, port: number];
   /**
@@ -30,9 +61,12 @@ export interface Addon {
    * and close-on-exec: [fd, port, address text]. Throws ENOTSOCK for anything else.
    */
   adoptTcp(fd: number): [fd: number, port: number, ip: string];
-  /** One non-blocking send(2): bytes written, or -errno. */
-  sendNow(fd: number, data: Buffer): number;
-  // native/launch.cc
+  /** One non-blocking send(2) (the -B banner, per connection): bytes written, or -errno. */
+  sendNow(fd: number, data: Buffer): Errno;
+}
+
+/** native/launch.cc: posix_spawn and reaping on the addon's threads; exec.cc's fork for inetd. */
+export interface Launch {
   /** Starts the spawner and reaper threads; true when running. onEvents gets 4 int32 per event. Once per process. */
   launchSetup(onEvents: (events: Int32Array) => void): boolean;
   /** Keeps a NUL-joined, NUL-terminated environment for launchSpawn: its handle, or -1 (a stray NUL). */
@@ -51,41 +85,49 @@ export interface Addon {
    */
   launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
               lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[]): void;
-  // native/sys.cc
-  /** flock(LOCK_EX|LOCK_NB): false when another holds it. */
-  flockExNb(fd: number): boolean;
-  /** mkfifo(2); an existing FIFO is not an error. */
-  mkfifo(path: string, mode: number): void;
-  /** pipe2(O_CLOEXEC): [read, write]. */
-  pipe(): [read: number, write: number];
-  /** Raises the soft RLIMIT_NOFILE to n (at most the hard limit). */
-  setNofile(n: number): void;
-  /** fcntl(F_SETFD, FD_CLOEXEC). */
-  cloexec(fd: number): void;
-  // native/udp.cc
+  /**
+   * inetd's fork and exec of a line's program (native/exec.cc): fd as its 0,
+   * 1 and 2, a new session, signals at their defaults, the groups gids
+   * (gids[0] the gid; none: kept) and uid (-1: kept). The pid; an exec that
+   * fails is thrown. Not reaped by Node: reapPid.
+   */
+  spawnAs(path: string, argv: string[], env: string[], fd: number, uid: number, gids: number[]): number;
+  /** waitpid(pid, WNOHANG): null while it runs, else [exit code, signal number] (one of them null). */
+  reapPid(pid: number): [code: number | null, signal: number | null] | null;
+}
+
+/** native/udp.cc: udpsvd's sockets, waited on but never read. */
+export interface Udp {
   /** An IPv4 datagram socket with SO_REUSEADDR, bound: [fd, port bound]. */
   udpBind(ip: string, port: number): [fd: number, port: number];
   /** One-shot: calls back when a datagram is queued, with its sender or -errno of the peek. */
-  udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
-  /** Drops the first queued datagram: 0 or -errno. */
-  udpDiscard(fd: number): number;
+  udpWait(fd: number, cb: (err: Errno, ip: string, port: number) => void): void;
+  /** Drops the first queued datagram (per datagram): 0 or -errno. */
+  udpDiscard(fd: number): Errno;
   /** Stops waiting on fd (a pending wait is never called back) and closes it. */
   udpClose(fd: number): void;
-  // native/proxy.cc
+}
+
+/** native/proxy.cc: reading a PROXY header without taking more than it. */
+export interface Proxy {
   /** One-shot: callback(0) when fd is readable, or the poll's -errno; the id cancels it. */
-  proxyWait(fd: number, callback: (status: number) => void): number;
+  proxyWait(fd: number, callback: (status: Errno) => void): number;
   /** Stops a proxyWait that has not called back. */
   proxyCancel(id: number): void;
   /** recv(MSG_PEEK | MSG_DONTWAIT) into buf[off..off+len): count, 0 at end of stream, or -errno. */
-  proxyPeek(fd: number, buf: Buffer, off: number, len: number): number;
+  proxyPeek(fd: number, buf: Buffer, off: number, len: number): Errno;
   /** recv(MSG_DONTWAIT) into buf[off..off+len): count, 0 at end of stream, or -errno. */
-  proxyRecv(fd: number, buf: Buffer, off: number, len: number): number;
-  // native/exec.cc
+  proxyRecv(fd: number, buf: Buffer, off: number, len: number): Errno;
+}
+
+/** native/exec.cc: the chain-loading tools' calls on their own process, and becoming the program. */
+export interface Exec {
   /**
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
    * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
    * inherited and keep, with the soft limits given set just before the
-   * execve (put back if it fails); returns only by throwing the exec's error.
+   * execve (put back if it fails; see execTakesLimits); returns only by
+   * throwing the exec's error.
    */
   execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>): never;
   /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
@@ -97,20 +139,26 @@ export interface Addon {
   setpgid(pid: number, pgid: number): void;
   chroot(path: string): void;
   nice(inc: number): void;
-  /** flock(LOCK_EX), waiting. */
-  flockEx(fd: number): void;
   /** The descriptors this process was started with. */
   inheritedFds(): number[];
-  /**
-   * inetd's fork and exec of a line's program: fd as its 0, 1 and 2, a new
-   * session, signals at their defaults, the groups gids (gids[0] the gid;
-   * none: kept) and uid (-1: kept). The pid; an exec that fails is thrown.
-   * Not reaped by Node: reapPid.
-   */
-  spawnAs(path: string, argv: string[], env: string[], fd: number, uid: number, gids: number[]): number;
-  /** waitpid(pid, WNOHANG): null while it runs, else [exit code, signal number] (one of them null). */
-  reapPid(pid: number): [code: number | null, signal: number | null] | null;
-  // native/startup.cc
+}
+
+/** native/sys.cc (and exec.cc's flockEx): locks, FIFOs, pipes, descriptor flags. */
+export interface Sys {
+  /** flock(LOCK_EX|LOCK_NB); another holder is thrown as EAGAIN. */
+  flockExNb(fd: number): void;
+  /** flock(LOCK_EX), waiting. */
+  flockEx(fd: number): void;
+  /** mkfifo(2); an existing FIFO is not an error. */
+  mkfifo(path: string, mode: number): void;
+  /** pipe2(O_CLOEXEC): [read, write]. */
+  pipe(): [read: number, write: number];
+  /** fcntl(F_SETFD, FD_CLOEXEC). */
+  cloexec(fd: number): void;
+}
+
+/** native/startup.cc (and sys.cc's setNofile): what every command does at start (scripts/banner.js, lib/title.ts). */
+export interface Startup {
   /** prctl(PR_SET_NAME): the name in /proc/self/comm (pidof, pgrep -x, killall). */
   setComm(name: string): void;
   /** Each signal of a SigIgn mask (hex, as /proc shows it) set to SIG_IGN again: the mask applied. */
@@ -119,14 +167,25 @@ export interface Addon {
   sigDefault(sig: number): void;
   /** The argument area (/proc/self/cmdline) holds words as an argv would: false when /proc tells no area. */
   setArgv(words: string[]): boolean;
-  // native/users.cc
+  /** Raises the soft RLIMIT_NOFILE to n (at most the hard limit). */
+  setNofile(n: number): void;
+}
+
+/** native/users.cc: account look-ups through NSS. */
+export interface Users {
   /** getpwnam(3) through NSS: [uid, gid], null when unknown; a failed look-up is thrown with its errno. */
   getpwnam(name: string): [uid: number, gid: number] | null;
   /** getgrnam(3) through NSS: the gid, null when unknown; a failed look-up is thrown with its errno. */
   getgrnam(name: string): number | null;
   /** getgrouplist(3): gid, then every group listing user as a member (initgroups(3)'s list). */
   getgrouplist(user: string, gid: number): number[];
-  // native/rotate.cc
+}
+
+/** What svlogdPrune found to say, in order: a leftover that stays, a listing cut short, the oldest file (removed unless error). */
+export type PruneNote = [kind: 0 | 1 | 2, name: Buffer | null, error: NodeJS.ErrnoException | null];
+
+/** native/rotate.cc: multilog's and svlogd's rotation of a log directory, step by step. */
+export interface Rotate {
   /**
    * multilog's rotation of a directory with no processor (dirSlash: its path
    * and a slash), from step `step` on (the steps are numbered in
@@ -147,16 +206,51 @@ export interface Addon {
   svlogdRotate(dirSlash: Buffer, fd: number, kind: string, step: number, stop: number, out: Float64Array): number;
   /**
    * svlogd's pruning: the processor's leftovers, then the oldest old file when
-   * more than nmax remain. 0: nothing to say; -errno: the directory could not
-   * be opened; else what to say, in order: [0, name, errno] a leftover that
-   * stays, [2, null, errno] a listing cut short, [1, name, errno or 0] the
-   * oldest file (said with verbose, or when it stays).
+   * more than nmax remain: what to say of them (with verbose, the oldest file
+   * removed too). A directory that cannot be opened is thrown (opendir).
    */
-  svlogdPrune(dirSlash: Buffer, nmax: number, verbose: boolean): number | Array<[kind: 0 | 1 | 2, name: Buffer | null, errno: number]>;
+  svlogdPrune(dirSlash: Buffer, nmax: number, verbose: boolean): PruneNote[];
+}
+
+/** Each concern by its name. */
+export interface Parts {
+  accept: Accept;
+  launch: Launch;
+  udp: Udp;
+  proxy: Proxy;
+  exec: Exec;
+  sys: Sys;
+  startup: Startup;
+  users: Users;
+  rotate: Rotate;
+}
+
+/** Everything the addon offers. */
+export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users & Rotate;
+
+/** Every function of each concern, for addonPart's one look at what a build offers (tsc checks the lists whole). */
+const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
+  accept: { listenTcp: 0, acceptSetup: 0, acceptMore: 0, acceptOpen: 0, acceptClose: 0, adoptTcp: 0, sendNow: 0 },
+  launch: { launchSetup: 0, launchTemplate: 0, launchSpawn: 0, spawnAs: 0, reapPid: 0 },
+  udp: { udpBind: 0, udpWait: 0, udpDiscard: 0, udpClose: 0 },
+  proxy: { proxyWait: 0, proxyCancel: 0, proxyPeek: 0, proxyRecv: 0 },
+  exec: { execvpe: 0, getrlimit: 0, setrlimit: 0, setsid: 0, setpgid: 0, chroot: 0, nice: 0, inheritedFds: 0 },
+  sys: { flockExNb: 0, flockEx: 0, mkfifo: 0, pipe: 0, cloexec: 0 },
+  startup: { setComm: 0, ignoreAgain: 0, sigDefault: 0, setArgv: 0, setNofile: 0 },
+  users: { getpwnam: 0, getgrnam: 0, getgrouplist: 0 },
+  rotate: { cyclogRotate: 0, svlogdRotate: 0, svlogdPrune: 0 },
+};
+
+/** What the bundle's first lines (scripts/banner.js) loaded, handed over as process.ucspiAddon. */
+interface Handed {
+  file: string;
+  addon: object | null;
+  error?: Error;
 }
 
 let cached: Addon | null | undefined;
 let loadError: Error | undefined;
+const parts = new Map<keyof Parts, unknown>();
 
 /** The package root: the nearest directory up from here with a package.json. */
 function packageRoot(): string | undefined {
@@ -167,27 +261,62 @@ function packageRoot(): string | undefined {
   return undefined;
 }
 
+function handed(): Handed | undefined {
+  return (process as { ucspiAddon?: Handed }).ucspiAddon;
+}
+
 /** Where the addon is loaded from (whether or not it is there), or undefined outside a package. */
 export function addonFile(): string | undefined {
+  const h = handed();
+  if (h !== undefined) return h.file;
   const root = packageRoot();
   return root === undefined ? undefined : path.join(root, 'build', 'Release', 'ucspi.node');
 }
 
-/** The addon, or null when it is not built, $UCSPI_NO_NATIVE is set, or it failed to load (see nativeLoadError). */
+/**
+ * The addon, or null when it is not built, $UCSPI_NO_NATIVE is set, or it
+ * failed to load (see nativeLoadError). In a bundle, the module the banner
+ * loaded (the same file, the same conditions): the addon is loaded once.
+ */
 export function loadNative(): Addon | null {
   if (cached !== undefined) return cached;
+  const h = handed();
+  if (h !== undefined) {
+    // The banner tries the file without looking first: not built is the pure-Node install, nothing to report.
+    if (h.addon === null && h.error !== undefined && existsSync(h.file)) loadError = h.error;
+    return (cached = h.addon === null ? null : adapt(h.addon));
+  }
   if (process.env.UCSPI_NO_NATIVE) return (cached = null);
   const file = addonFile();
   if (file === undefined) return (cached = null);
   // Not built is the pure-Node install: nothing to report.
   if (!existsSync(file)) return (cached = null);
   try {
-    return (cached = require(file) as Addon);
+    return (cached = adapt(require(file) as object));
   } catch (e) {
     // Built but unusable (another Node's ABI, a missing library): kept for the caller to report.
     loadError = e as Error;
     return (cached = null);
   }
+}
+
+/** One concern of the addon, or null without the addon or when it lacks a function of that concern. */
+export function addonPart<K extends keyof Parts>(part: K): Parts[K] | null {
+  if (parts.has(part)) return parts.get(part) as Parts[K] | null;
+  const n = loadNative() as unknown as Record<string, unknown> | null;
+  const whole = n !== null && Object.keys(PART_NAMES[part]).every((f) => typeof n[f] === 'function');
+  const got = whole ? (n as unknown as Parts[K]) : null;
+  parts.set(part, got);
+  return got;
+}
+
+/**
+ * Whether execvpe sets the limits it is given: an addon built before it took
+ * them (it has no spawnAs either) would drop them, and the caller sets them
+ * itself before the exec (chain/limits.ts).
+ */
+export function execTakesLimits(): boolean {
+  return typeof (loadNative() as Partial<Addon> | null)?.spawnAs === 'function';
 }
 
 /** Why a built addon could not be loaded, when it could not. */
@@ -202,4 +331,30 @@ export function addonError(negErrno: number, syscall: string): NodeJS.ErrnoExcep
   let code = getSystemErrorName(negErrno);
   if (code.startsWith('Unknown')) code = errnoName(negErrno) ?? code;
   return Object.assign(new Error(`${syscall} ${code}`), { errno: negErrno, code, syscall });
+}
+
+/** The module as loaded, with the few functions whose failures it returns converted to the one shape. */
+function adapt(raw: object): Addon {
+  const m = raw as Record<string, unknown>;
+  const out = { ...m } as Record<string, unknown>;
+  const flockExNb = m.flockExNb as ((fd: number) => boolean) | undefined;
+  if (typeof flockExNb === 'function') {
+    out.flockExNb = (fd: number): void => {
+      if (!flockExNb(fd)) throw addonError(-constants.errno.EAGAIN, 'flock');
+    };
+  }
+  type RawNote = [0 | 1 | 2, Buffer | null, number];
+  const prune = m.svlogdPrune as ((d: Buffer, n: number, v: boolean) => number | RawNote[]) | undefined;
+  if (typeof prune === 'function') {
+    out.svlogdPrune = (dirSlash: Buffer, nmax: number, verbose: boolean): PruneNote[] => {
+      const r = prune(dirSlash, nmax, verbose);
+      if (typeof r === 'number') {
+        if (r < 0) throw addonError(r, 'opendir');
+        return [];
+      }
+      // A listing cut short is readdir's failure, the others unlink's.
+      return r.map(([kind, name, errno]) => [kind, name, errno === 0 ? null : addonError(-errno, kind === 2 ? 'readdir' : 'unlink')]);
+    };
+  }
+  return out as unknown as Addon;
 }

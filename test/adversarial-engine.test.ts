@@ -289,7 +289,7 @@ t.test('pure-Node path: clients that connect and hang up while -c is full cost n
 });
 
 t.test('--status: the wall clock stepping back does not hold the next write back', async (t) => {
-  const { StatusFile } = await import('../src/account/status');
+  const { StatusFile } = await import('../src/admission/status');
   const dir = tmp('clock');
   const file = path.join(dir, 'st.json');
   let n = 0;

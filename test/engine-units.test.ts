@@ -6,7 +6,7 @@ import { outfix, outinst, safecats } from '../src/lib/safe';
 import { findService } from '../src/listen/services';
 import { parseUserSpec } from '../src/engine/users';
 import { textAccounts } from '../src/users/text';
-import { HostCounts } from '../src/account/hosts';
+import { HostCounts } from '../src/admission/hosts';
 import { unmap } from '../src/listen/netserver';
 
 t.test('envTemplate drops stale connection variables only when it sets them', async (t) => {

@@ -13,7 +13,7 @@ import { killGroup, needReference, ours, reference, spawn } from './helpers/comm
 import { parseEnv, startServer, talk } from './helpers/net';
 import { type FakeDns, startFakeDns, type Zone } from './helpers/fakedns';
 import { HOSTS, LOOPBACK, TEN, classicRules, peer, peersTree, rng, type GenPeer, type PeerEntry } from './helpers/rulesgen';
-import type { Report } from '../src/cmd/tcpexplain';
+import type { Report } from '../src/explain/report';
 
 const EXPLAIN = ours('tcpexplain');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-test-'));

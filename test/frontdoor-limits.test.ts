@@ -11,10 +11,10 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BIN, startServer } from './helpers/net';
 import { isRoot, ROOT, scratch, spawn, waitFor, which } from './helpers/common';
-import { parsePrefixOption, prefixKeyer } from '../src/account/prefix';
+import { parsePrefixOption, prefixKeyer } from '../src/admission/prefix';
 import { ipv4Number } from '../src/lib/ip';
-import { RateLimiter, parseRateOption } from '../src/account/rate';
-import { PerHost } from '../src/account/perhost';
+import { RateLimiter, parseRateOption } from '../src/admission/rate';
+import { PerHost } from '../src/admission/perhost';
 import type { Decision } from '../src/decide/decision';
 
 const TCPSVD = path.join(BIN, 'tcpsvd');

@@ -2,7 +2,7 @@
 // become prog, one implementation each, shared by the daemontools commands
 // and chpst (which words the failures its own way).
 import { dropPrivileges, PrivStep } from '../lib/privs';
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 import { spawnSync } from 'node:child_process';
 
 /** setuidgid, chpst -u: the groups, the gid, then the uid, for good. */
@@ -16,8 +16,8 @@ export function becomeAccount(gids: number[], uid: number, fail: (step: PrivStep
  * child is started in a new session instead).
  */
 export function newSession(): boolean {
-  const n = loadNative();
-  if (!n || typeof n.setsid !== 'function') return false;
+  const n = addonPart('exec');
+  if (!n) return false;
   try {
     n.setsid();
     return true;
@@ -28,8 +28,8 @@ export function newSession(): boolean {
 
 /** chpst -/: chroot(".") after chdir(root); without the addon, an error. */
 export function changeRoot(): void {
-  const n = loadNative();
-  if (!n || typeof n.chroot !== 'function') {
+  const n = addonPart('exec');
+  if (!n) {
     throw Object.assign(new Error('native addon missing, chroot unavailable'), { code: 'ENOSYS' });
   }
   n.chroot('.');
@@ -37,8 +37,8 @@ export function changeRoot(): void {
 
 /** chpst -n: nice(inc), the increment added to the current level. */
 export function addNice(inc: number): void {
-  const n = loadNative();
-  if (n && typeof n.nice === 'function') {
+  const n = addonPart('exec');
+  if (n) {
     n.nice(inc);
     return;
   }

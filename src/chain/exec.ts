@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 import { warn } from '../lib/strerr';
 import { limitsToSet, pendingLimits } from './limits';
 import { keepIgnoredAs } from '../lib/ignored';
@@ -42,8 +42,7 @@ export interface Exec {
 
 /** true when the addon can exec: the tools' effects that need it say so otherwise. */
 export function canExec(): boolean {
-  const n = loadNative();
-  return !!n && typeof n.execvpe === 'function';
+  return addonPart('exec') !== null;
 }
 
 /** Every signal a supervisor sends that a process can catch: passed on to prog. */
@@ -83,8 +82,8 @@ function dieOf(signal: NodeJS.Signals): void {
 }
 
 export function execProg(x: Exec): never {
-  const native = loadNative();
-  if (native && typeof native.execvpe === 'function') {
+  const native = addonPart('exec');
+  if (native) {
     try {
       native.execvpe(x.file, x.argv, envArray(x.env), x.keep ?? [], limitsToSet());
     } catch (e) {

@@ -9,7 +9,7 @@
 // can neither set a limit nor exec; the hard limits then come from
 // /proc/self/limits.
 import { readFileSync } from 'node:fs';
-import { loadNative } from '../native';
+import { addonPart, execTakesLimits } from '../native';
 import { scanUlong } from '../lib/scan';
 
 export type Resource = 'as' | 'core' | 'cpu' | 'data' | 'fsize' | 'memlock' | 'nofile' | 'nproc' | 'rss' | 'stack';
@@ -41,20 +41,18 @@ const pending = new Map<Resource, number>();
 
 /** value: the soft limit wanted; 'max' (or a value above it): the hard limit. */
 export function softLimit(res: Resource, value: number | 'max'): void {
-  const n = loadNative();
-  const native = !!n && typeof n.setrlimit === 'function';
+  const n = addonPart('exec');
   let hard: number;
   try {
-    hard = native ? n!.getrlimit(res)[1] : procLimit(res)[1];
+    hard = n ? n.getrlimit(res)[1] : procLimit(res)[1];
   } catch (e) {
     throw new LimitError('getrlimit', e);
   }
   const soft = value === 'max' || (hard >= 0 && value > hard) || value >= 2 ** 64 - 1 ? hard : value;
-  // An addon built before its execvpe took the limits (it has no spawnAs either) would drop
-  // them: with that one they are set here and now, as they used to be.
-  if (native && typeof n!.spawnAs !== 'function') {
+  // An addon whose execvpe would drop them: with that one they are set here and now.
+  if (n && !execTakesLimits()) {
     try {
-      n!.setrlimit(res, soft);
+      n.setrlimit(res, soft);
     } catch (e) {
       throw new LimitError('setrlimit', e);
     }

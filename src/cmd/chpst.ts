@@ -4,19 +4,17 @@
 // environment directory, root, nice, $UID/$GID, uid/gid, lock, closing
 // 0/1/2, limits. Called as setuidgid, envuidgid, envdir, pgrphack, setlock or
 // softlimit (a link named so; a leading "d" is dropped, as runit does) it
-// takes that tool's arguments, with chpst's wording.
+// takes that tool's arguments, with chpst's wording. The steps themselves:
+// src/chain/chpst.ts.
 import * as path from 'node:path';
-import * as fs from 'node:fs';
 import { BadOption, getopt, UsageError } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
-import { errstr } from '../lib/errstr';
 import { versionLine } from '../lib/version';
-import { getpwnam, LookupError, UidGids, uidGids } from '../chain/account';
-import { addNice, becomeAccount, changeRoot, newSession } from '../chain/effects';
-import { EnvChanges, EnvDirError, readEnvDir } from '../chain/env';
 import { canExec, execProg } from '../chain/exec';
-import { LimitError, limitArg, Resource, softLimit } from '../chain/limits';
-import { LockError, takeLock } from '../chain/lock';
+import { newSession } from '../chain/effects';
+import { limitArg } from '../chain/limits';
+import { EnvChanges } from '../chain/env';
+import { chpst, envDir, envIds, fatal, limits, lock, run, setIds } from '../chain/chpst';
 
 const USAGE_MAIN = ' [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog';
 const ALIAS_USAGE: Record<string, string> = {
@@ -30,133 +28,12 @@ const ALIAS_USAGE: Record<string, string> = {
 
 let progname = 'chpst';
 
-function fatal(m: string, e?: unknown): never {
-  writeLine(`chpst: fatal: ${m}${e === undefined ? '' : `: ${errstr(e)}`}`);
-  process.exit(111);
-}
-
 /** "usage: name text", then an empty line, exit 100 (runit's strerr_die4x with "\n"). */
 function usageOf(text: string, e?: unknown): never {
   if (e instanceof BadOption) writeLine(`${progname}: ${e.message}`);
   else if (e !== undefined && !(e instanceof UsageError)) throw e;
   writeLine(`usage: ${progname}${text}\n`);
   process.exit(100);
-}
-
-/**
- * Why glibc's getpwnam or getgrnam would have failed with errno set, where
- * runit then says so rather than "unknown user/group": the file it reads is
- * missing (a new root from -/ without /etc/passwd). The user is looked up
- * first, then the groups.
- */
-function missingDatabase(spec: string): NodeJS.ErrnoException | undefined {
-  const missing = (file: string) => {
-    try {
-      fs.accessSync(file);
-      return undefined;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? e as NodeJS.ErrnoException : undefined;
-    }
-  };
-  const colon = spec.indexOf(':');
-  const e = missing('/etc/passwd');
-  if (e || colon < 0) return e;
-  try {
-    if (getpwnam(spec.slice(0, colon)) === undefined) return undefined;
-  } catch {
-    return undefined;
-  }
-  return missing('/etc/group');
-}
-
-/** -u and -U, and the setuidgid/envuidgid names (ext false: an account name only). */
-function ids(spec: string, ext: boolean): UidGids {
-  let u: UidGids | undefined;
-  try {
-    if (ext) u = uidGids(spec);
-    else {
-      const pw = getpwnam(spec);
-      u = pw && { uid: pw.uid, gids: [pw.gid] };
-    }
-  } catch (e) {
-    fatal(ext ? 'unable to get password/group file entry' : 'unable to get password file entry',
-      e instanceof LookupError ? e.cause : e);
-  }
-  if (u === undefined) {
-    if (ext && spec.startsWith(':')) fatal(`invalid uid/gids: ${spec.slice(1)}`);
-    if (ext) {
-      const e = missingDatabase(spec);
-      if (e) fatal('unable to get password/group file entry', e);
-    }
-    fatal(ext ? `unknown user/group: ${spec}` : `unknown account: ${spec}`);
-  }
-  return u;
-}
-
-function setIds(spec: string, ext: boolean): void {
-  const u = ids(spec, ext);
-  becomeAccount(u.gids, u.uid, (step, e) => fatal(`unable to ${step === 'groups' ? 'setgroups' : step === 'gid' ? 'setgid' : 'setuid'}`, e));
-}
-
-function envIds(spec: string, ext: boolean, env: EnvChanges): void {
-  const u = ids(spec, ext);
-  env.set('GID', String(u.gids[0]));
-  env.set('UID', String(u.uid));
-}
-
-function envDir(dir: string, env: EnvChanges, verbose: boolean, skipDirs: boolean): void {
-  try {
-    readEnvDir(dir, env, skipDirs, (name, e) => {
-      if (verbose) writeLine(`chpst: warning: unable to read ${dir}/${name}: ${errstr(e)}`);
-    });
-  } catch (e) {
-    if (!(e instanceof EnvDirError)) throw e;
-    switch (e.step) {
-      case 'cwd': fatal('unable to open current working directory', e.cause);
-      // falls through
-      case 'chdir': fatal(`unable to switch to directory: ${dir}`, e.cause);
-      // falls through
-      case 'opendir': fatal(`unable to open directory: ${dir}`, e.cause);
-      // falls through
-      case 'readdir': fatal(`unable to read directory: ${dir}`, e.cause);
-      // falls through
-      case 'read': fatal(`unable to read ${dir}/${e.file}`, e.cause);
-      // falls through
-      case 'back': fatal('unable to switch to starting directory', e.cause);
-    }
-  }
-}
-
-function lock(file: string, wait: boolean, quiet: boolean): number {
-  try {
-    return takeLock(file, wait);
-  } catch (e) {
-    if (!(e instanceof LockError)) throw e;
-    if (quiet) process.exit(0);
-    return fatal(`unable to ${e.step === 'open' ? 'open lock' : 'lock'}: ${file}`, e.cause);
-  }
-}
-
-// runit's order of the limits; -1 is the hard limit.
-const LIMIT_ORDER: [string, Resource][] = [['d', 'data'], ['s', 'stack'], ['l', 'memlock'], ['a', 'as'],
-  ['o', 'nofile'], ['p', 'nproc'], ['f', 'fsize'], ['c', 'core'], ['r', 'rss'], ['t', 'cpu']];
-
-function limits(want: Map<string, number>): void {
-  for (const [letter, res] of LIMIT_ORDER) {
-    const v = want.get(letter);
-    if (v === undefined) continue;
-    try {
-      softLimit(res, v < 0 ? 'max' : v);
-    } catch (e) {
-      if (!(e instanceof LimitError)) throw e;
-      fatal(`unable to ${e.step}()`, e.cause);
-    }
-  }
-}
-
-function run(file: string, argv: string[], env: NodeJS.ProcessEnv, keep: number[], session = false): never {
-  return execProg({ tool: 'chpst', file, argv, env, keep, newSession: session && !canExec(),
-    fail: (e) => fatal(`unable to run: ${argv[0]}`, e) });
 }
 
 // ---- the other names
@@ -266,44 +143,5 @@ export function main(argv: string[]): void {
   }
   if (prog.length === 0) usageOf(USAGE_MAIN);
 
-  if (pgrp && canExec()) newSession();
-  const env = new EnvChanges();
-  if (envDirName !== undefined) envDir(envDirName, env, verbose, true);
-  if (root !== undefined) {
-    try {
-      process.chdir(root);
-    } catch (e) {
-      fatal(`unable to change directory: ${root}`, e);
-    }
-    try {
-      changeRoot();
-    } catch (e) {
-      fatal('unable to change root directory', e);
-    }
-  }
-  if (nice !== 0) {
-    try {
-      addNice(nice);
-    } catch (e) {
-      fatal('unable to set nice level', e);
-    }
-  }
-  if (envUser !== undefined) envIds(envUser, true, env);
-  if (setUser !== undefined) setIds(setUser, true);
-  const keep: number[] = [];
-  if (lockFile !== undefined) keep.push(lock(lockFile, lockWait, false));
-  const names = ['stdin', 'stdout', 'stderr'];
-  for (let fd = 0; fd < 3; fd++) {
-    if (!close[fd]) continue;
-    try {
-      fs.closeSync(fd);
-    } catch (e) {
-      fatal(`unable to close ${names[fd]}`, e);
-    }
-  }
-  limits(want);
-  const file = prog[0];
-  const args = argv0 === undefined ? prog : [argv0, ...prog.slice(1)];
-  execProg({ tool: 'chpst', file, argv: args, env: env.apply(process.env), keep, newSession: pgrp && !canExec(),
-    fail: (e) => fatal(`unable to run: ${args[0]}`, e) });
+  chpst({ setUser, envUser, argv0, envDirName, root, lockFile, lockWait, verbose, pgrp, nice, close, want, prog });
 }

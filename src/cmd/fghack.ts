@@ -1,91 +1,9 @@
 // fghack child: run child, which puts itself in the background, in the
-// foreground, as daemontools 0.76's fghack: the child gets 31 extra
-// descriptors on one pipe, which every process it forks inherits; fghack
-// waits until all of them have closed it, then for the child, and exits
-// with its status (111 "child crashed" when a signal killed it).
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+// foreground (src/supervise/fghack.ts).
 import { usage } from '../lib/getopt';
-import { die } from '../lib/strerr';
-import { loadNative } from '../native';
-import { keepIgnoredAs } from '../lib/ignored';
-
-const P = 'fghack';
-
-/**
- * The file to run, found in $PATH as pathexec_run finds it. libuv loses the
- * exec error of a child given this many descriptors (the child just exits
- * 127), so a missing program is found here, before the spawn.
- */
-function findProg(file: string): string {
-  if (file.includes('/')) {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-    } catch (e) {
-      die(P, `unable to run ${file}`, e);
-    }
-    return file;
-  }
-  let saved: unknown;
-  for (const d of (process.env.PATH ?? '/bin:/usr/bin').split(':')) {
-    const full = `${d === '' ? '.' : d}/${file}`;
-    try {
-      fs.accessSync(full, fs.constants.X_OK);
-      if (fs.statSync(full).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      return full;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') saved = e;
-    }
-  }
-  return die(P, `unable to run ${file}`, saved ?? Object.assign(new Error('not found'), { code: 'ENOENT' }));
-}
+import { foreground } from '../supervise/fghack';
 
 export function main(argv: string[]): void {
-  if (argv.length === 0) usage({ prog: P, text: `${P}: usage: ${P} child`, code: 100 });
-  const native = loadNative();
-  let r: number | undefined, w: number | undefined;
-  if (native && typeof native.pipe === 'function') {
-    try {
-      [r, w] = native.pipe();
-    } catch (e) {
-      die(P, 'unable to create pipe', e);
-    }
-  }
-  // The child keeps what fghack inherited, at the same numbers, as after a
-  // fork; the pipe takes the 31 lowest free numbers from 3 (the original's
-  // own descriptor and its 30 copies). Without the addon: 0, 1, 2 and
-  // Node's own pipe at 3.
-  const stdio: any[] = ['inherit', 'inherit', 'inherit'];
-  if (w === undefined) stdio.push('pipe');
-  else {
-    const inherited = new Set<number>(native!.inheritedFds());
-    inherited.delete(w);
-    for (const fd of inherited) if (fd > 2) stdio[fd] = fd;
-    for (let fd = 3, n = 0; n < 31; fd++) {
-      if (stdio[fd] !== undefined) continue;
-      stdio[fd] = w;
-      n++;
-    }
-    for (let fd = 0; fd < stdio.length; fd++) if (stdio[fd] === undefined) stdio[fd] = 'ignore';
-  }
-  let child;
-  try {
-    const k = keepIgnoredAs(findProg(argv[0]), argv.slice(1), argv[0]); // (lib/ignored.ts)
-    child = spawn(k.file, k.args, { argv0: k.argv0, stdio });
-  } catch (e) {
-    die(P, `unable to run ${argv[0]}`, e);
-  }
-  if (w !== undefined) fs.closeSync(w);
-  let exit: [number | null, NodeJS.Signals | null] | undefined, drained = false;
-  const done = () => {
-    if (!drained || exit === undefined) return;
-    if (exit[1] !== null) die(P, 'child crashed');
-    process.exit(exit[0] ?? 111);
-  };
-  child.on('error', (e) => die(P, `unable to run ${argv[0]}`, e));
-  child.on('exit', (code, signal) => { exit = [code, signal]; done(); });
-  const stream: NodeJS.EventEmitter = r !== undefined ? fs.createReadStream('', { fd: r }) : child.stdio[3]!;
-  stream.on('data', () => {});
-  stream.on('end', () => { drained = true; done(); });
-  stream.on('error', () => { drained = true; done(); });
+  if (argv.length === 0) usage({ prog: 'fghack', text: 'fghack: usage: fghack child', code: 100 });
+  foreground(argv);
 }

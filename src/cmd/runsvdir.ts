@@ -1,9 +1,8 @@
 // runsvdir [-P] dir [log]: runit 2.1.2's runsvdir, with every runsv in this
 // one process (see supervise/scan.ts for the scanner's rules). With log (at
 // least seven characters), everything written to stderr, ours and the
-// services', scrolls through the last part of log in the process title, the
-// first five characters staying put; a dot every 15 minutes shows that the
-// title is alive.
+// services', scrolls through the last part of log in the process title
+// (supervise/logtitle.ts).
 //
 // Signals: TERM leaves the services running and exits 0, as runit's
 // runsvdir leaves its runsv processes: every service directory is handed to
@@ -11,25 +10,16 @@
 // UCSPI_KEEPER set), so that sv goes on finding a supervisor. HUP stops
 // every service (each log service after its service), then exits 111.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { errstr } from '../lib/errstr';
 import { usage as lusage } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';
-import { setTitle } from '../lib/title';
+import { Title, type TitleState, scroll } from '../supervise/logtitle';
 import { calledAs } from '../supervise/progname';
 import { Scanner, runsvdirVoice } from '../supervise/scan';
 import { pipe, raiseNofile } from '../supervise/sys';
 import { KEEPER_ENV, handToKeeper, keep } from '../supervise/keeper';
 import { onAddition } from '../lib/ignored';
-
-/** The original's heartbeat on the log: a dot every 900 seconds. */
-const DOT_MS = 900_000;
-/** How much of log stays put at its start. */
-const KEEP = 5;
-
-/** What a keeper needs to go on scrolling the log argument through its title. */
-interface TitleState { words: string[]; at: number; buf: string[]; fd: number }
 
 export function main(argv: string[]): void {
   if (process.env[KEEPER_ENV] !== undefined) return keeper();
@@ -136,18 +126,6 @@ export function main(argv: string[]): void {
   }
 }
 
-/** say() for our own lines, into the title; what the services write to fd scrolls there too. */
-function scroll(title: Title, fd: number): (line: string) => void {
-  const reader = new net.Socket({ fd, readable: true, writable: false });
-  reader.on('data', (b: Buffer) => title.add(b.toString('latin1')));
-  reader.on('error', () => { /* only at exit */ });
-  reader.unref();
-  setInterval(() => title.add('.'), DOT_MS).unref();
-  // Our own lines go straight to the title: a write to a pipe that we
-  // read ourselves could block us while it is full.
-  return (line: string) => title.add(line + '\n');
-}
-
 /**
  * The keeper a runsvdir hands its services to on TERM: it supervises them
  * (each as runsv would) without scanning, the log argument scrolling on in
@@ -168,42 +146,4 @@ function keeper(): void {
   });
   process.on('SIGTERM', () => kept.stop());
   process.on('SIGHUP', () => kept.stop());
-}
-
-/**
- * The process title: the command line, its log argument scrolling. Each
- * byte written shifts the log argument's characters after the first five
- * left by one and takes the last place, as the original does in place.
- */
-class Title {
-  private buf: string[];
-
-  constructor(private words: string[], private at: number, buf: string[]) {
-    this.buf = buf;
-    this.show();
-  }
-
-  /**
-   * Only the last characters of s can remain: what goes is cut once, so a
-   * service flooding its stderr costs time in proportion to what it wrote,
-   * not to that times the length of log.
-   */
-  add(s: string): void {
-    const room = this.buf.length - KEEP;
-    if (room <= 0) return;
-    const tail = [...s.replaceAll('\0', '').slice(-2 * room)].slice(-room);
-    this.buf.splice(KEEP, tail.length);
-    this.buf.push(...tail);
-    this.show();
-  }
-
-  state(): { words: string[]; at: number; buf: string[] } {
-    return { words: this.words, at: this.at, buf: this.buf };
-  }
-
-  private show(): void {
-    const w = [...this.words];
-    w[this.at] = this.buf.join('');
-    setTitle(w, this.words[0]);
-  }
 }

@@ -10,7 +10,7 @@ import { dropPrivileges } from '../lib/privs';
 import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
 import { jsonLog } from '../log/json';
-import { engineParts, startStatus } from '../account/options';
+import { engineParts, startStatus } from '../admission/options';
 
 // (instruct/parse is loaded only for a message: it costs start-up time.)
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);

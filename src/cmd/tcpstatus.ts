@@ -2,7 +2,7 @@
 // --status=file is doing, one line per file in the manner of svstat, or the
 // file's JSON with "running" added (--json). Exit 0 when every file was
 // read, 111 when one could not be, 100 for a usage error.
-import type { StatusDoc } from '../account/status';
+import type { StatusDoc } from '../admission/status';
 import { errstr } from '../lib/errstr';
 import { UsageError, getopt, orUsage } from '../lib/getopt';
 import { writeLine } from '../lib/strerr';

@@ -9,7 +9,7 @@ import { InfoWanted, LONG_VALUE_CODE, UsageError, decimalArg, getopt, hostPortPr
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
 import { jsonLog } from '../log/json';
-import { engineParts, startStatus } from '../account/options';
+import { engineParts, startStatus } from '../admission/options';
 import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
   helpText, proxyConfig } from '../engine/frontdoor';

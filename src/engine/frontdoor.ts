@@ -3,10 +3,10 @@
 // (repeatable) and --proxy-timeout=SECONDS for PROXY protocol headers
 // (src/listen/proxy.ts), --socket-activation for a listening socket passed
 // in (src/listen/activation.ts), and the limits and status options of
-// src/account/options.ts. Without them nothing here is loaded.
+// src/admission/options.ts. Without them nothing here is loaded.
 import type { LongOptions } from '../lib/getopt';
 import { badLongValue } from '../lib/getopt';
-import { LIMIT_DEFAULTS, LIMIT_LONGS, type LimitOptions, limitOption } from '../account/options';
+import { LIMIT_DEFAULTS, LIMIT_LONGS, type LimitOptions, limitOption } from '../admission/options';
 import type { Addon } from '../native';
 import type { EngineConfig } from './engine';
 

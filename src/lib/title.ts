@@ -4,10 +4,10 @@
 // first word is the name), and the name apart. Without it, Node's
 // process.title: one string, the words joined by spaces, and the name cut
 // from its first 15 bytes.
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 
 export function setTitle(words: readonly string[], name: string): void {
-  const addon = loadNative();
+  const addon = addonPart('startup');
   try {
     if (addon?.setArgv([...words])) {
       addon.setComm(name);

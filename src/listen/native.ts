@@ -1,24 +1,24 @@
 // The addon's accept path (native/accept.cc): no libuv stream and no
 // net.Socket per client, and -c kept by not polling the listening socket.
 import { closeSync } from 'node:fs';
-import { type Addon, addonError } from '../native';
+import { type Accept, addonError } from '../native';
 import { formatIPv4, ipv6Env } from '../lib/ip';
 import type { Accepted, Listener } from './listen';
 
 const WORDS = 12; // int32 per client, as native/accept.cc lays them out
 
 /** The opener of the addon's path: bound to the addon chosen at start. */
-export function nativeOpener(addon: Addon) {
+export function nativeOpener(addon: Accept) {
   return (ip: string, port: number, backlog: number) => listenNative(addon, ip, port, backlog);
 }
 
-export async function listenNative(addon: Addon, ip: string, port: number, backlog: number): Promise<Listener> {
+export async function listenNative(addon: Accept, ip: string, port: number, backlog: number): Promise<Listener> {
   const [fd, bound] = addon.listenTcp(ip, port, backlog);
   return nativeListener(addon, fd, bound, ip);
 }
 
 /** A listening socket passed in (socket activation, fd from 3): adopted, then served as a bound one. */
-export function adoptNative(addon: Addon, passed: number): Listener {
+export function adoptNative(addon: Accept, passed: number): Listener {
   const [fd, bound, ip] = addon.adoptTcp(passed);
   return nativeListener(addon, fd, bound, ip === '::' ? '0.0.0.0' : ip);
 }
@@ -63,7 +63,7 @@ export interface NativeSocket {
  * A listening socket (SO_REUSEADDR; "::" takes IPv4 too unless v6only) with
  * no limit on the clients undone at once. Throws bind's or listen's error.
  */
-export function listenMany(addon: Addon, ip: string, port: number, backlog: number, v6only: boolean): NativeSocket {
+export function listenMany(addon: Accept, ip: string, port: number, backlog: number, v6only: boolean): NativeSocket {
   const [fd, bound] = addon.listenTcp(ip, port, backlog, v6only);
   let handle = -1;
   let closed = false;
@@ -83,7 +83,7 @@ export function listenMany(addon: Addon, ip: string, port: number, backlog: numb
   };
 }
 
-function nativeListener(addon: Addon, fd: number, bound: number, shownIp: string): Listener {
+function nativeListener(addon: Accept, fd: number, bound: number, shownIp: string): Listener {
   const more = addon.acceptMore;
   return {
     ip: shownIp,

@@ -9,7 +9,7 @@
 import { readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { timerMs } from '../lib/timer';
-import type { Addon } from '../native';
+import type { Proxy } from '../native';
 import { addonError } from '../native';
 import { HeaderReader, type HeaderSource, type ProxyHeader, type Step, type Trust, looksLikeHeader } from './proxy';
 
@@ -55,7 +55,7 @@ function errnoError(neg: number, syscall: string): NodeJS.ErrnoException {
   return addonError(neg, syscall);
 }
 
-export function createProxyStage(o: ProxyOptions, addon: Addon | null): ProxyStage {
+export function createProxyStage(o: ProxyOptions, addon: Proxy | null): ProxyStage {
   const probe = Buffer.allocUnsafe(12);
   const label = (c: ProxySubject) => `proxy header: ${c.remoteIp}:${c.remotePort}`;
 

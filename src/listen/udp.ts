@@ -3,7 +3,7 @@
 // prog (which reads the datagram itself) or discards that one datagram.
 // Node's dgram reads every datagram as it arrives, so it cannot do this: the
 // addon is required, and its absence is a clear start-up error.
-import { addonError, loadNative } from '../native';
+import { addonError, addonPart, type Udp } from '../native';
 
 export interface UdpSocket {
   readonly fd: number;
@@ -18,21 +18,13 @@ export interface UdpSocket {
   close(): void;
 }
 
-interface UdpAddon {
-  udpBind(ip: string, port: number): [number, number];
-  udpWait(fd: number, cb: (err: number, ip: string, port: number) => void): void;
-  udpDiscard(fd: number): number;
-  udpClose(fd: number): void;
-}
-
 /** The addon's UDP functions, or undefined when it is not built (or built without them). */
-export function udpAddon(): UdpAddon | undefined {
-  const n = loadNative();
-  return n && typeof n.udpBind === 'function' ? (n as UdpAddon) : undefined;
+export function udpAddon(): Udp | undefined {
+  return addonPart('udp') ?? undefined;
 }
 
 /** Binds ip:port (IPv4) with SO_REUSEADDR; throws bind's or socket's error. */
-export function bindUdp(addon: UdpAddon, ip: string, port: number): UdpSocket {
+export function bindUdp(addon: Udp, ip: string, port: number): UdpSocket {
   const [fd, bound] = addon.udpBind(ip, port);
   return {
     fd, ip, port: bound,

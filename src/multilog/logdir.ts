@@ -13,7 +13,7 @@ import { FATAL, die, pause, retry, say, WARNING } from './retry';
 import { errstr } from '../lib/errstr';
 import { sleepSync } from '../lib/sleep';
 import { nowMicros, timestampLabel } from '../lib/tai64';
-import { addonError, loadNative, type Addon } from '../native';
+import { addonError, addonPart, type Rotate } from '../native';
 import { keepIgnoredAs } from '../lib/ignored';
 
 const AT = 0x40;
@@ -95,7 +95,7 @@ export class LogDir {
   private readonly abs: string;
   private readonly absSlash: Buffer;
   // The addon's rotation, for a directory with no processor; else the one below.
-  private readonly rotator: Addon | null;
+  private readonly rotator: Rotate | null;
   private readonly rotated = new Float64Array(4);
 
   constructor(private spec: LogDirSpec, startDir: string) {
@@ -103,8 +103,7 @@ export class LogDir {
     this.absSlash = Buffer.from(this.abs + '/');
     this.size = spec.size;
     this.near = spec.size - NEAR;
-    const addon = spec.processor === null ? loadNative() : null;
-    this.rotator = addon && typeof addon.cyclogRotate === 'function' ? addon : null;
+    this.rotator = spec.processor === null ? addonPart('rotate') : null;
   }
 
   // ---- the queue
@@ -391,7 +390,7 @@ export class LogDir {
   // sync() and the same steps as fullcurrent's and finish's with no
   // processor, in one call into the addon; a failed step is said, paused
   // on and taken again.
-  private rotateNative(addon: Addon): void {
+  private rotateNative(addon: Rotate): void {
     this.materialize();
     const out = this.rotated;
     out[3] = 0;

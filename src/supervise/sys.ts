@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 import { lockExNb } from '../lib/flock';
 
 const C = fs.constants;
@@ -44,7 +44,7 @@ function warnOnce(warn: (m: string) => void, m: string): void {
 }
 
 export function mkfifo(p: string): void {
-  const n = loadNative();
+  const n = addonPart('sys');
   if (n) return n.mkfifo(p, 0o600);
   try {
     if (fs.statSync(p).isFIFO()) return;
@@ -58,8 +58,8 @@ export function mkfifo(p: string): void {
  * then never sees end of file, so shutdown falls back to a signal.
  */
 export function pipe(scratchDir: string): [number, number] {
-  const n = loadNative();
-  if (n) return n.pipe() as [number, number];
+  const n = addonPart('sys');
+  if (n) return n.pipe();
   const p = path.join(scratchDir, `pipe.${process.pid}`);
   mkfifo(p);
   const fd = fs.openSync(p, C.O_RDWR);
@@ -91,7 +91,7 @@ export function startTicks(pid: number): string | null {
  * programs then hold a copy: a lock, a FIFO end).
  */
 export function closeOnExec(fd: number): void {
-  try { loadNative()?.cloexec(fd); } catch { /* a bad descriptor: its user says */ }
+  try { addonPart('sys')?.cloexec(fd); } catch { /* a bad descriptor: its user says */ }
 }
 
 /** The administrator's soft descriptor limit, once the supervisor raised its own above it. */
@@ -107,7 +107,7 @@ let limiter: string | undefined;
  * banner does; without it, the children get the limit Node raised.
  */
 export function raiseNofile(): void {
-  const n = loadNative();
+  const n = addonPart('exec');
   if (!n) return;
   try {
     const [soft, hard] = n.getrlimit('nofile');

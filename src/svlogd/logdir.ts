@@ -22,7 +22,7 @@ import { Pending } from '../lib/pending';
 import { lockExNb } from '../lib/flock';
 import { errstr } from '../lib/errstr';
 import { timestampLabel } from '../lib/tai64';
-import { addonError, loadNative, type Addon } from '../native';
+import { addonError, addonPart, type Rotate } from '../native';
 import { keepIgnoredAs } from '../lib/ignored';
 
 const AT = 0x40;
@@ -79,13 +79,12 @@ export class LogDir {
   udpOutstanding = 0;
 
   // The addon's rotation, or null: the one below.
-  private readonly rotator: Addon | null;
+  private readonly rotator: Rotate | null;
   private readonly rotated = new Float64Array(3);
 
   constructor(readonly name: string, private readonly startDir: string, private readonly o: Options) {
     this.out = new OutBuf((b, off, len) => this.op(b, off, len), o.buflen);
-    const addon = loadNative();
-    this.rotator = addon && typeof addon.svlogdRotate === 'function' ? addon : null;
+    this.rotator = addonPart('rotate');
   }
 
   private f(file: string): string {
@@ -350,7 +349,7 @@ export class LogDir {
 
   // The steps of rotateNow from `from` up to `to` in one call into the
   // addon; a failed step is said, paused on and taken again.
-  private rotateSteps(addon: Addon, kind: string, from: number, to: number): void {
+  private rotateSteps(addon: Rotate, kind: string, from: number, to: number): void {
     const out = this.rotated;
     for (let step = from; ;) {
       step = addon.svlogdRotate(this.absSlashBytes, this.fdcur, kind, step, to, out);
@@ -393,21 +392,22 @@ export class LogDir {
   }
 
   // rmoldest in one call into the addon, then what it found to say.
-  private pruneNative(addon: Addon): void {
+  private pruneNative(addon: Rotate): void {
     for (;;) {
-      const r = addon.svlogdPrune(this.absSlashBytes, this.cfg.nmax, this.o.verbose > 0);
-      if (typeof r === 'number') {
-        if (r === 0) return;
-        pause2('unable to open directory, want rotate', this.name, addonError(r, 'opendir'));
+      let notes;
+      try {
+        notes = addon.svlogdPrune(this.absSlashBytes, this.cfg.nmax, this.o.verbose > 0);
+      } catch (e) {
+        pause2('unable to open directory, want rotate', this.name, e);
         continue;
       }
-      for (const [kind, name, err] of r) {
+      for (const [kind, name, err] of notes) {
         const file = name === null ? '' : name.toString('latin1');
-        if (kind === 0) warn2('unable to unlink processor leftover', file, addonError(-err, 'unlink'));
-        else if (kind === 2) warn2('unable to read directory', this.name, addonError(-err, 'readdir'));
+        if (kind === 0) warn2('unable to unlink processor leftover', file, err);
+        else if (kind === 2) warn2('unable to read directory', this.name, err);
         else {
           if (this.o.verbose) say(`${INFO}delete: ${this.name}/${file}`);
-          if (err !== 0) warn2('unable to unlink oldest logfile', this.name, addonError(-err, 'unlink'));
+          if (err !== null) warn2('unable to unlink oldest logfile', this.name, err);
         }
       }
       return;

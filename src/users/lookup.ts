@@ -7,7 +7,7 @@
 // systemd's dynamic users) and for the groups of initgroups.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { loadNative } from '../native';
+import { addonPart } from '../native';
 import { type Accounts, entryOf, groupListOf, passwdOf } from './text';
 
 export type { Accounts } from './text';
@@ -87,8 +87,8 @@ function thrown<T>(f: () => T): T {
 }
 
 function native(): Accounts | undefined {
-  const n = loadNative();
-  if (!n || typeof n.getpwnam !== 'function') return undefined;
+  const n = addonPart('users');
+  if (!n) return undefined;
   return {
     getpwnam: (name) => {
       const r = thrown(() => n.getpwnam(name));

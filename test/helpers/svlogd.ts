@@ -34,8 +34,11 @@ export async function runOnce(t: T, cmd: string, args: string[], configs: Array<
   });
   prepare(root);
   const p = start(t, cmd, [...args, ...names], root, env);
+  // Its stderr is whole once the pipe is closed, which can come after the exit.
+  const closed = new Promise<void>((res) => p.proc.once('close', () => res()));
   p.proc.stdin!.end(input);
   const code = await within(`${cmd} to exit`, p.exited, ms);
+  await within(`${cmd}'s stderr to close`, closed, ms);
   return { code, stderr: p.stderr(), dirs: names.map((n) => describe(path.join(root, n))), root };
 }
 
