@@ -189,6 +189,28 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
       start = colon + 1;
     }
   }
+  // moves (optional): [from, to] pairs, each from copied onto to (dup2, so
+  // without close-on-exec), then every from that is no to closed: tcpclient's
+  // socket as the program's fds 6 and 7. Not undone when the exec fails (what
+  // was at to is gone: the caller only reports and exits).
+  std::vector<std::pair<int, int>> moves;
+  if (info.Length() > 5 && info[5].IsArray()) {
+    Napi::Array m = info[5].As<Napi::Array>();
+    for (uint32_t i = 0; i < m.Length(); i++) {
+      Napi::Value pair = m.Get(i);
+      if (!pair.IsArray()) return ThrowErrno(env, "dup2", EINVAL);
+      Napi::Array a = pair.As<Napi::Array>();
+      moves.push_back({a.Get(0u).ToNumber().Int32Value(), a.Get(1u).ToNumber().Int32Value()});
+    }
+  }
+  for (auto& [from, to] : moves)
+    if (from != to && dup2(from, to) == -1) return ThrowErrno(env, "dup2", errno);
+  for (auto& [from, to] : moves) {
+    bool target = false;
+    for (auto& mv : moves) target = target || mv.second == from;
+    if (!target) close(from);
+    else fcntl(from, F_SETFD, 0);
+  }
   std::vector<std::pair<int, struct rlimit>> before(limits.size());
   ResetSignals();
   Undo undo;

@@ -85,9 +85,12 @@ export interface Addon {
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
    * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
    * inherited and keep, with the soft limits given set just before the
-   * execve (put back if it fails); returns only by throwing the exec's error.
+   * execve (put back if it fails); moves: [from, to] descriptors copied
+   * first, each from then closed unless it is a to (not undone); returns
+   * only by throwing the exec's error.
    */
-  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>): never;
+  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>,
+          moves?: Array<[from: number, to: number]>): never;
   /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
   getrlimit(resource: string): [soft: number, hard: number];
   /** Sets the soft limit of a resource (-1: unlimited); the hard limit stays. */
@@ -110,6 +113,15 @@ export interface Addon {
   spawnAs(path: string, argv: string[], env: string[], fd: number, uid: number, gids: number[]): number;
   /** waitpid(pid, WNOHANG): null while it runs, else [exit code, signal number] (one of them null). */
   reapPid(pid: number): [code: number | null, signal: number | null] | null;
+  // native/client.cc
+  /**
+   * tcpclient's connect: an IPv4 socket bound to localIp:localPort, connected
+   * within timeoutMs, back in blocking mode, close-on-exec: its fd. Thrown
+   * with syscall "socket", "bind" or "connect" (ETIMEDOUT: out of time).
+   */
+  tcpConnect(ip: string, port: number, localIp: string, localPort: number, timeoutMs: number, noDelay: boolean): number;
+  /** getsockname and getpeername of an IPv4 socket. */
+  sockNames(fd: number): [localIp: string, localPort: number, remoteIp: string, remotePort: number];
   // native/startup.cc
   /** prctl(PR_SET_NAME): the name in /proc/self/comm (pidof, pgrep -x, killall). */
   setComm(name: string): void;
