@@ -70,7 +70,7 @@ function findInPath(file: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Ends this process as a signal ended prog: the signal's default action, which Node changes for some. */
-function dieOf(signal: NodeJS.Signals): void {
+export function dieOf(signal: NodeJS.Signals): void {
   try {
     // No listener left, and one added and removed leaves the default action (Node ignores
     // SIGPIPE and SIGXFSZ, and SIGUSR1 would start its inspector).
