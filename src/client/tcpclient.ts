@@ -11,7 +11,7 @@ import { BadOption, getopt } from '../lib/getopt';
 import { scanUlong } from '../lib/scan';
 import { decimal } from '../decimal';
 import { loadNative } from '../native';
-import { resolveHostAll } from '../listen/resolve';
+import { cacheLookup, resolveHostAll, type LookupA } from '../listen/resolve';
 import { parsePort } from '../listen/services';
 import { createDns, type Dns } from '../identify/dns';
 import { identLookup } from '../identify/ident';
@@ -126,7 +126,9 @@ export async function tcpclient(argv: string[]): Promise<void> {
 
   let addrs: string[];
   try {
-    addrs = await resolveHostAll(host);
+    // The resolver (c-ares reads resolv.conf) only for a name that needs it, not for an address.
+    let lookup: LookupA | undefined;
+    addrs = await resolveHostAll(host, { lookup: (name) => (lookup ??= cacheLookup())(name) });
   } catch (e) {
     return die(`${FATAL}temporarily unable to figure out IP address for ${host}: ${errstr(e)}`);
   }
