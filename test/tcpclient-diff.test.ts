@@ -117,11 +117,16 @@ t.test('refused, bad options, unknown port, no program, -q, -v', need, async (t)
     ['-RHl0', '127.0.0.1', String(srv.port), '/nonexistent/prog'],
     ['-v', '-RHl0', '127.0.0.1', String(srv.port), 'true'],
     ['-RHl0', '-i', '127.0.0.2', '-p', '0', '127.0.0.1', String(srv.port), 'sh', '-c', 'echo $TCPLOCALIP'],
+    // The local port taken (by the server itself): bind fails.
+    ['-RHl0', '-i', '127.0.0.1', '-p', String(srv.port), '127.0.0.1', String(srv.port), 'true'],
   ];
   for (const c of cases) {
     const [o, d] = await both(c);
-    t.same({ code: o.code, stdout: o.stdout, stderr: o.stderr }, { code: d.code, stdout: d.stdout, stderr: d.stderr },
-      `tcpclient ${c.map((a) => JSON.stringify(a)).join(' ')}`);
+    const name = `tcpclient ${c.map((a) => JSON.stringify(a)).join(' ')}`;
+    t.same({ code: o.code, stdout: o.stdout, stderr: o.stderr }, { code: d.code, stdout: d.stdout, stderr: d.stderr }, name);
+    const p = await run(OURS, c, { UCSPI_NO_NATIVE: '1' });
+    t.same({ code: p.code, stdout: p.stdout, stderr: p.stderr }, { code: d.code, stdout: d.stdout, stderr: d.stderr },
+      `${name}, without the addon`);
   }
 });
 
