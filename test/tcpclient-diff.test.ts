@@ -155,6 +155,8 @@ t.test('names through $DNSCACHEIP: addresses, none, no server; PTR names', { ski
   const dns = await startFakeDns({
         'one.example': { a: ['127.0.0.1'] },
     '127.0.0.1': { ptr: 'localhost' },
+    // A hostile PTR answer: blanks, a slash, upper case, a NUL, a dot inside a label.
+    '127.0.0.5': { ptrLabels: ['Ex/am ple', 'a.b\0c', 'ORG'] },
   }, { port53: true });
   t.teardown(() => dns.close());
   const env = { DNSCACHEIP: dns.addr };
@@ -169,6 +171,10 @@ t.test('names through $DNSCACHEIP: addresses, none, no server; PTR names', { ski
       `tcpclient ${c.join(' ')}`);
     if (c[1] === 'one.example.') t.equal(o.stdout, '127.0.0.1\n', 'the name\'s address');
   }
+  // A hostile name is written as djb's dns_name4 writes it.
+  const hostile = await server('127.0.0.5');
+  const [oh, dh] = await both(['-R', '-l', 'x', '127.0.0.5', String(hostile.port), 'sh', '-c', 'printf "%s\\n" "$TCPREMOTEHOST"'], env);
+  t.equal(oh.stdout, dh.stdout, `the hostile PTR name as Debian's writes it: ${dh.stdout.trim()}`);
   // An address without a name: TCPREMOTEHOST set and empty, as dns_name4 leaves it.
   const nameless = await server('127.0.0.3');
   const [o, d] = await both(['-R', '-l', 'x', '127.0.0.3', String(nameless.port), 'sh', '-c', 'echo "${TCPREMOTEHOST-unset}"'], env);
