@@ -51,20 +51,23 @@ Napi::Value TcpConnect(const Napi::CallbackInfo& info) {
   if (bind(s, reinterpret_cast<sockaddr*>(&from), sizeof from) == -1) return fail("bind", errno);
   if (connect(s, reinterpret_cast<sockaddr*>(&to), sizeof to) == -1) {
     if (errno != EINPROGRESS) return fail("connect", errno);
+    // timeoutconn's wait: iopause polls 20 ms past the deadline (so -T0 still
+    // connects where the answer is immediate), and an answer wins over the clock.
     double deadline = NowMs() + timeout;
     for (;;) {
       double left = deadline - NowMs();
-      if (left <= 0) return fail("connect", ETIMEDOUT);
+      double ms = left < 0 ? 0 : left + 20;
       struct pollfd p = {s, POLLOUT, 0};
-      int r = poll(&p, 1, left > 2e9 ? 2000000000 : static_cast<int>(left + 0.999));
-      if (r == -1 && errno == EINTR) continue;
-      if (r == -1) return fail("connect", errno);
-      if (r == 0) continue;
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == -1) err = errno;
-      if (err != 0) return fail("connect", err);
-      break;
+      int r = poll(&p, 1, ms > 2e9 ? 2000000000 : static_cast<int>(ms));
+      if (r == -1 && errno != EINTR) return fail("connect", errno);
+      if (r > 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == -1) err = errno;
+        if (err != 0) return fail("connect", err);
+        break;
+      }
+      if (deadline < NowMs()) return fail("connect", ETIMEDOUT);
     }
   }
   int fl = fcntl(s, F_GETFL);

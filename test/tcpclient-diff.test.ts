@@ -116,6 +116,8 @@ t.test('refused, bad options, unknown port, no program, -q, -v', need, async (t)
     ['-RHl0', '-i', '10.255.255.1', '127.0.0.1', port, 'true'],
     ['-RHl0', '127.0.0.1', String(srv.port), '/nonexistent/prog'],
     ['-v', '-RHl0', '127.0.0.1', String(srv.port), 'true'],
+    // No time at all: the loopback answer still comes within timeoutconn's wait.
+    ['-v', '-RHl0', '-T0', '127.0.0.1', String(srv.port), 'true'],
     ['-RHl0', '-i', '127.0.0.2', '-p', '0', '127.0.0.1', String(srv.port), 'sh', '-c', 'echo $TCPLOCALIP'],
     // The local port taken (by the server itself): bind fails.
     ['-RHl0', '-i', '127.0.0.1', '-p', String(srv.port), '127.0.0.1', String(srv.port), 'true'],

@@ -107,7 +107,7 @@ export function netAttempt(t: Target): Try {
     const timer = setTimeout(() => {
       s.destroy();
       reject(timedOut());
-    }, Math.min(seconds * 1000, 0x7fffffff));
+    }, Math.min(seconds * 1000 + 20, 0x7fffffff)); // timeoutconn waits 20 ms past the deadline (iopause)
     s.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       s.destroy();
