@@ -95,12 +95,20 @@ t.test('fd 6 reads from the server, fd 7 writes to it (addon and pure Node)', ne
   t.equal(fds(o.stdout), '6,7');
   t.equal(o.stdout.split('\n').slice(1).join(','), d.stdout.split('\n').slice(1).join(','),
     'the program has the same descriptors as under Debian\'s (none of Node\'s, no copy of the socket)');
+  // With descriptors inherited below Node's own, which then sit elsewhere: none of Node's goes on.
+  for (const open of ['3', '3 4', '3 5', '3 4 5']) {
+    const shifted = ['-c', `exec ${open.split(' ').map((fd) => `${fd}</dev/null`).join(' ')}; exec "$0" "$@"`];
+    const o3 = await run('/bin/sh', [...shifted, OURS, '-RHl0', '127.0.0.1', String(srv.port), ...prog]);
+    const d3 = await run('/bin/sh', [...shifted, reference('tcpclient'), '-RHl0', '127.0.0.1', String(srv.port), ...prog]);
+    t.equal(o3.stdout.split('\n').slice(1).join(','), d3.stdout.split('\n').slice(1).join(','),
+      `fds ${open} inherited: the same descriptors as under Debian's`);
+  }
   const plain = await run(OURS, ['-RHl0', '127.0.0.1', String(srv.port), ...prog], { UCSPI_NO_NATIVE: '1' });
   t.equal(plain.code, 0, 'without the addon too');
   t.equal(plain.stdout.split('\n')[0], 'greeting line', 'a blocking fd 6 without the addon');
   t.equal(fds(plain.stdout), '6,7');
   await new Promise((r) => setTimeout(r, 200));
-  t.same(srv.got.filter((g) => g === 'to server\n').length, 3, 'the server got each line through fd 7');
+  t.same(srv.got.filter((g) => g === 'to server\n').length, 11, 'the server got each line through fd 7');
 });
 
 t.test('refused, bad options, unknown port, no program, -q, -v', need, async (t) => {
