@@ -4,8 +4,8 @@ set -u
 conf=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$conf")
 ourbin=$root/bin
-# The commands this project provides; the suites' other tools (tcpclient,
-# envdir, tai64n, ...) come from the Debian packages in both runs.
+# The commands this project provides (ucspi-tcp.sh adds the client tools); the
+# suites' other tools come from the Debian packages in both runs.
 OURS='tcpsvd udpsvd tcpserver tcprules tcprulescheck ipsvd-cdb supervise svscan svc svok svstat multilog tai64nlocal
   setuidgid envuidgid envdir softlimit pgrphack setlock tai64n fghack readproctitle'
 sysbin=/usr/bin

@@ -35,6 +35,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitRotate(Napi::Env, Napi::Object); InitRotate(env, exports); }  // native/rotate.cc: multilog's and svlogd's rotation
   { void InitStartup(Napi::Env, Napi::Object); InitStartup(env, exports); }  // native/startup.cc: process name, ignored signals
   { void InitUsers(Napi::Env, Napi::Object); InitUsers(env, exports); }  // native/users.cc: getpwnam, getgrnam, getgrouplist
+  { void InitClient(Napi::Env, Napi::Object); InitClient(env, exports); }  // native/client.cc: tcpclient's connect
   return exports;
 }
 

@@ -105,8 +105,19 @@ std::map<int, bool> Classify() {
   return out;
 }
 
-void HandOnDescriptors(const std::set<int>& keep, Undo& undo) {
+// prior: the classification before descriptors were moved onto targets (a
+// move may have taken one end of a pipe of Node's: the other end is still
+// Node's, though it now looks like a pipe inherited alone).
+void HandOnDescriptors(const std::set<int>& keep, Undo& undo, const std::map<int, bool>* prior = nullptr,
+                       const std::set<int>* targets = nullptr) {
   std::map<int, bool> all = Classify();
+  if (prior != nullptr) {
+    for (auto& [fd, nodes] : all) {
+      if (targets != nullptr && targets->count(fd)) continue;
+      auto it = prior->find(fd);
+      if (it != prior->end() && it->second) nodes = true;
+    }
+  }
   std::set<int> handed;
   for (auto& [fd, nodes] : all) {
     if (nodes && !keep.count(fd)) continue;
@@ -189,6 +200,33 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
       start = colon + 1;
     }
   }
+  // moves (optional): [from, to] pairs, each from copied onto to (dup2, so
+  // without close-on-exec), then every from that is no to closed: tcpclient's
+  // socket as the program's fds 6 and 7. Not undone when the exec fails (what
+  // was at to is gone: the caller only reports and exits).
+  std::vector<std::pair<int, int>> moves;
+  if (info.Length() > 5 && info[5].IsArray()) {
+    Napi::Array m = info[5].As<Napi::Array>();
+    for (uint32_t i = 0; i < m.Length(); i++) {
+      Napi::Value pair = m.Get(i);
+      if (!pair.IsArray()) return ThrowErrno(env, "dup2", EINVAL);
+      Napi::Array a = pair.As<Napi::Array>();
+      moves.push_back({a.Get(0u).ToNumber().Int32Value(), a.Get(1u).ToNumber().Int32Value()});
+    }
+  }
+  std::map<int, bool> prior;
+  std::set<int> targets;
+  if (!moves.empty()) prior = Classify();
+  for (auto& [from, to] : moves) {
+    targets.insert(to);
+    if (from != to && dup2(from, to) == -1) return ThrowErrno(env, "dup2", errno);
+  }
+  for (auto& [from, to] : moves) {
+    bool target = false;
+    for (auto& mv : moves) target = target || mv.second == from;
+    if (!target) close(from);
+    else fcntl(from, F_SETFD, 0);
+  }
   std::vector<std::pair<int, struct rlimit>> before(limits.size());
   ResetSignals();
   Undo undo;
@@ -201,7 +239,7 @@ Napi::Value Execvpe(const Napi::CallbackInfo& info) {
     struct rlimit up = {nofile.rlim_max, nofile.rlim_max};
     setrlimit(RLIMIT_NOFILE, &up);
   }
-  HandOnDescriptors(keep, undo);
+  HandOnDescriptors(keep, undo, moves.empty() ? nullptr : &prior, &targets);
   if (low) setrlimit(RLIMIT_NOFILE, &nofile);
   size_t set = 0;
   auto restore = [&]() {

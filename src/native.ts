@@ -19,6 +19,7 @@
 // | startup | scripts/banner.js, lib/title.ts    | process.title, signals caught and dropped, Node's descriptor limit |
 // | users   | users/lookup.ts                    | the files, then getent(1)                           |
 // | rotate  | multilog/logdir.ts, svlogd/logdir.ts | the same steps in JavaScript                      |
+// | client  | client/connect.ts                  | net.Socket, and the program as a child (client/)    |
 //
 // One error shape: a failure is thrown as Node's system errors are (errno
 // negative, code, syscall; addonError). An answer is no failure: null for an
@@ -126,10 +127,12 @@ export interface Exec {
    * Becomes file (searched in PATH as djb's pathexec_run does) with argv and
    * env ("NAME=value" strings), keeping fds 0, 1, 2, what the process
    * inherited and keep, with the soft limits given set just before the
-   * execve (put back if it fails; see execTakesLimits); returns only by
-   * throwing the exec's error.
+   * execve (put back if it fails; see execTakesLimits); moves: [from, to]
+   * descriptors copied first, each from then closed unless it is a to (not
+   * undone); returns only by throwing the exec's error.
    */
-  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>): never;
+  execvpe(file: string, argv: string[], env: string[], keep?: number[], limits?: Array<[resource: string, soft: number]>,
+          moves?: Array<[from: number, to: number]>): never;
   /** [soft, hard] of a resource named as softlimit and chpst name it; -1 is unlimited. */
   getrlimit(resource: string): [soft: number, hard: number];
   /** Sets the soft limit of a resource (-1: unlimited); the hard limit stays. */
@@ -212,8 +215,21 @@ export interface Rotate {
   svlogdPrune(dirSlash: Buffer, nmax: number, verbose: boolean): PruneNote[];
 }
 
+/** native/client.cc: tcpclient's connection. */
+export interface Client {
+  /**
+   * tcpclient's connect: an IPv4 socket bound to localIp:localPort, connected
+   * within timeoutMs, back in blocking mode, close-on-exec: its fd. Thrown
+   * with syscall "socket", "bind" or "connect" (ETIMEDOUT: out of time).
+   */
+  tcpConnect(ip: string, port: number, localIp: string, localPort: number, timeoutMs: number, noDelay: boolean): number;
+  /** getsockname and getpeername of an IPv4 socket. */
+  sockNames(fd: number): [localIp: string, localPort: number, remoteIp: string, remotePort: number];
+}
+
 /** Each concern by its name. */
 export interface Parts {
+  client: Client;
   accept: Accept;
   launch: Launch;
   udp: Udp;
@@ -226,7 +242,7 @@ export interface Parts {
 }
 
 /** Everything the addon offers. */
-export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users & Rotate;
+export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users & Rotate & Client;
 
 /** Every function of each concern, for addonPart's one look at what a build offers (tsc checks the lists whole). */
 const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
@@ -239,6 +255,7 @@ const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
   startup: { setComm: 0, ignoreAgain: 0, sigDefault: 0, setArgv: 0, setNofile: 0 },
   users: { getpwnam: 0, getgrnam: 0, getgrouplist: 0 },
   rotate: { cyclogRotate: 0, svlogdRotate: 0, svlogdPrune: 0 },
+  client: { tcpConnect: 0, sockNames: 0 },
 };
 
 /** What the bundle's first lines (scripts/banner.js) loaded, handed over as process.ucspiAddon. */

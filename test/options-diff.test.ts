@@ -30,6 +30,10 @@ const CASES: Record<string, string[][]> = {
   svstat: [['-z'], ['--']],
   multilog: [['-z']],
   tai64nlocal: [['-z']],
+  tcpclient: [[], ['-z'], ['-i'], ['--'], ['-q'], ['-qz', '0'], ['-i', 'x', '0', '0', 'true'], ['-T5+', '0']],
+  recordio: [[]],
+  fixcrio: [[]],
+  argv0: [[], ['x']],
 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'options-'));

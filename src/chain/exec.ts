@@ -34,6 +34,10 @@ export interface Exec {
   env: NodeJS.ProcessEnv;
   /** Descriptors the tool opened for prog (setlock's lock). */
   keep?: number[];
+  /** [from, to]: prog gets descriptor from as its to (tcpclient's socket as 6 and 7). */
+  moves?: Array<[from: number, to: number]>;
+  /** Without the addon, no warning that prog runs as a child (tcpclient: its man page says so). */
+  quiet?: boolean;
   /** Without the addon: start prog in a new session (pgrphack, chpst -P). */
   newSession?: boolean;
   /** Exec failed: words it in the tool's manner; must not return. */
@@ -65,7 +69,7 @@ function findInPath(file: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Ends this process as a signal ended prog: the signal's default action, which Node changes for some. */
-function dieOf(signal: NodeJS.Signals): void {
+export function dieOf(signal: NodeJS.Signals): void {
   try {
     // No listener left, and one added and removed leaves the default action (Node ignores
     // SIGPIPE and SIGXFSZ, and SIGUSR1 would start its inspector).
@@ -85,12 +89,12 @@ export function execProg(x: Exec): never {
   const native = addonPart('exec');
   if (native) {
     try {
-      native.execvpe(x.file, x.argv, envArray(x.env), x.keep ?? [], limitsToSet());
+      native.execvpe(x.file, x.argv, envArray(x.env), x.keep ?? [], limitsToSet(), x.moves ?? []);
     } catch (e) {
       return x.fail(e);
     }
   }
-  warn(x.tool, `cannot exec without the native addon: running ${x.file} as a child process`);
+  if (!x.quiet) warn(x.tool, `cannot exec without the native addon: running ${x.file} as a child process`);
   // prog through the helpers, each of which execs the next: the helpers find prog as
   // execvp does, so a missing prog is said here, in the tool's words.
   const limits = pendingLimits();
@@ -109,6 +113,7 @@ export function execProg(x: Exec): never {
   const file = setpriv ?? prlimit ?? x.file;
   const stdio: (number | 'inherit' | 'ignore')[] = ['inherit', 'inherit', 'inherit'];
   for (const fd of x.keep ?? []) stdio[fd] = fd;
+  for (const [from, to] of x.moves ?? []) stdio[to] = from;
   const k = keepIgnoredAs(file, argv.slice(1), argv[0]); // (lib/ignored.ts)
   const child = spawn(k.file, k.args, {
     argv0: k.argv0, env: x.env, stdio: Array.from(stdio, (s) => s ?? 'ignore'), detached: !!x.newSession,

@@ -201,3 +201,12 @@ export async function resolveListenHost(host: string, o: ResolveOptions = {}): P
   if (out.length === 0) throw fail('ENOTFOUND', host);
   return out[0];
 }
+
+/**
+ * Every IPv4 address of host (a name or dotted quads), as tcpclient's
+ * dns_ip4_qualify finds them: [] when it has none; throws as described above
+ * when no server answered.
+ */
+export async function resolveHostAll(host: string, o: ResolveOptions = {}): Promise<string[]> {
+  return ip4Qualify(host, o.rules ?? rewriteRules(), o.lookup ?? cacheLookup());
+}
