@@ -2,9 +2,7 @@
 // 0600 when missing, as open_append does), then flock'ed, exclusively; the
 // descriptor stays open into prog, which holds the lock while it runs.
 import * as fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { lockExNb } from '../lib/flock';
-import { loadNative } from '../native';
+import { lockEx, lockExNb } from '../lib/flock';
 
 export class LockError extends Error {
   constructor(readonly step: 'open' | 'lock', readonly cause: unknown) {
@@ -21,17 +19,8 @@ export function takeLock(file: string, wait: boolean): number {
     throw new LockError('open', e);
   }
   try {
-    if (!wait) {
-      lockExNb(fd);
-    } else {
-      const n = loadNative();
-      if (n && typeof n.flockEx === 'function') n.flockEx(fd);
-      else {
-        const r = spawnSync('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
-        if (r.error) throw r.error;
-        if (r.status !== 0) throw Object.assign(new Error('flock(1) failed'), { code: 'ENOLCK' });
-      }
-    }
+    if (!wait) lockExNb(fd);
+    else lockEx(fd);
   } catch (e) {
     throw new LockError('lock', e);
   }

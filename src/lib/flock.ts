@@ -27,3 +27,15 @@ export function lockExNb(fd: number): 'native' | 'flock(1)' {
   if (r.status !== 0) throw sysError('ENOLCK', 'flock(1) failed');
   return 'flock(1)';
 }
+
+/** flock(LOCK_EX), waiting until the lock is free: the addon, else flock(1) on the descriptor. */
+export function lockEx(fd: number): void {
+  const native = loadNative();
+  if (native && typeof native.flockEx === 'function') {
+    native.flockEx(fd);
+    return;
+  }
+  const r = spawnSync('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'inherit', fd] });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw sysError('ENOLCK', 'flock(1) failed');
+}
