@@ -123,6 +123,41 @@ t.test('a client that sends and never reads is dropped after -t', needReference(
   }
 });
 
+/** rblsmtpd (file) under ucspi-tcp's tcpserver: a client sends input (then half-closes unless hold), reads to the end. */
+async function overTcp(file: string, args: string[], env: Record<string, string>, input: string, halfClose: boolean): Promise<string> {
+  const server = spawn(reference('tcpserver'), ['-1', '-R', '-H', '-l0', '127.0.0.1', '0', file, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const port = await new Promise<number>((ok) => server.stdout!.once('data', (d) => ok(Number(String(d).trim()))));
+    return await new Promise<string>((ok) => {
+      let got = '';
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.write(Buffer.from(input, 'latin1'));
+        if (halfClose) c.end();
+      });
+      c.setEncoding('latin1');
+      c.on('data', (d: string) => { got += d; });
+      c.on('error', (e) => { got += `[${e.message}]`; });
+      c.on('close', () => ok(got));
+      setTimeout(() => c.destroy(), 60_000).unref();
+    });
+  } finally {
+    killGroup(server.pid);
+  }
+}
+
+t.test('over TCP, under tcpserver', needReference('rblsmtpd', 'tcpserver'), async (t) => {
+  const env = { RBLSMTPD: '-see http://rbl.test/' };
+  for (const [what, input, half] of [['QUIT', DIALOGUE, false], ['a half-close without QUIT', 'helo x\r\nmail from:<x>\r\nrcpt\r\n', true],
+    ['a half-close in a line', 'helo x\r\nrcpt to:<', true]] as Array<[string, string, boolean]>) {
+    const [want, got] = await Promise.all([overTcp(reference('rblsmtpd'), ['echo', 'ran'], env, input, half),
+      overTcp(ours('rblsmtpd'), ['echo', 'ran'], env, input, half)]);
+    t.equal(got, want, what);
+  }
+  t.equal(await overTcp(ours('rblsmtpd'), ['-t0', 'echo', 'ran'], env, '', false), '553 see http://rbl.test/\r\n', '-t0');
+});
+
 t.test('usage and exec', needReference('rblsmtpd'), async (t) => {
   const env = { TCPREMOTEIP: '127.0.0.2', RBLSMTPD: '' };
   for (const args of [[], ['-b'], ['-R', 'echo'], ['-t'], ['-x', 'echo'], ['--', 'echo', 'a'], ['-bBcC', '-t5', 'echo', '-b'],

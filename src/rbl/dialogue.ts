@@ -67,16 +67,23 @@ export class Lines {
 }
 
 /** The client's input: a socket or pipe through the event loop, else Node's stdin (file, tty). */
-function input(): Readable {
-  const st = fs.fstatSync(0);
+function input(): Readable | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(0);
+  } catch {
+    return undefined; // no input: as a read error, the end
+  }
   if (st.isSocket() || st.isFIFO()) return new net.Socket({ fd: 0, readable: true, writable: false, allowHalfOpen: true });
   return process.stdin;
 }
 
 /** Where the replies go: a socket or pipe through the event loop (so a client that does not read cannot stop the timeout); else written at once. */
 function output(): Writable | undefined {
-  const st = fs.fstatSync(1);
-  if (st.isSocket() || st.isFIFO()) return new net.Socket({ fd: 1, readable: false, writable: true });
+  try {
+    const st = fs.fstatSync(1);
+    if (st.isSocket() || st.isFIFO()) return new net.Socket({ fd: 1, readable: false, writable: true });
+  } catch { /* written at once, and failing as the original's writes fail */ }
   return undefined;
 }
 
@@ -133,12 +140,16 @@ export function hold(message: string, timeout: bigint): void {
       outDead = true;
       pending = 0;
       if (ending) process.exit(0);
-      inp.resume();
+      inp?.resume();
     });
   }
 
   const lines = new Lines(reject);
   send(`220 ${HOST}\r\n`);
+  if (!inp) {
+    finish();
+    return;
+  }
   inp.on('data', (chunk: Buffer) => {
     if (ending) return;
     const { replies, quit } = lines.feed(chunk);
