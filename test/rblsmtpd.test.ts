@@ -1,56 +1,11 @@
 // rblsmtpd, ours beside ucspi-tcp's (Debian's), byte for byte: $RBLSMTPD,
-// the -r/-a lookups against a fake name server on 127.53.x.y:53 (djb's
-// resolver asks port 53 only, hence root), the dialogue (long lines, bare LF,
-// NUL, a client that stalls, one that does not read), -t, usage and exec.
+// the dialogue (long lines, bare LF, NUL, a client that stalls, one that
+// does not read, over a pipe and over TCP), -t, usage and exec. The lookups
+// are in rblsmtpd-dns.test.ts.
 import t, { type Test } from 'tap';
 import * as net from 'node:net';
-import { needReference, ours, reference, spawn, isRoot, killGroup, waitFor } from './helpers/common';
-import { startFakeDns, FakeDns } from './helpers/fakedns';
-
-interface Out { status: number | null; signal: string | null; stdout: string; stderr: string }
-
-/** Runs file to its end (killed after 60 s: a failure); input is written, then stdin is closed unless hold. */
-function run(file: string, args: string[], env: Record<string, string>, input = '', hold = false): Promise<Out> {
-  return new Promise((resolve) => {
-    const p = spawn(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout!.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
-    p.stderr!.setEncoding('latin1').on('data', (d: string) => { stderr += d; });
-    p.stdin!.on('error', () => {});
-    p.stdin!.write(Buffer.from(input, 'latin1'));
-    if (!hold) p.stdin!.end();
-    const limit = setTimeout(() => killGroup(p.pid), 60_000);
-    p.on('close', (status, signal) => {
-      clearTimeout(limit);
-      p.stdin!.destroy();
-      resolve({ status, signal, stdout, stderr: stderr.replace(/ pid \d+: /g, ' pid X: ') });
-    });
-  });
-}
-
-const DIALOGUE = 'HELO client.example\r\nEHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nnoop\nRSET\r\nhelp\r\nQUIT\r\nafter quit\r\n';
-
-let dns: FakeDns | undefined;
-t.before(async () => {
-  if (!isRoot) return;
-  dns = await startFakeDns({
-    '2.0.0.127.rbl.test': { txt: ['Blackholed - see <URL:http://rbl.test/lookup?127.0.0.2>'] },
-    '3.0.0.127.rbl.test': { txt: [['part one; ', 'part two'], 'second\x01rec\x7ford\xff\xe9'] },
-    '4.0.0.127.rbl.test': { txt: ['x'.repeat(150), 'y'.repeat(150)] },
-    '5.0.0.127.rbl.test': { rcode: 2 },
-    '7.0.0.127.rbl.test': { a: ['127.0.0.2'] },
-    '8.0.0.127.rbl.test': { mode: 'wrongtype' },
-    '2.0.0.127.white.test': { a: ['127.0.0.2'] },
-    '5.0.0.127.white.test': { rcode: 2 },
-    '2.0.0.127.fail.test': { rcode: 5 },
-    '9.0.0.127.rbl.test': { mode: 'servfail' },
-    '7.0.0.127.white.test': { txt: ['no address here'] },
-    'rbl.test': { txt: ['the zone itself'] },
-  }, { port53: true });
-});
-t.teardown(() => dns?.close());
-
-const root = { skip: isRoot ? false : 'needs root: the reference resolver asks port 53 only' };
+import { needReference, ours, reference, spawn, killGroup, waitFor } from './helpers/common';
+import { DIALOGUE, run } from './helpers/rblsmtpd';
 
 /** Both, same arguments, same environment and input: the same bytes, the same end. */
 async function same(t: Test, what: string, args: string[], env: Record<string, string>, input = DIALOGUE): Promise<void> {
@@ -166,55 +121,3 @@ t.test('usage and exec', needReference('rblsmtpd'), async (t) => {
   }
 });
 
-t.test('-r and -a against a name server', { ...root, ...needReference('rblsmtpd') }, async (t) => {
-  const at = dns!.addr;
-  const cases: Array<[string, string[], string | undefined, RegExp?]> = [
-    ['listed: 451 and the TXT text', ['-r', 'rbl.test'], '127.0.0.2', /: 451 Blackholed - see <URL:http:\/\/rbl.test\/lookup\?127.0.0.2>\n$/],
-    ['-b: 553', ['-b', '-r', 'rbl.test'], '127.0.0.2', /: 553 Blackholed/],
-    ['-b then -B', ['-b', '-B', '-r', 'rbl.test'], '127.0.0.2', /: 451 Blackholed/],
-    ['not listed: runs the program', ['-r', 'rbl.test'], '127.0.0.1', /^$/],
-    ['several records and strings, controls', ['-r', 'rbl.test'], '127.0.0.3', /: 451 part one; part twosecond\?rec\?ord\?\?\n$/],
-    ['a text over 200 bytes', ['-b', '-r', 'rbl.test'], '127.0.0.4', /: 553 x{150}y{50}\n$/],
-    ['an A record but no TXT is not listed', ['-r', 'rbl.test'], '127.0.0.7', /^$/],
-    ['an answer of another type', ['-r', 'rbl.test'], '127.0.0.8'],
-    ['SERVFAIL, fail-open', ['-r', 'rbl.test'], '127.0.0.5', /^$/],
-    ['NOERROR without records', ['-c', '-r', 'rbl.test'], '127.0.0.9', /^$/],
-    ['SERVFAIL, -c: 451 temporary', ['-c', '-r', 'rbl.test'], '127.0.0.5', /: 451 temporary RBL lookup error\n$/],
-    ['REFUSED, then listed with -b: 451', ['-b', '-r', 'fail.test', '-r', 'rbl.test'], '127.0.0.2', /: 451 Blackholed/],
-    ['a failure earlier makes -b a 451', ['-b', '-c', '-a', 'white.test', '-r', 'rbl.test'], '127.0.0.5', /: 451 temporary RBL lookup error\n$/],
-    ['anti-listed first', ['-a', 'white.test', '-r', 'rbl.test'], '127.0.0.2', /^$/],
-    ['listed first', ['-r', 'rbl.test', '-a', 'white.test'], '127.0.0.2', /: 451 Blackholed/],
-    ['anti-RBL SERVFAIL, fail-open: runs', ['-a', 'white.test', '-r', 'rbl.test'], '127.0.0.5', /^$/],
-    ['anti-RBL REFUSED, -c: asks on, and -b is a 451', ['-c', '-b', '-a', 'fail.test', '-r', 'rbl.test'], '127.0.0.2', /: 451 Blackholed/],
-    ['a TXT under the anti-RBL is no A', ['-a', 'white.test', '-r', 'rbl.test'], '127.0.0.7', /^$/],
-    ['an anti-RBL of digits is not asked', ['-a', '5', '-r', 'rbl.test'], '127.0.0.2', /^$/],
-    ['digits too few for an address', ['-a', '5', '-r', 'rbl.test'], '2', /^$/],
-    ['empty labels dropped', ['-r', '.rbl.test'], '127.0.0.2', /: 451 Blackholed/],
-    ['no $TCPREMOTEIP: the zone itself', ['-r', 'rbl.test'], undefined, /rblsmtpd:  pid X: 451 the zone itself\n$/],
-    ['a label over 63 bytes fails', ['-c', '-r', 'l'.repeat(64) + '.test'], '127.0.0.2', /: 451 temporary RBL lookup error\n$/],
-  ];
-  for (const [what, args, ip, stderr] of cases) {
-    const env: Record<string, string> = { DNSCACHEIP: at };
-    if (ip !== undefined) env.TCPREMOTEIP = ip;
-    dns!.queries.length = 0;
-    const want = await run(reference('rblsmtpd'), [...args, 'echo', 'ran'], env, DIALOGUE);
-    const asked = [...new Set(dns!.queries.map((q) => `${q.type} ${q.name.toLowerCase()}`))];
-    dns!.queries.length = 0;
-    const got = await run(ours('rblsmtpd'), [...args, 'echo', 'ran'], env, DIALOGUE);
-    t.same(got, want, what);
-    if (stderr) t.match(got.stderr, stderr, `${what}: the log line`);
-    t.same([...new Set(dns!.queries.map((q) => `${q.type} ${q.name.toLowerCase()}`))], asked, `${what}: the same questions`);
-  }
-});
-
-t.test('no name server at all', { ...root, ...needReference('rblsmtpd') }, async (t) => {
-  // A loopback address where nothing listens on port 53: refused, then silence (the
-  // reference waits out its retries, about 11 s).
-  const env = { DNSCACHEIP: '127.54.0.1', TCPREMOTEIP: '127.0.0.2' };
-  const runs = await Promise.all([['-c', '-b', '-r', 'rbl.test'], ['-r', 'rbl.test'],
-    ['-a', 'white.test', '-c', '-r', 'rbl.test'], ['-c', '-a', 'white.test', '-r', 'rbl.test']].map((o) =>
-    Promise.all([run(reference('rblsmtpd'), [...o, 'echo', 'ran'], env, DIALOGUE),
-      run(ours('rblsmtpd'), [...o, 'echo', 'ran'], env, DIALOGUE)])));
-  for (const [want, got] of runs) t.same(got, want);
-  t.match(runs[0][1].stderr, /: 451 temporary RBL lookup error\n$/);
-});

@@ -6,7 +6,6 @@ import { writeSync } from 'node:fs';
 import { getopt, orUsage, UsageError } from '../lib/getopt';
 import { die } from '../lib/strerr';
 import { execProg } from '../chain/exec';
-import { createDns, type Dns } from '../identify/dns';
 import { bytesOf, decide, type Lookup } from '../rbl/listed';
 import { blockMessage, hold, logLine } from '../rbl/dialogue';
 
@@ -38,9 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     return r;
   });
   const env = process.env;
-  let dns: Dns | undefined;
-  const resolver = { records: ((type: 'A', name: string) => (dns ??= createDns()).records(type, name)) as Dns['records'] };
-  const verdict = await decide(env.RBLSMTPD, env.TCPREMOTEIP ?? '', lookups, resolver);
+  const verdict = await decide(env.RBLSMTPD, env.TCPREMOTEIP ?? '', lookups);
   if (verdict.block) {
     const message = blockMessage(verdict.code, verdict.text);
     try { writeSync(2, Buffer.from(logLine(bytesOf(env.TCPREMOTEIP ?? ''), message), 'latin1')); } catch { /* stderr gone */ }

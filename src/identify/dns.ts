@@ -14,14 +14,6 @@ export interface Dns {
   /** The client's name, or undefined when it has none; throws DnsError when no server answered. */
   ptr(ip: string): Promise<string | undefined>;
   addrs(name: string): Promise<string[]>;
-  /**
-   * The records of one type for a name, as djb's dns_txt and dns_ip4 take an
-   * answer: NOERROR and NXDOMAIN are answers (NXDOMAIN, or no record: []);
-   * any other rcode, junk, silence or refusal throws DnsError (their -1, a
-   * temporary failure). TXT: each record's strings, one char per byte.
-   */
-  records(type: 'TXT', name: string): Promise<string[][]>;
-  records(type: 'A', name: string): Promise<string[]>;
 }
 
 /** No name server answered: code ETIMEDOUT (silence) or ECONNREFUSED. */
@@ -37,8 +29,6 @@ export class DnsError extends Error {
 const HARD: Record<string, 'ETIMEDOUT' | 'ECONNREFUSED'> = {
   ETIMEOUT: 'ETIMEDOUT', ETIMEDOUT: 'ETIMEDOUT', EBADRESP: 'ETIMEDOUT', ECONNREFUSED: 'ECONNREFUSED',
 };
-// For records(): the only failures that are answers (NXDOMAIN, NOERROR without the type).
-const ANSWERED = new Set(['ENOTFOUND', 'ENODATA']);
 
 /** The PTR question for an address: d.c.b.a.in-addr.arpa, or IPv6 nibbles under ip6.arpa. */
 export function arpaName(ip: string): string {
@@ -87,20 +77,6 @@ export function createDns(opts: { server?: string; timeoutMs?: number; tries?: n
         bounded(limit, new Promise<string[]>((ok, fail) => r.resolve6(name, (e, x) => (e ? fail(e) : ok(x))))),
       ]);
       return [...(a ?? []), ...(aaaa ?? [])].filter((x) => net.isIP(x) !== 0);
-    },
-    records(type: 'TXT' | 'A', name: string): Promise<never> {
-      return new Promise((ok, fail) => {
-        const t = setTimeout(() => fail(new DnsError('ETIMEDOUT')), limit);
-        t.unref();
-        const done = (e: NodeJS.ErrnoException | null, x: unknown) => {
-          clearTimeout(t);
-          if (!e) ok(x as never);
-          else if (ANSWERED.has(e.code ?? '')) ok([] as never);
-          else fail(new DnsError(HARD[e.code ?? ''] === 'ECONNREFUSED' ? 'ECONNREFUSED' : 'ETIMEDOUT'));
-        };
-        if (type === 'TXT') r.resolveTxt(name, done);
-        else r.resolve4(name, done);
-      });
     },
   };
 }

@@ -6,9 +6,10 @@
 // that fails for a while (no answer, SERVFAIL...) is fail-open unless -c was
 // given before it, and makes any block of this client a 451.
 //
-// Texts are kept as byte strings (one char per byte, latin1), as the
-// original handles bytes: a UTF-8 $RBLSMTPD becomes its bytes first.
-import type { Dns } from '../identify/dns';
+// Texts and names are kept as byte strings (one char per byte, latin1), as
+// the original handles bytes: a UTF-8 environment value becomes its bytes
+// first. The questions go out as djb's library sends them (identify/query.ts).
+import { answers, ask, fromDot, QueryError, TYPE_A, TYPE_TXT } from '../identify/query';
 
 /** One -r or -a, with the -b/-B and -c/-C in force where it stood. */
 export interface Lookup {
@@ -41,24 +42,6 @@ export function reversed(ip: string): string {
 }
 
 /**
- * The name djb's dns_domain_fromdot makes of a dotted name: empty labels
- * dropped; undefined (the lookup fails) for a label over 63 bytes or a name
- * over 255. A name with backslash escapes goes to the resolver as written.
- */
-export function queryName(name: string): string | undefined {
-  if (name.includes('\\')) return name;
-  const labels = name.split('.').filter((l) => l !== '');
-  let len = 1;
-  for (const l of labels) {
-    const n = Buffer.byteLength(l, 'utf8');
-    if (n > 63) return undefined;
-    len += n + 1;
-  }
-  if (len > 255) return undefined;
-  return labels.length === 0 ? '.' : labels.join('.');
-}
-
-/**
  * dns_ip4 takes a name of digits, dots and brackets as an address list
  * without asking: undefined when it asks, else whether that list holds an address.
  */
@@ -70,12 +53,40 @@ export function literalAddress(name: string): boolean | undefined {
 }
 
 /** A TXT answer as dns_txt gives it: every string of every record, bytes below 32 or above 126 as '?'. */
-export function txtText(records: string[][]): string {
-  return records.map((r) => r.join('')).join('').replace(/[^\x20-\x7e]/g, '?');
+export function txtText(records: Buffer[]): string {
+  let out = '';
+  for (const r of records) {
+    let left = 0;
+    for (const b of r) {
+      if (left === 0) { left = b; continue; }
+      left--;
+      out += b < 32 || b > 126 ? '?' : String.fromCharCode(b);
+    }
+  }
+  return out;
 }
 
+/** The two questions, as djb's dns_txt and dns_ip4 ask them: each throws QueryError for a temporary failure. */
+export interface Asker {
+  txt(name: string): Promise<string>;
+  a(name: string): Promise<boolean>;
+}
+
+export const asker: Asker = {
+  async txt(name) {
+    const q = fromDot(name);
+    if (!q) throw new QueryError('bad name');
+    return txtText(answers(await ask(q, TYPE_TXT), TYPE_TXT));
+  },
+  async a(name) {
+    const q = fromDot(name);
+    if (!q) throw new QueryError('bad name');
+    return answers(await ask(q, TYPE_A), TYPE_A).some((r) => r.length === 4);
+  },
+};
+
 export async function decide(rblsmtpd: string | undefined, remoteIp: string, lookups: readonly Lookup[],
-                             dns: Pick<Dns, 'records'>): Promise<Verdict> {
+                             dns: Asker = asker): Promise<Verdict> {
   // 0 undecided, 1 let through, 2 block with 451, 3 block with 553.
   let decision = 0;
   let text = '';
@@ -86,30 +97,24 @@ export async function decide(rblsmtpd: string | undefined, remoteIp: string, loo
     else if (x[0] === '-') { decision = 3; text = x.slice(1); }
     else { decision = 2; text = x; }
   }
-  const rev = reversed(remoteIp);
+  const rev = reversed(bytesOf(remoteIp));
   for (const l of lookups) {
     if (decision !== 0) break;
     const name = rev + l.base;
     if (l.kind === 'rbl') {
-      let records: string[][];
       try {
-        const q = queryName(name);
-        if (q === undefined) throw new Error('bad name');
-        records = await dns.records('TXT', q);
+        text = await dns.txt(name);
       } catch {
         mustNotBounce = true;
         if (l.failClosed) { text = 'temporary RBL lookup error'; decision = 2; }
         continue;
       }
-      text = txtText(records);
       if (text !== '') decision = l.bounce ? 3 : 2;
     } else {
       let listed = literalAddress(name);
       if (listed === undefined) {
         try {
-          const q = queryName(name);
-          if (q === undefined) throw new Error('bad name');
-          listed = (await dns.records('A', q)).length > 0;
+          listed = await dns.a(name);
         } catch {
           mustNotBounce = true;
           if (!l.failClosed) decision = 1;
