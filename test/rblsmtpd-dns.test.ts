@@ -5,6 +5,9 @@
 // at once (a failing server costs djb's resolver its 11-second round) and
 // each is asked the same questions.
 import t from 'tap';
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import * as dnsPacket from 'dns-packet';
 import { isRoot, needReference, ours, reference } from './helpers/common';
 import { startFakeDns, type Zone } from './helpers/fakedns';
 import { DIALOGUE, run, type Out } from './helpers/rblsmtpd';
@@ -112,5 +115,46 @@ t.test('ours takes a name server with a port in $DNSCACHEIP', async (t) => {
     t.match(out.stderr, /^rblsmtpd: 127\.0\.0\.2 pid X: 451 Blackholed/);
   } finally {
     await dns.close();
+  }
+});
+
+t.test('a truncated answer is asked again over TCP', { skip }, async (t) => {
+  // A server on 127.53.x.y:53, UDP and TCP: over UDP only the TC bit, over TCP a TXT of 600 bytes.
+  const text = 'long '.repeat(120);
+  const answer = (msg: Buffer, tc: boolean): Buffer => {
+    const q = dnsPacket.decode(msg);
+    const qq = q.questions![0];
+    return dnsPacket.encode({
+      type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (tc ? dnsPacket.TRUNCATED_RESPONSE : 0),
+      questions: [qq], answers: tc ? [] : [{ type: 'TXT', name: qq.name, ttl: 5, class: 'IN', data: [text.slice(0, 255), text.slice(255, 510), text.slice(510)] }],
+    } as dnsPacket.Packet);
+  };
+  const host = `127.53.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (m, r) => { try { udp.send(answer(m, true), r.port, r.address); } catch { /* not a question */ } });
+  await new Promise<void>((ok) => udp.bind(53, host, ok));
+  const tcp = net.createServer((s) => {
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+        const a = answer(got.subarray(2, 2 + got.readUInt16BE(0)), false);
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(a.length);
+        s.end(Buffer.concat([len, a]));
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((ok) => tcp.listen(53, host, ok));
+  try {
+    const env = { DNSCACHEIP: host, TCPREMOTEIP: '127.0.0.2' };
+    const [want, got] = await Promise.all([run(reference('rblsmtpd'), ['-c', '-r', 'rbl.test', 'echo', 'ran'], env, DIALOGUE),
+      run(ours('rblsmtpd'), ['-c', '-r', 'rbl.test', 'echo', 'ran'], env, DIALOGUE)]);
+    t.same(got, want);
+    t.match(got.stderr, /: 451 long long /);
+  } finally {
+    udp.close();
+    tcp.close();
   }
 });

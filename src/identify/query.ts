@@ -161,7 +161,8 @@ function overUdp(q: Buffer, host: string, port: number, ms: number, waitOut: boo
         return;
       }
       if (j === 'truncated') {
-        overTcp(q, host, port, 10_000).then((x) => done(x && judge(q, x) === 'answer' ? x : 'next'));
+        clearTimeout(t);
+        void overTcp(q, host, port, 10_000).then((x) => done(x && judge(q, x) === 'answer' ? x : 'next'));
         return;
       }
       done(r);
