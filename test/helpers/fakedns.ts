@@ -6,6 +6,7 @@
 //     '127.0.0.2': { ptr: 'client.example.org' },        // PTR for an address
 //     'client.example.org': { a: ['127.0.0.2'] },         // A / AAAA for a name
 //     '127.0.0.3': { mode: 'servfail' },                  // hostile answers
+//     '2.0.0.127.rbl.example': { txt: ['listed'], a: ['127.0.0.2'] }, // TXT and A, as an RBL zone has
 //   });
 //   ... DNSCACHEIP: dns.addr ...   dns.queries → [{ name, type }]
 //   await dns.close();
@@ -30,11 +31,19 @@ export interface ZoneEntry {
   ptrLabels?: string[];
   a?: string[];
   aaaa?: string[];
+  /** TXT records, in order: each one string or several; every char is sent as one byte (latin1). */
+  txt?: Array<string | string[]>;
   /**
    * timeout: never answer; servfail / nxdomain: that rcode; garbage: bytes
    * that are no DNS message; wrongtype: answer with a record of another type.
    */
   mode?: 'timeout' | 'servfail' | 'nxdomain' | 'garbage' | 'wrongtype';
+  /**
+   * An rcode written into the header as it is (2 SERVFAIL, 5 REFUSED), no
+   * records. (dns-packet does not encode `rcode`: the modes servfail and
+   * nxdomain go out as NOERROR without records.)
+   */
+  rcode?: number;
 }
 export type Zone = Record<string, ZoneEntry>;
 
@@ -122,6 +131,12 @@ function answer(zone: Zone, q: dnsPacket.Packet, question: dnsPacket.Question, r
     type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
     rcode, questions: [question], answers,
   } as dnsPacket.Packet);
+  if (e?.rcode !== undefined) {
+    return dnsPacket.encode({
+      type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (e.rcode & 15),
+      questions: [question], answers: [],
+    } as dnsPacket.Packet);
+  }
   if (!e || e.mode === 'nxdomain') return reply('NXDOMAIN', []);
   switch (e.mode) {
     case 'timeout': return undefined;
@@ -139,6 +154,10 @@ function answer(zone: Zone, q: dnsPacket.Packet, question: dnsPacket.Question, r
       return reply('NOERROR', (e.a ?? []).map((data) => ({ ...base, type: 'A' as const, data })));
     case 'AAAA':
       return reply('NOERROR', (e.aaaa ?? []).map((data) => ({ ...base, type: 'AAAA' as const, data })));
+    case 'TXT':
+      return reply('NOERROR', (e.txt ?? []).map((rec) => ({
+        ...base, type: 'TXT' as const, data: list(rec).map((x) => Buffer.from(x, 'latin1')),
+      })));
     default:
       return reply('NOERROR', []);
   }
