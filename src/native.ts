@@ -26,6 +26,19 @@ export interface Addon {
   /** Stops and forgets an acceptor; its listening fd stays open (the caller closes it after). */
   acceptClose(handle: number): void;
   /**
+   * A non-blocking listening UNIX-domain socket at path (free: the caller
+   * removes a stale one): bind under umask(mask), lchown(uid, gid) (-1 keeps),
+   * chmod(mode) unless 0, then listen. Its clients' words are
+   * [fd, 1 | 1 << 8, pid, 0, uid, gid, credentials known (0/1), ...].
+   */
+  listenUnix(path: string, backlog: number, mask?: number, uid?: number, gid?: number, mode?: number): number;
+  /**
+   * A blocking connection to the UNIX-domain socket at path, dup'ed onto each
+   * descriptor of onto (its own closed): the server's [pid, uid, gid] by
+   * SO_PEERCRED, -1 each when unknown.
+   */
+  connectUnix(path: string, onto: number[]): [pid: number, uid: number, gid: number];
+  /**
    * A listening TCP socket passed in (socket activation), made non-blocking
    * and close-on-exec: [fd, port, address text]. Throws ENOTSOCK for anything else.
    */
@@ -51,6 +64,13 @@ export interface Addon {
    */
   launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
               lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[]): void;
+  /**
+   * The same with flags 4: env's entry at index pidVar (counted in env, not
+   * in base) ends in 10 bytes of room that the child fills with its own pid
+   * (unixserver's UNIXLOCALPID).
+   */
+  launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
+              lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[], pidVar: number): void;
   // native/sys.cc
   /** flock(LOCK_EX|LOCK_NB): false when another holds it. */
   flockExNb(fd: number): boolean;
