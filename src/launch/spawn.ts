@@ -73,7 +73,10 @@ export function createSpawnLauncher(): Launcher {
           // unixserver's UNIXLOCALPID, prog's own pid: a shell sets it to $$ and execs prog.
           const kv = env[spec.pidVar];
           env = env.filter((_, i) => i !== spec.pidVar);
-          argv = ['/bin/sh', '-c', `${kv.slice(0, kv.indexOf('='))}=$$; export ${kv.slice(0, kv.indexOf('='))}; exec "$@"`, 'sh', ...argv];
+          const name = kv.slice(0, kv.indexOf('='));
+          // (sh exports a PWD of its own: not when the server had none.)
+          const pwd = (spec.base?.vars ?? []).concat(env).some((v) => v.startsWith('PWD=')) ? '' : 'unset PWD; ';
+          argv = ['/bin/sh', '-c', `${pwd}${name}=$$; export ${name}; exec "$@"`, 'sh', ...argv];
         }
         const [file, args] = keepIgnored(argv[0], argv.slice(1));
         // fd -1: only the socket is known (UNIX-domain clients of net.Server).
