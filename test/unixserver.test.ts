@@ -251,3 +251,55 @@ t.test('-c 1 and a client that stalls: the next one waits, then is served', need
     await stop(s);
   }
 });
+
+t.test('signals and -c 0 as Debian\'s: HUP ignored, INT and QUIT remove the socket file and exit 0', need, async (t) => {
+  for (const srv of [REF!, ours('unixserver')]) {
+    for (const sig of ['SIGINT', 'SIGQUIT'] as const) {
+      const sock = path.join(tmp('sig'), 's');
+      const s = start(srv, ['-v', sock, '/bin/echo', 'up'], baseEnv);
+      await listening(s);
+      s.proc.kill('SIGHUP');
+      s.proc.kill('SIGALRM');
+      t.equal((await client(sock)).out, 'up\n', `${srv}: serves after HUP and ALRM`);
+      s.proc.kill(sig);
+      t.equal(await s.exited, 0, `${srv}: ${sig} exits 0`);
+      t.notOk(fs.existsSync(sock), `${srv}: ${sig} removes the socket file`);
+    }
+  }
+  const sock = path.join(tmp('c0'), 's');
+  const { want, got } = runBoth(['-c', '0', sock, 'true']);
+  t.same(got, want, '-c 0: "wait: No child processes", exit 1');
+  t.notOk(fs.existsSync(sock), '-c 0: no socket file left');
+});
+
+t.test('our long options: --log-json lines and --status\'s file', need, async (t) => {
+  const d = tmp('long');
+  const sock = path.join(d, 's');
+  const status = path.join(d, 'status');
+  const s = start(ours('unixserver'), ['--log-json', `--status=${status}`, '--status-interval=10', sock, '/bin/echo', 'json'], baseEnv);
+  await waitFor('the status file', () => fs.existsSync(status));
+  t.equal((await client(sock)).out, 'json\n');
+  await waitFor('the end line', () => /"event":"end"/.test(s.out()));
+  const lines = s.out().trim().split('\n').map((l) => JSON.parse(l));
+  t.match(lines[0], { prog: 'unixserver', event: 'start', pid: Number, peer_uid: process.getuid!(), peer_pid: Number });
+  t.match(lines[1], { event: 'end', pid: lines[0].pid, exit: 0 });
+  await waitFor('accepted 1 in the status file', () => /"accepted":1\b/.test(fs.readFileSync(status, 'utf8')));
+  await stop(s);
+  const bad = spawnSync(ours('unixserver'), ['--status-interval=1', sock, 'true'], { encoding: 'latin1', timeout: 15000 });
+  t.equal(bad.status, 100, 'a bad value of our option exits 100');
+  t.match(bad.stderr, /bad --status-interval value/);
+});
+
+t.test('-u and -g: the program runs under them, UNIXLOCALUID/GID say so', { skip: need.skip || (process.getuid!() !== 0 && 'needs root') }, async (t) => {
+  for (const srv of [REF!, ours('unixserver')]) {
+    const d = tmp('ids');
+    fs.chmodSync(d, 0o755);
+    const sock = path.join(d, 's');
+    const s = start(srv, ['-v', '-u', '65534', '-g', '65534', sock, '/usr/bin/env'], baseEnv);
+    await listening(s);
+    const env = envOf((await client(sock)).out);
+    t.equal(env.get('UNIXLOCALUID'), '65534', `${srv}: UNIXLOCALUID`);
+    t.equal(env.get('UNIXLOCALGID'), '65534', `${srv}: UNIXLOCALGID`);
+    await stop(s);
+  }
+});
