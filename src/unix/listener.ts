@@ -7,7 +7,8 @@
 // (child_process duplicates it), the UNIXREMOTE* variables are not set (as
 // ucspi-unix on a system without SO_PEERCRED), and clients over -c are held
 // connected and unread, at most the backlog of them.
-import { chmodSync, closeSync, lchownSync } from 'node:fs';
+import { chmodSync, closeSync, lchownSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as net from 'node:net';
 import { type Addon, addonError } from '../native';
 import type { Accepted, Listener } from '../listen/listen';
@@ -75,6 +76,15 @@ export function listenUnixNative(addon: Addon, b: UnixBind): Listener {
  * before listen(2). Rejects with the failing call's error.
  */
 export async function listenUnixNet(b: UnixBind): Promise<Listener> {
+  // libuv cuts a longer path short, binding another file, and Node reports
+  // every bind failure as EACCES: the kernel's answers are found first.
+  if (Buffer.byteLength(b.path) >= 108) throw Object.assign(new Error('bind: path too long'), { code: 'EINVAL', errno: -22, syscall: 'bind' });
+  try {
+    statSync(dirname(b.path) || '.');
+  } catch (e) {
+    (e as NodeJS.ErrnoException).syscall = 'bind';
+    throw e;
+  }
   const server = net.createServer({ pauseOnConnect: true });
   const old = process.umask(0o777);
   try {
