@@ -44,9 +44,9 @@ async function listening(s: Server): Promise<void> {
  * connection (fd 6) to its end; the server's prog must end by itself (the
  * client never shuts its side down).
  */
-function client(sock: string, input = '', clientCmd = REF_CLIENT!): Promise<{ out: string; code: number | null }> {
+function client(sock: string, input = '', clientCmd = REF_CLIENT!, env: NodeJS.ProcessEnv = process.env): Promise<{ out: string; code: number | null }> {
   return new Promise((resolve) => {
-    const p = spawn(clientCmd, [sock, 'sh', '-c', 'exec 3<&0; cat >&7 <&3 & cat <&6; wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn(clientCmd, [sock, 'sh', '-c', 'exec 3<&0; cat >&7 <&3 & cat <&6; wait'], { stdio: ['pipe', 'pipe', 'inherit'], env });
     let out = '';
     p.stdout!.on('data', (d) => { out += d; });
     p.stdin!.end(input);
@@ -119,9 +119,10 @@ t.test('bytes both ways, a banner, and unixclient and unixcat of ours against ei
     const sock = path.join(tmp('bytes'), 's');
     const s = start(srv, ['-v', '-B', 'hello\n', sock, '--', 'sh', '-c', 'echo "$PROTO"; read -r l; echo "$l" | tr a-z A-Z'], baseEnv);
     await listening(s);
-    for (const cl of [REF_CLIENT!, ours('unixclient')]) {
-      const c = await client(sock, 'abc\n', cl);
-      t.equal(c.out, 'hello\nUNIX\nABC\n', `${path.basename(path.dirname(cl))} ${path.basename(cl)} to ${srv}`);
+    // (Ours without the addon too: prog as its child, the socket made blocking on 6 and 7.)
+    for (const [cl, env] of [[REF_CLIENT!, {}], [ours('unixclient'), {}], [ours('unixclient'), { UCSPI_NO_NATIVE: '1' }]] as const) {
+      const c = await client(sock, 'abc\n', cl, { ...process.env, ...env });
+      t.equal(c.out, 'hello\nUNIX\nABC\n', `${cl} ${JSON.stringify(env)} to ${srv}`);
     }
     await stop(s);
     t.notOk(fs.existsSync(sock), 'TERM removes the socket file');

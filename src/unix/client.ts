@@ -73,8 +73,11 @@ export function runUnixClient(argv: readonly string[], argv0: string): void {
       const i = kv.indexOf('=');
       env[kv.slice(0, i)] = kv.slice(i + 1);
     }
-    const [file, args] = keepIgnored(prog[0], prog.slice(1));
-    const child = spawn(file, args, { env, stdio: ['inherit', 'inherit', 'inherit', 'ignore', 'ignore', 'ignore', s, s] });
+    // libuv leaves the socket non-blocking, except on a child's fd 0 to 2:
+    // it goes in as fd 0 (standard input as 3), and a shell moves it to 6
+    // and 7, blocking, and standard input back to 0, then execs prog.
+    const [file, args] = keepIgnored('/bin/sh', ['-c', 'exec 6<&0 7<&0 0<&3 3<&-; exec "$@"', 'sh', ...prog]);
+    const child = spawn(file, args, { env, stdio: [s, 'inherit', 'inherit', 0] });
     child.once('error', (e) => die('execvp', e));
     for (const sig of ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM'] as const) {
       process.on(sig, () => child.kill(sig));
