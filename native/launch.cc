@@ -64,6 +64,7 @@ enum {
   SPAWN_FD2 = 1,      // the socket is fd 2 as well (else fd 2 is the server's)
   SPAWN_SESSION = 2,  // setsid(2): a session and process group of its own
   SPAWN_PIDVAR = 4,   // the child writes its own pid into one variable (unixserver's UNIXLOCALPID)
+  SPAWN_IGN_HPA = 8,  // HUP, PIPE and ALRM ignored in the child, as ucspi-unix's children inherit them
 };
 constexpr size_t PID_ROOM = 10;  // the digits reserved after the variable's '='
 
@@ -180,6 +181,12 @@ struct Plan {
   unsigned long dfl[4] = {0, 0, 0, 0};  // kernel struct sigaction, SIG_DFL
   for (int i = 0; i < p->sigs.n; i++) syscall(SYS_rt_sigaction, long(p->sigs.sig[i]), dfl, nullptr, 8);
   if ((p->flags & SPAWN_SESSION) && syscall(SYS_setsid) < 0) goto fail;
+  if (p->flags & SPAWN_IGN_HPA) {
+    unsigned long ign[4] = {reinterpret_cast<unsigned long>(SIG_IGN), 0, 0, 0};
+    syscall(SYS_rt_sigaction, long(SIGHUP), ign, nullptr, 8);
+    syscall(SYS_rt_sigaction, long(SIGPIPE), ign, nullptr, 8);
+    syscall(SYS_rt_sigaction, long(SIGALRM), ign, nullptr, 8);
+  }
   if (p->pidSlot) {
     // Its own pid, in decimal, into the room the parent reserved (the
     // parent waits in vfork: nobody else reads this memory meanwhile).

@@ -308,3 +308,18 @@ t.test('-u and -g: the program runs under them, UNIXLOCALUID/GID say so', { skip
     await stop(s);
   }
 });
+
+for (const l of launchers()) {
+  t.test(`prog starts with HUP, PIPE and ALRM ignored, as under Debian's (${l.name})`, { skip: need.skip || l.skip }, async (t) => {
+    const seen: string[] = [];
+    for (const srv of [REF!, ours('unixserver')]) {
+      const sock = path.join(tmp('sigign'), 's');
+      const s = start(srv, ['-v', sock, '--', 'sh', '-c', 'grep SigIgn /proc/self/status'], { ...baseEnv, UCSPI_LAUNCHER: l.name });
+      await listening(s);
+      seen.push((await client(sock)).out);
+      await stop(s);
+    }
+    t.match(seen[0], /^SigIgn:\s+[0-9a-f]*3[0-9a-f]{2}[13579bdf]\n$/, 'Debian\'s: HUP (1), PIPE (13), ALRM (14)');
+    t.equal(seen[1], seen[0]);
+  });
+}

@@ -70,6 +70,8 @@ export interface ConnEnvKind {
   readonly names: readonly string[];
   /** Appends the connection's variables; the index of the one that gets prog's own pid (LaunchSpec.pidVar), or -1. */
   push(out: string[], a: Accepted): number;
+  /** prog starts with HUP, PIPE and ALRM ignored (ucspi-unix's programs do). */
+  readonly ignoreHupPipeAlrm?: boolean;
 }
 
 /**
@@ -300,7 +302,7 @@ export class Engine {
     // A raw fd is the launcher's to close once the child has it (or failed to start).
     const owned = c.socket === undefined;
     cfg.launcher.launch({ argv, env, base, fd: c.fd, owned, lazyStart: !cfg.log.connections, pidVar,
-      socket: c.fd < 0 ? c.socket : undefined }, (err, pid) => {
+      ignoreHupPipeAlrm: cfg.connEnv?.ignoreHupPipeAlrm, socket: c.fd < 0 ? c.socket : undefined }, (err, pid) => {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);

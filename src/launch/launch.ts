@@ -42,6 +42,8 @@ export interface LaunchSpec {
    * before the child exists).
    */
   pidVar?: number;
+  /** unixserver: HUP, PIPE and ALRM ignored in the child, as ucspi-unix leaves them for its programs. */
+  ignoreHupPipeAlrm?: boolean;
   /**
    * fd -1: the client is only this socket (net.Server's UNIX-domain path,
    * which has no public descriptor); child_process hands it to the child.

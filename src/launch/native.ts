@@ -19,6 +19,7 @@ type Exited = (status: ExitStatus) => void;
 const STARTED = 0;
 // native/launch.cc's flag, and the room it fills with the pid.
 const SPAWN_PIDVAR = 4;
+const SPAWN_IGN_HPA = 8;
 const PID_ROOM = '0000000000';
 
 interface Pending {
@@ -101,7 +102,7 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
       const env = vars.length ? vars.join('\0') + '\0' : '';
       if (pidAt >= 0) {
         spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
-          '', SPAWN_PIDVAR, -1, [], pidAt);
+          '', SPAWN_PIDVAR | (spec.ignoreHupPipeAlrm ? SPAWN_IGN_HPA : 0), -1, [], pidAt);
         return;
       }
       if (spec.path === undefined && !spec.socketOn2 && !spec.session && spec.uid === undefined && spec.gids === undefined) {

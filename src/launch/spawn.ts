@@ -76,7 +76,8 @@ export function createSpawnLauncher(): Launcher {
           const name = kv.slice(0, kv.indexOf('='));
           // (sh exports a PWD of its own: not when the server had none.)
           const pwd = (spec.base?.vars ?? []).concat(env).some((v) => v.startsWith('PWD=')) ? '' : 'unset PWD; ';
-          argv = ['/bin/sh', '-c', `${pwd}${name}=$$; export ${name}; exec "$@"`, 'sh', ...argv];
+          const ign = spec.ignoreHupPipeAlrm ? 'trap \'\' HUP PIPE ALRM; ' : '';
+          argv = ['/bin/sh', '-c', `${pwd}${ign}${name}=$$; export ${name}; exec "$@"`, 'sh', ...argv];
         }
         const [file, args] = keepIgnored(argv[0], argv.slice(1));
         // fd -1: only the socket is known (UNIX-domain clients of net.Server).

@@ -91,6 +91,7 @@ export async function runUnixServer(o: UnixServerOptions): Promise<Engine> {
     env: process.env,
     connEnv: {
       names: UNIX_VARS,
+      ignoreHupPipeAlrm: true,
       push: (out, a) => pushUnixEnv(out, o.socket, (a as UnixAccepted).peer, uid, gid),
     },
   });
