@@ -10,7 +10,10 @@
 // JavaScript gets each batch of accepted clients in one call, as 12 int32 per
 // client in a buffer allocated once: [fd, families, remote port, local port,
 // remote address (4 words), local address (4 words)], addresses in network
-// byte order, families = remote (4 or 6) | local << 8. IPv4-mapped addresses are reported as IPv4. A failed accept(2)
+// byte order, families = remote (4 or 6) | local << 8. IPv4-mapped addresses are reported as IPv4.
+// A UNIX-domain client (listenUnix) is [fd, families = 1 | 1 << 8, peer pid,
+// 0, peer uid, peer gid, 1 if SO_PEERCRED answered else 0, 0 ...]: the
+// credentials the kernel recorded when the client connected. A failed accept(2)
 // is reported as fd = -errno, and polling pauses for a moment (EMFILE would
 // otherwise spin).
 #include "addon.h"
@@ -23,7 +26,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <uv.h>
 
 #include <cerrno>
@@ -54,6 +60,7 @@ struct Acceptor {
   bool polling = false;
   bool paused = false;  // waiting for the timer after an error
   bool noDelay = false;
+  bool unixDomain = false;  // AF_UNIX: peer credentials instead of addresses
   // Bound to one address: every client's local address is that one, so no
   // getsockname(2) per client (only a wildcard bind needs it).
   bool fixedLocal = false;
@@ -102,6 +109,21 @@ int putAddr(const sockaddr_storage& ss, int32_t* w, int32_t* port) {
 }
 
 void onReadable(uv_poll_t* h, int status, int events);
+
+// A UNIX-domain client's words: its fd, the family 1, and who connected.
+void acceptedUnix(int c, int32_t* r) {
+  memset(r, 0, WORDS * sizeof(int32_t));
+  r[0] = c;
+  r[1] = 1 | (1 << 8);
+  struct ucred cr;
+  socklen_t cl = sizeof cr;
+  if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
+    r[2] = int32_t(cr.pid);
+    r[4] = int32_t(cr.uid);
+    r[5] = int32_t(cr.gid);
+    r[6] = 1;
+  }
+}
 
 void startPolling(Acceptor* acc) {
   if (acc->closed || acc->polling || acc->paused || acc->budget <= 0) return;
@@ -157,6 +179,16 @@ void onReadable(uv_poll_t* h, int status, int) {
       break;
     }
     int32_t* r = w + n * WORDS;
+    if (acc->unixDomain) {
+      acceptedUnix(c, r);
+      acc->budget--;
+      n++;
+      if (c + RESERVE >= acc->fdLimit) {
+        failed = true;
+        break;
+      }
+      continue;
+    }
     if (acc->fixedLocal) local = acc->local;
     else if (getsockname(c, reinterpret_cast<sockaddr*>(&local), &llen) < 0) local.ss_family = AF_UNSPEC;
     if (acc->noDelay) {
@@ -202,6 +234,7 @@ Acceptor* Open(const Napi::CallbackInfo& info, const char* usage) {
   acc->fdLimit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rlim_t(1) << 30 ? long(rl.rlim_cur) : 1L << 30;
   socklen_t blen = sizeof acc->local;
   if (getsockname(acc->fd, reinterpret_cast<sockaddr*>(&acc->local), &blen) == 0) {
+    acc->unixDomain = acc->local.ss_family == AF_UNIX;
     const sockaddr_in* a4 = reinterpret_cast<const sockaddr_in*>(&acc->local);
     const sockaddr_in6* a6 = reinterpret_cast<const sockaddr_in6*>(&acc->local);
     acc->fixedLocal = (acc->local.ss_family == AF_INET && a4->sin_addr.s_addr != htonl(INADDR_ANY)) ||
@@ -399,6 +432,106 @@ Napi::Value AdoptTcp(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// The path as a sockaddr_un of exactly its length (108 bytes fit, without a
+// NUL, as the kernel takes them); false for a longer one.
+bool unixAddress(const std::string& path, sockaddr_un* a, socklen_t* len) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  if (path.size() > sizeof a->sun_path) return false;
+  memcpy(a->sun_path, path.data(), path.size());
+  *len = socklen_t(offsetof(sockaddr_un, sun_path) + path.size());
+  return true;
+}
+
+// listenUnix(path, backlog, mask = 0, uid = -1, gid = -1, mode = 0) -> fd:
+// a non-blocking listening UNIX-domain stream socket at path, in
+// ucspi-unix's order: bind under umask(mask) (the previous mask restored),
+// lchown(uid, gid) (-1 keeps one), chmod(mode) unless 0, and only then
+// listen, so that no client connects before the owner and mode are set.
+// The path must be free (the caller removes a stale socket). Throws with
+// the failing call's name; a socket file bound before the failure is left to
+// the caller (ucspi-unix removes it unless -d).
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "listenUnix(path, backlog[, mask, uid, gid, mode])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int backlog = info[1].As<Napi::Number>().Int32Value();
+  auto num = [&](size_t i, int64_t dflt) -> int64_t {
+    return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : dflt;
+  };
+  mode_t mask = mode_t(num(2, 0) & 07777);
+  int64_t uid = num(3, -1), gid = num(4, -1), mode = num(5, 0);
+  sockaddr_un a;
+  socklen_t len;
+  if (path.find('\0') != std::string::npos || !unixAddress(path, &a, &len)) return ThrowErrno(env, "bind", EINVAL);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket", errno);
+  mode_t old = umask(mask);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  int e = errno;
+  umask(old);
+  const char* failed = nullptr;
+  if (rc < 0) failed = "bind";
+  else if (lchown(path.c_str(), uid_t(uid), gid_t(gid)) < 0) failed = "chown", e = errno;
+  else if (mode != 0 && chmod(path.c_str(), mode_t(mode & 07777)) < 0) failed = "chmod", e = errno;
+  else if (listen(fd, backlog) < 0) failed = "listen", e = errno;
+  if (failed) {
+    close(fd);
+    return ThrowErrno(env, failed, e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// connectUnix(path, onto) -> [pid, uid, gid] of the server (-1 each when
+// SO_PEERCRED does not answer): a blocking connection to the UNIX-domain
+// socket at path, dup'ed onto each descriptor of onto (unixclient: 6 and
+// 7) without close-on-exec; the socket's own descriptor is closed.
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "connectUnix(path, onto)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array onto = info[1].As<Napi::Array>();
+  sockaddr_un a;
+  socklen_t len;
+  if (path.find('\0') != std::string::npos || !unixAddress(path, &a, &len)) return ThrowErrno(env, "connect", EINVAL);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket", errno);
+  int rc;
+  do rc = connect(fd, reinterpret_cast<sockaddr*>(&a), len); while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(env, "connect", e);
+  }
+  struct ucred cr;
+  socklen_t cl = sizeof cr;
+  bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0;
+  bool kept = false;
+  for (uint32_t i = 0; i < onto.Length(); i++) {
+    int to = onto.Get(i).ToNumber().Int32Value();
+    if (to == fd) {
+      fcntl(fd, F_SETFD, 0);
+      kept = true;
+    } else if (dup2(fd, to) < 0) {
+      int e = errno;
+      close(fd);
+      return ThrowErrno(env, "dup2", e);
+    }
+  }
+  if (!kept) close(fd);
+  Napi::Array r = Napi::Array::New(env, 3);
+  r.Set(0u, Napi::Number::New(env, known ? double(cr.pid) : -1));
+  r.Set(1u, Napi::Number::New(env, known ? double(cr.uid) : -1));
+  r.Set(2u, Napi::Number::New(env, known ? double(cr.gid) : -1));
+  return r;
+}
+
 // sendNow(fd, buffer) -> bytes sent or -errno: one send(2) that never waits
 // (MSG_DONTWAIT) nor raises SIGPIPE; what does not fit is the caller's to drop.
 Napi::Value SendNow(const Napi::CallbackInfo& info) {
@@ -418,6 +551,8 @@ Napi::Value SendNow(const Napi::CallbackInfo& info) {
 
 void InitAccept(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
   exports.Set("adoptTcp", Napi::Function::New(env, AdoptTcp, "adoptTcp"));
   exports.Set("acceptSetup", Napi::Function::New(env, Setup, "acceptSetup"));
   exports.Set("acceptOpen", Napi::Function::New(env, OpenOne, "acceptOpen"));

@@ -66,11 +66,16 @@ struct Request {
   int flags = 0;     // SPAWN_*
   long uid = -1;     // setuid(2) to it; -1: kept
   std::vector<gid_t> gids;  // setgroups(2), gids[0] also setgid(2); none: kept
+  int pidVar = -1;  // SPAWN_PIDVAR: this entry of env gets the child's pid
 };
 enum {
   SPAWN_FD2 = 1,      // the socket is fd 2 as well (else fd 2 is the server's)
   SPAWN_SESSION = 2,  // setsid(2): a session and process group of its own
+  SPAWN_PIDVAR = 4,   // the child writes its own pid into one variable (unixserver's UNIXLOCALPID)
+  SPAWN_IGN_HPA = 8,  // HUP, PIPE and ALRM ignored in the child, as ucspi-unix's children inherit them
 };
+constexpr size_t PID_ROOM = 10;  // the digits reserved after the variable's '='
+
 
 
 // What JavaScript receives, flattened to an Int32Array, 4 ints per event:
@@ -181,6 +186,7 @@ struct Plan {
   int flags;
   long uid;
   const std::vector<gid_t>* gids;
+  char* pidSlot;     // SPAWN_PIDVAR: PID_ROOM bytes and a NUL, the child's own to fill
   SigSet sigs;       // to set back to SIG_DFL in the child
   volatile int err;  // written by the child when every exec failed
 };
@@ -194,6 +200,21 @@ struct Plan {
   unsigned long dfl[4] = {0, 0, 0, 0};  // kernel struct sigaction, SIG_DFL
   for (int i = 0; i < p->sigs.n; i++) syscall(SYS_rt_sigaction, long(p->sigs.sig[i]), dfl, nullptr, 8);
   if ((p->flags & SPAWN_SESSION) && syscall(SYS_setsid) < 0) goto fail;
+  if (p->flags & SPAWN_IGN_HPA) {
+    unsigned long ign[4] = {reinterpret_cast<unsigned long>(SIG_IGN), 0, 0, 0};
+    syscall(SYS_rt_sigaction, long(SIGHUP), ign, nullptr, 8);
+    syscall(SYS_rt_sigaction, long(SIGPIPE), ign, nullptr, 8);
+    syscall(SYS_rt_sigaction, long(SIGALRM), ign, nullptr, 8);
+  }
+  if (p->pidSlot) {
+    // Its own pid, in decimal, into the room the parent reserved (the
+    // parent waits in vfork: nobody else reads this memory meanwhile).
+    char digits[PID_ROOM];
+    size_t n = 0;
+    for (unsigned long v = (unsigned long)syscall(SYS_getpid); n < PID_ROOM && (n == 0 || v != 0); v /= 10) digits[n++] = char('0' + v % 10);
+    for (size_t i = 0; i < n; i++) p->pidSlot[i] = digits[n - 1 - i];
+    p->pidSlot[n] = 0;
+  }
   {
     // The socket on 0 and 1 (and 2 with SPAWN_FD2); else fd 2 stays, minus
     // the close-on-exec Node gave it.
@@ -313,10 +334,17 @@ void spawnOne(Request* r, bool solo = false) {
     plan.flags = r->flags;
     plan.uid = r->uid;
     plan.gids = &r->gids;
+    plan.pidSlot = nullptr;
+    if ((r->flags & SPAWN_PIDVAR) && r->pidVar >= 0 && size_t(r->pidVar) < size_t(r->envc)) {
+      char* v = envp[nbase + r->pidVar];
+      char* eq = strchr(v, '=');
+      if (eq && strlen(eq + 1) >= PID_ROOM) plan.pidSlot = eq + 1;
+      else err = EINVAL;
+    }
     dispositions(&plan.sigs);
     if (!r->path.empty()) plan.paths.push_back(r->path);
     else candidates(argv[0], plan.paths);
-    err = spawnPlan(&plan, &pid);
+    if (!err) err = spawnPlan(&plan, &pid);
   }
   int32_t id = r->id;
   bool lazy = r->lazy;
@@ -601,7 +629,7 @@ napi_value MakeTemplate(napi_env env, napi_callback_info info) {
 }
 
 // launchSpawn(argv, argc, env, envc, fd, id, owned, lazy, base[, path, flags,
-// uid, gids]): argv and env
+// uid, gids[, pidVar]]): argv and env
 // are NUL-joined and NUL-terminated; owned: fd is closed here after the
 // spawn; lazy: the STARTED event of a success may wait for the next wake-up;
 // base: a launchTemplate handle the environment starts with, or -1; path:
@@ -609,8 +637,8 @@ napi_value MakeTemplate(napi_env env, napi_callback_info info) {
 // -1 or the user, gids: the groups (gids[0] the gid) or none.
 // The result arrives later through the setup callback.
 napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t n = 13;
-  napi_value a[13];
+  size_t n = 14;
+  napi_value a[14];
   napi_get_cb_info(env, info, &n, a, nullptr, nullptr);
   if (!state || n < 9) {
     napi_throw_error(env, nullptr, "launchSpawn: not set up or bad arguments");
@@ -646,6 +674,9 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
     }
     r->path.pop_back();  // copyString's NUL
     r->flags = flags;
+    // unixserver's: (..., gids, pidVar): the index in env of the variable
+    // that gets the child's pid (SPAWN_PIDVAR), its value PID_ROOM bytes of room.
+    if (n >= 14) napi_get_value_int32(env, a[13], &r->pidVar);
     r->uid = uid < 0 ? -1 : long(uid);
     for (uint32_t i = 0; i < ng; i++) {
       napi_value g;

@@ -58,6 +58,19 @@ export interface Accept {
   /** Stops and forgets an acceptor; its listening fd stays open (the caller closes it after). */
   acceptClose(handle: number): void;
   /**
+   * A non-blocking listening UNIX-domain socket at path (free: the caller
+   * removes a stale one): bind under umask(mask), lchown(uid, gid) (-1 keeps),
+   * chmod(mode) unless 0, then listen. Its clients' words are
+   * [fd, 1 | 1 << 8, pid, 0, uid, gid, credentials known (0/1), ...].
+   */
+  listenUnix(path: string, backlog: number, mask?: number, uid?: number, gid?: number, mode?: number): number;
+  /**
+   * A blocking connection to the UNIX-domain socket at path, dup'ed onto each
+   * descriptor of onto (its own closed): the server's [pid, uid, gid] by
+   * SO_PEERCRED, -1 each when unknown.
+   */
+  connectUnix(path: string, onto: number[]): [pid: number, uid: number, gid: number];
+  /**
    * A listening TCP socket passed in (socket activation), made non-blocking
    * and close-on-exec: [fd, port, address text]. Throws ENOTSOCK for anything else.
    */
@@ -86,6 +99,13 @@ export interface Launch {
    */
   launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
               lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[]): void;
+  /**
+   * The same with flags 4: env's entry at index pidVar (counted in env, not
+   * in base) ends in 10 bytes of room that the child fills with its own pid
+   * (unixserver's UNIXLOCALPID).
+   */
+  launchSpawn(argv: string, argc: number, env: string, envc: number, fd: number, id: number, owned: boolean,
+              lazy: boolean, base: number, path: string, flags: number, uid: number, gids: number[], pidVar: number): void;
   /**
    * inetd's fork and exec of a line's program (native/exec.cc): fd as its 0,
    * 1 and 2, a new session, signals at their defaults, the groups gids
@@ -246,7 +266,7 @@ export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users
 
 /** Every function of each concern, for addonPart's one look at what a build offers (tsc checks the lists whole). */
 const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
-  accept: { listenTcp: 0, acceptSetup: 0, acceptMore: 0, acceptOpen: 0, acceptClose: 0, adoptTcp: 0, sendNow: 0 },
+  accept: { listenTcp: 0, acceptSetup: 0, acceptMore: 0, acceptOpen: 0, acceptClose: 0, listenUnix: 0, connectUnix: 0, adoptTcp: 0, sendNow: 0 },
   launch: { launchSetup: 0, launchTemplate: 0, launchSpawn: 0, spawnAs: 0, reapPid: 0 },
   udp: { udpBind: 0, udpWait: 0, udpDiscard: 0, udpClose: 0 },
   proxy: { proxyWait: 0, proxyCancel: 0, proxyPeek: 0, proxyRecv: 0 },

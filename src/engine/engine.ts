@@ -60,6 +60,18 @@ export interface EngineConfig {
   env: NodeJS.ProcessEnv;
   /** --proxy: the PROXY header stage, before everything else (src/listen/proxywait.ts). */
   proxy?: { stage: ProxyStage; vars: readonly string[] };
+  /** unixserver: the connection's variables are these instead of tcp-environ(5)'s (src/unix/environ.ts). */
+  connEnv?: ConnEnvKind;
+}
+
+/** A listener kind's own connection variables (unixserver's). */
+export interface ConnEnvKind {
+  /** The names the connection sets: the server's own values of these never reach prog. */
+  readonly names: readonly string[];
+  /** Appends the connection's variables; the index of the one that gets prog's own pid (LaunchSpec.pidVar), or -1. */
+  push(out: string[], a: Accepted): number;
+  /** prog starts with HUP, PIPE and ALRM ignored (ucspi-unix's programs do). */
+  readonly ignoreHupPipeAlrm?: boolean;
 }
 
 /**
@@ -114,7 +126,9 @@ export class Engine {
   constructor(private readonly cfg: EngineConfig) {
     // Byte strings, as the launchers take them (rule values already are).
     this.concEnv = cfg.perHost !== undefined && !cfg.perHost.rulesVars;
-    this.template = envTemplate(cfg.env, cfg.ucspiEnv, this.concEnv).map(toBytes);
+    const own = cfg.connEnv && new Set(cfg.connEnv.names);
+    this.template = (own ? envTemplate(cfg.env, false, false).filter((kv) => !own.has(kv.slice(0, kv.indexOf('='))))
+      : envTemplate(cfg.env, cfg.ucspiEnv, this.concEnv)).map(toBytes);
     // (The server's own PROXY_* values never reach prog: the header's do.)
     if (cfg.proxy && cfg.ucspiEnv) this.template = applyRules(this.template, { action: 'allow', set: [], unset: [...cfg.proxy.vars] });
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
@@ -187,7 +201,9 @@ export class Engine {
     }
     if (cfg.banner) {
       try {
-        writeSync(c.fd, cfg.banner);
+        // (A UNIX-domain client of net.Server has no descriptor: its socket takes the banner.)
+        if (c.fd < 0 && c.socket) c.socket.write(cfg.banner);
+        else writeSync(c.fd, cfg.banner);
       } catch {
         // ucspi-tcp drops the connection when the banner cannot be written.
         return this.dropped(c);
@@ -264,7 +280,11 @@ export class Engine {
     // The server's variables go once into the launcher (base); per connection
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
-    if (cfg.ucspiEnv) {
+    let pidVar: number | undefined;
+    if (cfg.connEnv) {
+      const at = cfg.connEnv.push(env, c);
+      if (at >= 0) pidVar = at;
+    } else if (cfg.ucspiEnv) {
       pushConnEnv(env, c, c.proxied ? undefined : cfg.localPortText);
       if (c.proxyEnv) env.push(...c.proxyEnv);
     }
@@ -281,7 +301,8 @@ export class Engine {
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
     // A raw fd is the launcher's to close once the child has it (or failed to start).
     const owned = c.socket === undefined;
-    cfg.launcher.launch({ argv, env, base, fd: c.fd, owned, lazyStart: !cfg.log.connections }, (err, pid) => {
+    cfg.launcher.launch({ argv, env, base, fd: c.fd, owned, lazyStart: !cfg.log.connections, pidVar,
+      ignoreHupPipeAlrm: cfg.connEnv?.ignoreHupPipeAlrm, socket: c.fd < 0 ? c.socket : undefined }, (err, pid) => {
       if (err) {
         cfg.log.connection(this.pseudoPid, c, verdict, conc, d);
         cfg.log.cannotRun(argv[0], err);

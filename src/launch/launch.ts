@@ -36,6 +36,19 @@ export interface LaunchSpec {
   uid?: number;
   /** ... and these groups (setgroups; gids[0] also setgid). */
   gids?: readonly number[];
+  /**
+   * unixserver: env[pidVar] is "NAME=" and the child finds its own pid
+   * there (UNIXLOCALPID, the pid of prog itself, which no launcher knows
+   * before the child exists).
+   */
+  pidVar?: number;
+  /** unixserver: HUP, PIPE and ALRM ignored in the child, as ucspi-unix leaves them for its programs. */
+  ignoreHupPipeAlrm?: boolean;
+  /**
+   * fd -1: the client is only this socket (net.Server's UNIX-domain path,
+   * which has no public descriptor); child_process hands it to the child.
+   */
+  socket?: import('node:net').Socket;
 }
 
 /** Text (UTF-8) as a byte string, one char per byte: what LaunchSpec.env holds. */

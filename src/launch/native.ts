@@ -17,6 +17,10 @@ type Exited = (status: ExitStatus) => void;
 
 // Event layout of native/launch.cc: 4 int32 per event.
 const STARTED = 0;
+// native/launch.cc's flag, and the room it fills with the pid.
+const SPAWN_PIDVAR = 4;
+const SPAWN_IGN_HPA = 8;
+const PID_ROOM = '0000000000';
 
 interface Pending {
   argv0: string;
@@ -89,7 +93,18 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
         lastArgv = spec.argv;
         lastJoined = spec.argv.join('\0') + '\0';
       }
+      // unixserver: room for the child's own pid, which native/launch.cc writes in the child.
+      const pidAt = spec.pidVar === undefined ? -1 : spec.pidVar + vars.length - spec.env.length;
+      if (pidAt >= 0) {
+        if (vars === spec.env) vars = [...vars];
+        vars[pidAt] += PID_ROOM;
+      }
       const env = vars.length ? vars.join('\0') + '\0' : '';
+      if (pidAt >= 0) {
+        spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
+          '', SPAWN_PIDVAR | (spec.ignoreHupPipeAlrm ? SPAWN_IGN_HPA : 0), -1, [], pidAt);
+        return;
+      }
       if (spec.path === undefined && !spec.socketOn2 && !spec.session && spec.uid === undefined && spec.gids === undefined) {
         spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
         return;

@@ -67,10 +67,24 @@ export function createSpawnLauncher(): Launcher {
       let child;
       try {
         // A signal ignored at start stays so (lib/ignored.ts).
-        const [file, args] = keepIgnored(spec.argv[0], spec.argv.slice(1));
+        let argv = spec.argv;
+        let env = spec.env;
+        if (spec.pidVar !== undefined) {
+          // unixserver's UNIXLOCALPID, prog's own pid: a shell sets it to $$ and execs prog.
+          const kv = env[spec.pidVar];
+          env = env.filter((_, i) => i !== spec.pidVar);
+          const name = kv.slice(0, kv.indexOf('='));
+          // (sh exports a PWD of its own: not when the server had none.)
+          const pwd = (spec.base?.vars ?? []).concat(env).some((v) => v.startsWith('PWD=')) ? '' : 'unset PWD; ';
+          const ign = spec.ignoreHupPipeAlrm ? 'trap \'\' HUP PIPE ALRM; ' : '';
+          argv = ['/bin/sh', '-c', `${pwd}${ign}${name}=$$; export ${name}; exec "$@"`, 'sh', ...argv];
+        }
+        const [file, args] = keepIgnored(argv[0], argv.slice(1));
+        // fd -1: only the socket is known (UNIX-domain clients of net.Server).
+        const io = spec.fd < 0 && spec.socket ? spec.socket : spec.fd;
         child = spawn(file, args, {
-          stdio: [spec.fd, spec.fd, 'inherit'],
-          env: envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]),
+          stdio: [io, io, 'inherit'],
+          env: envObject(spec.base ? [spec.base.vars, env] : [env]),
         });
       } catch (e) {
         if (spec.owned) closeSync(spec.fd);

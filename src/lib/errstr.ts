@@ -2,6 +2,7 @@
 // daemontools and runit print after "fatal: ...: " instead of strerror's.
 // Administrators grep their logs for these exact words.
 import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 
 // By Node's error code. Linux has errno aliases that the originals' table
 // meets under the first name: EWOULDBLOCK is EAGAIN ("temporary failure"),
@@ -140,4 +141,12 @@ export function errstr(e: unknown): string {
     if (ERRNO.has(code) || code === 'UNKNOWN' || named !== undefined) return 'unknown error';
   }
   return e instanceof Error ? e.message : String(e);
+}
+
+/** strerror(3)'s words for an error ("Address already in use"), as perror(3) prints them. */
+export function strerror(e: unknown): string {
+  const errno = (e as NodeJS.ErrnoException)?.errno;
+  const m = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined;
+  if (!m) return String((e as Error)?.message ?? e);
+  return m[1].charAt(0).toUpperCase() + m[1].slice(1);
 }
