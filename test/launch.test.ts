@@ -8,7 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { type EnvBase, type ExitStatus, type Launcher, type LaunchSpec, toBytes } from '../src/launch/launch';
+import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from '../src/launch/launch';
+import { toBytes } from '../src/lib/bytes';
 import { createNativeLauncher } from '../src/launch/native';
 import { createSpawnLauncher } from '../src/launch/spawn';
 

@@ -16,7 +16,7 @@ import { LineCompiler } from '../rules/parse';
 import { ruleLines } from '../rules/check';
 import { tcp6OnlyNote, tcp6OnlyRule } from '../rules/keys';
 import { unescapeMsg } from '../instruct/parse';
-import { fromBytes } from '../launch/launch';
+import { fromBytes } from '../lib/bytes';
 import { errstr } from '../lib/errstr';
 import { getopt, orUsage, UsageError } from '../lib/getopt';
 import { clientIpText } from '../lib/ip';

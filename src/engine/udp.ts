@@ -10,7 +10,7 @@ import { ALLOW_DEFAULT, type Decision, type HostResolver, type RuleSource } from
 import type { UdpSocket } from '../listen/udp';
 import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
-import { fromBytes, toBytes } from '../launch/launch';
+import { fromBytes, toBytes } from '../lib/bytes';
 import type { Identifier, Subject } from '../identify/identify';
 import { keepIgnored } from '../lib/ignored';
 

@@ -7,7 +7,7 @@ export interface LaunchSpec {
   argv: string[];
   /**
    * The child's environment as "NAME=value" byte strings (one char per byte,
-   * latin1: see toBytes): base's variables first, then these (no name in both).
+   * latin1: see lib/bytes.ts): base's variables first, then these (no name in both).
    */
   env: string[];
   /** Variables shared by many children, made once by the launcher's envBase(). */
@@ -36,19 +36,6 @@ export interface LaunchSpec {
   uid?: number;
   /** ... and these groups (setgroups; gids[0] also setgid). */
   gids?: readonly number[];
-}
-
-/** Text (UTF-8) as a byte string, one char per byte: what LaunchSpec.env holds. */
-export function toBytes(s: string): string {
-  // Plain ASCII, the common case, is its own byte string.
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
-  return s;
-}
-
-/** A byte string (one char per byte) as text, its bytes read as UTF-8: toBytes undone. */
-export function fromBytes(s: string): string {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1').toString('utf8');
-  return s;
 }
 
 /** How a child ended, as waitpid(2) reports it. */
