@@ -209,6 +209,23 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
   });
 });
 
+t.test('a value that is not UTF-8 reaches prog byte for byte through the addon\'s launcher, as the reference', { skip: noRef }, async (t) => {
+  const d = mkdtempSync(path.join(tmp, 'peers-raw-'));
+  // café, then bytes that are no UTF-8 at all.
+  writeFileSync(path.join(d, '127.0.0.3'), Buffer.concat([Buffer.from('+RAW=café ', 'utf8'), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('\n')]));
+  const prog = (dir: string) => ['sh', '-c', `printf %s "$RAW" | od -An -tx1 | tr -s ' \\n' ' ' > ${dir}/raw; dd bs=4096 count=1 of=/dev/null 2>/dev/null`];
+  const send: Array<[string, string]> = [['127.0.0.3', 'x\n']];
+  const run = (cmd: string, env: NodeJS.ProcessEnv) => session(cmd, ['-v', '-l', 'me', '-i', d], prog, send, env, ['raw']);
+  const [ref, native, spawned] = await Promise.all([run(REF, baseEnv), run(OURS, { ...baseEnv, UCSPI_LAUNCHER: 'native' }),
+    run(OURS, { ...baseEnv, UCSPI_LAUNCHER: 'spawn' })]);
+  t.equal(ref.files.raw.trim(), '63 61 66 c3 a9 20 ff fe 80', 'precondition: the reference passes the bytes as they are');
+  t.equal(native.files.raw, ref.files.raw, 'the addon\'s launcher: byte for byte');
+  t.equal(native.log, ref.log);
+  // child_process takes text: bytes that are not UTF-8 become U+FFFD (udpsvd(8)); UTF-8 passes as it is.
+  t.equal(spawned.files.raw.trim(), '63 61 66 c3 a9 20 ef bf bd ef bf bd ef bf bd', 'child_process: UTF-8 as it is, the rest U+FFFD');
+  t.equal(spawned.log, ref.log);
+});
+
 t.test('one prog at a time: datagrams meanwhile wait in the socket, then prog runs again', { skip: noRef }, async (t) => {
   // Each prog reads one datagram, then lingers; the next ones arrive while it runs.
   const slow = (dir: string) => ['sh', '-c', `dd bs=4096 count=1 >> ${dir}/data 2>/dev/null; sleep 0.4`];

@@ -1,18 +1,18 @@
 // udpsvd's life cycle, one datagram at a time: wait until the socket is
-// readable, peek at the sender → identify → decide → start prog with the
-// socket as fd 0 (it reads the datagram, and any that follow, itself) and the
-// server's stderr as fd 1 → wait for prog to exit → wait again. While prog
+// readable, peek at the sender → identify → decide → start prog through the
+// server's launcher with the socket as fd 0 (it reads the datagram, and any
+// that follow, itself) and the server's stderr as fds 1 and 2 → wait for
+// prog to exit → wait again. While prog
 // runs the socket is not watched; datagrams queue in the kernel, and prog may
 // read them. A denied datagram, or one no prog could be started for, is
 // discarded (only that one), as ipsvd's udpsvd does.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type RuleSource } from '../decide/decision';
 import type { UdpSocket } from '../listen/udp';
 import type { UdpLog } from '../log/udpsvd';
 import { applyRules, envTemplate } from './environ';
-import { fromBytes, toBytes } from '../lib/bytes';
+import { toBytes } from '../lib/bytes';
+import { type EnvBase, type Launcher, UDP_STDIO } from '../launch/launch';
 import type { Identifier, Subject } from '../identify/identify';
-import { keepIgnored } from '../lib/ignored';
 
 export interface UdpConfig {
   prog: string[];
@@ -25,6 +25,8 @@ export interface UdpConfig {
   /** For -h/-p and the =host instructions; null when neither is asked for. */
   identify: Identifier | null;
   log: UdpLog;
+  /** What starts prog: the addon's or child_process (src/engine/backend.ts chose it). */
+  launcher: Launcher;
   /** prog's environment before the instructions: the server's own, untouched. */
   env: NodeJS.ProcessEnv;
 }
@@ -40,6 +42,8 @@ interface Datagram extends Subject {
 export class UdpEngine {
   private sock: UdpSocket | undefined;
   private readonly template: string[];
+  /** The template as the launcher keeps it, for a datagram no instruction changes the environment of. */
+  private readonly base: EnvBase;
   private readonly resolve: HostResolver;
   private readonly pseudoPid = process.pid;
 
@@ -47,6 +51,7 @@ export class UdpEngine {
     // ipsvd sets no variable of its own for prog: only the instructions change the environment.
     // Byte strings (one char per byte), as the instructions' values are.
     this.template = envTemplate(cfg.env, false, false).map(toBytes);
+    this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
     this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
   }
@@ -117,14 +122,6 @@ export class UdpEngine {
     }
     const verdict = d.shell !== undefined ? 'exec' : 'start';
     const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
-    // child_process encodes each string as UTF-8: the bytes go back to text
-    // first, so an instruction's UTF-8 value reaches prog byte for byte (not
-    // encoded twice); bytes that are not UTF-8 cannot pass this way (U+FFFD).
-    const env: Record<string, string> = {};
-    for (const kv of applyRules(this.template, d)) {
-      const i = kv.indexOf('=');
-      env[fromBytes(kv.slice(0, i))] = fromBytes(kv.slice(i + 1));
-    }
     const failed = (e: NodeJS.ErrnoException) => {
       cfg.log.datagram(this.pseudoPid, g, verdict, d);
       this.sock!.discard();
@@ -132,23 +129,16 @@ export class UdpEngine {
       cfg.log.discard('unable to run', cfg.prog[0], e);
       this.ended(this.pseudoPid);
     };
-    let child: ChildProcess;
-    try {
-      // fd 0: the socket (blocking); fd 1: our standard error, as ipsvd sets it; fd 2: ours.
-      const [file, args] = keepIgnored(argv[0], argv.slice(1)); // (lib/ignored.ts)
-      child = spawn(file, args, { stdio: [this.sock!.fd, 2, 2], env });
-    } catch (e) {
-      failed(e as NodeJS.ErrnoException);
-      return;
-    }
-    const pid = child.pid;
-    if (pid === undefined) {
-      child.once('error', (e) => failed(e as NodeJS.ErrnoException));
-      return;
-    }
-    cfg.log.datagram(pid, g, verdict, d);
-    child.on('error', () => {}); // (only kill(2) could fail now; nobody signals it)
-    child.once('exit', () => this.ended(pid));
+    // Byte strings, as the instructions' values are: they reach prog byte for byte.
+    const own = d.set.length !== 0 || d.unset.length !== 0;
+    cfg.launcher.launch({
+      argv, env: own ? applyRules(this.template, d) : [], base: own ? undefined : this.base,
+      fd: this.sock!.fd, owned: false, stdio: UDP_STDIO,
+    },
+      (err, pid) => {
+        if (err) return failed(err);
+        cfg.log.datagram(pid, g, verdict, d);
+      }, (st) => this.ended(st.pid));
   }
 
   private ended(pid: number): void {

@@ -5,7 +5,7 @@
 // happened before an accept comes before that client.
 // JavaScript keeps only the two callbacks per child.
 import { type Addon, addonError, loadNative } from '../native';
-import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
+import { type EnvBase, type ExitStatus, type Launcher, type LaunchSpec, TCP_STDIO } from './launch';
 
 interface NativeBase extends EnvBase {
   /** launchTemplate's handle, or -1 when the addon refused it (a stray NUL). */
@@ -17,6 +17,10 @@ type Exited = (status: ExitStatus) => void;
 
 // Event layout of native/launch.cc: 4 int32 per event.
 const STARTED = 0;
+// Its SPAWN_* flags.
+const SPAWN_FD2 = 1;
+const SPAWN_SESSION = 2;
+const SPAWN_FD1_STDERR = 4;
 
 interface Pending {
   argv0: string;
@@ -90,11 +94,13 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
         lastJoined = spec.argv.join('\0') + '\0';
       }
       const env = vars.length ? vars.join('\0') + '\0' : '';
-      if (spec.path === undefined && !spec.socketOn2 && !spec.session && spec.uid === undefined && spec.gids === undefined) {
+      const stdio = spec.stdio;
+      if (spec.path === undefined && (stdio === undefined || stdio === TCP_STDIO) && !spec.session && spec.uid === undefined && spec.gids === undefined) {
         spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
         return;
       }
-      const flags = (spec.socketOn2 ? 1 : 0) | (spec.session ? 2 : 0);
+      const flags = (stdio?.[2] === 'socket' ? SPAWN_FD2 : 0) | (spec.session ? SPAWN_SESSION : 0) |
+        (stdio?.[1] === 'stderr' ? SPAWN_FD1_STDERR : 0);
       spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
         spec.path ?? '', flags, spec.uid ?? -1, spec.gids ? [...spec.gids] : []);
     },

@@ -1,8 +1,10 @@
 // Launcher on child_process.spawn: portable fallback when the native addon is
-// absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
-// other descriptor close-on-exec, so the child inherits nothing else.
+// absent. The socket is dup'ed onto the child's fd 0 (and 1, and 2, as the
+// description's stdio says); libuv marks every other descriptor
+// close-on-exec, so the child inherits nothing else. A user's supplementary
+// groups cannot be set on this path (LaunchSpec.gids).
 import { spawn } from 'node:child_process';
-import { keepIgnored } from '../lib/ignored';
+import { keepIgnoredAs } from '../lib/ignored';
 import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExitStatus, Launcher, LaunchSpec } from './launch';
@@ -57,20 +59,22 @@ export function createSpawnLauncher(): Launcher {
     name: 'spawn',
     envBase: (vars) => ({ vars }),
     launch(spec: LaunchSpec, started, exited) {
-      if (spec.path !== undefined || spec.socketOn2 || spec.session || spec.uid !== undefined || spec.gids !== undefined) {
-        // inetd's programs take this path through src/inetd/launch.ts, never a launcher.
-        if (spec.owned) closeSync(spec.fd);
-        started(Object.assign(new Error('spawn: path, fd 2, session and ids need the native launcher'),
-          { code: 'ENOTSUP', errno: -95, syscall: 'spawn' }), 0);
-        return;
-      }
       let child;
+      const io = spec.stdio;
       try {
-        // A signal ignored at start stays so (lib/ignored.ts).
-        const [file, args] = keepIgnored(spec.argv[0], spec.argv.slice(1));
-        child = spawn(file, args, {
-          stdio: [spec.fd, spec.fd, 'inherit'],
+        // A signal ignored at start stays so (lib/ignored.ts); a path apart
+        // from argv[0] is executed as it is, not searched.
+        // (A name without '/' would be searched: it is the file of that name here.)
+        const k = spec.path === undefined ? keepIgnoredAs(spec.argv[0], spec.argv.slice(1))
+          : keepIgnoredAs(spec.path.includes('/') ? spec.path : './' + spec.path, spec.argv.slice(1), spec.argv[0]);
+        child = spawn(k.file, k.args, {
+          argv0: k.argv0,
+          stdio: [spec.fd, io?.[1] === 'stderr' ? 2 : spec.fd, io?.[2] === 'socket' ? spec.fd : 2],
           env: envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]),
+          detached: spec.session === true,
+          // (Node sets no supplementary group with these: gids[0] only.)
+          uid: spec.uid,
+          gid: spec.gids?.[0],
         });
       } catch (e) {
         if (spec.owned) closeSync(spec.fd);
@@ -85,6 +89,7 @@ export function createSpawnLauncher(): Launcher {
         child.once('error', (err) => started(err as NodeJS.ErrnoException, 0));
         return;
       }
+      child.on('error', () => {}); // (only kill(2) could fail now; nobody signals it)
       child.once('exit', (code, sig) => {
         const st: ExitStatus = { pid, code, signal: sig ? signals[sig] ?? 0 : null };
         exited(st);
