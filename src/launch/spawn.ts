@@ -65,12 +65,13 @@ export function createSpawnLauncher(): Launcher {
         // A signal ignored at start stays so (lib/ignored.ts); a path apart
         // from argv[0] is executed as it is, not searched.
         // (A name without '/' would be searched: it is the file of that name here.)
-        const k = spec.path === undefined ? keepIgnoredAs(spec.argv[0], spec.argv.slice(1))
-          : keepIgnoredAs(spec.path.includes('/') ? spec.path : './' + spec.path, spec.argv.slice(1), spec.argv[0]);
+        const env = envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]);
+        const k = spec.path === undefined ? keepIgnoredAs(spec.argv[0], spec.argv.slice(1), undefined, env)
+          : keepIgnoredAs(spec.path.includes('/') ? spec.path : './' + spec.path, spec.argv.slice(1), spec.argv[0], env);
         child = spawn(k.file, k.args, {
           argv0: k.argv0,
           stdio: [spec.fd, io?.[1] === 'stderr' ? 2 : spec.fd, io?.[2] === 'socket' ? spec.fd : 2],
-          env: envObject(spec.base ? [spec.base.vars, spec.env] : [spec.env]),
+          env,
           detached: spec.session === true,
           // (Node sets no supplementary group with these: gids[0] only.)
           uid: spec.uid,
