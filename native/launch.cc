@@ -61,7 +61,7 @@ struct Request {
   bool lazy;   // a successful start need not wake the main loop
   int argc, envc;
   std::string argv, env;
-  // inetd's programs (all optional; tcpsvd and tcpserver use none):
+  // inetd's and udpsvd's programs (all optional; tcpsvd and tcpserver use none):
   std::string path;  // the file executed, not searched; argv[0] is then only a name
   int flags = 0;     // SPAWN_*
   long uid = -1;     // setuid(2) to it; -1: kept
@@ -73,6 +73,7 @@ enum {
   SPAWN_SESSION = 2,  // setsid(2): a session and process group of its own
   SPAWN_PIDVAR = 4,   // the child writes its own pid into one variable (unixserver's UNIXLOCALPID)
   SPAWN_IGN_HPA = 8,  // HUP, PIPE and ALRM ignored in the child, as ucspi-unix's children inherit them
+  SPAWN_FD1_STDERR = 16,  // fd 1 is the server's fd 2 (udpsvd's), not the socket
 };
 constexpr size_t PID_ROOM = 10;  // the digits reserved after the variable's '='
 
@@ -216,14 +217,19 @@ struct Plan {
     p->pidSlot[n] = 0;
   }
   {
-    // The socket on 0 and 1 (and 2 with SPAWN_FD2); else fd 2 stays, minus
-    // the close-on-exec Node gave it.
-    int n = (p->flags & SPAWN_FD2) ? 3 : 2;
-    for (int to = 0; to < n; to++) {
-      if (p->fd == to) syscall(SYS_fcntl, to, F_SETFD, 0);
-      else if (syscall(SYS_dup3, p->fd, to, 0) < 0) goto fail;
+    // The socket on 0 first; from then on fd 0 is its source (the socket may
+    // have been 1). fd 1 is the socket, or with SPAWN_FD1_STDERR the
+    // server's fd 2, which is untouched until fd 2 is set last: the socket
+    // with SPAWN_FD2, else the server's own, minus the close-on-exec Node
+    // gave it.
+    if (p->fd == 0) syscall(SYS_fcntl, 0, F_SETFD, 0);
+    else if (syscall(SYS_dup3, p->fd, 0, 0) < 0) goto fail;
+    if (syscall(SYS_dup3, (p->flags & SPAWN_FD1_STDERR) ? 2 : 0, 1, 0) < 0) goto fail;
+    if (p->flags & SPAWN_FD2) {
+      if (syscall(SYS_dup3, 0, 2, 0) < 0) goto fail;
+    } else {
+      syscall(SYS_fcntl, 2, F_SETFD, 0);
     }
-    if (n == 2) syscall(SYS_fcntl, 2, F_SETFD, 0);
   }
   // Raw calls change this process alone (glibc's would signal every thread
   // of the server): groups and gid first, the uid last.
@@ -659,7 +665,7 @@ napi_value Spawn(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, a[7], &lazy);
   napi_get_value_int32(env, a[8], &base);
   if (n >= 13) {
-    // inetd's: (..., path, flags, uid, gids)
+    // inetd's and udpsvd's: (..., path, flags, uid, gids)
     int32_t flags = 0;
     int64_t uid = -1;
     uint32_t ng = 0;

@@ -8,7 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { type EnvBase, type ExitStatus, type Launcher, type LaunchSpec, toBytes } from '../src/launch/launch';
+import { type EnvBase, type ExitStatus, INETD_STDIO, type Launcher, type LaunchSpec, UDP_STDIO } from '../src/launch/launch';
+import { toBytes } from '../src/lib/bytes';
 import { createNativeLauncher } from '../src/launch/native';
 import { createSpawnLauncher } from '../src/launch/spawn';
 
@@ -233,6 +234,53 @@ function launcherTests(t: Test, l: Launcher) {
     t.equal(codes.filter((x) => x === 0).length, N, 'every child reported exit 0');
     t.same(zombies(), [], 'no zombie left');
   });
+
+  // inetd's programs (src/inetd/table.ts) through the same launcher.
+  t.test("inetd's description: the path apart from argv[0], the socket as fd 2, a session, the user and groups", async (t) => {
+    const script = 'tr "\\0" "\\n" < /proc/$$/cmdline | head -1; readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; ' +
+      'ps -o sid= -o pgid= -p $$; echo $$; id -u; id -G';
+    const root = process.getuid!() === 0;
+    const r = await run(l, ['myname', '-c', script], [], '', false, undefined,
+      { path: '/bin/sh', stdio: INETD_STDIO, session: true, ...(root ? { uid: 65534, gids: [65534, 4, 1] } : {}) });
+    t.equal(r.err, null);
+    const lines = r.output.split('\n').slice(1);
+    t.equal(r.output.split('\n')[0], 'myname', 'argv[0] is the name given, not the path run');
+    t.match(lines[0], /^socket:\[\d+\]$/);
+    const sock = lines[0];
+    t.same([lines[1], lines[2]], [sock, sock], 'fd 1 and fd 2 are the socket too');
+    const [sid, pgid] = lines[3].trim().split(/\s+/);
+    t.same([sid, pgid], [lines[4], lines[4]], 'a session and process group of its own');
+    if (root) {
+      t.equal(lines[5], '65534', 'the user');
+      // child_process sets the gid alone: Node clears the supplementary groups when it changes ids.
+      t.same(lines[6].split(' ').map(Number).sort((a, b) => a - b), l.name === 'native' ? [1, 4, 65534] : [65534],
+        l.name === 'native' ? 'the groups, supplementary ones included' : 'the gid, no supplementary group');
+    }
+    t.same(r.status, { pid: r.pid, code: 0, signal: null });
+    // The path is not searched: a bare name is tried as it is, relative to the directory.
+    const bare = await run(l, ['sh', '-c', 'echo no'], [], '', false, undefined, { path: 'sh', stdio: INETD_STDIO });
+    t.equal(bare.err?.code, 'ENOENT');
+    t.equal(bare.output, '');
+    // Without those, fd 2 is still the server's and the session ours (tcpsvd's contract).
+    const plain = await run(l, sh('readlink /proc/$$/fd/2; ps -o sid= -p $$'), []);
+    t.equal(plain.output.split('\n')[0], fs.readlinkSync('/proc/self/fd/2'));
+    t.equal(Number(plain.output.split('\n')[1]), Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3]));
+  });
+
+  t.test("udpsvd's description: the socket as fd 0 only, the server's stderr as fds 1 and 2", async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'launch-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, 'out');
+    // Its fd 1 is no way back to the client: the program writes its findings to a file.
+    const r = await run(l, sh(`printf '%s\\n' "$(readlink /proc/$$/fd/0)" "$(readlink /proc/$$/fd/1)" "$(readlink /proc/$$/fd/2)" > ${out}`), [],
+      '', false, undefined, { stdio: UDP_STDIO });
+    t.equal(r.err, null);
+    const [f0, f1, f2] = fs.readFileSync(out, 'utf8').split('\n');
+    t.match(f0, /^socket:\[\d+\]$/, 'fd 0 is the socket');
+    const stderr = fs.readlinkSync('/proc/self/fd/2');
+    t.same([f1, f2], [stderr, stderr], "fds 1 and 2 are the server's stderr");
+    t.same(r.status, { pid: r.pid, code: 0, signal: null });
+  });
 }
 
 // Descriptors of this process above 2 without close-on-exec: inherited from its parent.
@@ -272,42 +320,8 @@ t.test('native launcher', { skip: fs.existsSync(addonPath) ? false : 'addon not 
   t.equal(l.name, 'native');
   t.equal(createNativeLauncher(), l, 'one launcher per process');
   launcherTests(t, l);
-
-  // inetd's programs (src/inetd/table.ts) through the same launcher.
-  t.test("inetd's description: the path apart from argv[0], the socket as fd 2, a session, the user and groups", async (t) => {
-    const script = 'tr "\\0" "\\n" < /proc/$$/cmdline | head -1; readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; ' +
-      'ps -o sid= -o pgid= -p $$; echo $$; id -u; id -G';
-    const r = await run(l, ['myname', '-c', script], [], '', false, undefined,
-      { path: '/bin/sh', socketOn2: true, session: true, ...(process.getuid!() === 0 ? { uid: 65534, gids: [65534, 4, 1] } : {}) });
-    t.equal(r.err, null);
-    const lines = r.output.split('\n').slice(1);
-    t.equal(r.output.split('\n')[0], 'myname', 'argv[0] is the name given, not the path run');
-    t.match(lines[0], /^socket:\[\d+\]$/);
-    const sock = lines[0];
-    t.same([lines[1], lines[2]], [sock, sock], 'fd 1 and fd 2 are the socket too');
-    const [sid, pgid] = lines[3].trim().split(/\s+/);
-    t.same([sid, pgid], [lines[4], lines[4]], 'a session and process group of its own');
-    if (process.getuid!() === 0) {
-      t.equal(lines[5], '65534', 'the user');
-      t.same(lines[6].split(' ').map(Number).sort((a, b) => a - b), [1, 4, 65534], 'the groups, supplementary ones included');
-    }
-    t.same(r.status, { pid: r.pid, code: 0, signal: null });
-    // The path is not searched: a bare name is tried as it is, relative to the directory.
-    const bare = await run(l, ['sh', '-c', 'echo no'], [], '', false, undefined, { path: 'sh', socketOn2: true });
-    t.equal(bare.err?.code, 'ENOENT');
-    t.equal(bare.output, '');
-    // Without those, fd 2 is still the server's and the session ours (tcpsvd's contract).
-    const plain = await run(l, sh('readlink /proc/$$/fd/2; ps -o sid= -p $$'), []);
-    t.equal(plain.output.split('\n')[0], fs.readlinkSync('/proc/self/fd/2'));
-    t.equal(Number(plain.output.split('\n')[1]), Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3]));
-  });
 });
 
 t.test('child_process launcher', async (t) => {
   launcherTests(t, createSpawnLauncher());
-  t.test("inetd's description is refused, not half kept", async (t) => {
-    const r = await run(createSpawnLauncher(), ['myname', '-c', 'echo ran'], [], '', false, undefined, { path: '/bin/sh', socketOn2: true });
-    t.equal(r.err?.code, 'ENOTSUP');
-    t.equal(r.output, '');
-  });
 });

@@ -114,6 +114,8 @@ t.test('--help lists every long option; -V names the addon', async (t) => {
     ['tcpsvd', ['-V'], { UCSPI_LAUNCHER: 'spawn' }, /^tcpsvd: native addon: not in use \(UCSPI_LAUNCHER=spawn\)/m, 111],
     ['tcpsvd', ['-V'], { UCSPI_NO_NATIVE: '1' }, /^tcpsvd: native addon: not in use \(UCSPI_NO_NATIVE is set\)/m, 111],
     ['udpsvd', ['-V'], {}, /^udpsvd: native addon: in use, loaded from \/.*ucspi\.node$/m, 111],
+    ['udpsvd', ['-V'], { UCSPI_LAUNCHER: 'spawn' },
+      /^udpsvd: native addon: in use, loaded from \/.*ucspi\.node, programs started through child_process \(UCSPI_LAUNCHER=spawn\)$/m, 111],
     ['tcpserver', ['--version'], {}, /^native addon: in use, loaded from \/.*ucspi\.node$/m, 0],
     ['tcpserver', ['--version'], { UCSPI_NO_NATIVE: '1' }, /^native addon: not in use \(UCSPI_NO_NATIVE is set\)/m, 0],
   ];

@@ -116,14 +116,17 @@ t.test('options: usage, version and exit codes as the reference', { skip: noRef 
   }
 });
 
-t.test('environment: prog gets the server\'s own, as the reference (no variable added)', { skip: noRef }, async (t) => {
-  for (const flags of [['-v'], ['-v', '-l', 'local.name'], ['-v', '-l', ''], ['-vv', '-h', '-l', 'x']]) {
+t.test('environment: prog gets the server\'s own, as the reference (no variable added), on both launchers', { skip: noRef }, async (t) => {
+  for (const [flags, launcher] of [['-v'], ['-v', '-l', 'local.name'], ['-v', '-l', ''], ['-vv', '-h', '-l', 'x']]
+    .flatMap((f) => [[f, 'native'], [f, 'spawn']] as Array<[string[], string]>)) {
     const send: Array<[string, string]> = [['127.0.0.9', 'hello\n']];
     const files = ['env', 'data', 'fd0', 'signals'];
-    const [ref, ours] = await Promise.all([session(REF, flags, recorder, send, baseEnv, files), session(OURS, flags, recorder, send, baseEnv, files)]);
+    // Both servers are given $UCSPI_LAUNCHER: it reaches prog in both environments alike.
+    const env = { ...baseEnv, UCSPI_LAUNCHER: launcher };
+    const [ref, ours] = await Promise.all([session(REF, flags, recorder, send, env, files), session(OURS, flags, recorder, send, env, files)]);
     const refEnv = parseEnv(ref.files.env), ourEnv = parseEnv(ours.files.env);
     for (const e of [refEnv, ourEnv]) for (const k of Object.keys(e)) if (k.startsWith('_TAPJS')) delete e[k];
-    t.same(ourEnv, refEnv, `${flags.join(' ')}: environment`);
+    t.same(ourEnv, refEnv, `${flags.join(' ')}, ${launcher}: environment`);
     t.equal(ourEnv.UDPREMOTEIP, 'stale', 'the server\'s own variables pass through untouched');
     t.equal(ourEnv.NODE_EXTRA_CA_CERTS, '/nonexistent/ca.pem');
     t.equal(ours.files.data, 'hello\n', 'prog read the datagram itself');
@@ -132,7 +135,7 @@ t.test('environment: prog gets the server\'s own, as the reference (no variable 
     t.equal(ours.err, ref.err, 'fd 1 is the server\'s standard error');
     t.match(ours.err, /to-fd1/);
     t.equal(ours.files.signals, ref.files.signals, 'no signal ignored or blocked that the reference leaves alone');
-    t.equal(ours.log, ref.log, `${flags.join(' ')}: log lines`);
+    t.equal(ours.log, ref.log, `${flags.join(' ')}, ${launcher}: log lines`);
   }
   // Host 0: every local address, and the log line says 0.0.0.0.
   const send: Array<[string, string]> = [['127.0.0.9', 'any\n']];
@@ -171,11 +174,12 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
   const cdb = path.join(tmp, 'peers.cdb');
   const mk = spawnSync(reference('ipsvd-cdb'), [cdb, cdb + '.tmp', dir], { timeout: 10000 });
   const haveCdb = mk.status === 0;
-  for (const v of ['-v', '-vv']) {
+  for (const [v, launcher] of [['-v', 'native'], ['-vv', 'native'], ['-v', 'spawn']]) {
     for (const rules of haveCdb ? [['-i', dir], ['-x', cdb]] : [['-i', dir]]) {
       const flags = [v, '-l', 'me', ...rules];
-      const [ref, ours] = await Promise.all([session(REF, flags, ruleProg, RULE_CLIENTS, baseEnv, ['vars', 'data']), session(OURS, flags, ruleProg, RULE_CLIENTS, baseEnv, ['vars', 'data'])]);
-      const what = flags.join(' ');
+      const env = { ...baseEnv, UCSPI_LAUNCHER: launcher };
+      const [ref, ours] = await Promise.all([session(REF, flags, ruleProg, RULE_CLIENTS, env, ['vars', 'data']), session(OURS, flags, ruleProg, RULE_CLIENTS, env, ['vars', 'data'])]);
+      const what = `${flags.join(' ')}, ${launcher}`;
       t.equal(ours.log, ref.log, `${what}: log lines`);
       t.equal(ours.err, ref.err, `${what}: warnings and exec output`);
       t.same(ours.files, ref.files, `${what}: what prog saw`);
@@ -207,6 +211,23 @@ t.test('instructions: peers dir and cdb, log lines at -v and -vv, as the referen
     t.equal(ours.err, 'udpsvd: drop: discard data: unable to check inst: 127.0.0.3: protocol error\n');
     t.equal(ours.files.data, '(missing)', 'prog never ran');
   });
+});
+
+t.test('a value that is not UTF-8 reaches prog byte for byte through the addon\'s launcher, as the reference', { skip: noRef }, async (t) => {
+  const d = mkdtempSync(path.join(tmp, 'peers-raw-'));
+  // café, then bytes that are no UTF-8 at all.
+  writeFileSync(path.join(d, '127.0.0.3'), Buffer.concat([Buffer.from('+RAW=café ', 'utf8'), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('\n')]));
+  const prog = (dir: string) => ['sh', '-c', `printf %s "$RAW" | od -An -tx1 | tr -s ' \\n' ' ' > ${dir}/raw; dd bs=4096 count=1 of=/dev/null 2>/dev/null`];
+  const send: Array<[string, string]> = [['127.0.0.3', 'x\n']];
+  const run = (cmd: string, env: NodeJS.ProcessEnv) => session(cmd, ['-v', '-l', 'me', '-i', d], prog, send, env, ['raw']);
+  const [ref, native, spawned] = await Promise.all([run(REF, baseEnv), run(OURS, { ...baseEnv, UCSPI_LAUNCHER: 'native' }),
+    run(OURS, { ...baseEnv, UCSPI_LAUNCHER: 'spawn' })]);
+  t.equal(ref.files.raw.trim(), '63 61 66 c3 a9 20 ff fe 80', 'precondition: the reference passes the bytes as they are');
+  t.equal(native.files.raw, ref.files.raw, 'the addon\'s launcher: byte for byte');
+  t.equal(native.log, ref.log);
+  // child_process takes text: bytes that are not UTF-8 become U+FFFD (udpsvd(8)); UTF-8 passes as it is.
+  t.equal(spawned.files.raw.trim(), '63 61 66 c3 a9 20 ef bf bd ef bf bd ef bf bd', 'child_process: UTF-8 as it is, the rest U+FFFD');
+  t.equal(spawned.log, ref.log);
 });
 
 t.test('one prog at a time: datagrams meanwhile wait in the socket, then prog runs again', { skip: noRef }, async (t) => {

@@ -11,7 +11,7 @@
 //             every connection passes last).
 // With --prefix the count is per network (keyer, prefix.ts) instead of per address.
 import type { Decision } from '../decide/decision';
-import { fromBytes } from '../launch/launch';
+import { fromBytes } from '../lib/bytes';
 import { HostCounts } from './hosts';
 import { type Keyer, byAddress, prefixKeyer } from './prefix';
 

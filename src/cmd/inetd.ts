@@ -9,7 +9,8 @@ import { parseConf, TOOMANY } from '../inetd/conf';
 import { programEnv } from '../inetd/environ';
 import { createLog, type InetdLog } from '../inetd/log';
 import { readConfText } from '../inetd/source';
-import { strerror, Table } from '../inetd/table';
+import { Table } from '../inetd/table';
+import { strerror } from '../lib/errstr';
 import { resolveListenHost } from '../listen/resolve';
 import { closeInherited } from '../launch/spawn';
 import { keepIgnored } from '../lib/ignored';
@@ -141,7 +142,7 @@ export async function main(argv: string[]): Promise<void> {
     // as openbsd-inetd: no pid file, no complaint
   }
   const ipv6 = ipv6Works();
-  // Stream nowait lines on the addon's accept and launch path, as tcpsvd's clients, when it is there.
+  // Every program through the chosen launcher; stream nowait lines on the addon's accept too, as tcpsvd's clients.
   let backend;
   try {
     backend = chooseBackend((what, err) => log.syslog('warning', `${what}: ${err.message}`));
@@ -149,16 +150,15 @@ export async function main(argv: string[]): Promise<void> {
     log.syslog('err', (e as Error).message);
     process.exit(1);
   }
-  const native = backend.addon ? { addon: backend.addon, launcher: backend.launcher } : undefined;
   // A young generation that never grows (the garbage per client is small).
   // Through child_process a new program per client costs far more than the
   // little JavaScript around it: memory over speed, no optimising compiler
   // (its code and its threads' work). On the addon's path that JavaScript
   // is most of inetd's own time per client, as it is tcpsvd's: compiled.
-  if (!native) setFlagsFromString('--no-opt');
+  if (!backend.addon) setFlagsFromString('--no-opt');
   setFlagsFromString('--max-semi-space-size=1');
   setFlagsFromString('--semi-space-growth-factor=1');
-  const table = new Table({ log, env, backlog: o.backlog, uid, native });
+  const table = new Table({ log, env, backlog: o.backlog, uid, launcher: backend.launcher, addon: backend.addon ?? undefined });
   const config = o.config!;
   await table.apply((await readConfig(config, o, log, ipv6, true))!);
   // SIGHUP: reread; queued so that two rereads never interleave.

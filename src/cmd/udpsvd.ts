@@ -1,4 +1,5 @@
 // udpsvd: ipsvd's UDP service daemon. One prog at a time, handed the socket.
+import { chooseBackend } from '../engine/backend';
 import { createIdentifier } from '../identify/identify';
 import { UdpEngine } from '../engine/udp';
 import { type IpsvdOptions, IPSVD_DEFAULTS, accountOf, commonOption, fatalOf, ipsvdUsage, openPeers } from '../engine/ipsvd';
@@ -70,6 +71,15 @@ export async function main(argv: string[]): Promise<void> {
 
   const addon = udpAddon();
   if (!addon) fatal(111, 'unable to create socket: no native addon with udpBind (build/Release/ucspi.node; npm install builds it)');
+  // prog is started as tcpsvd's: the addon's launcher, or child_process ($UCSPI_LAUNCHER=spawn).
+  let launcher;
+  try {
+    launcher = chooseBackend((what, e) => log.warn(what, e)).launcher;
+  } catch (e) {
+    fatal(111, (e as Error).message);
+  }
+  // Through child_process prog would inherit what we inherited without close-on-exec: closed now.
+  if (launcher.name === 'spawn') (require('../launch/spawn') as typeof import('../launch/spawn')).closeInherited();
   let sock;
   try {
     sock = bindUdp(addon, ip, port);
@@ -92,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
     rules: o.rules && { source, path: o.rules.path, openError },
     identify: needDns ? createIdentifier({ onError: (what, rip, e) => log.warn(`${what}: ${rip}`, e) }) : null,
     log,
+    launcher,
     env: process.env,
   }).serve(sock);
 }

@@ -1,18 +1,20 @@
 // The connection life cycle, one path for tcpsvd and tcpserver:
-// accept → identify → decide → launch → account → log.
+// accept → identify → decide → launch → account → log. Identify, decide and
+// their failure policy are the cycle udpsvd's engine shares (cycle.ts).
 // Per connection the engine allocates one Conn and builds one env array; the
 // environment template, limits and log wording are fixed at start.
 import { writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Decision, HostResolver, RuleSource } from '../decide/decision';
-import { ALLOW_DEFAULT } from '../decide/decision';
-import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
+import type { Decision, RuleSource } from '../decide/decision';
+import type { EnvBase, ExitStatus, Launcher } from '../launch/launch';
+import { toBytes } from '../lib/bytes';
 import type { Concurrency, EngineLog, Verdict } from '../log/log';
 import { PerHost, type PerHostConfig } from '../admission/perhost';
 import { type Keyer, byAddress } from '../admission/prefix';
 import { type RateConfig, RateLimiter } from '../admission/rate';
 import type { Stats } from '../admission/status';
 import { applyRules, envTemplate, pushConnEnv } from './environ';
+import { Cycle, argvOf, verdictOf } from './cycle';
 import { decimal } from '../decimal';
 import { type Identifier, needsIdentify } from '../identify/identify';
 import type { Accepted, Listener } from '../listen/listen';
@@ -117,11 +119,11 @@ export class Engine {
   private readonly template: string[];
   private readonly templateNames: Set<string>;
   private readonly base: EnvBase;
-  private readonly resolve: HostResolver;
   private readonly pseudoPid = process.pid;
   // Fixed at start: what every connection begins with.
   private readonly localHost: string | undefined;
-  private readonly identify: Identifier | null;
+  /** Identify → decide → failure policy, as udpsvd's engine has it. */
+  private readonly cycle: Cycle<Conn>;
 
   constructor(private readonly cfg: EngineConfig) {
     // Byte strings, as the launchers take them (rule values already are).
@@ -134,8 +136,16 @@ export class Engine {
     this.templateNames = new Set(this.template.map((kv) => kv.slice(0, kv.indexOf('='))));
     this.base = cfg.launcher.envBase(this.template);
     const id = cfg.identify;
-    this.resolve = id ? (name) => id.addrs(name) : () => Promise.resolve([]);
-    this.identify = id && needsIdentify(cfg) ? id : null;
+    this.cycle = new Cycle<Conn>({
+      identify: id && needsIdentify(cfg) ? id : null,
+      lookups: cfg,
+      rules: cfg.rules,
+      resolve: id ? (name) => id.addrs(name) : () => Promise.resolve([]),
+    }, {
+      decided: (c, d) => this.launch(c, d),
+      lookupFailed: (c, f) => this.dropWith(c, f.what, f.err),
+      unreadable: (c, e) => this.rulesFailed(c, e),
+    });
     // ipsvd's -l '' leaves TCPLOCALHOST unset; tcpserver sets it empty.
     this.localHost = cfg.localName === '' && cfg.emptyLocalNameUnset ? undefined : cfg.localName;
     // One keyer (--prefix) for the per-host counts and the rate; per address
@@ -209,43 +219,19 @@ export class Engine {
         return this.dropped(c);
       }
     }
-    const id = this.identify;
-    if (id) {
-      id.identify(c, cfg).then((failed) => {
-        if (!failed) return this.decide(c);
-        this.dropWith(c, failed.what, failed.err);
-      }, () => this.decide(c));
-    } else {
-      this.decide(c);
-    }
+    this.cycle.run(c);
   }
 
-  private decide(c: Conn): void {
-    const r = this.cfg.rules;
-    if (!r) return this.launch(c, ALLOW_DEFAULT);
-    if (!r.source) return this.rulesFailed(c, r.openError ?? 'not open');
-    let d: Decision | Promise<Decision>;
-    try {
-      d = r.source.decide({ ip: c.remoteIp, host: c.remoteHost, info: c.remoteInfo }, this.resolve);
-    } catch (e) {
-      return this.rulesFailed(c, e as NodeJS.ErrnoException);
-    }
-    if (d instanceof Promise) d.then((x) => this.launch(c, x), (e) => this.rulesFailed(c, e));
-    else this.launch(c, d);
-  }
-
+  /** The rules could not be read (tcpserver -X's missing file aside: the cycle allows it). */
   private rulesFailed(c: Conn, e: NodeJS.ErrnoException | string): void {
-    const r = this.cfg.rules!;
-    // tcpserver -X: a missing rules file allows; any other failure drops (fail closed).
-    if (r.allowMissing && typeof e !== 'string' && e.code === 'ENOENT') return this.launch(c, ALLOW_DEFAULT);
     this.cfg.log.from(this.pseudoPid, c.remoteIp);
-    this.cfg.log.cannotReadRules(r.path, e);
+    this.cfg.log.cannotReadRules(this.cfg.rules!.path, e);
     this.dropped(c);
   }
 
   private launch(c: Conn, d: Decision): void {
     const cfg = this.cfg;
-    let verdict: Verdict = d.action === 'deny' ? 'deny' : d.shell !== undefined ? 'exec' : 'start';
+    let verdict: Verdict = verdictOf(d);
     let conc: Concurrency | null = null;
     let limited = false;
     const ph = this.perHost;
@@ -298,7 +284,7 @@ export class Engine {
         env = applyRules(env, d);
       }
     }
-    const argv = d.shell !== undefined ? ['/bin/sh', '-c', d.shell] : cfg.prog;
+    const argv = argvOf(d, cfg.prog);
     // A raw fd is the launcher's to close once the child has it (or failed to start).
     const owned = c.socket === undefined;
     cfg.launcher.launch({ argv, env, base, fd: c.fd, owned, lazyStart: !cfg.log.connections, pidVar,

@@ -4,7 +4,7 @@
 // never leaks to prog when the connection has none.
 import type { Decision } from '../decide/decision';
 import { decimal } from '../decimal';
-import { toBytes } from '../launch/launch';
+import { toBytes } from '../lib/bytes';
 
 const CONN_VARS = [
   'PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPLOCALHOST',

@@ -16,7 +16,7 @@ import { compileRules, readLines, RulesError } from '../rules/compile';
 import { LineCompiler } from '../rules/parse';
 import { ruleLines } from '../rules/check';
 import { tcp6OnlyNote, tcp6OnlyRule } from '../rules/keys';
-import { fromBytes } from '../launch/launch';
+import { fromBytes } from '../lib/bytes';
 import { errstr } from '../lib/errstr';
 import { clientIpText } from '../lib/ip';
 

@@ -7,7 +7,7 @@
 // it every service: here it is refused. A file that cannot be opened at all
 // (missing, a symlink loop, no permission) makes the original exit 1.
 import { readRegular } from '../lib/regular';
-import { strerror } from './table';
+import { strerror } from '../lib/errstr';
 
 /** Larger than any inetd.conf: a file beyond it is refused rather than read into memory. */
 export const MAX_CONF = 16 << 20;

@@ -1,7 +1,9 @@
 // The service table: one socket per entry of inetd.conf, and what serves it.
 // stream nowait programs get the client's socket (accepted by the addon when it is there); internal services are
 // answered here; datagram programs get the socket itself (listen/udp.ts)
-// and, for "wait", the socket is not watched again until the program exits. A reread
+// and, for "wait", the socket is not watched again until the program exits.
+// Every program is started by the server's launcher (src/launch/), the
+// addon's or child_process, as tcpsvd's and udpsvd's. A reread
 // (SIGHUP) keeps every socket whose entry is still there (same service,
 // host, protocol and address) and only changes what serves it; live
 // connections are never touched.
@@ -9,29 +11,22 @@ import * as dgram from 'node:dgram';
 import { closeSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { getSystemErrorMap } from 'node:util';
 import { bindUdp, udpAddon, type UdpSocket } from '../listen/udp';
-import { type EnvBase, type ExitStatus, type Launcher, toBytes } from '../launch/launch';
+import { type EnvBase, type ExitStatus, INETD_STDIO, type Launcher } from '../launch/launch';
+import { toBytes } from '../lib/bytes';
+import { strerror } from '../lib/errstr';
 import type { Accepted } from '../listen/listen';
 import { listenMany, type NativeSocket } from '../listen/native';
 import type { Addon } from '../native';
 import { type Entry, keyOf } from './conf';
 import { answerDatagram, badSender, DgramState, loopPort, serveStream } from './internal';
-import { credsFor, spawnProgram } from './launch';
+import { credsFor } from './launch';
 import type { InetdLog } from './log';
 
 /** openbsd-inetd's CNT_INTVL: invocations are counted per this many seconds. */
 const CNT_INTVL = 60;
 /** Its RETRYTIME: a service that failed to bind, or was looping, is tried again after this many seconds. */
 export const RETRYTIME = 600;
-
-/** strerror(3)'s words for an error code ("Address already in use"). */
-export function strerror(e: unknown): string {
-  const errno = (e as NodeJS.ErrnoException)?.errno;
-  const m = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined;
-  if (!m) return String((e as Error)?.message ?? e);
-  return m[1].charAt(0).toUpperCase() + m[1].slice(1);
-}
 
 /** A line this inetd does not serve (a documented difference): said once, never retried. */
 class NotServed extends Error {}
@@ -43,12 +38,13 @@ export interface TableOptions {
   /** -q: listen(2) backlog. */
   backlog: number;
   uid: number;
+  /** What starts every program: the addon's or child_process (src/engine/backend.ts chose it). */
+  launcher: Launcher;
   /**
-   * The addon's path (src/engine/backend.ts chose it): stream nowait lines
-   * are accepted in native/accept.cc and their programs started by its
-   * launcher, as tcpsvd's clients. Without it, net.Server and spawnProgram.
+   * The addon's path: stream nowait lines are accepted in native/accept.cc,
+   * as tcpsvd's clients. Without it, net.Server.
    */
-  native?: { addon: Addon; launcher: Launcher };
+  addon?: Addon;
 }
 
 interface Live {
@@ -180,9 +176,9 @@ export class Table {
     // stream wait (a program that accepts by itself) needs the listening socket
     // unwatched while it runs, which net.Server cannot do.
     if (e.wait) throw new NotServed('stream wait is not served (the program would accept by itself)');
-    if (this.o.native) {
+    if (this.o.addon) {
       // As net.Server's listen takes the backlog (0: its default).
-      const sock = listenMany(this.o.native.addon, e.ip, e.port, this.o.backlog || 511, e.v6 && e.proto !== 'tcp46');
+      const sock = listenMany(this.o.addon, e.ip, e.port, this.o.backlog || 511, e.v6 && e.proto !== 'tcp46');
       l.nsock = sock;
       sock.accept(this.guarded(l, (a: Accepted) => this.onNativeClient(l, sock, a)),
         (err) => this.o.log.syslog('warning', `accept (for ${l.entry.service}): ${strerror(err)}`));
@@ -221,7 +217,7 @@ export class Table {
       return;
     }
     // The child has its own copy of the socket once started (or none): ours goes.
-    this.runProgram(l, fd, () => s.destroy(), () => {});
+    this.runProgram(l, fd, false, () => s.destroy(), () => {});
   }
 
   /** A client of a stream line on the addon's path: its fd is ours until a program or net.Socket has it. */
@@ -245,18 +241,24 @@ export class Table {
       serveStream(bi.name, s);
       return;
     }
-    this.launchNative(l, fd);
+    this.runProgram(l, fd, true, () => {}, () => {});
   }
 
-  /** The line's program through the addon's launcher, fd (ours, closed by it) as its 0, 1 and 2. */
-  private launchNative(l: Live, fd: number): void {
+  /**
+   * The line's program through the launcher, with fd as its 0, 1 and 2 (owned:
+   * the launcher closes fd), as the line's user, traced and logged as
+   * openbsd-inetd has it: started(pid), 0 when it could not be started;
+   * exited(status) once it is reaped.
+   */
+  private runProgram(l: Live, fd: number, owned: boolean, started: (pid: number) => void, exited: (st: ExitStatus) => void): void {
     const e = l.entry;
     const log = this.o.log;
-    const launcher = this.o.native!.launcher;
-    const creds = credsFor(e.user, e.group, this.o.uid);
+    const launcher = this.o.launcher;
+    const creds = credsFor(e.user, e.group, this.o.uid, undefined, launcher.name === 'native');
     if (typeof creds === 'string') {
-      closeSync(fd);
+      if (owned) closeSync(fd);
       log.syslog('err', creds);
+      started(0);
       return;
     }
     if (!this.envBase) {
@@ -265,36 +267,10 @@ export class Table {
       this.envBase = launcher.envBase(vars);
     }
     launcher.launch({
-      // Without -d nothing is said at a start: its event may wait for the exit's.
-      argv: e.argv, env: [], base: this.envBase, fd, owned: true, lazyStart: !log.debug,
-      path: path.resolve(e.server), socketOn2: true, session: true, uid: creds.uid, gids: creds.gids,
+      // A stream nowait start needs no word back but in the trace (-d): its event may wait for the exit's.
+      argv: e.argv, env: [], base: this.envBase, fd, owned, lazyStart: owned && !log.debug,
+      path: path.resolve(e.server), stdio: INETD_STDIO, session: true, uid: creds.uid, gids: creds.gids,
     }, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
-      if (err) {
-        log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
-        return;
-      }
-      log.trace(`${pid} execv ${e.server}`);
-    }), this.guarded(l, (st: ExitStatus) => {
-      log.trace('reaping asked for');
-      log.trace(`${st.pid} reaped, status ${rawStatus(st)}`);
-    }));
-  }
-
-  /**
-   * The line's program with fd as its 0, 1 and 2, as the line's user, traced
-   * and logged as openbsd-inetd has it: started(pid), 0 when it could not be
-   * started; exited(status) once it is reaped.
-   */
-  private runProgram(l: Live, fd: number, started: (pid: number) => void, exited: (st: ExitStatus) => void): void {
-    const e = l.entry;
-    const log = this.o.log;
-    const creds = credsFor(e.user, e.group, this.o.uid);
-    if (typeof creds === 'string') {
-      log.syslog('err', creds);
-      started(0);
-      return;
-    }
-    spawnProgram({ server: e.server, creds }, e.argv, fd, this.o.env, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
       if (err) {
         log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
         started(0);
@@ -389,7 +365,7 @@ export class Table {
         if (l.usock === sock) this.waitDatagram(l);
         return;
       }
-      this.runProgram(l, sock.fd, (pid) => {
+      this.runProgram(l, sock.fd, false, (pid) => {
         if (pid === 0) {
           sock.discard();
           this.waitDatagram(l);

@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import type { HostResolver, Trace } from '../decide/decision';
 import { parseInstruction } from './parse';
-import { fromBytes } from '../launch/launch';
+import { fromBytes } from '../lib/bytes';
 import { clientIpText } from '../lib/ip';
 
 /** What the lines did to the connection so far (a forward entry adds to it). */

@@ -3,7 +3,7 @@
 // follow instructions), or allow with nothing set when no name matches.
 import { ALLOW_DEFAULT, type Decision, type HostResolver, type Peer, type RuleSource, type Trace } from '../decide/decision';
 import { CdbError } from '../cdb/reader';
-import { fromBytes } from '../launch/launch';
+import { fromBytes } from '../lib/bytes';
 import { candidates, candidateStep } from './candidates';
 import { evaluate, type Outcome, type State } from './evaluate';
 import { splitLines } from './parse';

@@ -1,19 +1,35 @@
-// The launch step: start prog with the client socket as its fd 0 and fd 1.
-// One interface, several implementations (native posix_spawn, child_process),
-// so the engine never knows which one runs.
+// The launch step: start prog with the client socket as its fd 0 (and 1, and
+// 2, as the server needs). One description, one interface, two
+// implementations (native posix_spawn, child_process), so a server never
+// knows which one runs.
+
+/** Where one of the child's fds 1 and 2 comes from: the socket, or the server's own stderr. */
+export type FdFrom = 'socket' | 'stderr';
+
+/** The child's fds 0, 1 and 2; fd 0 is always the socket. */
+export type Stdio = readonly ['socket', FdFrom, FdFrom];
+
+/** tcpsvd's and tcpserver's (the default): the socket as fds 0 and 1, the server's stderr as fd 2. */
+export const TCP_STDIO: Stdio = ['socket', 'socket', 'stderr'];
+/** udpsvd's: the socket as fd 0 only, the server's stderr as fds 1 and 2 (as ipsvd's udpsvd). */
+export const UDP_STDIO: Stdio = ['socket', 'stderr', 'stderr'];
+/** inetd's: the socket as fds 0, 1 and 2 (as openbsd-inetd, stream and datagram lines). */
+export const INETD_STDIO: Stdio = ['socket', 'socket', 'socket'];
 
 export interface LaunchSpec {
   /** argv[0] is looked up in $PATH of the server as execvp(3) does when it has no '/'. */
   argv: string[];
   /**
    * The child's environment as "NAME=value" byte strings (one char per byte,
-   * latin1: see toBytes): base's variables first, then these (no name in both).
+   * latin1: see lib/bytes.ts): base's variables first, then these (no name in both).
    */
   env: string[];
   /** Variables shared by many children, made once by the launcher's envBase(). */
   base?: EnvBase;
-  /** The connected socket; it becomes the child's fd 0 and fd 1. fd 2 is the server's stderr. */
+  /** The socket: the child's fd 0, and fds 1 and 2 as stdio says. */
   fd: number;
+  /** The child's fds 0, 1 and 2 (TCP_STDIO when not given). */
+  stdio?: Stdio;
   /** The launcher closes fd once the child has it, or when no child could be started. */
   owned: boolean;
   /**
@@ -23,18 +39,19 @@ export interface LaunchSpec {
    */
   lazyStart?: boolean;
   /**
-   * inetd's programs (the native launcher only; the child_process one
-   * refuses a spec with any of these): the file executed, as given, not
-   * searched (argv[0] is then only the name the program is given) ...
+   * inetd's programs: the file executed, as given, not searched (argv[0] is
+   * then only the name the program is given) ...
    */
   path?: string;
-  /** ... the socket as fd 2 as well ... */
-  socketOn2?: boolean;
   /** ... a session of its own (setsid) ... */
   session?: boolean;
   /** ... this user (setuid) ... */
   uid?: number;
-  /** ... and these groups (setgroups; gids[0] also setgid). */
+  /**
+   * ... and these groups (setgroups; gids[0] also setgid). The child_process
+   * launcher can set gids[0] only: Node clears the supplementary groups
+   * whenever it changes the uid or gid.
+   */
   gids?: readonly number[];
   /**
    * unixserver: env[pidVar] is "NAME=" and the child finds its own pid
@@ -49,19 +66,6 @@ export interface LaunchSpec {
    * which has no public descriptor); child_process hands it to the child.
    */
   socket?: import('node:net').Socket;
-}
-
-/** Text (UTF-8) as a byte string, one char per byte: what LaunchSpec.env holds. */
-export function toBytes(s: string): string {
-  // Plain ASCII, the common case, is its own byte string.
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
-  return s;
-}
-
-/** A byte string (one char per byte) as text, its bytes read as UTF-8: toBytes undone. */
-export function fromBytes(s: string): string {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1').toString('utf8');
-  return s;
 }
 
 /** How a child ended, as waitpid(2) reports it. */

@@ -5,7 +5,7 @@
 // happened before an accept comes before that client.
 // JavaScript keeps only the two callbacks per child.
 import { type Addon, addonError, loadNative } from '../native';
-import type { EnvBase, ExitStatus, Launcher, LaunchSpec } from './launch';
+import { type EnvBase, type ExitStatus, type Launcher, type LaunchSpec, TCP_STDIO } from './launch';
 
 interface NativeBase extends EnvBase {
   /** launchTemplate's handle, or -1 when the addon refused it (a stray NUL). */
@@ -17,9 +17,12 @@ type Exited = (status: ExitStatus) => void;
 
 // Event layout of native/launch.cc: 4 int32 per event.
 const STARTED = 0;
-// native/launch.cc's flag, and the room it fills with the pid.
+// Its SPAWN_* flags, and the room SPAWN_PIDVAR fills with the pid.
+const SPAWN_FD2 = 1;
+const SPAWN_SESSION = 2;
 const SPAWN_PIDVAR = 4;
 const SPAWN_IGN_HPA = 8;
+const SPAWN_FD1_STDERR = 16;
 const PID_ROOM = '0000000000';
 
 interface Pending {
@@ -100,16 +103,20 @@ export function createNativeLauncher(addon: Addon | null = loadNative()): Launch
         vars[pidAt] += PID_ROOM;
       }
       const env = vars.length ? vars.join('\0') + '\0' : '';
-      if (pidAt >= 0) {
-        spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
-          '', SPAWN_PIDVAR | (spec.ignoreHupPipeAlrm ? SPAWN_IGN_HPA : 0), -1, [], pidAt);
-        return;
-      }
-      if (spec.path === undefined && !spec.socketOn2 && !spec.session && spec.uid === undefined && spec.gids === undefined) {
+      const stdio = spec.stdio;
+      if (pidAt < 0 && spec.path === undefined && (stdio === undefined || stdio === TCP_STDIO) && !spec.session &&
+          spec.uid === undefined && spec.gids === undefined) {
         spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle);
         return;
       }
-      const flags = (spec.socketOn2 ? 1 : 0) | (spec.session ? 2 : 0);
+      const flags = (stdio?.[2] === 'socket' ? SPAWN_FD2 : 0) | (spec.session ? SPAWN_SESSION : 0) |
+        (stdio?.[1] === 'stderr' ? SPAWN_FD1_STDERR : 0) |
+        (pidAt >= 0 ? SPAWN_PIDVAR : 0) | (spec.ignoreHupPipeAlrm ? SPAWN_IGN_HPA : 0);
+      if (pidAt >= 0) {
+        spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
+          spec.path ?? '', flags, spec.uid ?? -1, spec.gids ? [...spec.gids] : [], pidAt);
+        return;
+      }
       spawn(lastJoined, spec.argv.length, env, vars.length, spec.fd, id, spec.owned, spec.lazyStart === true, handle,
         spec.path ?? '', flags, spec.uid ?? -1, spec.gids ? [...spec.gids] : []);
     },

@@ -1,8 +1,10 @@
 // Launcher on child_process.spawn: portable fallback when the native addon is
-// absent. The socket is dup'ed onto the child's fd 0 and 1; libuv marks every
-// other descriptor close-on-exec, so the child inherits nothing else.
+// absent. The socket is dup'ed onto the child's fd 0 (and 1, and 2, as the
+// description's stdio says); libuv marks every other descriptor
+// close-on-exec, so the child inherits nothing else. A user's supplementary
+// groups cannot be set on this path (LaunchSpec.gids).
 import { spawn } from 'node:child_process';
-import { keepIgnored } from '../lib/ignored';
+import { keepIgnoredAs } from '../lib/ignored';
 import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExitStatus, Launcher, LaunchSpec } from './launch';
@@ -57,34 +59,37 @@ export function createSpawnLauncher(): Launcher {
     name: 'spawn',
     envBase: (vars) => ({ vars }),
     launch(spec: LaunchSpec, started, exited) {
-      if (spec.path !== undefined || spec.socketOn2 || spec.session || spec.uid !== undefined || spec.gids !== undefined) {
-        // inetd's programs take this path through src/inetd/launch.ts, never a launcher.
-        if (spec.owned) closeSync(spec.fd);
-        started(Object.assign(new Error('spawn: path, fd 2, session and ids need the native launcher'),
-          { code: 'ENOTSUP', errno: -95, syscall: 'spawn' }), 0);
-        return;
-      }
       let child;
+      const io = spec.stdio;
       try {
-        // A signal ignored at start stays so (lib/ignored.ts).
+        // A signal ignored at start stays so (lib/ignored.ts); a path apart
+        // from argv[0] is executed as it is, not searched.
         let argv = spec.argv;
-        let env = spec.env;
+        let vars = spec.env;
         if (spec.pidVar !== undefined) {
           // unixserver's UNIXLOCALPID, prog's own pid: a shell sets it to $$ and execs prog.
-          const kv = env[spec.pidVar];
-          env = env.filter((_, i) => i !== spec.pidVar);
+          const kv = vars[spec.pidVar];
+          vars = vars.filter((_, i) => i !== spec.pidVar);
           const name = kv.slice(0, kv.indexOf('='));
           // (sh exports a PWD of its own: not when the server had none.)
-          const pwd = (spec.base?.vars ?? []).concat(env).some((v) => v.startsWith('PWD=')) ? '' : 'unset PWD; ';
+          const pwd = (spec.base?.vars ?? []).concat(vars).some((v) => v.startsWith('PWD=')) ? '' : 'unset PWD; ';
           const ign = spec.ignoreHupPipeAlrm ? 'trap \'\' HUP PIPE ALRM; ' : '';
           argv = ['/bin/sh', '-c', `${pwd}${ign}${name}=$$; export ${name}; exec "$@"`, 'sh', ...argv];
         }
-        const [file, args] = keepIgnored(argv[0], argv.slice(1));
+        const env = envObject(spec.base ? [spec.base.vars, vars] : [vars]);
+        // (A name without '/' would be searched: it is the file of that name here.)
+        const k = spec.path === undefined ? keepIgnoredAs(argv[0], argv.slice(1), undefined, env)
+          : keepIgnoredAs(spec.path.includes('/') ? spec.path : './' + spec.path, argv.slice(1), argv[0], env);
         // fd -1: only the socket is known (UNIX-domain clients of net.Server).
-        const io = spec.fd < 0 && spec.socket ? spec.socket : spec.fd;
-        child = spawn(file, args, {
-          stdio: [io, io, 'inherit'],
-          env: envObject(spec.base ? [spec.base.vars, env] : [env]),
+        const sock = spec.fd < 0 && spec.socket ? spec.socket : spec.fd;
+        child = spawn(k.file, k.args, {
+          argv0: k.argv0,
+          stdio: [sock, io?.[1] === 'stderr' ? 2 : sock, io?.[2] === 'socket' ? sock : 2],
+          env,
+          detached: spec.session === true,
+          // (Node sets no supplementary group with these: gids[0] only.)
+          uid: spec.uid,
+          gid: spec.gids?.[0],
         });
       } catch (e) {
         if (spec.owned) closeSync(spec.fd);
@@ -99,6 +104,7 @@ export function createSpawnLauncher(): Launcher {
         child.once('error', (err) => started(err as NodeJS.ErrnoException, 0));
         return;
       }
+      child.on('error', () => {}); // (only kill(2) could fail now; nobody signals it)
       child.once('exit', (code, sig) => {
         const st: ExitStatus = { pid, code, signal: sig ? signals[sig] ?? 0 : null };
         exited(st);

@@ -51,12 +51,15 @@ export function ignoredForChildren(): number[] {
 /**
  * [file, args] for child_process.spawn: as they are, or, when a signal must
  * stay ignored, /bin/sh ignoring it and then becoming file with args (the
- * same process; argv[0] is then file).
+ * same process; argv[0] is then file). env: the environment the spawn
+ * gives; sh adds PWD to it (or corrects it), so PWD is put back as env has
+ * it, or unset.
  */
-export function keepIgnored(file: string, args: readonly string[]): [string, string[]] {
+export function keepIgnored(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): [string, string[]] {
   const sigs = ignoredForChildren();
   if (!sigs.length) return [file, [...args]];
-  return ['/bin/sh', ['-c', `trap '' ${sigs.join(' ')}; exec "$0" "$@"`, file, ...args]];
+  const pwd = env === undefined ? '' : env.PWD === undefined ? 'unset PWD; ' : `PWD='${env.PWD.replaceAll("'", "'\\''")}'; `;
+  return ['/bin/sh', ['-c', `trap '' ${sigs.join(' ')}; ${pwd}exec "$0" "$@"`, file, ...args]];
 }
 
 /**
@@ -64,7 +67,8 @@ export function keepIgnored(file: string, args: readonly string[]): [string, str
  * to spread into the call (argv0 as asked when nothing must stay ignored;
  * through sh, the program's argv[0] is file).
  */
-export function keepIgnoredAs(file: string, args: readonly string[], argv0?: string): { file: string; args: string[]; argv0?: string } {
-  const [f, a] = keepIgnored(file, args);
+export function keepIgnoredAs(file: string, args: readonly string[], argv0?: string,
+                              env?: NodeJS.ProcessEnv): { file: string; args: string[]; argv0?: string } {
+  const [f, a] = keepIgnored(file, args, env);
   return f === file ? { file, args: a, argv0 } : { file: f, args: a };
 }

@@ -4,7 +4,7 @@
 // kernel tells them (SO_PEERCRED). The variables come after the server's own
 // environment in ucspi-unix's order (each setenv(3) of a new name appends it).
 import { decimal } from '../decimal';
-import { toBytes } from '../launch/launch';
+import { toBytes } from '../lib/bytes';
 
 /** Who is at the other end of a UNIX-domain connection (SO_PEERCRED). */
 export interface UnixPeer {
