@@ -16,7 +16,7 @@ import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
   helpText, proxyConfig } from '../engine/frontdoor';
 import { versionLine } from '../lib/version';
-import { TlsConfigError, TlsSource, tlsFiles, verifyDepth } from '../tls/config';
+import { type PairFiles, TlsConfigError, TlsSource, sniName, tlsFiles, verifyDepth } from '../tls/config';
 import { SSL_CONN_VARS, isSslSessionVar } from '../tls/env';
 import { nodeTlsBackend } from '../tls/node';
 import { createTlsStage } from '../tls/stage';
@@ -60,6 +60,8 @@ export interface SslServerOptions {
   progTimeout: number;
   /** --alpn=p1,p2: the protocols offered, in order. */
   alpn: string[];
+  /** --sni=NAME=CERTFILE[,KEYFILE] (CERTFILE:NAME's other spelling). */
+  sni: PairFiles[];
   /** --tls-min=1.2|1.3. */
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   host: string;
@@ -74,12 +76,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
     timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
     printPort: false, dual: false, clientCert: 'none', sslEnv: false, tcpEnv: false,
-    sslTimeout: 26, progTimeout: 3600, alpn: [], minVersion: 'TLSv1.2', front: frontDoorDefaults(),
+    sslTimeout: 26, progTimeout: 3600, alpn: [], sni: [], minVersion: 'TLSv1.2', front: frontDoorDefaults(),
   };
   const rest = getopt(argv, '146UXpPhHrRoOdDqQvVzZmsSeEaAnNc:x:B:g:u:b:l:t:T:w:', (ch, v = '') => {
     if (ch === 'help') {
       throw new InfoWanted(helpText(USAGE.text.replace(/^sslserver: /, ''), [
         ['--alpn=P1[,P2...]', 'ALPN protocols offered, in the server\'s order; the chosen one is SSL_ALPN_PROTOCOL'],
+        ['--sni=NAME=CERT[,KEY]', 'the pair for SNI name NAME (or *.domain): CERTFILE:NAME and KEYFILE:NAME as options'],
         ['--tls-min=1.2|1.3', 'the lowest TLS version accepted (default 1.2)'],
         ['--version', 'the version, and whether the native addon is in use'],
       ]));
@@ -94,6 +97,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         throw badLongValue('sslserver', ch, v, 'protocol[,protocol...]');
       }
       o.alpn = list;
+      return;
+    }
+    if (ch === 'sni') {
+      const m = /^([^=]+)=([^,]+)(?:,(.+))?$/.exec(v);
+      if (!m || !sniName(m[1])) throw badLongValue('sslserver', ch, v, 'NAME=CERTFILE[,KEYFILE]');
+      o.sni.push({ name: m[1], cert: m[2], key: m[3] ?? m[2] });
       return;
     }
     if (ch === 'tls-min') {
@@ -149,7 +158,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'T': o.sslTimeout = decimalArg(v); break;
       case 'w': o.progTimeout = decimalArg(v); break;
     }
-  }, { ...FRONT_DOOR_LONGS, alpn: true, 'tls-min': true, help: false, version: false });
+  }, { ...FRONT_DOOR_LONGS, alpn: true, sni: true, 'tls-min': true, help: false, version: false });
   const args = hostPortProg(rest);
   if (o.front.prefix && !o.front.rate) throw new UsageError('sslserver: --prefix needs --rate', LONG_VALUE_CODE);
   return { ...o, ...args };
@@ -192,7 +201,7 @@ export async function main(argv: string[]): Promise<void> {
   const tlsBackend = nodeTlsBackend();
   let source: TlsSource;
   try {
-    source = new TlsSource(tlsFiles(env), {
+    source = new TlsSource(tlsFiles(env, o.sni), {
       verify: o.clientCert !== 'none' || env.CCAVERIFY ? 'require' : env.CCAFILE ? 'request' : 'none',
       verifyDepth: verifyDepth(env),
       ciphers: env.CIPHERS || undefined,

@@ -37,16 +37,18 @@ export class TlsConfigError extends Error {}
  * the key is read from the certificate's file. CERTFILE:name (KEYFILE:name,
  * else the key in that file) adds a pair for the SNI name or *.domain.
  */
-export function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles {
+export function tlsFiles(env: NodeJS.ProcessEnv, sni: readonly PairFiles[] = []): TlsFiles {
   const pairs: PairFiles[] = [];
   const cert = env.CERTCHAINFILE || env.CERTFILE;
   if (cert) pairs.push({ name: '', cert, key: env.KEYFILE || cert });
+  // --sni (the variables' names below do not survive /bin/sh: dash drops them).
+  pairs.push(...sni);
   for (const k of Object.keys(env).sort()) {
     if (!k.startsWith('CERTFILE:')) continue;
     const name = k.slice(9);
     const v = env[k];
     if (!v) continue;
-    if (!/^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(name)) throw new TlsConfigError(`bad SNI name in ${k}`);
+    if (!sniName(name)) throw new TlsConfigError(`bad SNI name in ${k}`);
     pairs.push({ name, cert: v, key: env['KEYFILE:' + name] || v });
   }
   if (pairs.length === 0) throw new TlsConfigError('no certificate: set CERTFILE (or CERTCHAINFILE)');
@@ -54,6 +56,11 @@ export function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles {
   if (env.CAFILE) ca.push(env.CAFILE);
   if (env.CCAFILE && env.CCAFILE !== env.CAFILE) ca.push(env.CCAFILE);
   return { pairs, ca, cadir: env.CADIR || undefined, dh: env.DHFILE || undefined };
+}
+
+/** Whether name can be an SNI pattern: a host name, or '*.' and one. */
+export function sniName(name: string): boolean {
+  return name.length <= 253 && /^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(name);
 }
 
 /** VERIFYDEPTH, or undefined; a value that is no number is an error. */

@@ -65,6 +65,8 @@ export function nodeTlsBackend(): NodeTlsBackend {
     const cfg = b.cfg;
     const def = pickPair(cfg.pairs, '');
     let settled = false;
+    // The client's end of file is the program's, not ours: what it still writes goes out.
+    raw.allowHalfOpen = true;
     const s = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: b.ctx[def < 0 ? 0 : def],
