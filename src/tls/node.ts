@@ -10,6 +10,9 @@ import type { CertPair, TlsBackend, TlsConnection, TlsServerConfig, TlsSessionIn
 import { pickPair } from './sni';
 import { cipherBits, sessionIdOf, verifyCode } from './info';
 
+/** How long a finishing connection may go without writing anything before it is closed. */
+const LINGER_MS = 30_000;
+
 type Done = (err: Error | null, conn?: TlsConnection) => void;
 
 interface Built {
@@ -92,13 +95,18 @@ export function nodeTlsBackend(): NodeTlsBackend {
     s.once('close', () => fail(new Error('connection closed during the handshake')));
     s.once('secure', () => {
       if (settled) return;
+      // A TLSSocket made by hand never checks the client's certificate (tls.Server
+      // does, on 'secure', with what OpenSSL's verification left): checked here
+      // the same way. Whatever cannot be asked counts as a failure.
+      const verr = cfg.verify === 'none' ? null : verifyError(s);
+      if (verr && cfg.verify === 'require') return fail(Object.assign(new Error(verr), { code: verr }));
       settled = true;
       clearTimeout(timer);
       s.removeListener('error', fail);
-      cb(null, connection(s, raw, cfg));
+      cb(null, connection(s, raw, cfg, verr));
     });
-    // A socket accepted paused (net.Server pauseOnConnect) starts reading now.
-    raw.resume();
+    // (raw is never resumed: the TLS layer reads its descriptor; raw reading
+    // as well would take records away from it.)
   }
 
   return {
@@ -109,7 +117,9 @@ export function nodeTlsBackend(): NodeTlsBackend {
     handshake(fd, cb) {
       let raw: net.Socket;
       try {
-        raw = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+        // Paused as net.Server's pauseOnConnect makes it (pauseOnCreate, which
+        // the typings do not list): read, it would take the records away from the TLS layer.
+        raw = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
       } catch (e) {
         return cb(e as Error);
       }
@@ -121,7 +131,20 @@ export function nodeTlsBackend(): NodeTlsBackend {
   };
 }
 
-function infoOf(s: tls.TLSSocket, cfg: TlsServerConfig): TlsSessionInfo {
+/**
+ * OpenSSL's verdict on the client's certificate, as tls.Server reads it (the
+ * TLS handle's verifyError): null when it verified, else its code word
+ * ('NO_PEER_CERTIFICATE' without one).
+ */
+function verifyError(s: tls.TLSSocket): string | null {
+  if (!s.getPeerX509Certificate()) return 'NO_PEER_CERTIFICATE';
+  const h = (s as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (!h || typeof h.verifyError !== 'function') return 'UNABLE_TO_CHECK';
+  const e = h.verifyError();
+  return e ? (e.code ?? e.message) : null;
+}
+
+function infoOf(s: tls.TLSSocket, cfg: TlsServerConfig, verr: string | null): TlsSessionInfo {
   const c = s.getCipher();
   const bits = cipherBits(c.name);
   const peer = cfg.verify === 'none' ? undefined : s.getPeerX509Certificate();
@@ -134,14 +157,15 @@ function infoOf(s: tls.TLSSocket, cfg: TlsServerConfig): TlsSessionInfo {
     servername: typeof s.servername === 'string' ? s.servername : '',
     alpn: typeof s.alpnProtocol === 'string' ? s.alpnProtocol : '',
     peerCert: peer ? peer.raw : null,
-    verifyResult: peer === undefined || s.authorized ? 0 : verifyCode(String(s.authorizationError)),
+    verifyResult: peer === undefined || verr === null ? 0 : verifyCode(verr),
   };
 }
 
-function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig): NodeTlsConnection {
-  const info = infoOf(s, cfg);
+function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig, verr: string | null): NodeTlsConnection {
+  const info = infoOf(s, cfg, verr);
   let prog: net.Socket | undefined;
   let ended = false;
+  let finishing = false;
   let onEndCb: (() => void) | undefined;
   const noop = () => {};
   s.on('error', noop);
@@ -169,10 +193,13 @@ function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig): No
     relayStream(p, onEnd) {
       prog = p;
       onEndCb = onEnd;
-      p.on('error', end);
+      // The client gone or broken: everything ends at once.
       s.on('error', end);
       s.on('close', end);
-      p.on('close', end);
+      // The program gone (its end of file, its socket closed, a write to it
+      // failed): what it wrote is still sent, then close_notify.
+      p.on('error', () => conn.finish());
+      p.on('close', () => conn.finish());
       // Client → program: its close_notify (or FIN) is the program's end of file.
       s.on('data', (d: Buffer) => {
         if (!p.write(d)) {
@@ -191,8 +218,12 @@ function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig): No
       p.on('end', () => conn.finish());
     },
     finish() {
-      if (ended) return;
-      // close_notify and FIN once everything written has gone; then nothing more is read.
+      if (ended || finishing) return;
+      finishing = true;
+      prog?.destroy();
+      // close_notify and FIN once everything written has gone; a client that
+      // stops reading is let go after LINGER_MS without progress.
+      s.setTimeout(LINGER_MS, end);
       s.end(() => end());
     },
     drop() {

@@ -8,6 +8,7 @@
 // connection that does not send a token we are waiting for, within the
 // bound, is closed: a stranger can never become a program's stdin.
 import { randomBytes } from 'node:crypto';
+import { readSync } from 'node:fs';
 import * as net from 'node:net';
 
 const TOKEN = 16;
@@ -28,30 +29,54 @@ let name = '';
 let ready: Promise<void> | undefined;
 const waiting = new Map<string, Waiter>();
 
+/** A net.Socket's descriptor (the pair's program end goes to the launcher as one). */
+export function fdOf(s: net.Socket): number {
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * The accepted end is never read by this process (accepted paused): what
+ * comes on it is the program's. Its token is taken with exact non-blocking
+ * reads of the descriptor, looked for again on a short timer until it is
+ * there or TOKEN_MS has passed.
+ */
 function onAccepted(s: net.Socket): void {
   s.on('error', () => s.destroy());
-  let got = Buffer.alloc(0);
-  const timer = setTimeout(() => s.destroy(), TOKEN_MS);
-  const onData = (d: Buffer) => {
-    got = Buffer.concat([got, d]);
-    if (got.length < TOKEN) return;
-    s.removeListener('data', onData);
-    clearTimeout(timer);
-    s.pause();
-    const key = got.subarray(0, TOKEN).toString('hex');
+  const fd = fdOf(s);
+  if (fd < 0) return void s.destroy();
+  const got = Buffer.alloc(TOKEN);
+  let n = 0;
+  const t0 = Date.now();
+  let delay = 0;
+  const look = () => {
+    if (s.destroyed) return;
+    try {
+      const r = readSync(fd, got, n, TOKEN - n, null);
+      if (r === 0) return void s.destroy();
+      n += r;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return void s.destroy();
+    }
+    if (n < TOKEN) {
+      if (Date.now() - t0 > TOKEN_MS) return void s.destroy();
+      delay = Math.min(delay * 2 || 1, 50);
+      setTimeout(look, delay).unref();
+      return;
+    }
+    const key = got.toString('hex');
     const w = waiting.get(key);
-    // Nothing may follow the token: our end writes nothing else before the program runs.
-    if (!w || got.length !== TOKEN) return void s.destroy();
+    if (!w) return void s.destroy();
     waiting.delete(key);
     w(s);
   };
-  s.on('data', onData);
+  look();
 }
 
 function listening(): Promise<void> {
   if (ready) return ready;
   name = '\0ucspi-node-tls/' + process.pid + '/' + randomBytes(16).toString('hex');
-  const srv = net.createServer({ allowHalfOpen: true }, onAccepted);
+  const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onAccepted);
   srv.unref();
   ready = new Promise((resolve, reject) => {
     srv.once('error', (e) => {

@@ -14,7 +14,7 @@ import type { TlsBackend, TlsConnection } from './backend';
 import type { NodeTlsBackend, NodeTlsConnection } from './node';
 import type { TlsSource } from './config';
 import { type SslConn, pushSslConn, pushSslSession } from './env';
-import { socketPair } from './pair';
+import { fdOf, socketPair } from './pair';
 
 export interface TlsSubject extends SslConn {
   readonly fd: number;
@@ -65,7 +65,7 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
   return (c, done) => {
     o.source.refresh();
     const cb = (err: Error | null, conn?: TlsConnection) => {
-      if (err || !conn) return done({ what: 'unable to accept SSL', err: err ? err.message : 'no connection' });
+      if (err || !conn) return done({ what: 'unable to accept SSL', err: err ? sslWords(err) : 'no connection' });
       const bad = checkClient(conn, c, o.clientCert);
       if (bad) {
         conn.drop();
@@ -123,8 +123,8 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         conn.drop();
         return done({ what: 'unable to create socketpair', err: err as NodeJS.ErrnoException });
       }
-      const fd = (p.prog as unknown as { _handle?: { fd?: number } })._handle?.fd;
-      if (typeof fd !== 'number' || fd < 0) {
+      const fd = fdOf(p.prog);
+      if (fd < 0) {
         p.prog.destroy();
         p.mine.destroy();
         conn.drop();
@@ -168,4 +168,10 @@ function checkClient(conn: TlsConnection, c: TlsSubject, mode: TlsStageOptions['
     if (ok === undefined) return { what: 'client name does not match certificate', err: c.remoteHost };
   }
   return undefined;
+}
+
+/** An OpenSSL error in a few words: its reason ("peer did not return a certificate"), else its code or message. */
+function sslWords(e: Error & { reason?: unknown; code?: unknown }): string {
+  if (typeof e.reason === 'string' && e.reason !== '') return e.reason;
+  return e.message.split('\n')[0];
 }
