@@ -99,7 +99,12 @@ export function nodeTlsBackend(): NodeTlsBackend {
       // does, on 'secure', with what OpenSSL's verification left): checked here
       // the same way. Whatever cannot be asked counts as a failure.
       const verr = cfg.verify === 'none' ? null : verifyError(s);
-      if (verr && cfg.verify === 'require') return fail(Object.assign(new Error(verr), { code: verr }));
+      if (verr && cfg.verify === 'require') {
+        // Closed without an alert: the TLS library took the certificate (Node's
+        // verify callback accepts every one) and no alert can be sent from
+        // here; a reset (resetAndDestroy) under the TLS layer crashes Node.
+        return fail(Object.assign(new Error(verr), { code: verr }));
+      }
       settled = true;
       clearTimeout(timer);
       s.removeListener('error', fail);
