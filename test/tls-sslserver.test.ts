@@ -153,6 +153,30 @@ for (const l of launchers()) {
   });
 }
 
+t.test('--alpn: the server\'s order decides, the choice reaches prog as SSL_ALPN_PROTOCOL; no common protocol, no program', { skip: noOpenssl }, async (t) => {
+  const srv = await startServer(SSLSERVER, ['-s', '--alpn=h2,http/1.1', '-HRl0', '127.0.0.1', '0', 'sh', '-c', 'echo "[$SSL_ALPN_PROTOCOL]"'],
+    { ...base, CERTFILE: srvCert.cert, KEYFILE: srvCert.key });
+  try {
+    let r = await tlsTalk(srv.port, { ALPNProtocols: ['http/1.1', 'h2'] });
+    t.equal(r.alpn, 'h2');
+    t.equal(r.data, '[h2]\n');
+    r = await tlsTalk(srv.port, { ALPNProtocols: ['http/1.1'] });
+    t.equal(r.data, '[http/1.1]\n');
+    const s = await sClient(srv.port, ['-ign_eof', '-alpn', 'http/1.1'], '');
+    t.equal(s.out, '[http/1.1]\n', 's_client');
+    r = await tlsTalk(srv.port);
+    t.equal(r.data, '[]\n', 'a client without ALPN: served, no protocol');
+    r = await tlsTalk(srv.port, { ALPNProtocols: ['imap'] });
+    t.equal(r.data, '', 'nothing in common: no program');
+    t.not(r.error, '');
+  } finally {
+    await srv.stop();
+  }
+  const { spawnSync } = await import('node:child_process');
+  const bad = spawnSync(SSLSERVER, ['--alpn=h2,,x', '127.0.0.1', '0', 'true'], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(bad.status, 100);
+});
+
 t.test('bad configuration: a clear message, exit 111', { skip: noOpenssl }, async (t) => {
   const { spawnSync } = await import('node:child_process');
   const run = (env: NodeJS.ProcessEnv) => spawnSync(SSLSERVER, ['127.0.0.1', '0', 'true'], { env: { ...base, ...env }, encoding: 'utf8', timeout: 20_000 });
