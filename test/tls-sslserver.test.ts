@@ -177,6 +177,41 @@ t.test('--alpn: the server\'s order decides, the choice reaches prog as SSL_ALPN
   t.equal(bad.status, 100);
 });
 
+t.test('-x: the client certificate in the rules, by fingerprint or (verified) subject, after the address rule', { skip: noOpenssl }, async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { createHash, X509Certificate } = await import('node:crypto');
+  const alice = makeCert(ca, 'alice', '/O=Clients/CN=alice', [], true);
+  const bob = makeCert(ca, 'bob', '/O=Clients/CN=bob', [], true);
+  const carol = makeCert(ca, 'carol', '/O=Clients/CN=carol', [], true);
+  const selfCa = makeCa(tmp('self'), 'Self');
+  const fakeBob = makeCert(selfCa, 'fakebob', '/O=Clients/CN=bob', [], true);
+  const fp = (f: string) => createHash('sha256').update(new X509Certificate(readFileSync(f)).raw).digest('hex');
+  const dir = tmp('rules');
+  const cdb = path.join(dir, 'rules.cdb');
+  const text = `%sha256=${fp(alice.cert)}:deny\n%subject=/O=Clients/CN=bob:allow,WHO="bob"\n` +
+    `%sha256=${fp(fakeBob.cert)}:allow,PINNED="yes"\n127.0.0.1:allow,IPVAR="x",WHO="nobody"\n`;
+  const r = spawnSync(ours('tcprules'), [cdb, cdb + '.tmp'], { input: text, timeout: 20_000 });
+  t.equal(r.status, 0, 'tcprules takes the keys');
+  const key = (c: { cert: string; key: string }) => ({ cert: readFileSync(c.cert), key: readFileSync(c.key) });
+  const marker = path.join(tmp('marker'), 'started');
+  for (const [mode, env] of [['-m', { CAFILE: ca.cert }], ['CCAFILE', { CCAFILE: ca.cert }]] as const) {
+    const srv = await startServer(SSLSERVER, [...(mode === '-m' ? ['-m'] : []), '-v', '-x', cdb, '-HRl0', '127.0.0.1', '0', 'sh', '-c',
+      `echo x >> ${marker}; echo "$IPVAR $WHO $PINNED"`], { ...base, CERTFILE: srvCert.cert, KEYFILE: srvCert.key, ...env });
+    try {
+      t.equal((await tlsTalk(srv.port, key(bob))).data, 'x bob \n', `${mode}: bob by his subject, over the address rule`);
+      t.equal((await tlsTalk(srv.port, key(carol))).data, 'x nobody \n', `${mode}: carol: the address rule`);
+      t.equal((await tlsTalk(srv.port, key(alice))).data, '', `${mode}: alice denied by her fingerprint`);
+      await srv.waitLog(/sslserver: deny \d+ /);
+      if (mode === 'CCAFILE') {
+        t.equal((await tlsTalk(srv.port, key(fakeBob))).data, 'x nobody yes\n', 'a self-made "bob": not by the subject, by its own fingerprint');
+        t.equal((await tlsTalk(srv.port)).data, 'x nobody \n', 'no certificate: the address rule');
+      }
+    } finally {
+      await srv.stop();
+    }
+  }
+});
+
 t.test('bad configuration: a clear message, exit 111', { skip: noOpenssl }, async (t) => {
   const { spawnSync } = await import('node:child_process');
   const run = (env: NodeJS.ProcessEnv) => spawnSync(SSLSERVER, ['127.0.0.1', '0', 'true'], { env: { ...base, ...env }, encoding: 'utf8', timeout: 20_000 });

@@ -20,6 +20,7 @@ import { type PairFiles, TlsConfigError, TlsSource, sniName, tlsFiles, verifyDep
 import { SSL_CONN_VARS, isSslSessionVar } from '../tls/env';
 import { nodeTlsBackend } from '../tls/node';
 import { createTlsStage } from '../tls/stage';
+import type { CertRuleSource } from '../tls/rules';
 
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 
@@ -234,6 +235,7 @@ export async function main(argv: string[]): Promise<void> {
     tcpEnv: o.tcpEnv, sslEnv: o.sslEnv,
     progTimeoutMs: o.progTimeout * 1000,
     banner: o.banner ? Buffer.from(o.banner) : undefined,
+    certRules: rulesSource && 'decideKeys' in rulesSource ? rulesSource as unknown as CertRuleSource : undefined,
     version: `ucspi-node/${version}`,
   });
   let listening = '';

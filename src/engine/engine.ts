@@ -314,11 +314,18 @@ export class Engine {
         if (this.stats) this.stats.dropped++;
         return this.end(c, { pid: this.pseudoPid, code: 111, signal: null });
       }
+      const d2 = r.decide ? r.decide(d) : d;
+      if (d2.action === 'deny') {
+        // Denied by the client's certificate (its socket already closed by the stage).
+        if (this.stats) this.stats.denied++;
+        this.cfg.log.connection(this.pseudoPid, c, 'deny', null, d2);
+        return this.end(c, { pid: this.pseudoPid, code: 100, signal: null });
+      }
       c.tls = r;
       const w = c as { -readonly [K in keyof Conn]: Conn[K] };
       w.fd = r.fd;
       w.socket = r.socket;
-      this.launch(c, d);
+      this.launch(c, d2);
     });
   }
   // ---- end of the TLS stage

@@ -15,6 +15,8 @@ import type { NodeTlsBackend, NodeTlsConnection } from './node';
 import type { TlsSource } from './config';
 import { type SslConn, pushSslConn, pushSslSession } from './env';
 import { fdOf, socketPair } from './pair';
+import type { Decision } from '../decide/decision';
+import { type CertRuleSource, certKeys, withCertRule } from './rules';
 
 export interface TlsSubject extends SslConn {
   readonly fd: number;
@@ -34,6 +36,8 @@ export interface TlsReady {
   socket?: net.Socket;
   /** The variables the program gets from this stage. */
   env: string[];
+  /** -x: the decision with the client certificate's rule over the address rule's (src/tls/rules.ts). */
+  decide?: (d: Decision) => Decision;
   /** cb once the relay has ended (at once when it has). */
   whenEnded(cb: () => void): void;
 }
@@ -53,6 +57,8 @@ export interface TlsStageOptions {
   progTimeoutMs: number;
   /** -B: written to the client over TLS before anything the program writes. */
   banner?: Buffer;
+  /** -x: the rules, asked again by the client's certificate. */
+  certRules?: CertRuleSource;
   /** SSL_VERSION_INTERFACE. */
   version: string;
 }
@@ -71,10 +77,24 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         conn.drop();
         return done(bad);
       }
+      let certRule: Decision | undefined;
+      if (o.certRules && conn.info.peerCert) {
+        try {
+          certRule = o.certRules.decideKeys(certKeys(conn.info.peerCert, conn.info.verifyResult === 0));
+        } catch (e) {
+          conn.drop();
+          return done({ what: 'unable to read rules', err: e as NodeJS.ErrnoException });
+        }
+      }
       const env: string[] = [];
       pushSslConn(env, c, !o.tcpEnv);
       if (o.sslEnv) pushSslSession(env, conn.info, o.version);
-      relayThrough(conn, env, done);
+      if (certRule?.action === 'deny') {
+        // Denied by its certificate: no program; the engine logs the deny.
+        conn.drop();
+        return done(undefined, { fd: -1, env, decide: (d) => withCertRule(d, certRule!), whenEnded: (w) => w() });
+      }
+      relayThrough(conn, env, certRule && ((d) => withCertRule(d, certRule!)), done);
     };
     // The net.Server path's socket is libuv's: the Node backend takes it as it is.
     if (c.socket && node) node.handshakeSocket(c.socket, cb);
@@ -91,7 +111,7 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
     }
   }
 
-  function relayThrough(conn: TlsConnection, env: string[], done: Parameters<TlsStage>[1]): void {
+  function relayThrough(conn: TlsConnection, env: string[], decide: TlsReady['decide'], done: Parameters<TlsStage>[1]): void {
     let ended = false;
     const waiters: Array<() => void> = [];
     const onEnd = () => {
@@ -116,7 +136,7 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         return done({ what: 'unable to write banner', err: 'socket pair full' });
       }
       conn.relay(fds[1], onEnd);
-      return done(undefined, { fd: fds[0], env, whenEnded });
+      return done(undefined, { fd: fds[0], env, decide, whenEnded });
     }
     socketPair((err, p) => {
       if (err || !p) {
@@ -147,7 +167,7 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         conn.drop();
         return done({ what: 'unable to relay', err: 'the TLS backend takes descriptors only' });
       }
-      done(undefined, { fd, socket: p.prog, env, whenEnded });
+      done(undefined, { fd, socket: p.prog, env, decide, whenEnded });
     });
   }
 }
