@@ -146,6 +146,21 @@ t.test('2000 half-open handshakes: another client is served meanwhile, and they 
   }
 });
 
+t.test('-w: a connection idle that long is closed, the program\'s socket with it; -B: the banner over TLS first', { skip: noOpenssl }, async (t) => {
+  const srv = await startServer(SSLSERVER, ['-w1', '-B', 'hello ', '-HRl0', '127.0.0.1', '0', 'sh', '-c',
+    'echo start; read x; echo "got $x"'], env());
+  try {
+    // The program waits for a line that never comes: after -w without
+    // traffic the connection is dropped (as ucspi-ssl's relay gives up), the
+    // program's socket closed (it reads end of file).
+    const r = await tlsTalk(srv.port, { keepOpen: true, ms: 20_000 });
+    t.equal(r.data, 'hello start\n');
+    t.not(r.error, 'timed out', 'closed by the server, not by the test');
+  } finally {
+    await srv.stop();
+  }
+});
+
 t.test('gnutls-cli and curl as clients', { skip: noOpenssl }, async (t) => {
   const srv = await startServer(SSLSERVER, ['-s', '-HRl0', '127.0.0.1', '0', 'sh', '-c',
     'read line; printf "HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s %s\\n" "$SSL_PROTOCOL" "$SSLREMOTEIP"'], env());
