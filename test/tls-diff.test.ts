@@ -98,6 +98,10 @@ t.test('end of file: the client\'s reaches the program, which still answers afte
     const ref = await session(srv.ref, { send, halfClose: true });
     t.same(await session(srv.ours, { send, halfClose: true }), ref);
     t.equal(ref.length, 2);
+    // Nothing sent, the end of file at once (it can come before the relay is set up).
+    const refNone = await session(srv.ref, { halfClose: true });
+    t.same(await session(srv.ours, { halfClose: true }), refNone, 'the end of file right after the handshake');
+    t.equal(refNone.length, 2);
   } finally {
     await srv.stop();
   }

@@ -81,8 +81,8 @@ export function certHash(der: Buffer): string {
   return 'sha256:' + createHash('sha256').update(der).digest('hex');
 }
 
-/** The -s set, from what the handshake established. */
-export function pushSslSession(out: string[], i: TlsSessionInfo, version: string): void {
+/** The -s set, from what the handshake established; peer: whose certificate it is (sslclient: the server's). */
+export function pushSslSession(out: string[], i: TlsSessionInfo, version: string, peer: 'CLIENT' | 'SERVER' = 'CLIENT'): void {
   out.push('SSL_PROTOCOL=' + i.protocol, 'SSL_CIPHER=' + i.cipher,
     'SSL_CIPHER_USEKEYSIZE=' + decimal(i.cipherBits), 'SSL_CIPHER_ALGKEYSIZE=' + decimal(i.cipherAlgBits));
   if (i.sessionId !== '') out.push('SSL_SESSION_ID=' + i.sessionId);
@@ -96,10 +96,11 @@ export function pushSslSession(out: string[], i: TlsSessionInfo, version: string
   } catch {
     return;
   }
-  out.push('SSL_CLIENT_M_SERIAL=' + x.serialNumber.toUpperCase());
-  pushDn(out, 'SSL_CLIENT_S_DN', x.subject);
-  pushDn(out, 'SSL_CLIENT_I_DN', x.issuer);
-  out.push('SSL_CLIENT_V_START=' + x.validFrom, 'SSL_CLIENT_V_END=' + x.validTo,
-    'SSL_CLIENT_VERIFY=' + (i.verifyResult === 0 ? 'SUCCESS' : 'FAILED:' + decimal(i.verifyResult)),
-    'SSL_CLIENT_CERT=' + x.toString().trimEnd(), 'SSL_PEER_CERT_HASH=' + certHash(i.peerCert));
+  const P = 'SSL_' + peer;
+  out.push(`${P}_M_SERIAL=` + x.serialNumber.toUpperCase());
+  pushDn(out, `${P}_S_DN`, x.subject);
+  pushDn(out, `${P}_I_DN`, x.issuer);
+  out.push(`${P}_V_START=` + x.validFrom, `${P}_V_END=` + x.validTo);
+  if (peer === 'CLIENT') out.push('SSL_CLIENT_VERIFY=' + (i.verifyResult === 0 ? 'SUCCESS' : 'FAILED:' + decimal(i.verifyResult)));
+  out.push(`${P}_CERT=` + x.toString().trimEnd(), 'SSL_PEER_CERT_HASH=' + certHash(i.peerCert));
 }

@@ -175,6 +175,10 @@ function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig, ver
   const noop = () => {};
   s.on('error', noop);
   raw.on('error', noop);
+  // The client's end of file may come before the relay starts (the socket
+  // pair is made in between): kept, and handed on when it does.
+  let clientEnded = false;
+  s.once('end', () => { clientEnded = true; });
   const end = () => {
     if (ended) return;
     ended = true;
@@ -212,7 +216,8 @@ function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig, ver
           p.once('drain', () => s.resume());
         }
       });
-      s.on('end', () => p.end());
+      if (clientEnded) p.end();
+      else s.on('end', () => p.end());
       // Program → client: its end of file is close_notify, then the connection closes.
       p.on('data', (d: Buffer) => {
         if (!s.write(d)) {
