@@ -212,6 +212,34 @@ t.test('-x: the client certificate in the rules, by fingerprint or (verified) su
   }
 });
 
+t.test('tcpsvd --tls: ipsvd\'s variables, and sslserver\'s SSL* and SSL_* ones; -E: none', { skip: noOpenssl }, async (t) => {
+  const a = makeCert(ca, 'svd-a', '/CN=svd-a.example', ['svd-a.example']);
+  for (const [flags, want] of [[[], true], [['-E'], false]] as const) {
+    const srv = await startServer(ours('tcpsvd'), [...flags, '--tls', `--tls-sni=svd-a.example=${a.cert},${a.key}`, '--tls-alpn=imap',
+      '127.0.0.1', '0', 'env'], { ...base, CERTFILE: srvCert.cert, KEYFILE: srvCert.key, SSL_PROTOCOL: 'stale' });
+    try {
+      const r = await tlsTalk(srv.port, { servername: 'svd-a.example', ALPNProtocols: ['imap'] });
+      t.equal(r.cn, 'svd-a.example');
+      t.equal(r.protocol, 'TLSv1.3');
+      const e = parseEnv(r.data);
+      if (want) {
+        t.equal(e.PROTO, 'TCP');
+        t.equal(e.TCPREMOTEIP, '127.0.0.1');
+        t.equal(e.SSLREMOTEIP, '127.0.0.1');
+        t.equal(e.SSL_PROTOCOL, 'TLSv1.3');
+        t.equal(e.SSL_ALPN_PROTOCOL, 'imap');
+        t.equal(e.SSL_TLS_SNI_SERVERNAME, 'svd-a.example');
+      } else {
+        t.equal(e.TCPREMOTEIP, undefined);
+        t.equal(e.SSLREMOTEIP, undefined);
+        t.equal(e.SSL_ALPN_PROTOCOL, undefined);
+      }
+    } finally {
+      await srv.stop();
+    }
+  }
+});
+
 t.test('bad configuration: a clear message, exit 111', { skip: noOpenssl }, async (t) => {
   const { spawnSync } = await import('node:child_process');
   const run = (env: NodeJS.ProcessEnv) => spawnSync(SSLSERVER, ['127.0.0.1', '0', 'true'], { env: { ...base, ...env }, encoding: 'utf8', timeout: 20_000 });

@@ -16,11 +16,9 @@ import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
   helpText, proxyConfig } from '../engine/frontdoor';
 import { versionLine } from '../lib/version';
-import { type PairFiles, TlsConfigError, TlsSource, sniName, tlsFiles, verifyDepth } from '../tls/config';
+import { type PairFiles, sniName } from '../tls/config';
 import { SSL_CONN_VARS, isSslSessionVar } from '../tls/env';
-import { nodeTlsBackend } from '../tls/node';
-import { createTlsStage } from '../tls/stage';
-import type { CertRuleSource } from '../tls/rules';
+import { tlsStage } from '../tls/setup';
 
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 
@@ -196,26 +194,6 @@ export async function main(argv: string[]): Promise<void> {
 
   const log = o.front.logJson ? jsonLog('sslserver', 2) : serverLog(o.verbosity, 'sslserver');
   // The certificates and keys: read now, before bind and before any privilege is dropped.
-  if ((o.clientCert !== 'none' || env.CCAVERIFY || env.CCAFILE) && !env.CAFILE && !env.CCAFILE && !env.CADIR) {
-    fatal('client certificates asked for (-z, -m, CCAVERIFY or CCAFILE) without CAFILE, CCAFILE or CADIR to verify them');
-  }
-  const tlsBackend = nodeTlsBackend();
-  let source: TlsSource;
-  try {
-    source = new TlsSource(tlsFiles(env, o.sni), {
-      verify: o.clientCert !== 'none' || env.CCAVERIFY ? 'require' : env.CCAFILE ? 'request' : 'none',
-      verifyDepth: verifyDepth(env),
-      ciphers: env.CIPHERS || undefined,
-      minVersion: o.minVersion,
-      alpn: o.alpn,
-      handshakeTimeoutMs: Math.max(1, o.sslTimeout) * 1000,
-    }, tlsBackend, (what) => log.warn(what));
-    source.load();
-  } catch (e) {
-    if (e instanceof TlsConfigError) fatal(e.message);
-    throw e;
-  }
-
   let rulesSource: RuleSource | null = null;
   let openError: NodeJS.ErrnoException | undefined;
   if (o.rules !== undefined) {
@@ -228,16 +206,13 @@ export async function main(argv: string[]): Promise<void> {
   }
   const parts = engineParts(o.front);
   const backend = chooseBackend((what, e) => log.warn(what, e));
-  const { version } = require('../../../package.json') as { version: string };
-  const stage = createTlsStage({
-    backend: tlsBackend, source,
-    clientCert: o.clientCert === 'none' && env.CCAVERIFY ? 'verify' : o.clientCert,
-    tcpEnv: o.tcpEnv, sslEnv: o.sslEnv,
-    progTimeoutMs: o.progTimeout * 1000,
-    banner: o.banner ? Buffer.from(o.banner) : undefined,
-    certRules: rulesSource && 'decideKeys' in rulesSource ? rulesSource as unknown as CertRuleSource : undefined,
-    version: `ucspi-node/${version}`,
-  });
+  // The certificates and keys: read now, before bind and before any privilege is dropped.
+  const stage = tlsStage(env, {
+    clientCert: o.clientCert, sslEnv: o.sslEnv, tcpEnv: o.tcpEnv,
+    handshakeTimeoutMs: o.sslTimeout * 1000, progTimeoutMs: o.progTimeout * 1000,
+    alpn: o.alpn, sni: o.sni, minVersion: o.minVersion,
+    banner: o.banner ? Buffer.from(o.banner) : undefined, rules: rulesSource,
+  }, (what) => log.warn(what), fatal);
   let listening = '';
   const host = o.dual && (o.host === '0' || o.host === '') ? '::' : o.host;
   const engine = await serve({

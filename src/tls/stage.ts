@@ -53,6 +53,8 @@ export interface TlsStageOptions {
   tcpEnv: boolean;
   /** -s: the SSL_* session and certificate variables. */
   sslEnv: boolean;
+  /** tcpsvd -E: no connection variables at all, SSL* ones neither. */
+  noEnv?: boolean;
   /** -w: a relay idle this long (ms) ends. */
   progTimeoutMs: number;
   /** -B: written to the client over TLS before anything the program writes. */
@@ -87,8 +89,10 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         }
       }
       const env: string[] = [];
-      pushSslConn(env, c, !o.tcpEnv);
-      if (o.sslEnv) pushSslSession(env, conn.info, o.version);
+      if (!o.noEnv) {
+        pushSslConn(env, c, !o.tcpEnv);
+        if (o.sslEnv) pushSslSession(env, conn.info, o.version);
+      }
       if (certRule?.action === 'deny') {
         // Denied by its certificate: no program; the engine logs the deny.
         conn.drop();
