@@ -6,7 +6,7 @@ import t from 'tap';
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { launchers, parseEnv, startServer } from './helpers/net';
-import { ROOT, ours, scratch } from './helpers/common';
+import { ROOT, asRoot, ours, scratch } from './helpers/common';
 import { OPENSSL, type Ca, makeCa, makeCert, sClient, tlsTalk } from './helpers/tls';
 
 const SSLSERVER = ours('sslserver');
@@ -237,6 +237,38 @@ t.test('tcpsvd --tls: ipsvd\'s variables, and sslserver\'s SSL* and SSL_* ones; 
     } finally {
       await srv.stop();
     }
+  }
+});
+
+t.test('-u: the key (root\'s, mode 0600) is read before privileges are dropped; a renewal it cannot read keeps the pair, logged once', { ...asRoot({ skip: noOpenssl }) }, async (t) => {
+  const { chmodSync, chownSync } = await import('node:fs');
+  const dir = tmp('root');
+  chmodSync(dir, 0o755);
+  const one = makeCert(ca, 'root-one', '/CN=root-one.example', ['root-one.example']);
+  const two = makeCert(ca, 'root-two', '/CN=root-two.example', ['root-two.example']);
+  const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+  copyFileSync(one.cert, cert);
+  copyFileSync(one.key, key);
+  chmodSync(cert, 0o644);
+  chmodSync(key, 0o600);
+  chownSync(key, 0, 0);
+  const srv = await startServer(SSLSERVER, ['-u', '65534', '-g', '65534', '-HRl0', '127.0.0.1', '0', 'sh', '-c', 'id -u; cat ' + key],
+    { ...base, CERTFILE: cert, KEYFILE: key });
+  try {
+    const r = await tlsTalk(srv.port);
+    t.equal(r.cn, 'root-one.example');
+    t.match(r.data, /^65534\n/, 'the program runs as the user');
+    t.notOk(r.data.includes('PRIVATE KEY'), 'and cannot read the key');
+    writeFileSync(key + '.new', readFileSync(two.key), { mode: 0o600 });
+    renameSync(key + '.new', key);
+    writeFileSync(cert + '.new', readFileSync(two.cert), { mode: 0o644 });
+    renameSync(cert + '.new', cert);
+    t.equal((await tlsTalk(srv.port)).cn, 'root-one.example', 'unreadable now: the pair in use stays');
+    t.equal((await tlsTalk(srv.port)).cn, 'root-one.example');
+    await srv.waitLog(/sslserver: warning: keeping the certificates in use: unable to read .*: EACCES/);
+    t.equal(srv.stderr().match(/keeping the certificates in use/g)!.length, 1, 'logged once');
+  } finally {
+    await srv.stop();
   }
 });
 
