@@ -12,6 +12,8 @@ import { cipherBits, sessionIdOf, verifyCode } from './info';
 
 /** How long a finishing connection may go without writing anything before it is closed. */
 const LINGER_MS = 30_000;
+/** The same once the client has sent its close_notify. */
+const LINGER_AFTER_EOF_MS = 2_000;
 
 type Done = (err: Error | null, conn?: TlsConnection) => void;
 
@@ -232,8 +234,12 @@ function connection(s: tls.TLSSocket, raw: net.Socket, cfg: TlsServerConfig, ver
       finishing = true;
       prog?.destroy();
       // close_notify and FIN once everything written has gone; a client that
-      // stops reading is let go after LINGER_MS without progress.
-      s.setTimeout(LINGER_MS, end);
+      // stops reading is let go after LINGER_MS without progress. After the
+      // client's own close_notify, Node's TLS never completes a write to a
+      // client that has then closed its socket (no callback, no error, seen
+      // with openssl s_time): such a connection is let go after
+      // LINGER_AFTER_EOF_MS without progress.
+      s.setTimeout(clientEnded ? LINGER_AFTER_EOF_MS : LINGER_MS, end);
       s.end(() => end());
     },
     drop() {
