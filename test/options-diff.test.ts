@@ -91,8 +91,9 @@ t.test('bad long option values: exit 100, the option named', async (t) => {
 // tcpserver's --version) say whether the native addon is in use, and its file.
 t.test('--help lists every long option; -V names the addon', async (t) => {
   const { FRONT_DOOR_LONGS } = await import('../src/engine/frontdoor');
+  const { TLS_LONGS } = await import('../src/cmd/tcpsvd');
   const longs: Record<string, string[]> = {
-    tcpsvd: [...Object.keys(FRONT_DOOR_LONGS), 'help'],
+    tcpsvd: [...Object.keys(FRONT_DOOR_LONGS), ...Object.keys(TLS_LONGS), 'help'],
     tcpserver: [...Object.keys(FRONT_DOOR_LONGS), 'per-host', 'help', 'version'],
   };
   const man: Record<string, string> = { tcpsvd: 'man/tcpsvd.8', tcpserver: 'man/tcpserver.1' };

@@ -5,7 +5,8 @@ import { type IpsvdOptions, IPSVD_DEFAULTS, accountOf, commonOption, fatalOf, ip
 import { chooseBackend } from '../engine/backend';
 import { matchedEntry } from '../instruct/log';
 import { errstr } from '../lib/errstr';
-import { InfoWanted, LONG_VALUE_CODE, UsageError, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { InfoWanted, LONG_VALUE_CODE, UsageError, badLongValue, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { type PairFiles, sniName } from '../tls/config';
 import { dropPrivileges } from '../lib/privs';
 import { svdLog } from '../log/svd';
 import { jsonLog } from '../log/json';
@@ -28,6 +29,39 @@ export interface SvdOptions extends IpsvdOptions {
   prog: string[];
   /** The long options: --proxy, --proxy-timeout, --socket-activation, --prefix, --rate, --status, --metrics, --log-json. */
   front: FrontDoor;
+  /** --tls and its options: TLS in front of prog, configured as sslserver(1) is (src/tls). */
+  tls?: { sni: PairFiles[]; alpn: string[]; minVersion: 'TLSv1.2' | 'TLSv1.3'; timeoutMs: number };
+}
+
+/** tcpsvd's TLS options (ours; sslserver(1) for what they mean). */
+export const TLS_LONGS = { 'tls': false, 'tls-sni': true, 'tls-alpn': true, 'tls-min': true, 'tls-timeout': true } as const;
+
+function tlsOption(o: { tls?: SvdOptions['tls'] }, name: string, v: string): boolean {
+  if (!(name in TLS_LONGS)) return false;
+  const t = o.tls ??= { sni: [], alpn: [], minVersion: 'TLSv1.2', timeoutMs: 26_000 };
+  switch (name) {
+    case 'tls-sni': {
+      const m = /^([^=]+)=([^,]+)(?:,(.+))?$/.exec(v);
+      if (!m || !sniName(m[1])) throw badLongValue('tcpsvd', name, v, 'NAME=CERTFILE[,KEYFILE]');
+      t.sni.push({ name: m[1], cert: m[2], key: m[3] ?? m[2] });
+      break;
+    }
+    case 'tls-alpn':
+      if (v.split(',').some((p) => p.length === 0 || p.length > 255 || /[^\x21-\x7e]/.test(p))) {
+        throw badLongValue('tcpsvd', name, v, 'protocol[,protocol...]');
+      }
+      t.alpn = v.split(',');
+      break;
+    case 'tls-min':
+      if (v !== '1.2' && v !== '1.3') throw badLongValue('tcpsvd', name, v, '1.2 or 1.3');
+      t.minVersion = v === '1.2' ? 'TLSv1.2' : 'TLSv1.3';
+      break;
+    case 'tls-timeout':
+      if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw badLongValue('tcpsvd', name, v, 'seconds, at least 1');
+      t.timeoutMs = Number(v) * 1000;
+      break;
+  }
+  return true;
 }
 
 /** Pure: argv → options, or BadOption or UsageError thrown. */
@@ -37,8 +71,9 @@ export function parseArgs(argv: string[]): SvdOptions {
   };
   const unescape = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
   const rest = getopt(argv, 'c:C:i:x:u:l:Eb:hpt:vV', (ch, v = '') => {
-    if (ch === 'help') throw new InfoWanted(helpText(USAGE.text, []));
+    if (ch === 'help') throw new InfoWanted(helpText(USAGE.text, TLS_HELP));
     if (ch.length > 1) {
+      if (tlsOption(o, ch, v)) return;
       frontDoorOption('tcpsvd', o.front, ch, v, unescape);
       return;
     }
@@ -56,7 +91,7 @@ export function parseArgs(argv: string[]): SvdOptions {
       case 'b': o.backlog = decimalArg(v); break;
       default: commonOption('tcpsvd', o, ch, v);
     }
-  }, { ...FRONT_DOOR_LONGS, help: false });
+  }, { ...FRONT_DOOR_LONGS, ...TLS_LONGS, help: false });
   const args = hostPortProg(rest);
   if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpsvd: --prefix needs -C or --rate', LONG_VALUE_CODE);
   if (o.perHost && o.perHost.limit > o.max) o.perHost.limit = o.max;
@@ -73,6 +108,12 @@ export async function main(argv: string[]): Promise<void> {
   const { source, openError } = openPeers(o);
   const log = o.front.logJson ? jsonLog('tcpsvd', 1) : svdLog(o.verbose, o.rules && matchedEntry(o.rules));
   const parts = engineParts(o.front);
+  // --tls: the certificates and keys are read now, before bind and before any privilege is dropped.
+  const tls = o.tls && (require('../tls/setup') as typeof import('../tls/setup')).tlsStage(process.env, {
+    clientCert: 'none', sslEnv: true, tcpEnv: true, noEnv: !o.ucspi,
+    handshakeTimeoutMs: o.tls.timeoutMs, progTimeoutMs: 3_600_000,
+    alpn: o.tls.alpn, sni: o.tls.sni, minVersion: o.tls.minVersion, rules: null,
+  }, (what) => log.warn(what), (msg) => fatal(111, msg));
   const backend = chooseBackend((what, e) => log.warn(what, e));
   let listening = '';
   // DNS for the names (ipsvd asks for the local one unless -l) and for =host instructions.
@@ -117,11 +158,29 @@ export async function main(argv: string[]): Promise<void> {
     }) : null,
     backend,
     proxy: proxyConfig(o.front, backend.addon, (msg) => fatal(100, msg)),
+    tls: tls,
     log,
-    env: process.env,
+    env: tls ? withoutSslVars(process.env) : process.env,
   });
   await startStatus(o.front, {
     prog: 'tcpsvd', listening, max: o.max, stats: parts.stats, engine,
     fatal: (msg) => fatal(111, msg), warn: (what, e) => log.warn(what, e),
   });
+}
+
+const TLS_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['--tls', 'TLS in front of prog: CERTFILE, KEYFILE ... as sslserver(1) reads them; SSL* and SSL_* variables too'],
+  ['--tls-sni=NAME=CERT[,KEY]', 'with --tls: the pair for SNI name NAME (or *.domain)'],
+  ['--tls-alpn=P1[,P2...]', 'with --tls: ALPN protocols offered, in order (SSL_ALPN_PROTOCOL)'],
+  ['--tls-min=1.2|1.3', 'with --tls: the lowest TLS version (default 1.2)'],
+  ['--tls-timeout=SEC', 'with --tls: seconds a handshake may take (default 26)'],
+];
+
+/** The server's environment less the names --tls sets per connection. */
+function withoutSslVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { SSL_CONN_VARS, isSslSessionVar } = require('../tls/env') as typeof import('../tls/env');
+  const drop = new Set(SSL_CONN_VARS.filter((k) => k !== 'PROTO'));
+  const out: NodeJS.ProcessEnv = {};
+  for (const k of Object.keys(env)) if (!drop.has(k) && !isSslSessionVar(k)) out[k] = env[k];
+  return out;
 }

@@ -20,6 +20,7 @@ import { type Identifier, needsIdentify } from '../identify/identify';
 import type { Accepted, Listener } from '../listen/listen';
 import type { ProxyStage } from '../listen/proxywait';
 import type { ProxyHeader } from '../listen/proxy';
+import type { TlsReady, TlsStage } from '../tls/stage';
 
 export interface EngineConfig {
   /** -c: clients at once; further ones wait in the backlog, never refused. */
@@ -64,6 +65,8 @@ export interface EngineConfig {
   proxy?: { stage: ProxyStage; vars: readonly string[] };
   /** unixserver: the connection's variables are these instead of tcp-environ(5)'s (src/unix/environ.ts). */
   connEnv?: ConnEnvKind;
+  /** sslserver: the TLS stage, after the rules allow and before launch (src/tls/stage.ts). */
+  tls?: TlsStage;
 }
 
 /** A listener kind's own connection variables (unixserver's). */
@@ -101,6 +104,8 @@ class Conn {
   proxied = false;
   /** --proxy: the variables the header's TLVs give prog. */
   proxyEnv: string[] | undefined;
+  /** sslserver: the handshake is done; fd (and socket) are the program's end of the relay from then on. */
+  tls: TlsReady | undefined;
   constructor(a: Accepted, localHost: string | undefined) {
     Object.assign(this, a);
     this.localHost = localHost;
@@ -263,6 +268,7 @@ export class Engine {
       this.finish(c, 100);
       return;
     }
+    if (cfg.tls && c.tls === undefined) return this.tlsStage(c, d, cfg.tls);
     // The server's variables go once into the launcher (base); per connection
     // only its own variables, unless a rule sets or unsets a server variable.
     let env: string[] = [];
@@ -274,6 +280,7 @@ export class Engine {
       pushConnEnv(env, c, c.proxied ? undefined : cfg.localPortText);
       if (c.proxyEnv) env.push(...c.proxyEnv);
     }
+    if (c.tls) env.push(...c.tls.env);
     if (this.concEnv && cfg.ucspiEnv) env.push('TCPCONCURRENCY=' + decimal(c.phcc));
     let base: EnvBase | undefined = this.base;
     if (d.set.length !== 0 || d.unset.length !== 0) {
@@ -301,8 +308,34 @@ export class Engine {
       // Close our copy without shutdown: the client sees EOF when prog closes it.
       if (!owned) this.listener!.close(c);
       cfg.log.connection(pid, c, verdict, conc, d);
-    }, (st) => this.end(c, st));
+    }, (st) => (c.tls ? c.tls.whenEnded(() => this.end(c, st)) : this.end(c, st)));
   }
+
+  // ---- TLS stage (sslserver): it owns the client's socket from here on; on
+  // success the program's end of the relay stands in for it.
+  private tlsStage(c: Conn, d: Decision, stage: TlsStage): void {
+    stage(c, (fail, r) => {
+      if (fail || !r) {
+        this.cfg.log.from(this.pseudoPid, c.remoteIp);
+        this.cfg.log.drop(fail ? fail.what : 'TLS', fail ? fail.err : 'failed');
+        if (this.stats) this.stats.dropped++;
+        return this.end(c, { pid: this.pseudoPid, code: 111, signal: null });
+      }
+      const d2 = r.decide ? r.decide(d) : d;
+      if (d2.action === 'deny') {
+        // Denied by the client's certificate (its socket already closed by the stage).
+        if (this.stats) this.stats.denied++;
+        this.cfg.log.connection(this.pseudoPid, c, 'deny', null, d2);
+        return this.end(c, { pid: this.pseudoPid, code: 100, signal: null });
+      }
+      c.tls = r;
+      const w = c as { -readonly [K in keyof Conn]: Conn[K] };
+      w.fd = r.fd;
+      w.socket = r.socket;
+      this.launch(c, d2);
+    });
+  }
+  // ---- end of the TLS stage
 
   /** Whether a rule sets or unsets a variable of the server's own environment. */
   private touchesTemplate(d: Decision): boolean {

@@ -99,7 +99,9 @@ function nativeListener(addon: Accept, fd: number, bound: number, shownIp: strin
       return r >= 0 ? null : addonError(r, 'write');
     },
     close(a: Accepted) {
-      closeSync(a.fd);
+      // (A socket this process holds as a net.Socket: sslserver's end of a socket pair.)
+      if (a.socket) a.socket.destroy();
+      else closeSync(a.fd);
     },
   };
 }

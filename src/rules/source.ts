@@ -91,6 +91,20 @@ export class RulesCdbSource implements RuleSource {
     return remember(this.rules, RULES_MAX, m.name, Object.freeze(d));
   }
 
+  /**
+   * The rule of the first of keys (byte strings) present, or undefined: a
+   * lookup by exact key, for sslserver's client-certificate keys (src/tls/rules.ts).
+   * Throws as decide() does when the file cannot be read.
+   */
+  decideKeys(keys: readonly string[]): Decision | undefined {
+    const cdb = this.current();
+    for (const key of keys) {
+      const v = cdb.find(this.keyBytes(key));
+      if (v) return decodeRule(Buffer.from(v), Buffer.from(key, 'latin1').toString());
+    }
+    return undefined;
+  }
+
   // Keys are byte strings: written into one reused buffer rather than a new
   // (pooled) Buffer per probe, whose slabs churn the C heap.
   private scratch = Buffer.allocUnsafeSlow(256);

@@ -24,6 +24,8 @@ export interface TlsServerConfig {
   /** OpenSSL cipher list for TLS <= 1.2 (CIPHERS), and the TLS 1.3 suites. */
   ciphers?: string;
   ciphersuites?: string;
+  /** DHFILE: PEM DH parameters for the TLS 1.2 DHE suites (ECDHE needs none). */
+  dhparam?: Buffer;
   /** Lowest version offered: 'TLSv1.2' by default. */
   minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
   /** ALPN protocols the server accepts, in its order of preference; [] = no ALPN. */
