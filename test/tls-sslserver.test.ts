@@ -88,9 +88,12 @@ for (const l of launchers()) {
       const a = makeCert(ca, 'a', '/CN=a.example', ['a.example']);
       const w = makeCert(ca, 'w', '/CN=wild.example', ['*.wild.example']);
       const env = { ...base, ...L, CERTFILE: srvCert.cert, KEYFILE: srvCert.key };
-      // CERTFILE:name reaches Node only past a shell that keeps it (dash drops
-      // such names, so bin/'s sh wrapper does): the bundle run by Node itself.
-      const direct = await startServer(process.execPath, ['-e', `require(${JSON.stringify(BUNDLE)}).main(process.argv.slice(1))`, '--',
+      // CERTFILE:name reaches Node through bin/'s compiled launcher; the sh
+      // form of bin/ (no addon built) drops such names, as dash does: then
+      // the bundle run by Node itself.
+      const compiled = readFileSync(SSLSERVER).subarray(0, 4).toString('latin1') === '\x7fELF';
+      const direct = await startServer(compiled ? SSLSERVER : process.execPath, [
+        ...(compiled ? [] : ['-e', `require(${JSON.stringify(BUNDLE)}).main(process.argv.slice(1))`, '--']),
         '-HRl0', '127.0.0.1', '0', 'echo', 'hi'], {
         ...env, 'CERTFILE:a.example': a.cert, 'KEYFILE:a.example': a.key,
         'CERTFILE:*.wild.example': w.cert, 'KEYFILE:*.wild.example': w.key,
