@@ -35,6 +35,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitRotate(Napi::Env, Napi::Object); InitRotate(env, exports); }  // native/rotate.cc: multilog's and svlogd's rotation
   { void InitStartup(Napi::Env, Napi::Object); InitStartup(env, exports); }  // native/startup.cc: process name, ignored signals
   { void InitUsers(Napi::Env, Napi::Object); InitUsers(env, exports); }  // native/users.cc: getpwnam, getgrnam, getgrouplist
+  { void InitTls(Napi::Env, Napi::Object); InitTls(env, exports); }  // native/tls.cc: handshakes and records off the loop
   return exports;
 }
 

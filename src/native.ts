@@ -153,6 +153,24 @@ export interface Addon {
    * oldest file (said with verbose, or when it stays).
    */
   svlogdPrune(dirSlash: Buffer, nmax: number, verbose: boolean): number | Array<[kind: 0 | 1 | 2, name: Buffer | null, errno: number]>;
+  // native/tls.cc (optional: an addon built without it lacks these)
+  /**
+   * Starts the TLS worker threads (threads: 1 to 64, default 2): the number
+   * started. onEvent(id, kind, detail) on the loop: kind 0 a handshake done
+   * (detail: the session, see src/tls/native.ts), 1 a handshake failed
+   * (detail: why), 2 a relay ended (detail: '' or why). Once per process.
+   */
+  tlsSetup?(onEvent: (id: number, kind: 0 | 1 | 2, detail: unknown) => void, threads?: number): number;
+  /** A new configuration for the handshakes from now on; throws (naming the pair) and keeps the one in use. */
+  tlsConfigure?(cfg: object): void;
+  /** A handshake on an accepted socket (owned from now on): its id. */
+  tlsHandshake?(fd: number): number;
+  /** Relays connection id's records with fd (owned from now on) until both ways end: then an event kind 2. */
+  tlsRelay?(id: number, fd: number): void;
+  /** Closes connection id: no event, unless it was relaying (kind 2 then). */
+  tlsDrop?(id: number): void;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): both ends blocking. */
+  socketPair?(): [a: number, b: number];
 }
 
 let cached: Addon | null | undefined;
