@@ -42,6 +42,7 @@
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -107,7 +108,9 @@ struct Config {
 };
 
 std::mutex cfgLock;
-std::shared_ptr<Config> current;  // under cfgLock
+// Under cfgLock. Never destroyed: a static destructor would free its
+// contexts after OpenSSL's own atexit clean-up.
+std::shared_ptr<Config>* current = new std::shared_ptr<Config>();
 int connIndex = -1;               // SSL ex_data: the Conn
 
 bool matches(const std::string& pattern, const char* name) {
@@ -291,6 +294,7 @@ struct Command {
 
 struct Worker {
   int ep = -1, wake = -1;
+  std::mutex busy;  // held while a batch of events is handled (see atExit)
   std::mutex lock;
   std::deque<Command> commands;
   std::unordered_map<int32_t, Conn*> conns;  // worker thread only
@@ -731,6 +735,14 @@ void pump(Conn* c) {
         progress = true;
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         c->progRdEof = true;
+        // Its every descriptor closed (it exited), not just SHUT_WR: nothing
+        // the client sends has anywhere to go, and the end need not wait for
+        // the client's.
+        pollfd pf = {c->pfd, POLLOUT, 0};
+        if (n != 0 || (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR)))) {
+          c->progGone = true;
+          c->tpOff = c->tpLen = 0;
+        }
         progress = true;
       }
     } else if (!c->netWrShut) {
@@ -828,6 +840,7 @@ void* workerMain(void* arg) {
     }
     int n = epoll_wait(w->ep, evs.data(), int(evs.size()), timeout);
     if (n < 0 && errno != EINTR) continue;
+    std::lock_guard<std::mutex> busy(w->busy);
     for (int i = 0; i < n; i++) {
       uint64_t d = evs[i].data.u64;
       if (d == 0) {
@@ -917,6 +930,13 @@ void drain(uv_async_t*) {
   }
 }
 
+// At exit, before OpenSSL's own clean-up (registered earlier, so run later):
+// each worker is let finish its batch, then kept from starting another.
+void atExit() {
+  if (!state) return;
+  for (Worker* w : state->workers) w->busy.lock();
+}
+
 void cleanup(void*) {
   {
     std::lock_guard<std::mutex> g(state->elock);
@@ -950,6 +970,7 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   napi_create_reference(env, resource, 1, &state->resource);
   napi_async_init(env, resource, Napi::String::New(env, "ucspi-tls"), &state->context);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);
+  std::atexit(atExit);
   // Our threads take no signals: they belong to Node's main thread.
   sigset_t all, old;
   sigfillset(&all);
@@ -1068,7 +1089,7 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
     SSL_CTX_up_ref(cfg->def);
   }
   std::lock_guard<std::mutex> g(cfgLock);
-  current = cfg;
+  *current = cfg;
   return env.Undefined();
 }
 
@@ -1082,7 +1103,7 @@ Napi::Value Handshake(const Napi::CallbackInfo& info) {
   std::shared_ptr<Config> cfg;
   {
     std::lock_guard<std::mutex> g(cfgLock);
-    cfg = current;
+    cfg = *current;
   }
   if (!cfg) {
     Napi::Error::New(env, "tlsHandshake: not configured").ThrowAsJavaScriptException();
