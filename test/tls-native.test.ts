@@ -89,6 +89,44 @@ if (skipNative) {
     }
   });
 
+  t.test('gnutls-cli and curl as clients', async (t) => {
+    b.configure({ ...base, alpn: ['http/1.1'] });
+    {
+      const served = nextConn();
+      const c = rawSpawn('gnutls-cli', ['--insecure', '--sni-hostname', 'a.example', '-p', String(srv.port), '127.0.0.1'],
+        { stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      const { conn } = await served;
+      t.equal(conn!.info.servername, 'a.example', 'gnutls-cli: SNI');
+      const p = program(conn!);
+      p.sock.resume();
+      p.sock.end('hello gnutls\n');
+      await new Promise((r) => c.once('close', r));
+      await p.ended;
+      t.match(out, 'hello gnutls\n', 'gnutls-cli: the program\'s bytes');
+    }
+    {
+      const served = nextConn();
+      const c = rawSpawn('curl', ['-sk', '--http1.1', '--max-time', '30', `https://127.0.0.1:${srv.port}/x`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      const { conn } = await served;
+      t.equal(conn!.info.alpn, 'http/1.1', 'curl: ALPN');
+      const p = program(conn!);
+      let req = '';
+      p.sock.on('data', (d) => {
+        req += d;
+        if (req.includes('\r\n\r\n')) p.sock.end('HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n');
+      });
+      const code = await new Promise((r) => c.once('close', r));
+      await p.ended;
+      t.equal(code, 0, 'curl: exit 0');
+      t.match(req, /^GET \/x HTTP\/1\.1\r\n/, 'curl: the request reached the program');
+      t.equal(out, 'ok\n', 'curl: the response');
+    }
+  });
+
   t.test('Node tls client: SNI, ALPN in the server\'s order, TLS 1.2 and 1.3, the relay both ways', async (t) => {
     b.configure({ ...base, alpn: ['http/1.1', 'h2'] });
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
