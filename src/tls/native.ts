@@ -11,6 +11,18 @@ export interface NativeTlsConfig extends TlsServerConfig {
    * Kernel TLS, opt-in: after the handshake the keys go to the kernel when it
    * has the "tls" ULP, and the socket itself is the program's (kernelFd);
    * elsewhere the relay serves, as without it.
+   *
+   * Limits once the kernel has the record layer (Linux's kTLS, not ours):
+   * AES-GCM (128, 256) and ChaCha20-Poly1305 only (another suite: the relay);
+   * a record that is not application data (an alert, close_notify included,
+   * a TLS 1.3 KeyUpdate or any post-handshake message) reaches a program that
+   * read(2)s as EIO, since only recvmsg(2) with a control buffer sees its
+   * type; the program cannot send close_notify, so its exit ends the stream
+   * with a bare FIN (clients that insist on close_notify report a truncation);
+   * a KeyUpdate from the client is not answered (kernels before 6.14 cannot
+   * take the new key), so a client that rekeys is cut off; renegotiation is off
+   * anyway. Bytes OpenSSL already read past the handshake (none without
+   * read-ahead; checked) would be lost, so then the relay serves instead.
    */
   ktls?: boolean;
 }
