@@ -935,6 +935,8 @@ void drain(uv_async_t*) {
 void atExit() {
   if (!state) return;
   for (Worker* w : state->workers) w->busy.lock();
+  std::lock_guard<std::mutex> g(state->elock);
+  state->closing = true;  // the loop may be gone: no wake-up of it
 }
 
 void cleanup(void*) {
