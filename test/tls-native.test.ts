@@ -71,6 +71,39 @@ if (skipNative) {
     c.stdin.destroy();
   });
 
+  t.test('the handshake completes while the event loop is blocked (it runs on the addon\'s threads)', async (t) => {
+    b.configure(base);
+    const dir = tmp('blocked');
+    const errFile = `${dir}/s_client.err`;
+    const errFd = require('node:fs').openSync(errFile, 'w');
+    let done: TlsConnection | undefined;
+    let blockedMs = -1;
+    // A listener of its own: the loop is blocked inside its accept callback,
+    // right after the socket went to the backend.
+    const [lfd, port] = addon!.listenTcp('127.0.0.1', 0, 16);
+    const handle = addon!.acceptOpen(lfd, 1, false, (words, n) => {
+      for (let i = 0; i < n; i++) {
+        b.handshake(words[i * 12], (err, conn) => { if (conn) done = conn; });
+        const fs = require('node:fs');
+        const end = Date.now() + 20_000;
+        const t0 = Date.now();
+        while (Date.now() < end && !/Protocol version/.test(fs.readFileSync(errFile, 'utf8'))) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        }
+        blockedMs = /Protocol version/.test(fs.readFileSync(errFile, 'utf8')) ? Date.now() - t0 : -1;
+      }
+    });
+    t.teardown(() => { addon!.acceptClose(handle); require('node:fs').closeSync(lfd); });
+    const c = rawSpawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-brief'], { stdio: ['pipe', 'ignore', errFd] });
+    require('node:fs').closeSync(errFd);
+    await waitFor('the accept callback', () => blockedMs !== -1 || done, 30_000).catch(() => undefined);
+    t.ok(blockedMs >= 0, 'openssl s_client finished its handshake while the loop was blocked');
+    await waitFor('the session reported once the loop runs', () => done);
+    done!.drop();
+    await new Promise((r) => c.once('close', r));
+    c.stdin.destroy();
+  });
+
   t.test('openssl s_client -servername picks the pair of that name, and a wildcard one label deep', async (t) => {
     b.configure(base);
     for (const [sni, cn] of [['a.example', 'a.example'], ['A.Example', 'a.example'], ['x.wild.example', '*.wild.example'],
