@@ -187,6 +187,11 @@ if (skipNative) {
     await t.rejects(connect({ ALPNProtocols: ['spdy/1'] }));
     const { err } = await served;
     t.match(err?.message, /handshake/);
+    // A lowest version above the client's highest.
+    b.configure({ ...base, minVersion: 'TLSv1.3' });
+    const refused = nextConn();
+    await t.rejects(connect({ maxVersion: 'TLSv1.2' }), 'minVersion TLSv1.3: a TLS 1.2 client is refused');
+    t.match((await refused).err?.message, /handshake: .*protocol/);
   });
 
   t.test('client certificates: request reports the verify result, require refuses', async (t) => {
