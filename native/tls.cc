@@ -26,6 +26,13 @@
 // the relay runs as without kTLS. The structs are in detail.ktls either way.
 #include "addon.h"
 
+// Without OpenSSL's headers beside Node's (a Node built without them) the
+// rest of the addon still builds: no tls* export, and src/tls/native.ts
+// says there is no native backend.
+#if !__has_include(<openssl/ssl.h>)
+void InitTls(Napi::Env, Napi::Object) {}
+#else
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/tls.h>
@@ -1195,3 +1202,5 @@ void InitTls(Napi::Env env, Napi::Object exports) {
   exports.Set("tlsDrop", Napi::Function::New(env, Drop, "tlsDrop"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
 }
+
+#endif  // OpenSSL's headers
