@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { TlsConnection } from '../src/tls/backend';
 import type { KtlsParams, NativeTlsConfig, NativeTlsConnection } from '../src/tls/native';
 import { scratch } from './helpers/common';
-import { backend, makeCerts, program, serve, skipNative } from './helpers/tls';
+import { backend, makeCerts, program, serve, skipNative } from './helpers/tlsnative';
 
 t.setTimeout(300_000);
 

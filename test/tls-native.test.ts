@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import { spawn as rawSpawn } from 'node:child_process';
 import type { TlsConnection, TlsServerConfig } from '../src/tls/backend';
 import { scratch, sleep, waitFor } from './helpers/common';
-import { addon, backend, cnOf, fdCount, makeCerts, program, serve, skipNative, type Pem } from './helpers/tls';
+import { addon, backend, cnOf, fdCount, makeCerts, program, serve, skipNative, type Pem } from './helpers/tlsnative';
 
 t.setTimeout(600_000);
 
