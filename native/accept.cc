@@ -74,6 +74,7 @@ struct Acceptor {
   napi_async_context context = nullptr;
   int32_t handle = -1;
   bool closed = false;
+  int closing = 0;  // handles (poll, timer) whose close callback is still to come
 };
 
 // handle -> acceptor; a closed one's slot is null (handles are not reused).
@@ -291,9 +292,13 @@ Napi::Value OpenOne(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, acc->handle);
 }
 
+// Each closed handle's callback: the acceptor (which holds both handles) is
+// freed after the last one. libuv runs close callbacks in no promised order
+// (the timer's, closed second, comes first): freeing at the timer's would
+// leave the poll handle's close to run in freed memory.
 void freeAcceptor(uv_handle_t* h) {
   Acceptor* acc = static_cast<Acceptor*>(h->data);
-  if (h == reinterpret_cast<uv_handle_t*>(&acc->poll)) return;  // the timer closes last
+  if (--acc->closing > 0) return;
   napi_env env = acc->env;
   napi_delete_reference(env, acc->buffer);
   napi_delete_reference(env, acc->callback);
@@ -316,6 +321,7 @@ napi_value Close(napi_env env, napi_callback_info info) {
   uv_timer_stop(&acc->timer);
   // Closing the poll handle also drops the fd from libuv's epoll set, so the
   // caller may close it at once.
+  acc->closing = 2;
   uv_close(reinterpret_cast<uv_handle_t*>(&acc->poll), freeAcceptor);
   uv_close(reinterpret_cast<uv_handle_t*>(&acc->timer), freeAcceptor);
   return nullptr;

@@ -36,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   { void InitStartup(Napi::Env, Napi::Object); InitStartup(env, exports); }  // native/startup.cc: process name, ignored signals
   { void InitUsers(Napi::Env, Napi::Object); InitUsers(env, exports); }  // native/users.cc: getpwnam, getgrnam, getgrouplist
   { void InitClient(Napi::Env, Napi::Object); InitClient(env, exports); }  // native/client.cc: tcpclient's connect
+  { void InitTls(Napi::Env, Napi::Object); InitTls(env, exports); }  // native/tls.cc: handshakes and records off the loop
   return exports;
 }
 

@@ -20,6 +20,7 @@
 // | users   | users/lookup.ts                    | the files, then getent(1)                           |
 // | rotate  | multilog/logdir.ts, svlogd/logdir.ts | the same steps in JavaScript                      |
 // | client  | client/connect.ts                  | net.Socket, and the program as a child (client/)    |
+// | tls     | tls/native.ts                      | Node's tls on the event loop (tls/node.ts)          |
 //
 // One error shape: a failure is thrown as Node's system errors are (errno
 // negative, code, syscall; addonError). An answer is no failure: null for an
@@ -247,9 +248,31 @@ export interface Client {
   sockNames(fd: number): [localIp: string, localPort: number, remoteIp: string, remotePort: number];
 }
 
+/** native/tls.cc: handshakes and records on the addon's own threads (absent from an addon built without OpenSSL's headers). */
+export interface Tls {
+  /**
+   * Starts the TLS worker threads (threads: 1 to 64, default 2): the number
+   * started. onEvent(id, kind, detail) on the loop: kind 0 a handshake done
+   * (detail: the session, see src/tls/native.ts), 1 a handshake failed
+   * (detail: why), 2 a relay ended (detail: '' or why). Once per process.
+   */
+  tlsSetup(onEvent: (id: number, kind: 0 | 1 | 2, detail: unknown) => void, threads?: number): number;
+  /** A new configuration for the handshakes from now on; throws (naming the pair) and keeps the one in use. */
+  tlsConfigure(cfg: object): void;
+  /** A handshake on an accepted socket (owned from now on): its id. */
+  tlsHandshake(fd: number): number;
+  /** Relays connection id's records with fd (owned from now on) until both ways end: then an event kind 2. */
+  tlsRelay(id: number, fd: number): void;
+  /** Closes connection id: no event, unless it was relaying (kind 2 then). */
+  tlsDrop(id: number): void;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): both ends blocking. */
+  socketPair(): [a: number, b: number];
+}
+
 /** Each concern by its name. */
 export interface Parts {
   client: Client;
+  tls: Tls;
   accept: Accept;
   launch: Launch;
   udp: Udp;
@@ -262,7 +285,7 @@ export interface Parts {
 }
 
 /** Everything the addon offers. */
-export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users & Rotate & Client;
+export type Addon = Accept & Launch & Udp & Proxy & Exec & Sys & Startup & Users & Rotate & Client & Tls;
 
 /** Every function of each concern, for addonPart's one look at what a build offers (tsc checks the lists whole). */
 const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
@@ -276,6 +299,7 @@ const PART_NAMES: { [K in keyof Parts]: { [F in keyof Parts[K]]: 0 } } = {
   users: { getpwnam: 0, getgrnam: 0, getgrouplist: 0 },
   rotate: { cyclogRotate: 0, svlogdRotate: 0, svlogdPrune: 0 },
   client: { tcpConnect: 0, sockNames: 0 },
+  tls: { tlsSetup: 0, tlsConfigure: 0, tlsHandshake: 0, tlsRelay: 0, tlsDrop: 0, socketPair: 0 },
 };
 
 /** What the bundle's first lines (scripts/banner.js) loaded, handed over as process.ucspiAddon. */

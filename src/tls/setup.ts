@@ -3,6 +3,8 @@
 // anything else (bind, privileges), and make the engine's TLS stage.
 import type { RuleSource } from '../decide/decision';
 import { type PairFiles, TlsConfigError, TlsSource, tlsFiles, verifyDepth } from './config';
+import { addonPart } from '../native';
+import { nativeTlsBackend } from './native';
 import { nodeTlsBackend } from './node';
 import type { CertRuleSource } from './rules';
 import { type TlsStage, type TlsStageOptions, createTlsStage } from './stage';
@@ -30,7 +32,12 @@ export function tlsStage(env: NodeJS.ProcessEnv, o: TlsSetup, warn: (what: strin
   if ((o.clientCert !== 'none' || env.CCAVERIFY || env.CCAFILE) && !env.CAFILE && !env.CCAFILE && !env.CADIR) {
     fatal('client certificates asked for (-z, -m, CCAVERIFY or CCAFILE) without CAFILE, CCAFILE or CADIR to verify them');
   }
-  const backend = nodeTlsBackend();
+  // Handshakes and records on the addon's threads where it has them; Node's
+  // tls on the event loop without it, and for -w (an idle program timed out
+  // by the relay, which only Node's has).
+  const native = o.progTimeoutMs > 0 || process.env.UCSPI_TLS_BACKEND === 'node' ? null : nativeTlsBackend();
+  const backend = native ?? nodeTlsBackend();
+  const tlsPart = native ? addonPart('tls') : null;
   let source: TlsSource;
   try {
     source = new TlsSource(tlsFiles(env, o.sni), {
@@ -55,5 +62,5 @@ export function tlsStage(env: NodeJS.ProcessEnv, o: TlsSetup, warn: (what: strin
     banner: o.banner,
     certRules: o.rules && 'decideKeys' in o.rules ? o.rules as unknown as CertRuleSource : undefined,
     version: `ucspi-node/${version}`,
-  });
+  }, tlsPart ? () => tlsPart.socketPair() : undefined);
 }
