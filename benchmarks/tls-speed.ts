@@ -3,9 +3,9 @@
 // (that many `openssl s_time -new` in parallel: a full handshake each, then
 // close), bulk throughput through cat (a Node tls client sends and reads back
 // $BENCH_MB MB) and the server's CPU per MB (the server process and its
-// children, cat included, from /proc). Servers: ours on the native backend
-// (benchmarks/tls-server.ts: the addon's accept, handshake, launch and relay),
-// ours on Node's own tls (the same server, for the record), stunnel4
+// children, cat included, from /proc). Servers: our sslserver on the native
+// backend (the addon's accept, handshake, launch and relay), our sslserver on
+// Node's own tls (UCSPI_TLS_BACKEND=node, for the record), stunnel4
 // (exec=cat) and socat (OPENSSL-LISTEN,fork EXEC:cat).
 //
 //   npm run build && node dist/benchmarks/tls-speed.js
@@ -33,13 +33,13 @@ execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramg
   '-keyout', key, '-out', cert, '-subj', '/CN=bench.example', '-days', '2'], { stdio: 'ignore' });
 const cat = '/bin/cat';
 
-interface Server { name: string; cmd: string; args: (port: number) => string[] }
+interface Server { name: string; cmd: string; args: (port: number) => string[]; env?: NodeJS.ProcessEnv }
 
+const sslserver = path.resolve(__dirname, '..', '..', 'bin', 'sslserver');
+const sslArgs = (p: number) => ['-c', '200', '-b', '512', '-HRl0', '127.0.0.1', String(p), cat];
 const servers: Server[] = [
-  { name: 'ours (native)', cmd: process.execPath,
-    args: (p) => [path.join(__dirname, 'tls-server.js'), 'native', String(p), cert, key, cat] },
-  { name: 'ours (node tls)', cmd: process.execPath,
-    args: (p) => [path.join(__dirname, 'tls-server.js'), 'node', String(p), cert, key, cat] },
+  { name: 'ours (native)', cmd: sslserver, args: sslArgs, env: { CERTFILE: cert, KEYFILE: key } },
+  { name: 'ours (node tls)', cmd: sslserver, args: sslArgs, env: { CERTFILE: cert, KEYFILE: key, UCSPI_TLS_BACKEND: 'node' } },
   { name: 'stunnel4', cmd: '/usr/bin/stunnel4', args: (p) => {
     const conf = path.join(dir, `stunnel-${p}.conf`);
     fs.writeFileSync(conf, `foreground = yes\npid =\nsyslog = no\ndebug = 0\noutput = /dev/null\n[cat]\n` +
@@ -63,7 +63,7 @@ interface Running { s: Server; proc: ChildProcess; port: number }
 async function startServer(s: Server): Promise<Running | null> {
   if (!fs.existsSync(s.cmd)) return null;
   const port = await freePort();
-  const proc = spawn(s.cmd, s.args(port), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const proc = spawn(s.cmd, s.args(port), { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...s.env } });
   live.add(proc);
   let err = '';
   proc.stderr!.on('data', (d) => { if (err.length < 2000) err += d; });
