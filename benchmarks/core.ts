@@ -14,11 +14,10 @@
 // figures are the medians, the ratios the medians of per-round ratios (same
 // moment, same load). Everything on 127.0.0.1, ports found free at run time,
 // no DNS.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { build, freePort, live, load, scratchDir } from './run';
+import { build, freePort, listening, load, runDetached as run, scratchDir } from './run';
 import { median } from './table';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -30,29 +29,8 @@ const XINETD = process.env.BENCH_XINETD ?? '';
 const CONC = (process.env.BENCH_CONC ?? '1,8,32,128').split(',').map(Number);
 const top = scratchDir('core-');
 
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.on('connect', () => { c.destroy(); resolve(true); });
-    c.on('error', () => resolve(false));
-  });
-}
 
-async function listening(name: string, p: ChildProcess, port: number): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    if (p.exitCode !== null) break;
-    if (await tryConnect(port)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${name} did not listen on ${port}`);
-}
 
-function run(cmd: string, args: string[]): ChildProcess {
-  const p = spawn(cmd, args, { detached: true, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });
-  live.add(p);
-  return p;
-}
 
 interface Server { name: string; port: number; ours: boolean }
 

@@ -12,11 +12,9 @@
 // 127.0.0.1 on ports found free at run time; no DNS. Each server is started
 // once and kept; every load round visits all of them in turn, $BENCH_ROUNDS
 // times ($BENCH_SECS seconds each), and the medians are reported.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { build, freePort, live, load, scratchDir } from './run';
+import { build, freePort, listening, load, runDetached as run, scratchDir } from './run';
 import { median } from './table';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -29,23 +27,7 @@ const CONC = [1, 8, 32];
 // Started processes (live) and the scratch directory go when the benchmark ends (run.ts).
 const top = scratchDir('inetdspeed-');
 
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
-    c.on('connect', () => { c.destroy(); resolve(true); });
-    c.on('error', () => resolve(false));
-  });
-}
 
-async function listening(name: string, p: ChildProcess, port: number): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    if (p.exitCode !== null) break;
-    if (await tryConnect(port)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${name} did not listen on ${port}`);
-}
 
 interface Server { name: string; port: number }
 
@@ -58,11 +40,6 @@ async function ports(): Promise<number[]> {
   return ps;
 }
 
-function run(cmd: string, args: string[]): ChildProcess {
-  const p = spawn(cmd, args, { detached: true, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });
-  live.add(p);
-  return p;
-}
 
 /** inetd.conf of SERVICES hello lines; the first port is the one measured. No rate limit. */
 function inetdConf(file: string, ps: number[], hello: string): void {

@@ -106,7 +106,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function tryConnect(port: number): Promise<boolean> {
+/** Whether something accepts on 127.0.0.1:port now. */
+export function tryConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1');
     c.on('connect', () => {
@@ -115,6 +116,24 @@ function tryConnect(port: number): Promise<boolean> {
     });
     c.on('error', () => resolve(false));
   });
+}
+
+/** Waits (20 s at most) until p accepts on port; throws naming the server otherwise. */
+export async function listening(name: string, p: ChildProcess, port: number): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    if (p.exitCode !== null) break;
+    if (await tryConnect(port)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${name} did not listen on ${port}`);
+}
+
+/** A server in a process group of its own, output ignored, no DNS; killed with the others when the benchmark ends. */
+export function runDetached(cmd: string, args: string[]): ChildProcess {
+  const p = spawn(cmd, args, { detached: true, stdio: 'ignore', env: { ...process.env, DNSCACHEIP: '127.0.0.1' } });
+  live.add(p);
+  return p;
 }
 
 interface Started {
