@@ -37,7 +37,8 @@ function dirFor(tag: string): string {
 
 // The probe: sh running a script, so that /proc/$$/cmdline shows the argv it
 // was given (argv[0] included). It reads its client (a line, or the
-// datagram), writes its findings next to $1, and exits 7. Its signal masks
+// datagram), writes its findings next to $1 (each file whole, by rename:
+// a datagram sent again may start a second probe meanwhile), and exits 7. Its signal masks
 // are read by sh itself: sh blocks every signal while it starts a command.
 const PROBE = path.join(top, 'probe.sh');
 fs.writeFileSync(PROBE, `out=$1
@@ -53,9 +54,9 @@ case $s0 in socket:*) f0=socket;; *) f0=other;; esac
   while IFS= read -r l; do case $l in SigIgn:*|SigBlk:*) echo "$l";; esac; done < /proc/$$/status
   echo "ids=$(id -u) $(id -g) $(id -G)"
   if [ "$(ps -o sid= -p $$ | tr -d ' ')" = $$ ]; then echo session=own; else echo session=server; fi
-} > "$out.tmp"
-cat /proc/$$/environ > "$out.env"
-mv "$out.tmp" "$out"
+} > "$out.tmp.$$"
+cat /proc/$$/environ > "$out.env.$$" && mv "$out.env.$$" "$out.env"
+mv "$out.tmp.$$" "$out"
 exit 7
 `, { mode: 0o755 });
 

@@ -150,7 +150,7 @@ const ELSEWHERE: Record<string, string> = {
   'initgroups(3)': 'manpages-dev', 'syslog(3)': 'manpages-dev', 'getrlimit(2)': 'manpages-dev', 'fgets(3)': 'manpages-dev', 'execvp(3)': 'manpages-dev',
   'getpwnam(3)': 'manpages-dev', 'getgrnam(3)': 'manpages-dev', 'getgrouplist(3)': 'manpages-dev',
   'strtoul(3)': 'manpages-dev', 'setenv(3)': 'manpages-dev', 'connect(2)': 'manpages-dev',
-  'stat(2)': 'manpages-dev',
+  'stat(2)': 'manpages-dev', 'socketpair(2)': 'manpages-dev',
   'setpriv(1)': 'util-linux', 'sd_listen_fds(3)': 'libsystemd-dev',
   'sh(1)': 'dash', 'ps(1)': 'procps', 'renice(1)': 'bsdutils', 'flock(1)': 'util-linux', 'prlimit(1)': 'util-linux',
   'logger(1)': 'bsdutils', 'date(1)': 'coreutils', 'getent(1)': 'libc-bin', 'node(1)': 'nodejs',
