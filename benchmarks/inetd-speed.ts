@@ -117,7 +117,8 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main().catch((e) => {
+// Exit ends the servers started (run.ts kills its live set at exit).
+main().then(() => process.exit(0), (e) => {
   process.stderr.write(`inetd-speed: ${(e as Error).message}\n`);
   process.exit(111);
 });

@@ -89,9 +89,13 @@ async function handshakes(port: number, c: number): Promise<number> {
     const p = spawn('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-time', String(SECS)],
       { stdio: ['ignore', 'pipe', 'ignore'] });
     live.add(p);
+    // A server whose connections hang (Node's tls backend under s_time's
+    // closes, sslserver(1) BUGS) would hold s_time for ever: it counts 0.
+    const stuck = setTimeout(() => p.kill('SIGKILL'), (SECS + 15) * 1000);
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
     p.on('exit', () => {
+      clearTimeout(stuck);
       live.delete(p);
       const m = /(\d+) connections in [\d.]+ real seconds/.exec(out);
       resolve(m ? Number(m[1]) : 0);

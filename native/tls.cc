@@ -266,6 +266,7 @@ struct Conn {
   bool dead = false;
   std::multimap<int64_t, Conn*>::iterator timer;
   bool timed = false;
+  int64_t idleMs = 0;  // relay: nothing moving either way this long ends it (sslserver -w); 0 never
   std::unique_ptr<KtlsState> kt;
   // The relay: net = the TLS socket, prog = the program's side.
   int pfd = -1;
@@ -293,10 +294,11 @@ struct Event {
 };
 
 struct Command {
-  int kind;  // 0 add (conn), 1 relay (id, fd), 2 drop (id)
+  int kind;  // 0 add (conn), 1 relay (id, fd, idleMs), 2 drop (id)
   Conn* conn;
   int32_t id;
   int fd;
+  int64_t idleMs = 0;
 };
 
 struct Worker {
@@ -683,7 +685,8 @@ void handshakeStep(Conn* c) {
 // close_notify and SHUT_WR towards the client once everything is sent.
 void pump(Conn* c) {
   SSL* ssl = c->ssl;
-  for (bool progress = true; progress && !c->dead;) {
+  int passes = 0;
+  for (bool progress = true; progress && !c->dead; passes++) {
     progress = false;
     // client -> program
     if (c->tpLen > c->tpOff) {
@@ -775,11 +778,24 @@ void pump(Conn* c) {
       return;
     }
   }
+  // Something moved (more than the one pass that found nothing): the idle
+  // deadline starts again.
+  if (!c->dead && c->idleMs > 0 && passes > 1) {
+    unschedule(c);
+    c->timer = c->w->deadlines.emplace(nowMs() + c->idleMs, c);
+    c->timed = true;
+  }
 }
 
-void startRelay(Conn* c, int pfd) {
+void startRelay(Conn* c, int pfd, int64_t idleMs) {
   c->pfd = pfd;
   c->phase = RELAY;
+  unschedule(c);
+  c->idleMs = idleMs;
+  if (idleMs > 0) {
+    c->timer = c->w->deadlines.emplace(nowMs() + idleMs, c);
+    c->timed = true;
+  }
   c->toProg.reset(new char[BUF]);
   c->toNet.reset(new char[BUF]);
   int fl = fcntl(pfd, F_GETFL);
@@ -824,7 +840,7 @@ void runCommands(Worker* w) {
       continue;
     }
     Conn* c = it->second;
-    if (cmd.kind == 1 && c->phase == WAITING) startRelay(c, cmd.fd);
+    if (cmd.kind == 1 && c->phase == WAITING) startRelay(c, cmd.fd, cmd.idleMs);
     else if (cmd.kind == 2) {
       if (c->phase == RELAY) fail(c, ENDED, "dropped");
       else {
@@ -867,7 +883,8 @@ void* workerMain(void* arg) {
       int64_t now = nowMs();
       while (!w->deadlines.empty() && w->deadlines.begin()->first <= now) {
         Conn* c = w->deadlines.begin()->second;
-        fail(c, FAILED, "handshake: timed out");
+        if (c->phase == RELAY) fail(c, ENDED, "idle: timed out");
+        else fail(c, FAILED, "handshake timed out");
       }
     }
     for (Conn* c : w->graveyard) delete c;
@@ -1162,8 +1179,11 @@ Napi::Value Relay(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "tlsRelay: no such connection waiting").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  int64_t idleMs = 0;
+  if (info.Length() >= 3 && info[2].IsNumber()) idleMs = int64_t(info[2].As<Napi::Number>().DoubleValue());
+  if (idleMs < 0) idleMs = 0;
   it->second = RELAY;
-  command(state->workers[size_t(id) % state->workers.size()], {1, nullptr, id, fd});
+  command(state->workers[size_t(id) % state->workers.size()], {1, nullptr, id, fd, idleMs});
   return env.Undefined();
 }
 

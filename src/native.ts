@@ -261,8 +261,12 @@ export interface Tls {
   tlsConfigure(cfg: object): void;
   /** A handshake on an accepted socket (owned from now on): its id. */
   tlsHandshake(fd: number): number;
-  /** Relays connection id's records with fd (owned from now on) until both ways end: then an event kind 2. */
-  tlsRelay(id: number, fd: number): void;
+  /**
+   * Relays connection id's records with fd (owned from now on) until both
+   * ways end, or nothing has moved either way for idleMs (0: no limit): then
+   * an event kind 2.
+   */
+  tlsRelay(id: number, fd: number, idleMs?: number): void;
   /** Closes connection id: no event, unless it was relaying (kind 2 then). */
   tlsDrop(id: number): void;
   /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): both ends blocking. */

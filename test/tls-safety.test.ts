@@ -24,7 +24,7 @@ t.before(() => {
   pair = makeCert(ca, 'server', '/CN=server.example', ['server.example']);
 });
 
-const env = () => ({ PATH: '/usr/bin:/bin', CERTFILE: pair.cert, KEYFILE: pair.key });
+const env = () => ({ PATH: '/usr/bin:/bin', CERTFILE: pair.cert, KEYFILE: pair.key, ...(process.env.UCSPI_TLS_BACKEND ? { UCSPI_TLS_BACKEND: process.env.UCSPI_TLS_BACKEND } : {}) });
 
 /** Raw TCP: connect, write bytes, read until closed (bounded): what came back, and whether it closed. */
 function raw(port: number, bytes: Buffer, ms = 10_000): Promise<{ got: Buffer; closed: boolean }> {
@@ -202,6 +202,24 @@ t.test('-m: a client certificate required and verified; -z: and its name checked
     const bad = await tlsTalk(srv.port, { cert: readFileSync(stranger.cert), key: readFileSync(stranger.key), send: 'x' });
     t.equal(bad.data, '', 'a certificate of another CA: no program');
     t.equal(readFileSync(marker, 'utf8'), 'x\n', 'one program: the valid client\'s');
+  } finally {
+    await srv.stop();
+  }
+});
+
+// openssl s_time -new: a full handshake, then the socket closed at once (an
+// RST when the session tickets are unread). Every such connection must end
+// its program and give its -c slot back: under -c 5, a leak stops the server.
+t.test('handshake then close, hundreds of times under -c 5: every program ends, the server keeps serving', { skip: noOpenssl }, async (t) => {
+  const srv = await startServer(SSLSERVER, ['-v', '-c', '5', '-HRl0', '127.0.0.1', '0', '/bin/cat'], env());
+  try {
+    const r = await runTool(OPENSSL!, ['s_time', '-connect', `127.0.0.1:${srv.port}`, '-new', '-time', '2'], '', 20_000);
+    const made = Number(/(\d+) connections in/.exec(r.out)?.[1] ?? 0);
+    t.ok(made >= 20, `s_time made ${made} connections`);
+    const count = (re: RegExp) => (srv.stderr().match(re) ?? []).length;
+    await waitFor('every program ended', () => count(/ end \d+ status/g) === count(/ pid \d+ from /g), 15_000);
+    const after = await tlsTalk(srv.port, { ms: 10_000, send: 'ping\n' });
+    t.equal(after.data, 'ping\n', 'a client after them is served');
   } finally {
     await srv.stop();
   }

@@ -61,8 +61,9 @@ export interface TlsConnection {
    * Relays between the TLS connection and fd (the program's side, a socket
    * pair end, owned from now on) until both directions have ended, then
    * calls onEnd once. End of file from the program sends close_notify.
+   * idleMs (sslserver -w): nothing moving either way that long ends it.
    */
-  relay(fd: number, onEnd: () => void): void;
+  relay(fd: number, onEnd: () => void, idleMs?: number): void;
   /** Ends the connection without a program (a rule denied it after the handshake). */
   drop(): void;
 }

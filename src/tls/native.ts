@@ -89,11 +89,11 @@ export function nativeTlsBackend(): TlsBackend | null {
       const conn: NativeTlsConnection = {
         info,
         kernelFd,
-        relay(fd: number, onEnd: () => void): void {
+        relay(fd: number, onEnd: () => void, idleMs = 0): void {
           if (used || kernelFd !== null) throw new Error('tls: relay: the connection is no longer waiting');
           used = true;
           waiting.set(id, { onEnd });
-          tlsRelay(id, fd);
+          tlsRelay(id, fd, idleMs);
         },
         drop(): void {
           if (kernelFd !== null) {

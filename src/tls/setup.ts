@@ -33,9 +33,8 @@ export function tlsStage(env: NodeJS.ProcessEnv, o: TlsSetup, warn: (what: strin
     fatal('client certificates asked for (-z, -m, CCAVERIFY or CCAFILE) without CAFILE, CCAFILE or CADIR to verify them');
   }
   // Handshakes and records on the addon's threads where it has them; Node's
-  // tls on the event loop without it, and for -w (an idle program timed out
-  // by the relay, which only Node's has).
-  const native = o.progTimeoutMs > 0 || process.env.UCSPI_TLS_BACKEND === 'node' ? null : nativeTlsBackend();
+  // tls on the event loop without it (or with UCSPI_TLS_BACKEND=node).
+  const native = process.env.UCSPI_TLS_BACKEND === 'node' ? null : nativeTlsBackend();
   const backend = native ?? nodeTlsBackend();
   const tlsPart = native ? addonPart('tls') : null;
   let source: TlsSource;

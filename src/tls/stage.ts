@@ -139,7 +139,7 @@ export function createTlsStage(o: TlsStageOptions, rawPair?: RawPair): TlsStage 
         conn.drop();
         return done({ what: 'unable to write banner', err: 'socket pair full' });
       }
-      conn.relay(fds[1], onEnd);
+      conn.relay(fds[1], onEnd, o.progTimeoutMs);
       return done(undefined, { fd: fds[0], env, decide, whenEnded });
     }
     socketPair((err, p) => {
