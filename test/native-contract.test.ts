@@ -93,21 +93,21 @@ function tree(addon: 'garbage' | 'none' | 'real'): string {
 const bundled = existsSync(path.join(ROOT, 'dist', 'cmd', 'tcpsvd.js')) ? false : 'bundles not built (npm run build)';
 const real = bundled || (existsSync(path.join(ROOT, 'build', 'Release', 'ucspi.node')) ? false : 'addon not built (node-gyp)');
 
-/** tcpsvd -V in dir: what it says of the addon. */
+/** tcpsvd --help in dir: what it says of the addon. */
 function said(dir: string): string {
   const env = { ...process.env };
   delete env.UCSPI_NO_NATIVE;
-  const r = spawnSync(path.join(dir, 'bin', 'tcpsvd'), ['-V'], { env, encoding: 'utf8', timeout: 20000 });
-  return (/^tcpsvd: native addon: .*$/m.exec(r.stderr) ?? [r.stderr])[0];
+  const r = spawnSync(path.join(dir, 'bin', 'tcpsvd'), ['--help'], { env, encoding: 'utf8', timeout: 20000 });
+  return (/^native addon: .*$/m.exec(r.stdout) ?? [r.stdout + r.stderr])[0];
 }
 
 t.test('a bundle tells what the banner found: the file in use, not built, or why it failed to load', { skip: real }, async (t) => {
   for (const kind of ['real', 'none', 'garbage'] as const) {
     const dir = tree(kind);
     const file = path.join(dir, 'build', 'Release', 'ucspi.node');
-    const want = kind === 'real' ? `tcpsvd: native addon: in use, loaded from ${file}`
-      : kind === 'none' ? `tcpsvd: native addon: not built (no ${file}), running on Node alone`
-      : new RegExp(`^tcpsvd: native addon: not in use, ${file.replace(/[.]/g, '\\.')} failed to load: .+, running on Node alone$`);
+    const want = kind === 'real' ? `native addon: in use, loaded from ${file}`
+      : kind === 'none' ? `native addon: not built (no ${file}), running on Node alone`
+      : new RegExp(`^native addon: not in use, ${file.replace(/[.]/g, '\\.')} failed to load: .+, running on Node alone$`);
     t.match(said(dir), want, kind);
   }
 });

@@ -111,15 +111,21 @@ t.test('--help lists every long option; -V names the addon', async (t) => {
     t.match(r.stdout, /^native addon: in use, loaded from \/.*\/build\/Release\/ucspi\.node$/m, `${cmd} --help: the addon`);
   }
   const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp, number]> = [
-    ['tcpsvd', ['-V'], {}, /^tcpsvd: native addon: in use, loaded from \/.*ucspi\.node$/m, 111],
-    ['tcpsvd', ['-V'], { UCSPI_LAUNCHER: 'spawn' }, /^tcpsvd: native addon: not in use \(UCSPI_LAUNCHER=spawn\)/m, 111],
-    ['tcpsvd', ['-V'], { UCSPI_NO_NATIVE: '1' }, /^tcpsvd: native addon: not in use \(UCSPI_NO_NATIVE is set\)/m, 111],
-    ['udpsvd', ['-V'], {}, /^udpsvd: native addon: in use, loaded from \/.*ucspi\.node$/m, 111],
-    ['udpsvd', ['-V'], { UCSPI_LAUNCHER: 'spawn' },
-      /^udpsvd: native addon: in use, loaded from \/.*ucspi\.node, programs started through child_process \(UCSPI_LAUNCHER=spawn\)$/m, 111],
+    ['tcpsvd', ['--help'], {}, /^native addon: in use, loaded from \/.*ucspi\.node$/m, 0],
+    ['tcpsvd', ['--help'], { UCSPI_LAUNCHER: 'spawn' }, /^native addon: not in use \(UCSPI_LAUNCHER=spawn\)/m, 0],
+    ['tcpsvd', ['--help'], { UCSPI_NO_NATIVE: '1' }, /^native addon: not in use \(UCSPI_NO_NATIVE is set\)/m, 0],
     ['tcpserver', ['--version'], {}, /^native addon: in use, loaded from \/.*ucspi\.node$/m, 0],
     ['tcpserver', ['--version'], { UCSPI_NO_NATIVE: '1' }, /^native addon: not in use \(UCSPI_NO_NATIVE is set\)/m, 0],
   ];
+  // -V: ipsvd's two lines (its version line, then the usage), exit 111, nothing more.
+  for (const cmd of ['tcpsvd', 'udpsvd']) {
+    const r = spawnSync(ours(cmd), ['-V'], { input: '', encoding: 'utf8', timeout: 15000, killSignal: 'SIGKILL' });
+    t.equal(r.status, 111, `${cmd} -V: exit 111`);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    t.equal(lines.length, 2, `${cmd} -V: two lines, as ipsvd's`);
+    t.match(lines[0], /^\$Id: ucspi-node /, `${cmd} -V: the version line`);
+    t.match(lines[1], new RegExp(`^usage: ${cmd} `), `${cmd} -V: then the usage`);
+  }
   for (const [cmd, args, env, want, code] of cases) {
     const r = spawnSync(ours(cmd), args, { env: { ...process.env, ...env }, input: '', encoding: 'utf8', timeout: 15000, killSignal: 'SIGKILL' });
     t.equal(r.status, code, `${cmd} ${args.join(' ')} ${JSON.stringify(env)}: exit ${code}`);

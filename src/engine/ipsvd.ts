@@ -49,11 +49,10 @@ export function commonOption(prog: string, o: IpsvdOptions, ch: string, v = ''):
     case 'p': o.lookup = true; o.paranoid = true; return true;
     case 't': o.timeout = decimalArg(v); return true;
     case 'v': o.verbose++; return true;
-    case 'V': {
-      // ipsvd's version line, then ours: whether the addon is in use, and its file.
-      const { describeAddon } = require('./backend') as typeof import('./backend');
-      throw new UsageError(`${versionLine(prog)}\n${prog}: ${describeAddon(prog !== 'udpsvd')}`);
-    }
+    // ipsvd's version line, then the usage: the same lines as ipsvd's, so
+    // that its own suite and a script reading them see no more (whether the
+    // addon is in use: tcpsvd --help).
+    case 'V': throw new UsageError(versionLine(prog));
     default: return false;
   }
 }
