@@ -62,7 +62,7 @@ function load(sock: string, c: number): { rate: number; p50: number; p99: number
   return { rate: Number(m[3]), p50: Number(m[4]), p99: Number(m[5]), errors: Number(m[2]) };
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   if (!existsSync(REF)) throw new Error(`${REF} missing: apt-get install ucspi-unix`);
   execFileSync('gcc', ['-O2', '-o', path.join(dir, 'connbench-unix'), path.join(TOOLS, 'connbench-unix.c'), '-lpthread']);
   const hello = path.join(dir, 'hello');
@@ -90,10 +90,11 @@ async function main(): Promise<void> {
     console.log(`| ${c} | ${d.rate.toFixed(0)} | ${o.rate.toFixed(0)} | ${ratio.toFixed(2)}× | ${d.p50.toFixed(2)} | ${o.p50.toFixed(2)} | ` +
       `${d.p99.toFixed(2)} | ${o.p99.toFixed(2)} | ${d.errors}/${o.errors} | ${ratio >= 1 ? 'met' : 'NOT met'} |`);
   }
-  process.exitCode = met ? 0 : 1;
+  return met ? 0 : 1;
 }
 
-main().catch((e) => {
+// Exit ends the servers started (run.ts kills its live set at exit).
+main().then((code) => process.exit(code), (e) => {
   console.error(e);
   process.exit(111);
 });
