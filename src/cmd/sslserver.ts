@@ -19,6 +19,7 @@ import { versionLine } from '../lib/version';
 import { type PairFiles, sniName } from '../tls/config';
 import { SSL_CONN_VARS, isSslSessionVar } from '../tls/env';
 import { tlsStage } from '../tls/setup';
+import { TCPSERVER_LETTERS, type TcpserverLetters, tcpserverDefaults, tcpserverLetter } from '../engine/letters';
 
 const unescapeMsg = (m: string) => (require('../instruct/parse') as typeof import('../instruct/parse')).unescapeMsg(m);
 
@@ -32,23 +33,7 @@ function fatal(msg: string): never {
   return die('sslserver', msg);
 }
 
-export interface SslServerOptions {
-  verbosity: number;
-  limit: number;
-  backlog: number;
-  rules?: string;
-  allowNoRules: boolean;
-  banner: string;
-  uid: number;
-  gid: number;
-  localName?: string;
-  timeout: number;
-  remoteHost: boolean;
-  remoteInfo: boolean;
-  paranoid: boolean;
-  noDelay: boolean;
-  printPort: boolean;
-  dual: boolean;
+export interface SslServerOptions extends TcpserverLetters {
   /** -z (match: the names checked), -m (verify), -Z (none). */
   clientCert: 'none' | 'verify' | 'match';
   sslEnv: boolean;
@@ -72,12 +57,10 @@ export interface SslServerOptions {
 /** Pure except for -U, which reads $UID and $GID from env. */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): SslServerOptions {
   const o: Omit<SslServerOptions, 'host' | 'port' | 'prog'> = {
-    verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
-    timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, dual: false, clientCert: 'none', sslEnv: false, tcpEnv: false,
+    ...tcpserverDefaults(), clientCert: 'none', sslEnv: false, tcpEnv: false,
     sslTimeout: 26, progTimeout: 3600, alpn: [], sni: [], minVersion: 'TLSv1.2', front: frontDoorDefaults(),
   };
-  const rest = getopt(argv, '146UXpPhHrRoOdDqQvVzZmsSeEaAnNc:x:B:g:u:b:l:t:T:w:', (ch, v = '') => {
+  const rest = getopt(argv, `${TCPSERVER_LETTERS}VzZmsSeEaAnNT:w:`, (ch, v = '') => {
     if (ch === 'help') {
       throw new InfoWanted(helpText(USAGE.text.replace(/^sslserver: /, ''), [
         ['--alpn=P1[,P2...]', 'ALPN protocols offered, in the server\'s order; the chosen one is SSL_ALPN_PROTOCOL'],
@@ -88,7 +71,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     if (ch === 'version') {
       const { describeAddon } = require('../engine/backend') as typeof import('../engine/backend');
-      throw new InfoWanted(`${versionLine('sslserver')}\n${describeAddon(true)}`);
+      throw new InfoWanted(`${versionLine('sslserver')}\n${describeAddon()}`);
     }
     if (ch === 'alpn') {
       const list = v.split(',');
@@ -113,27 +96,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       frontDoorOption('sslserver', o.front, ch, v, unescapeMsg);
       return;
     }
+    if (tcpserverLetter(o, ch, v, env)) return;
     switch (ch) {
-      case '1': o.printPort = true; break;
-      case '4': o.dual = false; break;
-      case '6': o.dual = true; break;
-      case 'U':
-        if (env.UID !== undefined) o.uid = decimalArg(env.UID);
-        if (env.GID !== undefined) o.gid = decimalArg(env.GID);
-        break;
-      case 'X': o.allowNoRules = true; break;
-      case 'p': o.paranoid = true; break;
-      case 'P': o.paranoid = false; break;
-      case 'h': o.remoteHost = true; break;
-      case 'H': o.remoteHost = false; break;
-      case 'r': o.remoteInfo = true; break;
-      case 'R': o.remoteInfo = false; break;
-      case 'o': case 'O': break;
-      case 'd': o.noDelay = false; break;
-      case 'D': o.noDelay = true; break;
-      case 'q': o.verbosity = 0; break;
-      case 'Q': o.verbosity = 1; break;
-      case 'v': o.verbosity = 2; break;
       case 'V': o.verbosity = 2; break;
       case 'z': o.clientCert = 'match'; break;
       case 'm': o.clientCert = 'verify'; break;
@@ -146,14 +110,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'a': case 'A': break;
       case 'n': throw new UsageError('sslserver: -n (UCSPI-TLS, the program asking for TLS) is not supported', LONG_VALUE_CODE);
       case 'N': break;
-      case 'c': o.limit = decimalArg(v); break;
-      case 'x': o.rules = v; break;
-      case 'B': o.banner = v; break;
-      case 'g': o.gid = decimalArg(v); break;
-      case 'u': o.uid = decimalArg(v); break;
-      case 'b': o.backlog = decimalArg(v); break;
-      case 'l': o.localName = v; break;
-      case 't': o.timeout = decimalArg(v); break;
       case 'T': o.sslTimeout = decimalArg(v); break;
       case 'w': o.progTimeout = decimalArg(v); break;
     }

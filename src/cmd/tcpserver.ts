@@ -5,7 +5,7 @@ import { createIdentifier, needsIdentify } from '../identify/identify';
 import { serve } from '../engine/serve';
 import { chooseBackend } from '../engine/backend';
 import { errstr } from '../lib/errstr';
-import { InfoWanted, LONG_VALUE_CODE, UsageError, badLongValue, decimalArg, getopt, hostPortProg, orUsage } from '../lib/getopt';
+import { InfoWanted, LONG_VALUE_CODE, UsageError, badLongValue, getopt, hostPortProg, orUsage } from '../lib/getopt';
 import { dropPrivileges } from '../lib/privs';
 import { die } from '../lib/strerr';
 import { serverLog } from '../log/server';
@@ -18,6 +18,7 @@ import { parsePort } from '../listen/services';
 import { type FrontDoor, FRONT_DOOR_LONGS, activationFd, activationPortMismatch, frontDoorDefaults, frontDoorOption,
   helpText, proxyConfig } from '../engine/frontdoor';
 import { versionLine } from '../lib/version';
+import { TCPSERVER_LETTERS, type TcpserverLetters, tcpserverDefaults, tcpserverLetter } from '../engine/letters';
 
 const USAGE = {
   prog: 'tcpserver',
@@ -29,24 +30,7 @@ function fatal(msg: string): never {
   return die('tcpserver', msg);
 }
 
-export interface ServerOptions {
-  verbosity: number;
-  limit: number;
-  backlog: number;
-  rules?: string;
-  allowNoRules: boolean;
-  banner: string;
-  uid: number;
-  gid: number;
-  localName?: string;
-  timeout: number;
-  remoteHost: boolean;
-  remoteInfo: boolean;
-  paranoid: boolean;
-  noDelay: boolean;
-  printPort: boolean;
-  /** -6: host 0 listens on IPv6 and IPv4 together (dual stack); -4 (the default): IPv4 only. */
-  dual: boolean;
+export interface ServerOptions extends TcpserverLetters {
   host: string;
   port: string;
   prog: string[];
@@ -58,13 +42,8 @@ export interface ServerOptions {
 
 /** Pure except for -U, which reads $UID and $GID from env. */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerOptions {
-  const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = {
-    verbosity: 1, limit: 40, backlog: 20, allowNoRules: false, banner: '', uid: 0, gid: 0,
-    timeout: 26, remoteHost: true, remoteInfo: false, paranoid: false, noDelay: false,
-    printPort: false, dual: false, front: frontDoorDefaults(),
-  };
-  // ucspi-tcp's optstring, with ucspi-tcp6's -4 and -6.
-  const rest = getopt(argv, '146UXpPhHrRoOdDqQvc:x:B:g:u:b:l:t:', (ch, v = '') => {
+  const o: Omit<ServerOptions, 'host' | 'port' | 'prog'> = { ...tcpserverDefaults(), front: frontDoorDefaults() };
+  const rest = getopt(argv, TCPSERVER_LETTERS, (ch, v = '') => {
     if (ch === 'help') {
       throw new InfoWanted(helpText(USAGE.text.replace(/^tcpserver: /, ''), [
         ['-4 / -6', 'with host 0: IPv4 only (default) / IPv6 and IPv4 together (ucspi-tcp6\'s letters)'],
@@ -74,7 +53,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     if (ch === 'version') {
       const { describeAddon } = require('../engine/backend') as typeof import('../engine/backend');
-      throw new InfoWanted(`${versionLine('tcpserver')}\n${describeAddon(true)}`);
+      throw new InfoWanted(`${versionLine('tcpserver')}\n${describeAddon()}`);
     }
     if (ch === 'per-host') {
       const m = /^(\d{1,9})(?::([\s\S]*))?$/.exec(v);
@@ -86,36 +65,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       frontDoorOption('tcpserver', o.front, ch, v, unescapeMsg);
       return;
     }
-    switch (ch) {
-      case '1': o.printPort = true; break;
-      case '4': o.dual = false; break;
-      case '6': o.dual = true; break;
-      case 'U':
-        if (env.UID !== undefined) o.uid = decimalArg(env.UID);
-        if (env.GID !== undefined) o.gid = decimalArg(env.GID);
-        break;
-      case 'X': o.allowNoRules = true; break;
-      case 'p': o.paranoid = true; break;
-      case 'P': o.paranoid = false; break;
-      case 'h': o.remoteHost = true; break;
-      case 'H': o.remoteHost = false; break;
-      case 'r': o.remoteInfo = true; break;
-      case 'R': o.remoteInfo = false; break;
-      case 'o': case 'O': break; // IP options: Node gives no access to IP_OPTIONS (see the man page)
-      case 'd': o.noDelay = false; break;
-      case 'D': o.noDelay = true; break;
-      case 'q': o.verbosity = 0; break;
-      case 'Q': o.verbosity = 1; break;
-      case 'v': o.verbosity = 2; break;
-      case 'c': o.limit = decimalArg(v); break;
-      case 'x': o.rules = v; break;
-      case 'B': o.banner = v; break;
-      case 'g': o.gid = decimalArg(v); break;
-      case 'u': o.uid = decimalArg(v); break;
-      case 'b': o.backlog = decimalArg(v); break;
-      case 'l': o.localName = v; break;
-      case 't': o.timeout = decimalArg(v); break;
-    }
+    tcpserverLetter(o, ch, v, env);
   }, { ...FRONT_DOOR_LONGS, 'per-host': true, help: false, version: false });
   const args = hostPortProg(rest);
   if (o.front.prefix && !o.perHost && !o.front.rate) throw new UsageError('tcpserver: --prefix needs --per-host or --rate', LONG_VALUE_CODE);

@@ -56,20 +56,16 @@ export function chooseBackend(warn: (what: string, err: Error) => void): Backend
 }
 
 /**
- * For -V and --help: whether the addon is in use and the file it is loaded
- * from, or why not. launcherChoice: $UCSPI_LAUNCHER applies to the whole
- * path (tcpsvd, tcpserver); udpsvd has no path without the addon, and
- * $UCSPI_LAUNCHER=spawn chooses only how its programs are started.
+ * For --help and --version: whether the addon is in use and the file it is
+ * loaded from, or why not ($UCSPI_LAUNCHER=spawn and $UCSPI_NO_NATIVE
+ * choose the path of Node alone).
  */
-export function describeAddon(launcherChoice: boolean, env: NodeJS.ProcessEnv = process.env): string {
+export function describeAddon(env: NodeJS.ProcessEnv = process.env): string {
   const file = addonFile() ?? '(no package directory)';
-  const alone = launcherChoice ? ', running on Node alone' : '';
-  if (launcherChoice && env.UCSPI_LAUNCHER === 'spawn') return `native addon: not in use (UCSPI_LAUNCHER=spawn)${alone}`;
+  const alone = ', running on Node alone';
+  if (env.UCSPI_LAUNCHER === 'spawn') return `native addon: not in use (UCSPI_LAUNCHER=spawn)${alone}`;
   if (env.UCSPI_NO_NATIVE) return `native addon: not in use (UCSPI_NO_NATIVE is set)${alone}`;
-  if (loadNative()) {
-    const programs = !launcherChoice && env.UCSPI_LAUNCHER === 'spawn' ? ', programs started through child_process (UCSPI_LAUNCHER=spawn)' : '';
-    return `native addon: in use, loaded from ${file}${programs}`;
-  }
+  if (loadNative()) return `native addon: in use, loaded from ${file}`;
   const why = nativeLoadError();
   if (why) return `native addon: not in use, ${file} failed to load: ${why.message.split('\n')[0]}${alone}`;
   return `native addon: not built (no ${file})${alone}`;

@@ -37,7 +37,7 @@ export function helpText(usage: string, rows: ReadonlyArray<readonly [string, st
   const width = Math.max(...all.map(([o]) => o.length));
   const { describeAddon } = require('./backend') as typeof import('./backend');
   return [usage.trimEnd(), '', 'long options (additions, none of them the original\'s; a bad value exits 100):',
-    ...all.map(([o, what]) => `  ${o.padEnd(width)}  ${what}`), '', describeAddon(true)].join('\n');
+    ...all.map(([o, what]) => `  ${o.padEnd(width)}  ${what}`), '', describeAddon()].join('\n');
 }
 
 /** Seconds a trusted source has to send its header unless --proxy-timeout says otherwise. */

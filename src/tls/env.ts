@@ -6,6 +6,7 @@
 // Distinguished names are written as ucspi-ssl writes them (OpenSSL's
 // X509_NAME_oneline): "/C=DE/O=Example/CN=host", fields in the certificate's
 // order, a '/' before each; a field's value as it is, a '/' in it included.
+import type { ConnEnv } from '../engine/environ';
 import { X509Certificate, createHash } from 'node:crypto';
 import { decimal } from '../decimal';
 import { toBytes } from '../lib/bytes';
@@ -22,15 +23,8 @@ export function isSslSessionVar(name: string): boolean {
   return name.startsWith('SSL_') && !['SSL_UID', 'SSL_GID', 'SSL_CHROOT'].includes(name);
 }
 
-export interface SslConn {
-  localIp: string;
-  localPort: number;
-  localHost?: string;
-  remoteIp: string;
-  remotePort: number;
-  remoteHost?: string;
-  remoteInfo?: string;
-}
+/** The connection as the TCP* variables say it, less the family. */
+export type SslConn = Omit<ConnEnv, 'v6'>;
 
 /** ucspi-ssl's connection variables (PROTO=SSL unless -e, whose TCP* and PROTO the engine sets). */
 export function pushSslConn(out: string[], c: SslConn, proto: boolean): void {
