@@ -1,5 +1,8 @@
 #include "addon.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstring>
 #include <string>
 #include <uv.h>
@@ -23,6 +26,21 @@ void CallFromLoop(napi_env env, napi_async_context context, napi_ref resource, n
     napi_get_and_clear_last_exception(env, &exc);
     napi_fatal_exception(env, exc);
   }
+}
+
+bool StartThread(void* (*fn)(void*), void* arg, size_t stack) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t ta;
+  pthread_attr_init(&ta);
+  pthread_attr_setstacksize(&ta, stack);
+  pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  int rc = pthread_create(&t, &ta, fn, arg);
+  pthread_attr_destroy(&ta);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return rc == 0;
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -11,6 +11,9 @@ Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err);
 // queues run after it, as for any I/O. A throw is fatal, as for any I/O.
 void CallFromLoop(napi_env env, napi_async_context context, napi_ref resource, napi_ref callback,
                   size_t argc, const napi_value* argv);
+// a detached thread of ours running fn(arg) with every signal blocked (the
+// signals are Node's main thread's); false when it cannot be started.
+bool StartThread(void* (*fn)(void*), void* arg, size_t stack);
 
 // native/launch.cc: posix_spawn with the socket as fd 0/1, and reaping.
 void InitLaunch(Napi::Env env, Napi::Object exports);

@@ -528,21 +528,7 @@ void cleanup(void*) {
   if (state->epfd >= 0) uv_close(reinterpret_cast<uv_handle_t*>(&state->epPoll), nullptr);
 }
 
-bool startThread(void* (*fn)(void*)) {
-  // Our threads take no signals: they belong to Node's main thread.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t ta;
-  pthread_attr_init(&ta);
-  pthread_attr_setstacksize(&ta, 256 * 1024);
-  pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-  pthread_t t;
-  int rc = pthread_create(&t, &ta, fn, nullptr);
-  pthread_attr_destroy(&ta);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return rc == 0;
-}
+bool startThread(void* (*fn)(void*)) { return StartThread(fn, nullptr, 256 * 1024); }
 
 // launchSetup(callback): start the spawner and reaper threads once.
 Napi::Value Setup(const Napi::CallbackInfo& info) {

@@ -997,10 +997,6 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
   napi_async_init(env, resource, Napi::String::New(env, "ucspi-tls"), &state->context);
   napi_add_env_cleanup_hook(env, cleanup, nullptr);
   std::atexit(atExit);
-  // Our threads take no signals: they belong to Node's main thread.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   bool ok = true;
   for (int i = 0; i < threads && ok; i++) {
     Worker* w = new Worker();
@@ -1010,16 +1006,9 @@ Napi::Value Setup(const Napi::CallbackInfo& info) {
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     ok = w->ep >= 0 && w->wake >= 0 && epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &ev) == 0;
-    pthread_attr_t ta;
-    pthread_attr_init(&ta);
-    pthread_attr_setstacksize(&ta, 512 * 1024);
-    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-    pthread_t t;
-    ok = ok && pthread_create(&t, &ta, workerMain, w) == 0;
-    pthread_attr_destroy(&ta);
+    ok = ok && StartThread(workerMain, w, 512 * 1024);  // our threads take no signals
     state->workers.push_back(w);
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (!ok) {
     Napi::Error::New(env, "tlsSetup: cannot start threads").ThrowAsJavaScriptException();
     return env.Undefined();

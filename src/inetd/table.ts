@@ -50,6 +50,8 @@ export interface TableOptions {
 interface Live {
   entry: Entry;
   key: string;
+  /** The line's program as executed: its path resolved once, against inetd's directory. */
+  file: string;
   server?: net.Server;
   /** The stream socket on the addon's path. */
   nsock?: NativeSocket;
@@ -101,7 +103,7 @@ export class Table {
         continue;
       }
       if (old) this.close(old);
-      const l: Live = { entry: e, key, count: 0, since: 0, busy: 0, closed: false, ring: new DgramState() };
+      const l: Live = { entry: e, key, file: path.resolve(e.server), count: 0, since: 0, busy: 0, closed: false, ring: new DgramState() };
       this.live.set(key, l);
       await this.open(l);
       this.o.log.trace(printService('ADD', e));
@@ -269,7 +271,7 @@ export class Table {
     launcher.launch({
       // A stream nowait start needs no word back but in the trace (-d): its event may wait for the exit's.
       argv: e.argv, env: [], base: this.envBase, fd, owned, lazyStart: owned && !log.debug,
-      path: path.resolve(e.server), stdio: INETD_STDIO, session: true, uid: creds.uid, gids: creds.gids,
+      path: l.file, stdio: INETD_STDIO, session: true, uid: creds.uid, gids: creds.gids,
     }, this.guarded(l, (err: NodeJS.ErrnoException | null, pid: number) => {
       if (err) {
         log.syslog('err', `execv ${e.server}: ${strerror(err)}`);
