@@ -60,7 +60,9 @@ t.test('internal services and programs over TCP', { skip: skipAll }, async (t) =
   const seen = await both(t, 'tcp services', async (impl, dir) => {
     const ip = randomLoopback();
     const [pEnv, pId, pFd, pMissing, pArgv, pArgv0, pSig] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePortOn(ip)));
-    fs.writeFileSync(path.join(dir, 'fds'), '#!/bin/sh\necho "$0" "$@"; for f in 0 1 2; do readlink /proc/$$/fd/$f; done; echo $(ls /proc/$$/fd)\n', { mode: 0o755 });
+    // The descriptors ls itself holds, whatever it inherited: the shell's own
+    // (/proc/$$/fd) race with the command substitution's pipe being closed.
+    fs.writeFileSync(path.join(dir, 'fds'), '#!/bin/sh\necho "$0" "$@"; for f in 0 1 2; do readlink /proc/$$/fd/$f; done; echo $(ls /proc/self/fd)\n', { mode: 0o755 });
     const conf = path.join(dir, 'inetd.conf');
     fs.writeFileSync(conf, [
       `${ip}:echo stream tcp nowait root internal`,
